@@ -1,0 +1,54 @@
+// Dead letters (contract §6): every input that cannot be attributed to a
+// list, with its source, the reason code and a detail naming the field.
+
+#ifndef CLEARLANE_MODEL_DEAD_LETTER_H_
+#define CLEARLANE_MODEL_DEAD_LETTER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace clearlane {
+
+// In the order of precedence of contract §10 "Which dead letter".
+enum class DeadLetterCode : uint8_t {
+  kTooLarge,
+  kNotUtf8,
+  kMalformedJson,
+  kUnknownDocType,
+  kInvalidField,
+  kMissingKey,
+  kListAlreadyDecided,
+};
+inline constexpr int kDeadLetterCodeCount = 7;
+
+std::string_view DeadLetterCodeName(DeadLetterCode code);
+
+// A record's place in a replay: the file name as given on the command line
+// and the 1-based physical line.
+struct FileSource {
+  std::string file;
+  int64_t line = 0;
+};
+// A record's place in Kafka.
+struct TopicSource {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+struct DeadLetter {
+  std::variant<FileSource, TopicSource> source;
+  DeadLetterCode reason = DeadLetterCode::kMalformedJson;
+  std::string detail;
+  // The record as received; the encoder repairs and cuts it (contract §6).
+  std::string raw;
+};
+
+// The bytes of `raw` kept in a dead letter: at most 4096, after repair.
+inline constexpr size_t kMaxRawBytes = 4096;
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_MODEL_DEAD_LETTER_H_

@@ -1,0 +1,700 @@
+#include "model/decode.h"
+
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "model/event_time.h"
+#include "model/personal_data.h"
+#include "model/utf8.h"
+
+namespace clearlane {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+bool IsJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() && IsJsonSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i >= s.size()) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else if (IsDigit(s[i])) {
+    while (i < s.size() && IsDigit(s[i])) ++i;
+  } else {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    const size_t start = i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    if (i == start) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const size_t start = i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    if (i == start) return false;
+  }
+  return i == s.size();
+}
+
+// An integer in the sense of §10: a JSON number without fraction or exponent.
+bool IsJsonInteger(std::string_view s) {
+  return s.find_first_of(".eE") == std::string_view::npos;
+}
+
+// Values quoted in error details are cut so a detail stays one short line.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 40;
+  std::string out = "\"";
+  // Cut at a character boundary: the record is known to be valid UTF-8.
+  size_t n = std::min(s.size(), kMax);
+  while (n < s.size() && n > 0 &&
+         (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
+    --n;
+  }
+  out.append(s.substr(0, n));
+  if (n < s.size()) out.append("...");
+  out.append("\"");
+  return out;
+}
+
+std::string_view TypeWord(od::json_type t) {
+  switch (t) {
+    case od::json_type::array:
+      return "an array";
+    case od::json_type::object:
+      return "an object";
+    case od::json_type::number:
+      return "a number";
+    case od::json_type::string:
+      return "a string";
+    case od::json_type::boolean:
+      return "a boolean";
+    case od::json_type::null:
+      return "null";
+  }
+  return "a value";
+}
+
+std::string_view Expectation(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kT:
+      return "a string or an integer";
+    case FieldKind::kI:
+      return "a string";
+    case FieldKind::kD:
+      return "a decimal of 1 to 14 digits, optionally '.' and 1 to 5 digits";
+    case FieldKind::kS:
+      return "a time YYYYMMDDhhmmss";
+    case FieldKind::kY:
+      return "a date YYYYMMDD";
+    case FieldKind::kG:
+      return "a line number (an integer or a string of digits)";
+  }
+  return "";
+}
+
+// A scalar read from JSON, before it is converted to a field's kind.
+struct Scalar {
+  od::json_type type;
+  std::string_view text;  // string contents, or the number's token
+};
+
+template <class T>
+const absl::flat_hash_map<std::string_view, const FieldSpec<T>*>& IndexOf() {
+  static const auto* index = [] {
+    auto* m = new absl::flat_hash_map<std::string_view, const FieldSpec<T>*>;
+    for (const FieldSpec<T>& f : T::Fields()) (*m)[f.name] = &f;
+    return m;
+  }();
+  return *index;
+}
+
+template <class T>
+void ResetFields(T* record) {
+  for (const FieldSpec<T>& f : T::Fields()) {
+    std::visit(
+        [&](auto member) {
+          auto& v = record->*member;
+          if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
+                                       std::string>) {
+            v.clear();
+          } else {
+            v.reset();
+          }
+        },
+        f.member);
+  }
+}
+
+// One pass over a record's JSON. Malformed JSON stops it at once; a field of
+// the wrong form is remembered (the first, in document order) and the walk
+// goes on, because malformed JSON anywhere takes precedence (§10).
+class Walker {
+ public:
+  bool malformed() const { return malformed_; }
+  const std::optional<std::string>& form_error() const { return form_error_; }
+
+  // Validates a value this decoder does not read.
+  bool Skip(od::value v, int depth) {
+    od::json_type t;
+    if (v.type().get(t)) return Fail();
+    switch (t) {
+      case od::json_type::object: {
+        if (depth + 1 > kMaxJsonDepth) return Fail();
+        od::object o;
+        if (v.get_object().get(o)) return Fail();
+        for (auto field : o) {
+          std::string_view key;
+          od::value child;
+          if (field.error() || field.unescaped_key().get(key) ||
+              field.value().get(child)) {
+            return Fail();
+          }
+          if (!Skip(child, depth + 1)) return false;
+        }
+        return true;
+      }
+      case od::json_type::array: {
+        if (depth + 1 > kMaxJsonDepth) return Fail();
+        od::array a;
+        if (v.get_array().get(a)) return Fail();
+        for (auto element : a) {
+          od::value child;
+          if (element.get(child)) return Fail();
+          if (!Skip(child, depth + 1)) return false;
+        }
+        return true;
+      }
+      default: {
+        Scalar s;
+        return ReadScalar(v, t, &s);
+      }
+    }
+  }
+
+  // Reads a scalar, validating it. Strings are unescaped (rejecting lone
+  // surrogates); numbers keep their token, checked against RFC 8259.
+  bool ReadScalar(od::value v, od::json_type t, Scalar* out) {
+    out->type = t;
+    switch (t) {
+      case od::json_type::string:
+        if (v.get_string().get(out->text)) return Fail();
+        return true;
+      case od::json_type::number:
+        out->text = TrimRight(v.raw_json_token());
+        if (!IsJsonNumber(out->text)) return Fail();
+        return true;
+      case od::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) return Fail();
+        out->text = b ? "true" : "false";
+        return true;
+      }
+      case od::json_type::null: {
+        bool is_null;
+        if (v.is_null().get(is_null) || !is_null) return Fail();
+        return true;
+      }
+      default:
+        return Fail();
+    }
+  }
+
+  // Reads the value of a known field into `record`. Returns false only on
+  // malformed JSON.
+  template <class T>
+  bool ReadField(od::value v, int depth, const FieldSpec<T>& spec,
+                 std::string_view path_prefix, T* record) {
+    od::json_type t;
+    if (v.type().get(t)) return Fail();
+    if (t == od::json_type::object || t == od::json_type::array) {
+      if (!Skip(v, depth)) return false;
+      NoteFormError(path_prefix, spec.name,
+                    absl::StrFormat("expected %s, got %s",
+                                    Expectation(spec.kind), TypeWord(t)));
+      return true;
+    }
+    Scalar s;
+    if (!ReadScalar(v, t, &s)) return false;
+    std::visit(
+        [&](auto member) { Assign(s, spec, path_prefix, &(record->*member)); },
+        spec.member);
+    return true;
+  }
+
+  void NoteFormError(std::string_view prefix, std::string_view name,
+                     std::string message) {
+    if (!form_error_) {
+      form_error_ = absl::StrFormat("%s%s: %s", prefix, name, message);
+    }
+  }
+
+  bool Fail() {
+    malformed_ = true;
+    return false;
+  }
+
+ private:
+  // The text of a scalar for a text-like kind, or nullopt with the form
+  // error noted. Null and "" leave the field absent.
+  template <class T>
+  std::optional<std::string_view> TextOf(const Scalar& s,
+                                         const FieldSpec<T>& spec,
+                                         std::string_view prefix) {
+    if (s.type == od::json_type::string) return s.text;
+    if (s.type == od::json_type::number) {
+      const bool integer_ok =
+          spec.kind == FieldKind::kT || spec.kind == FieldKind::kG;
+      if (integer_ok && IsJsonInteger(s.text)) return s.text;
+      if (spec.kind == FieldKind::kD) return s.text;
+    }
+    std::string got =
+        s.type == od::json_type::number && !IsPersonalField(spec.name)
+            ? std::string(s.text)
+            : std::string(TypeWord(s.type));
+    NoteFormError(
+        prefix, spec.name,
+        absl::StrFormat("expected %s, got %s", Expectation(spec.kind), got));
+    return std::nullopt;
+  }
+
+  template <class T>
+  void Invalid(const Scalar& s, const FieldSpec<T>& spec,
+               std::string_view prefix) {
+    NoteFormError(prefix, spec.name,
+                  absl::StrFormat("expected %s, got %s", Expectation(spec.kind),
+                                  IsPersonalField(spec.name)
+                                      ? std::string("a value of another form")
+                                      : (s.type == od::json_type::string
+                                             ? Quote(s.text)
+                                             : std::string(s.text))));
+  }
+
+  template <class T>
+  void Assign(const Scalar& s, const FieldSpec<T>& spec,
+              std::string_view prefix, std::string* out) {
+    out->clear();
+    if (s.type == od::json_type::null) return;
+    if (auto text = TextOf(s, spec, prefix)) out->assign(*text);
+  }
+
+  template <class T>
+  void Assign(const Scalar& s, const FieldSpec<T>& spec,
+              std::string_view prefix, std::optional<Decimal>* out) {
+    out->reset();
+    if (s.type == od::json_type::null) return;
+    auto text = TextOf(s, spec, prefix);
+    if (!text || text->empty()) return;
+    auto d = Decimal::Parse(*text);
+    if (!d.ok()) return Invalid(s, spec, prefix);
+    *out = *d;
+  }
+
+  template <class T>
+  void Assign(const Scalar& s, const FieldSpec<T>& spec,
+              std::string_view prefix, std::optional<absl::CivilSecond>* out) {
+    out->reset();
+    if (s.type == od::json_type::null) return;
+    auto text = TextOf(s, spec, prefix);
+    if (!text || text->empty()) return;
+    auto t = ParseTime14(*text);
+    if (!t.ok()) return Invalid(s, spec, prefix);
+    *out = *t;
+  }
+
+  template <class T>
+  void Assign(const Scalar& s, const FieldSpec<T>& spec,
+              std::string_view prefix, std::optional<absl::CivilDay>* out) {
+    out->reset();
+    if (s.type == od::json_type::null) return;
+    auto text = TextOf(s, spec, prefix);
+    if (!text || text->empty()) return;
+    auto d = ParseDate8(*text);
+    if (!d.ok()) return Invalid(s, spec, prefix);
+    *out = *d;
+  }
+
+  template <class T>
+  void Assign(const Scalar& s, const FieldSpec<T>& spec,
+              std::string_view prefix, std::optional<int64_t>* out) {
+    out->reset();
+    if (s.type == od::json_type::null) return;
+    auto text = TextOf(s, spec, prefix);
+    if (!text || text->empty()) return;
+    // Up to 9 digits: gnum is N5 in the standard; leading zeros allowed.
+    size_t first = text->find_first_not_of('0');
+    std::string_view significant = first == std::string_view::npos
+                                       ? std::string_view()
+                                       : text->substr(first);
+    bool digits = !text->empty();
+    for (char c : *text) digits = digits && IsDigit(c);
+    if (!digits || significant.size() > 9) return Invalid(s, spec, prefix);
+    int64_t n = 0;
+    for (char c : significant) n = n * 10 + (c - '0');
+    *out = n;
+  }
+
+  bool malformed_ = false;
+  std::optional<std::string> form_error_;
+};
+
+// Reads the fields of one JSON object into `record`; unknown keys are
+// validated and ignored. Duplicate keys: the last occurrence wins.
+template <class T>
+bool ReadObject(Walker& w, od::object o, int depth, std::string_view prefix,
+                T* record) {
+  const auto& index = IndexOf<T>();
+  for (auto field : o) {
+    std::string_view key;
+    od::value v;
+    if (field.error() || field.unescaped_key().get(key) ||
+        field.value().get(v)) {
+      return w.Fail();
+    }
+    auto it = index.find(key);
+    if (it == index.end()) {
+      if (!w.Skip(v, depth)) return false;
+    } else if (!w.ReadField(v, depth, *it->second, prefix, record)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <class T>
+bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
+  size_t n = 0;
+  od::json_type t;
+  if (v.type().get(t)) return w.Fail();
+  if (t == od::json_type::null) {
+    bool is_null;
+    if (v.is_null().get(is_null) || !is_null) return w.Fail();
+    items->clear();
+    return true;
+  }
+  if (t != od::json_type::array) {
+    if (!w.Skip(v, depth)) return false;
+    w.NoteFormError(
+        "", "items",
+        absl::StrFormat("expected an array of lines, got %s", TypeWord(t)));
+    items->clear();
+    return true;
+  }
+  if (depth + 1 > kMaxJsonDepth) return w.Fail();
+  od::array a;
+  if (v.get_array().get(a)) return w.Fail();
+  for (auto element : a) {
+    od::value item;
+    od::json_type item_type;
+    if (element.get(item) || item.type().get(item_type)) return w.Fail();
+    const std::string prefix = absl::StrCat("items[", n, "].");
+    if (n < items->size()) {
+      ResetFields(&(*items)[n]);
+    } else {
+      items->emplace_back();
+    }
+    if (item_type != od::json_type::object) {
+      if (!w.Skip(item, depth + 1)) return false;
+      w.NoteFormError(
+          "", absl::StrCat("items[", n, "]"),
+          absl::StrFormat("expected an object, got %s", TypeWord(item_type)));
+    } else {
+      if (depth + 2 > kMaxJsonDepth) return w.Fail();
+      od::object o;
+      if (item.get_object().get(o)) return w.Fail();
+      if (!ReadObject(w, o, depth + 2, prefix, &(*items)[n])) return false;
+    }
+    ++n;
+  }
+  items->resize(n);
+  return true;
+}
+
+// The head fields every document has, read outside the FieldSpec tables
+// because they are not optional in the decoded document.
+struct HeadFields {
+  std::optional<std::string_view> app_type;  // text; nullopt when absent
+  std::optional<absl::CivilSecond> app_time;
+};
+
+template <class T>
+bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
+                  bool* doc_type_conflict, T* doc, HeadFields* head) {
+  const auto& index = IndexOf<T>();
+  for (auto field : o) {
+    std::string_view key;
+    od::value v;
+    if (field.error() || field.unescaped_key().get(key) ||
+        field.value().get(v)) {
+      return w.Fail();
+    }
+    if (key == "docType") {
+      Scalar s;
+      od::json_type t;
+      if (v.type().get(t)) return w.Fail();
+      if (t == od::json_type::object || t == od::json_type::array) {
+        if (!w.Skip(v, 1)) return false;
+        *doc_type_conflict = true;
+      } else {
+        if (!w.ReadScalar(v, t, &s)) return false;
+        if (t != od::json_type::string || s.text != doc_type) {
+          *doc_type_conflict = true;
+        }
+      }
+      continue;
+    }
+    if (key == "items") {
+      if constexpr (kHasItems<T>) {
+        if (!ReadItems(w, v, 1, &doc->items)) return false;
+        continue;
+      }
+    }
+    if (key == "guid" || key == "appStatus" || key == "appType" ||
+        key == "appTime") {
+      od::json_type t;
+      Scalar s;
+      if (v.type().get(t)) return w.Fail();
+      const bool is_time = key == "appTime";
+      if (t == od::json_type::object || t == od::json_type::array ||
+          t == od::json_type::boolean ||
+          (t == od::json_type::number &&
+           (is_time || !IsJsonInteger(TrimRight(v.raw_json_token()))))) {
+        if (!w.Skip(v, 1)) return false;
+        w.NoteFormError("", key,
+                        absl::StrFormat("expected %s, got %s",
+                                        is_time ? "a time YYYYMMDDhhmmss"
+                                                : "a string or an integer",
+                                        TypeWord(t)));
+        continue;
+      }
+      if (!w.ReadScalar(v, t, &s)) return false;
+      const bool absent = t == od::json_type::null || s.text.empty();
+      if (key == "guid") {
+        doc->guid.assign(absent ? std::string_view() : s.text);
+      } else if (key == "appStatus") {
+        doc->appStatus.assign(absent ? std::string_view() : s.text);
+      } else if (key == "appType") {
+        head->app_type.reset();
+        if (!absent) {
+          if (s.text != "1" && s.text != "2" && s.text != "3") {
+            w.NoteFormError(
+                "", key,
+                absl::StrCat("expected 1, 2 or 3, got ",
+                             t == od::json_type::string ? Quote(s.text)
+                                                        : std::string(s.text)));
+          } else {
+            head->app_type = s.text;
+          }
+        }
+      } else {
+        head->app_time.reset();
+        if (!absent) {
+          auto parsed = ParseTime14(s.text);
+          if (!parsed.ok()) {
+            w.NoteFormError("", key,
+                            absl::StrCat("expected a time YYYYMMDDhhmmss, got ",
+                                         Quote(s.text)));
+          } else {
+            head->app_time = *parsed;
+          }
+        }
+      }
+      continue;
+    }
+    auto it = index.find(key);
+    if (it == index.end()) {
+      if (!w.Skip(v, 1)) return false;
+    } else if (!w.ReadField(v, 1, *it->second, "", doc)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// MISSING_KEY detail for a document whose identity is incomplete, or "".
+template <class T>
+std::string MissingKey(const T& doc) {
+  if constexpr (std::is_same_v<T, Ceb507Arrival> ||
+                std::is_same_v<T, Ceb509Departure>) {
+    if (doc.items.empty()) {
+      return "items: no lines, so no logisticsNo to identify the document";
+    }
+    for (size_t i = 0; i < doc.items.size(); ++i) {
+      if (doc.items[i].logisticsNo.empty()) {
+        return absl::StrCat("items[", i, "].logisticsNo: absent or empty");
+      }
+    }
+    return "";
+  } else if constexpr (std::is_same_v<T, Ceb511Waybill> ||
+                       std::is_same_v<T, Ceb505Waybill>) {
+    if (doc.logisticsCode.empty()) return "logisticsCode: absent or empty";
+    if (doc.logisticsNo.empty()) return "logisticsNo: absent or empty";
+    return "";
+  } else {
+    if (doc.ebpCode.empty()) return "ebpCode: absent or empty";
+    if (doc.orderNo.empty()) return "orderNo: absent or empty";
+    return "";
+  }
+}
+
+template <class T>
+DecodeOutcome DecodeAs(Walker& w, od::object o, std::string_view doc_type,
+                       Document* out) {
+  if (!std::holds_alternative<T>(*out)) out->template emplace<T>();
+  T& doc = std::get<T>(*out);
+  ResetFields(&doc);
+  static_cast<DocumentHead&>(doc) = DocumentHead();
+  if constexpr (kHasItems<T>) doc.items.resize(0);
+  bool conflict = false;
+  HeadFields head;
+  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) || w.malformed()) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
+                                   "not a well-formed JSON object");
+  }
+  if (conflict) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kUnknownDocType,
+                                   "docType given twice with different values");
+  }
+  if (w.form_error()) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kInvalidField,
+                                   *w.form_error());
+  }
+  if (!head.app_time) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kInvalidField,
+                                   "appTime: required, absent or empty");
+  }
+  if (!head.app_type) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kInvalidField,
+                                   "appType: required, absent or empty");
+  }
+  doc.appTime = *head.app_time;
+  doc.appType = static_cast<AppType>((*head.app_type)[0] - '0');
+  std::string missing = MissingKey(doc);
+  if (!missing.empty()) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kMissingKey,
+                                   std::move(missing));
+  }
+  return DecodeOutcome::Accepted();
+}
+
+using DecodeFn = DecodeOutcome (*)(Walker&, od::object, std::string_view,
+                                   Document*);
+
+template <size_t... I>
+constexpr std::array<DecodeFn, sizeof...(I)> MakeDecoders(
+    std::index_sequence<I...>) {
+  return {&DecodeAs<std::variant_alternative_t<I, Document>>...};
+}
+constexpr auto kDecoders =
+    MakeDecoders(std::make_index_sequence<std::variant_size_v<Document>>());
+
+DecodeOutcome Malformed(std::string_view why) {
+  return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
+                                 std::string(why));
+}
+
+}  // namespace
+
+Decoder::Decoder() = default;
+
+DecodeOutcome Decoder::Decode(std::string_view record, Document* doc) {
+  return Decode(record, record.size(), doc);
+}
+
+DecodeOutcome Decoder::Decode(std::string_view record, size_t record_size,
+                              Document* doc) {
+  if (record_size > kMaxRecordBytes) {
+    return DecodeOutcome::Rejected(
+        DeadLetterCode::kTooLarge,
+        absl::StrCat("record of ", record_size, " bytes; the limit is ",
+                     kMaxRecordBytes));
+  }
+  if (!IsValidUtf8(record)) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kNotUtf8,
+                                   "record is not valid UTF-8");
+  }
+  buffer_.assign(record);
+  buffer_.resize(record.size() + simdjson::SIMDJSON_PADDING);
+  od::document json;
+  od::object root;
+  std::string_view span;
+  simdjson::error_code error =
+      parser_.iterate(buffer_.data(), record.size(), buffer_.size()).get(json);
+  if (!error) error = json.get_object().get(root);
+  if (error) {
+    return Malformed(absl::StrFormat("not a JSON object (%s)",
+                                     simdjson::error_message(error)));
+  }
+  if (root.raw_json().get(span))
+    return Malformed("not a well-formed JSON object");
+  for (const char* p = span.data() + span.size();
+       p < buffer_.data() + record.size(); ++p) {
+    if (!IsJsonSpace(*p)) return Malformed("text after the JSON object");
+  }
+  if (root.reset().error()) return Malformed("not a well-formed JSON object");
+
+  std::string_view doc_type;
+  bool has_doc_type = false;
+  {
+    od::value v;
+    auto found = root.find_field_unordered("docType").get(v);
+    if (found == simdjson::SUCCESS) {
+      od::json_type t;
+      if (v.type().get(t)) return Malformed("not a well-formed JSON object");
+      if (t == od::json_type::string) {
+        if (v.get_string().get(doc_type)) {
+          return Malformed("not a well-formed JSON string in docType");
+        }
+        has_doc_type = true;
+      }
+    } else if (found != simdjson::NO_SUCH_FIELD) {
+      return Malformed("not a well-formed JSON object");
+    }
+  }
+  if (root.reset().error()) return Malformed("not a well-formed JSON object");
+
+  Walker w;
+  const std::optional<DocType> type =
+      has_doc_type ? ParseDocType(doc_type) : std::nullopt;
+  if (!type) {
+    // Still a dead letter for malformed JSON if anything else is wrong.
+    for (auto field : root) {
+      std::string_view key;
+      od::value v;
+      if (field.error() || field.unescaped_key().get(key) ||
+          field.value().get(v) || !w.Skip(v, 1)) {
+        return Malformed("not a well-formed JSON object");
+      }
+    }
+    if (!has_doc_type) {
+      return DecodeOutcome::Rejected(DeadLetterCode::kUnknownDocType,
+                                     "docType: absent or not a string");
+    }
+    return DecodeOutcome::Rejected(
+        DeadLetterCode::kUnknownDocType,
+        absl::StrFormat("docType: %s is not one of the twelve CEB documents",
+                        Quote(doc_type)));
+  }
+  // doc_type points into the parser's string buffer, which the full pass
+  // below overwrites: keep the canonical name instead.
+  return kDecoders[static_cast<int>(*type)](w, root, DocTypeName(*type), doc);
+}
+
+}  // namespace clearlane

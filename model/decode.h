@@ -1,0 +1,69 @@
+// Decoder turns one input record (a Kafka message value or an NDJSON line)
+// into a Document, or says why it is a dead letter (contract §1, §6, §10).
+//
+// Whatever the bytes, Decode never crashes, never reads out of bounds and
+// always gives one of the two answers: the record is never lost.
+//
+// Thread-safety: not thread-safe; use one Decoder per thread. It owns the
+// simdjson parser and the buffers it reuses from record to record.
+
+#ifndef CLEARLANE_MODEL_DECODE_H_
+#define CLEARLANE_MODEL_DECODE_H_
+
+#include <simdjson.h>
+
+#include <string>
+#include <string_view>
+
+#include "model/dead_letter.h"
+#include "model/document.h"
+
+namespace clearlane {
+
+// Records longer than this (not counting the newline) are TOO_LARGE.
+inline constexpr size_t kMaxRecordBytes = 1048576;
+// Arrays and objects nested deeper than this are MALFORMED_JSON (§10).
+inline constexpr int kMaxJsonDepth = 64;
+
+class DecodeOutcome {
+ public:
+  static DecodeOutcome Accepted() { return DecodeOutcome(); }
+  static DecodeOutcome Rejected(DeadLetterCode code, std::string detail) {
+    return DecodeOutcome(code, std::move(detail));
+  }
+  bool ok() const { return ok_; }
+  // REQUIRES: !ok().
+  DeadLetterCode code() const { return code_; }
+  const std::string& detail() const { return detail_; }
+
+ private:
+  DecodeOutcome() = default;
+  DecodeOutcome(DeadLetterCode code, std::string detail)
+      : ok_(false), code_(code), detail_(std::move(detail)) {}
+  bool ok_ = true;
+  DeadLetterCode code_ = DeadLetterCode::kMalformedJson;
+  std::string detail_;
+};
+
+class Decoder {
+ public:
+  Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Decodes `record` (without its newline). On acceptance *doc holds the
+  // document; its storage is reused when it already held the same type. On
+  // rejection *doc is unspecified. `record_size` is the record's full length
+  // when the caller passes only a prefix of an over-long record.
+  DecodeOutcome Decode(std::string_view record, Document* doc);
+  DecodeOutcome Decode(std::string_view record, size_t record_size,
+                       Document* doc);
+
+ private:
+  simdjson::ondemand::parser parser_;
+  std::string buffer_;  // the record followed by simdjson's padding
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_MODEL_DECODE_H_

@@ -1,0 +1,22 @@
+// JSON encodings of clearlane's outputs: one object per line, UTF-8, fields
+// in the contract's table order, control characters escaped. Each function
+// appends one object (without a newline) to *out.
+
+#ifndef CLEARLANE_MODEL_ENCODE_H_
+#define CLEARLANE_MODEL_ENCODE_H_
+
+#include <string>
+
+#include "model/dead_letter.h"
+#include "model/outputs.h"
+
+namespace clearlane {
+
+void EncodeReceipt(const Receipt& r, std::string* out);
+void EncodeSummaryForm(const SummaryForm& f, std::string* out);
+// `raw` is repaired and cut to kMaxRawBytes here.
+void EncodeDeadLetter(const DeadLetter& d, std::string* out);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_MODEL_ENCODE_H_

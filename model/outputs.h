@@ -1,0 +1,75 @@
+// What clearlane publishes: receipts (contract §3) and summary declaration
+// forms (contract §4). Dead letters are in dead_letter.h. The JSON encodings
+// are in encode.h.
+
+#ifndef CLEARLANE_MODEL_OUTPUTS_H_
+#define CLEARLANE_MODEL_OUTPUTS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "model/decimal.h"
+
+namespace clearlane {
+
+struct Reason {
+  std::string code;    // FIELD_INVALID, ORDER_MISSING, ... (contract §5)
+  std::string detail;  // every failing field or line
+};
+
+struct TaxAmounts {
+  Decimal dutiableValue;
+  Decimal customsTax;
+  Decimal valueAddedTax;
+  Decimal consumptionTax;
+  Decimal taxTotal;
+};
+
+// One receipt. Empty strings and nullopt are omitted from the JSON.
+struct Receipt {
+  std::string docType;  // CEB622, CEB624, CEB626, CEB604
+  std::string guid;
+  std::string orderNo, ebpCode, ebcCode, copNo, preNo, invtNo, agentCode,
+      customsCode, tradeMode;
+  std::string returnStatus;  // "800", "100", "300", "399", "899"
+  absl::CivilSecond returnTime;
+  std::string returnInfo;
+  std::vector<Reason> reasons;
+  std::optional<TaxAmounts> tax;       // import 800 only
+  std::optional<Decimal> annualTotal;  // import 800 only
+};
+
+struct SummaryList {
+  std::string orderNo, logisticsNo, invtNo, copNo;
+};
+
+struct SummaryItem {
+  int gseqno = 0;
+  std::string gcode, country, currency, unit1;
+  Decimal qty1;
+  Decimal totalPrice;
+  int64_t listCount = 0;
+};
+
+// One summary declaration form (汇总申报).
+struct SummaryForm {
+  absl::CivilMonth period;
+  std::string ebcCode, trafMode, ownerCode, country, portCode;
+  bool has_owner_code = true;  // false when summaryFlag is 1
+  int form = 1, forms = 1, supplement = 0;
+  int64_t listCount = 0;
+  Decimal grossWeight, netWeight;
+  std::vector<SummaryList> lists;
+  std::vector<SummaryItem> items;
+};
+
+// A 36-character uppercase GUID (8-4-4-4-12 hex digits) derived from
+// `material` alone, so the same decision always gets the same guid.
+std::string DeriveGuid(std::string_view material);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_MODEL_OUTPUTS_H_

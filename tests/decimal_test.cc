@@ -1,0 +1,89 @@
+#include "model/decimal.h"
+
+#include <gtest/gtest.h>
+
+namespace clearlane {
+namespace {
+
+struct ParseCase {
+  const char* text;
+  bool ok;
+  int64_t units;
+};
+
+class DecimalParse : public ::testing::TestWithParam<ParseCase> {};
+
+TEST_P(DecimalParse, ReadsTheContractGrammarExactly) {
+  const ParseCase& c = GetParam();
+  auto d = Decimal::Parse(c.text);
+  ASSERT_EQ(d.ok(), c.ok) << c.text;
+  if (c.ok) EXPECT_EQ(d->units(), c.units) << c.text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Grammar, DecimalParse,
+    ::testing::Values(
+        ParseCase{"19050", true, 1905000000},
+        ParseCase{"19050.0", true, 1905000000},
+        ParseCase{"19050.00", true, 1905000000}, ParseCase{"0.5", true, 50000},
+        ParseCase{"0", true, 0}, ParseCase{"0.00001", true, 1},
+        ParseCase{"007", true, 700000},
+        ParseCase{"12345678912345.12345", true, 1234567891234512345},
+        ParseCase{"92233720368547.75807", true, INT64_MAX},
+        // Fits the grammar but not int64_t units.
+        ParseCase{"92233720368547.75808", false, 0},
+        ParseCase{"99999999999999.99999", false, 0},
+        ParseCase{"123456789012345", false, 0},  // 15 integer digits
+        ParseCase{"1.234567", false, 0}, ParseCase{"1.", false, 0},
+        ParseCase{".5", false, 0}, ParseCase{"-1", false, 0},
+        ParseCase{"+1", false, 0}, ParseCase{"1e5", false, 0},
+        ParseCase{"1E5", false, 0}, ParseCase{"NaN", false, 0},
+        ParseCase{"", false, 0}, ParseCase{" 1", false, 0},
+        ParseCase{"1 ", false, 0}, ParseCase{"1 000", false, 0},
+        ParseCase{"1,5", false, 0}, ParseCase{"abc", false, 0},
+        ParseCase{"0x10", false, 0}, ParseCase{"1.2.3", false, 0}));
+
+TEST(Decimal, RoundToFenIsHalfUp) {
+  EXPECT_EQ(Decimal::Parse("0.005")->RoundToFen(), *Decimal::Parse("0.01"));
+  EXPECT_EQ(Decimal::Parse("0.00499")->RoundToFen(), *Decimal::Parse("0"));
+  EXPECT_EQ(Decimal::Parse("2.675")->RoundToFen(), *Decimal::Parse("2.68"));
+  EXPECT_EQ(Decimal::Parse("2.67499")->RoundToFen(), *Decimal::Parse("2.67"));
+  EXPECT_EQ(Decimal::FromUnits(-500).RoundToFen(), Decimal::FromUnits(-1000));
+}
+
+TEST(Decimal, MultiplyRoundsTheExactProductHalfUp) {
+  // 3 x 33.335 = 100.005 -> 100.01, where binary floating point gives 100.00.
+  EXPECT_EQ(Decimal::MultiplyRoundToFen(*Decimal::Parse("3"),
+                                        *Decimal::Parse("33.335")),
+            *Decimal::Parse("100.01"));
+  EXPECT_EQ(Decimal::MultiplyRoundToFen(*Decimal::Parse("0.33333"),
+                                        *Decimal::Parse("3")),
+            *Decimal::Parse("1.00"));
+  EXPECT_EQ(Decimal::MultiplyRoundToFen(*Decimal::Parse("12345678.12345"),
+                                        *Decimal::Parse("99999.99999")),
+            *Decimal::Parse("1234567812221.54"));
+}
+
+TEST(Decimal, ToFixed2WritesTwoDecimals) {
+  EXPECT_EQ(Decimal::Parse("123.4")->ToFixed2(), "123.40");
+  EXPECT_EQ(Decimal::Parse("0")->ToFixed2(), "0.00");
+  EXPECT_EQ(Decimal::Parse("0.005")->ToFixed2(), "0.01");
+  EXPECT_EQ(Decimal::Parse("26000")->ToFixed2(), "26000.00");
+  EXPECT_EQ(Decimal::FromUnits(-123400).ToFixed2(), "-1.23");
+}
+
+TEST(Decimal, ToPlainDropsTrailingZeros) {
+  EXPECT_EQ(Decimal::Parse("7.50")->ToPlain(), "7.5");
+  EXPECT_EQ(Decimal::Parse("300.00000")->ToPlain(), "300");
+  EXPECT_EQ(Decimal::Parse("0.00001")->ToPlain(), "0.00001");
+  EXPECT_EQ(Decimal::Parse("0")->ToPlain(), "0");
+  EXPECT_EQ(Decimal::Parse("10.01")->ToPlain(), "10.01");
+}
+
+TEST(Decimal, EqualTextsAreEqualValues) {
+  EXPECT_EQ(*Decimal::Parse("19050"), *Decimal::Parse("19050.00"));
+  EXPECT_LT(*Decimal::Parse("5000.00"), *Decimal::Parse("5000.01"));
+}
+
+}  // namespace
+}  // namespace clearlane
