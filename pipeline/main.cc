@@ -1,0 +1,170 @@
+// The clearlane binary: one command per job of contract §8.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/str_format.h"
+#include "bench/generator.h"
+#include "model/event_time.h"
+#include "pipeline/check.h"
+
+namespace clearlane {
+namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f && f != stdout) std::fclose(f);
+  }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+File OpenForWriting(const std::string& path) {
+  if (path.empty()) return nullptr;
+  if (path == "-") return File(stdout);
+  return File(std::fopen(path.c_str(), "w"));
+}
+
+void AddGen(CLI::App& app, GeneratorOptions& g, std::string& out,
+            std::string& truth, std::string& registry, std::string& flow,
+            std::string& profile, std::string& day) {
+  app.add_option("--orders", g.orders, "orders to generate")->required();
+  app.add_option("--seed", g.seed, "seed; the same seed gives the same bytes")
+      ->required();
+  app.add_option("--flow", flow, "import, export or mixed")
+      ->check(CLI::IsMember({"import", "export", "mixed"}));
+  app.add_option("--profile", profile, "flat or double11 (the day's shape)")
+      ->check(CLI::IsMember({"flat", "double11"}));
+  app.add_option("--day", day, "the day, YYYYMMDD (default 20261111)");
+  app.add_option("--out", out, "documents, NDJSON (default: standard output)");
+  app.add_option("--registry-out", registry,
+                 "write the identity registry of the buyers (NDJSON)");
+  app.add_option(
+      "--truth-out", truth,
+      "write one line per injected anomaly and its expected outcome");
+  app.add_option("--export-share", g.export_share,
+                 "share of export orders in the mixed flow");
+  app.add_option("--bonded-share", g.bonded_share,
+                 "share of import lists that are 1210 (else 9610)");
+  app.add_option("--single-item-over-limit", g.single_item_over_limit,
+                 "rate of import orders of one item over 5000.00");
+  app.add_option("--buyers", g.buyers, "buyer population (default orders/3)");
+  app.add_option("--registry-unknown", g.registry_unknown,
+                 "rate of buyers left out of the registry");
+  app.add_option("--registry-mismatch", g.registry_mismatch,
+                 "rate of buyers registered under another name");
+  AnomalyRates& a = g.anomalies;
+  const auto rate = CLI::Range(0.0, 1.0);
+  app.add_option("--duplicates", a.duplicates, "rate of duplicated documents")
+      ->check(rate);
+  app.add_option("--stale", a.stale, "rate of orders with a stale version")
+      ->check(rate);
+  app.add_option("--modifications", a.modifications,
+                 "rate of orders corrected with appType 2")
+      ->check(rate);
+  app.add_option("--missing", a.missing, "rate of orders missing a document")
+      ->check(rate);
+  app.add_option("--amount-mismatches", a.amount_mismatches,
+                 "rate of orders breaking an amount rule")
+      ->check(rate);
+  app.add_option("--payer-mismatches", a.payer_mismatches,
+                 "rate of import orders paid by someone else")
+      ->check(rate);
+  app.add_option("--invalid-ids", a.invalid_ids,
+                 "rate of import orders with an invalid identity number")
+      ->check(rate);
+  app.add_option("--cancels", a.cancels, "rate of import lists cancelled")
+      ->check(rate);
+  app.add_option("--returns", a.returns,
+                 "rate of import lists returned within 30 days")
+      ->check(rate);
+  app.add_option("--late-returns", a.late_returns,
+                 "rate of import lists returned after 30 days")
+      ->check(rate);
+  app.add_option("--malformed", a.malformed,
+                 "rate of documents followed by a broken line")
+      ->check(rate);
+}
+
+int RunGen(GeneratorOptions g, const std::string& out_path,
+           const std::string& truth_path, const std::string& registry_path,
+           const std::string& flow, const std::string& profile,
+           const std::string& day) {
+  g.flow = flow == "import"   ? Flow::kImport
+           : flow == "export" ? Flow::kExport
+                              : Flow::kMixed;
+  g.profile = profile == "double11" ? DayProfile::kDouble11 : DayProfile::kFlat;
+  if (!day.empty()) {
+    auto parsed = ParseDate8(day);
+    if (!parsed.ok()) {
+      absl::FPrintF(stderr, "clearlane gen: --day %s: %s\n", day,
+                    parsed.status().message());
+      return 2;
+    }
+    g.day = *parsed;
+  }
+  File out = OpenForWriting(out_path.empty() ? "-" : out_path);
+  File truth = OpenForWriting(truth_path);
+  File registry = OpenForWriting(registry_path);
+  for (const auto& [file, path] : {std::pair{&out, out_path},
+                                   {&truth, truth_path},
+                                   {&registry, registry_path}}) {
+    if (!path.empty() && !*file) {
+      absl::FPrintF(stderr, "clearlane gen: cannot write %s\n", path);
+      return 2;
+    }
+  }
+  static char buffer[1 << 20];
+  std::setvbuf(out.get(), buffer, _IOFBF, sizeof buffer);
+  GeneratorStats stats;
+  absl::Status s = Generate(g, out.get(), truth.get(), registry.get(), &stats);
+  if (s.ok() && std::fflush(out.get()) != 0) {
+    s = absl::DataLossError("cannot write the output");
+  }
+  if (!s.ok()) {
+    absl::FPrintF(stderr, "clearlane gen: %s\n", s.message());
+    return 2;
+  }
+  absl::FPrintF(stderr,
+                "clearlane gen: %d lines, %d import and %d export orders, %d "
+                "malformed lines\n",
+                stats.lines, stats.orders_import, stats.orders_export,
+                stats.malformed_lines);
+  return 0;
+}
+
+}  // namespace
+}  // namespace clearlane
+
+int main(int argc, char** argv) {
+  using namespace clearlane;
+  CLI::App app{"clearlane: cross-border e-commerce clearance (1210, 9610)"};
+  app.require_subcommand(1);
+
+  CheckOptions check;
+  CLI::App* check_cmd =
+      app.add_subcommand("check", "validate a file of documents");
+  check_cmd->add_option("--input", check.inputs, "NDJSON file(s) of documents")
+      ->required();
+  check_cmd->add_option("--dead-letters", check.dead_letters,
+                        "write the dead letters here (contract §6)");
+
+  GeneratorOptions gen;
+  std::string gen_out, gen_truth, gen_registry, gen_flow = "mixed",
+                                                gen_profile = "flat", gen_day;
+  CLI::App* gen_cmd = app.add_subcommand("gen", "generate a day of documents");
+  AddGen(*gen_cmd, gen, gen_out, gen_truth, gen_registry, gen_flow, gen_profile,
+         gen_day);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*check_cmd) return RunCheck(check, stdout, stderr);
+  if (*gen_cmd) {
+    return RunGen(gen, gen_out, gen_truth, gen_registry, gen_flow, gen_profile,
+                  gen_day);
+  }
+  return 2;
+}
