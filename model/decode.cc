@@ -110,21 +110,81 @@ std::string_view Expectation(FieldKind kind) {
   return "";
 }
 
+// Where a field sits, for error paths: the head, or line `item`.
+struct Where {
+  int item = -1;
+};
+
 // A scalar read from JSON, before it is converted to a field's kind.
 struct Scalar {
   od::json_type type;
   std::string_view text;  // string contents, or the number's token
 };
 
+// Keys the decoder treats outside the FieldSpec tables.
+enum HeadKey : int16_t {
+  kUnknownKey = -1,
+  kDocTypeKey = -2,
+  kItemsKey = -3,
+  kGuidKey = -4,
+  kAppTypeKey = -5,
+  kAppTimeKey = -6,
+  kAppStatusKey = -7,
+};
+
+// Maps a field name to its FieldSpec index (or a HeadKey). Open addressing
+// over a cheap hash of length and three characters: field names are short
+// and few, and this lookup runs once per key of every document.
 template <class T>
-const absl::flat_hash_map<std::string_view, const FieldSpec<T>*>& IndexOf() {
-  static const auto* index = [] {
-    auto* m = new absl::flat_hash_map<std::string_view, const FieldSpec<T>*>;
-    for (const FieldSpec<T>& f : T::Fields()) (*m)[f.name] = &f;
-    return m;
-  }();
-  return *index;
-}
+class KeyTable {
+ public:
+  static const KeyTable& Get() {
+    static const KeyTable* table = new KeyTable();
+    return *table;
+  }
+  int Find(std::string_view key) const {
+    for (size_t slot = Hash(key);; slot = (slot + 1) & kMask) {
+      const Entry& e = slots_[slot];
+      if (e.code == kEmpty) return kUnknownKey;
+      if (e.name == key) return e.code;
+    }
+  }
+
+ private:
+  static constexpr size_t kSlots = 256;
+  static constexpr size_t kMask = kSlots - 1;
+  static constexpr int kEmpty = -100;
+  struct Entry {
+    std::string_view name;
+    int code = kEmpty;
+  };
+  static size_t Hash(std::string_view k) {
+    if (k.empty()) return 0;
+    const auto c = [&](size_t i) { return static_cast<unsigned char>(k[i]); };
+    return (k.size() * 131 + c(0) * 31 + c(k.size() - 1) * 7 + c(k.size() / 2)) &
+           kMask;
+  }
+  KeyTable() {
+    const auto fields = T::Fields();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      Insert(fields[i].name, static_cast<int>(i));
+    }
+    if constexpr (std::is_base_of_v<DocumentHead, T>) {
+      Insert("docType", kDocTypeKey);
+      Insert("items", kItemsKey);
+      Insert("guid", kGuidKey);
+      Insert("appType", kAppTypeKey);
+      Insert("appTime", kAppTimeKey);
+      Insert("appStatus", kAppStatusKey);
+    }
+  }
+  void Insert(std::string_view name, int code) {
+    size_t slot = Hash(name);
+    while (slots_[slot].code != kEmpty) slot = (slot + 1) & kMask;
+    slots_[slot] = {name, code};
+  }
+  std::array<Entry, kSlots> slots_;
+};
 
 template <class T>
 void ResetFields(T* record) {
@@ -221,7 +281,7 @@ class Walker {
   // malformed JSON.
   template <class T>
   bool ReadField(od::value v, int depth, const FieldSpec<T>& spec,
-                 std::string_view path_prefix, T* record) {
+                 Where path_prefix, T* record) {
     od::json_type t;
     if (v.type().get(t)) return Fail();
     if (t == od::json_type::object || t == od::json_type::array) {
@@ -239,11 +299,12 @@ class Walker {
     return true;
   }
 
-  void NoteFormError(std::string_view prefix, std::string_view name,
+  void NoteFormError(Where where, std::string_view name,
                      std::string message) {
-    if (!form_error_) {
-      form_error_ = absl::StrFormat("%s%s: %s", prefix, name, message);
-    }
+    if (form_error_) return;
+    form_error_ = where.item < 0 ? absl::StrFormat("%s: %s", name, message)
+                                 : absl::StrFormat("items[%d].%s: %s",
+                                                   where.item, name, message);
   }
 
   bool Fail() {
@@ -257,7 +318,7 @@ class Walker {
   template <class T>
   std::optional<std::string_view> TextOf(const Scalar& s,
                                          const FieldSpec<T>& spec,
-                                         std::string_view prefix) {
+                                         Where prefix) {
     if (s.type == od::json_type::string) return s.text;
     if (s.type == od::json_type::number) {
       const bool integer_ok =
@@ -277,7 +338,7 @@ class Walker {
 
   template <class T>
   void Invalid(const Scalar& s, const FieldSpec<T>& spec,
-               std::string_view prefix) {
+               Where prefix) {
     NoteFormError(prefix, spec.name,
                   absl::StrFormat("expected %s, got %s", Expectation(spec.kind),
                                   IsPersonalField(spec.name)
@@ -289,7 +350,7 @@ class Walker {
 
   template <class T>
   void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              std::string_view prefix, std::string* out) {
+              Where prefix, std::string* out) {
     out->clear();
     if (s.type == od::json_type::null) return;
     if (auto text = TextOf(s, spec, prefix)) out->assign(*text);
@@ -297,7 +358,7 @@ class Walker {
 
   template <class T>
   void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              std::string_view prefix, std::optional<Decimal>* out) {
+              Where prefix, std::optional<Decimal>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -309,7 +370,7 @@ class Walker {
 
   template <class T>
   void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              std::string_view prefix, std::optional<absl::CivilSecond>* out) {
+              Where prefix, std::optional<absl::CivilSecond>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -321,7 +382,7 @@ class Walker {
 
   template <class T>
   void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              std::string_view prefix, std::optional<absl::CivilDay>* out) {
+              Where prefix, std::optional<absl::CivilDay>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -333,7 +394,7 @@ class Walker {
 
   template <class T>
   void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              std::string_view prefix, std::optional<int64_t>* out) {
+              Where prefix, std::optional<int64_t>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -358,9 +419,10 @@ class Walker {
 // Reads the fields of one JSON object into `record`; unknown keys are
 // validated and ignored. Duplicate keys: the last occurrence wins.
 template <class T>
-bool ReadObject(Walker& w, od::object o, int depth, std::string_view prefix,
+bool ReadObject(Walker& w, od::object o, int depth, Where prefix,
                 T* record) {
-  const auto& index = IndexOf<T>();
+  const KeyTable<T>& keys = KeyTable<T>::Get();
+  const auto fields = T::Fields();
   for (auto field : o) {
     std::string_view key;
     od::value v;
@@ -368,10 +430,10 @@ bool ReadObject(Walker& w, od::object o, int depth, std::string_view prefix,
         field.value().get(v)) {
       return w.Fail();
     }
-    auto it = index.find(key);
-    if (it == index.end()) {
+    const int code = keys.Find(key);
+    if (code < 0) {
       if (!w.Skip(v, depth)) return false;
-    } else if (!w.ReadField(v, depth, *it->second, prefix, record)) {
+    } else if (!w.ReadField(v, depth, fields[code], prefix, record)) {
       return false;
     }
   }
@@ -392,7 +454,7 @@ bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
   if (t != od::json_type::array) {
     if (!w.Skip(v, depth)) return false;
     w.NoteFormError(
-        "", "items",
+        Where{}, "items",
         absl::StrFormat("expected an array of lines, got %s", TypeWord(t)));
     items->clear();
     return true;
@@ -404,7 +466,7 @@ bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
     od::value item;
     od::json_type item_type;
     if (element.get(item) || item.type().get(item_type)) return w.Fail();
-    const std::string prefix = absl::StrCat("items[", n, "].");
+    const Where prefix{static_cast<int>(n)};
     if (n < items->size()) {
       ResetFields(&(*items)[n]);
     } else {
@@ -413,7 +475,7 @@ bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
     if (item_type != od::json_type::object) {
       if (!w.Skip(item, depth + 1)) return false;
       w.NoteFormError(
-          "", absl::StrCat("items[", n, "]"),
+          Where{}, absl::StrCat("items[", n, "]"),
           absl::StrFormat("expected an object, got %s", TypeWord(item_type)));
     } else {
       if (depth + 2 > kMaxJsonDepth) return w.Fail();
@@ -430,14 +492,76 @@ bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
 // The head fields every document has, read outside the FieldSpec tables
 // because they are not optional in the decoded document.
 struct HeadFields {
-  std::optional<std::string_view> app_type;  // text; nullopt when absent
+  std::optional<char> app_type;  // '1', '2' or '3'; nullopt when absent
   std::optional<absl::CivilSecond> app_time;
 };
+
+// Reads guid, appStatus, appType or appTime: code-like scalars kept in the
+// head rather than in the FieldSpec tables.
+template <class T>
+bool ReadHeadField(Walker& w, od::value v, int code, std::string_view key,
+                   T* doc, HeadFields* head) {
+  od::json_type t;
+  Scalar s;
+  if (v.type().get(t)) return w.Fail();
+  const bool is_time = code == kAppTimeKey;
+  if (t == od::json_type::object || t == od::json_type::array ||
+      t == od::json_type::boolean ||
+      (t == od::json_type::number &&
+       (is_time || !IsJsonInteger(TrimRight(v.raw_json_token()))))) {
+    if (!w.Skip(v, 1)) return false;
+    w.NoteFormError(Where{}, key,
+                    absl::StrFormat("expected %s, got %s",
+                                    is_time ? "a time YYYYMMDDhhmmss"
+                                            : "a string or an integer",
+                                    TypeWord(t)));
+    return true;
+  }
+  if (!w.ReadScalar(v, t, &s)) return false;
+  const bool absent = t == od::json_type::null || s.text.empty();
+  const std::string_view text = absent ? std::string_view() : s.text;
+  switch (code) {
+    case kGuidKey:
+      doc->guid.assign(text);
+      break;
+    case kAppStatusKey:
+      doc->appStatus.assign(text);
+      break;
+    case kAppTypeKey:
+      head->app_type.reset();
+      if (absent) break;
+      if (text != "1" && text != "2" && text != "3") {
+        w.NoteFormError(Where{}, key,
+                        absl::StrFormat("expected 1, 2 or 3, got %s",
+                                        t == od::json_type::string
+                                            ? Quote(text)
+                                            : std::string(text)));
+      } else {
+        head->app_type = text[0];
+      }
+      break;
+    default: {
+      head->app_time.reset();
+      if (absent) break;
+      auto parsed = ParseTime14(text);
+      if (!parsed.ok()) {
+        w.NoteFormError(
+            Where{}, key,
+            absl::StrFormat("expected a time YYYYMMDDhhmmss, got %s",
+                            Quote(text)));
+      } else {
+        head->app_time = *parsed;
+      }
+    }
+  }
+  return true;
+}
 
 template <class T>
 bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
                   bool* doc_type_conflict, T* doc, HeadFields* head) {
-  const auto& index = IndexOf<T>();
+  const KeyTable<T>& keys = KeyTable<T>::Get();
+  const auto fields = T::Fields();
   for (auto field : o) {
     std::string_view key;
     od::value v;
@@ -445,84 +569,42 @@ bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
         field.value().get(v)) {
       return w.Fail();
     }
-    if (key == "docType") {
-      Scalar s;
-      od::json_type t;
-      if (v.type().get(t)) return w.Fail();
-      if (t == od::json_type::object || t == od::json_type::array) {
-        if (!w.Skip(v, 1)) return false;
-        *doc_type_conflict = true;
-      } else {
-        if (!w.ReadScalar(v, t, &s)) return false;
-        if (t != od::json_type::string || s.text != doc_type) {
+    const int code = keys.Find(key);
+    if (code >= 0) {
+      if (!w.ReadField(v, 1, fields[code], Where{}, doc)) return false;
+      continue;
+    }
+    switch (code) {
+      case kDocTypeKey: {
+        Scalar s;
+        od::json_type t;
+        if (v.type().get(t)) return w.Fail();
+        if (t == od::json_type::object || t == od::json_type::array) {
+          if (!w.Skip(v, 1)) return false;
           *doc_type_conflict = true;
+        } else {
+          if (!w.ReadScalar(v, t, &s)) return false;
+          if (t != od::json_type::string || s.text != doc_type) {
+            *doc_type_conflict = true;
+          }
         }
+        break;
       }
-      continue;
-    }
-    if (key == "items") {
-      if constexpr (kHasItems<T>) {
-        if (!ReadItems(w, v, 1, &doc->items)) return false;
-        continue;
-      }
-    }
-    if (key == "guid" || key == "appStatus" || key == "appType" ||
-        key == "appTime") {
-      od::json_type t;
-      Scalar s;
-      if (v.type().get(t)) return w.Fail();
-      const bool is_time = key == "appTime";
-      if (t == od::json_type::object || t == od::json_type::array ||
-          t == od::json_type::boolean ||
-          (t == od::json_type::number &&
-           (is_time || !IsJsonInteger(TrimRight(v.raw_json_token()))))) {
+      case kItemsKey:
+        if constexpr (kHasItems<T>) {
+          if (!ReadItems(w, v, 1, &doc->items)) return false;
+        } else {
+          if (!w.Skip(v, 1)) return false;
+        }
+        break;
+      case kGuidKey:
+      case kAppTypeKey:
+      case kAppTimeKey:
+      case kAppStatusKey:
+        if (!ReadHeadField(w, v, code, key, doc, head)) return false;
+        break;
+      default:
         if (!w.Skip(v, 1)) return false;
-        w.NoteFormError("", key,
-                        absl::StrFormat("expected %s, got %s",
-                                        is_time ? "a time YYYYMMDDhhmmss"
-                                                : "a string or an integer",
-                                        TypeWord(t)));
-        continue;
-      }
-      if (!w.ReadScalar(v, t, &s)) return false;
-      const bool absent = t == od::json_type::null || s.text.empty();
-      if (key == "guid") {
-        doc->guid.assign(absent ? std::string_view() : s.text);
-      } else if (key == "appStatus") {
-        doc->appStatus.assign(absent ? std::string_view() : s.text);
-      } else if (key == "appType") {
-        head->app_type.reset();
-        if (!absent) {
-          if (s.text != "1" && s.text != "2" && s.text != "3") {
-            w.NoteFormError(
-                "", key,
-                absl::StrCat("expected 1, 2 or 3, got ",
-                             t == od::json_type::string ? Quote(s.text)
-                                                        : std::string(s.text)));
-          } else {
-            head->app_type = s.text;
-          }
-        }
-      } else {
-        head->app_time.reset();
-        if (!absent) {
-          auto parsed = ParseTime14(s.text);
-          if (!parsed.ok()) {
-            w.NoteFormError("", key,
-                            absl::StrCat("expected a time YYYYMMDDhhmmss, got ",
-                                         Quote(s.text)));
-          } else {
-            head->app_time = *parsed;
-          }
-        }
-      }
-      continue;
-    }
-    auto it = index.find(key);
-    if (it == index.end()) {
-      if (!w.Skip(v, 1)) return false;
-    } else if (!w.ReadField(v, 1, *it->second, "", doc)) {
-      return false;
     }
   }
   return true;
@@ -554,19 +636,49 @@ std::string MissingKey(const T& doc) {
   }
 }
 
+// After the root object was read to its end: true when nothing but
+// whitespace follows it in `record` (the parser's copy of the record).
+bool NothingAfterRoot(od::document& json, std::string_view record) {
+  std::string_view root;
+  if (json.raw_json().get(root)) return false;
+  const char* p = root.data() + root.size();
+  const char* end = record.data() + record.size();
+  if (p < record.data() || p > end) return false;
+  for (; p < end; ++p) {
+    if (!IsJsonSpace(*p)) return false;
+  }
+  return true;
+}
+
 template <class T>
-DecodeOutcome DecodeAs(Walker& w, od::object o, std::string_view doc_type,
+DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
+                       std::string_view record, std::string_view doc_type,
+                       std::array<Document, kDocTypeCount>& spare,
                        Document* out) {
-  if (!std::holds_alternative<T>(*out)) out->template emplace<T>();
+  if (!std::holds_alternative<T>(*out)) {
+    // Swap documents through the spares by move, so each type keeps its
+    // string and vector buffers from record to record.
+    const size_t old = out->index();
+    if (old != std::variant_npos) {
+      std::visit(
+          [&](auto& current) {
+            std::get<std::decay_t<decltype(current)>>(spare[old]) =
+                std::move(current);
+          },
+          *out);
+    }
+    *out = std::move(spare[static_cast<int>(T::kType)]);
+  }
   T& doc = std::get<T>(*out);
   ResetFields(&doc);
   static_cast<DocumentHead&>(doc) = DocumentHead();
   if constexpr (kHasItems<T>) doc.items.resize(0);
   bool conflict = false;
   HeadFields head;
-  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) || w.malformed()) {
+  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) ||
+      w.malformed() || !NothingAfterRoot(json, record)) {
     return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
-                                   "not a well-formed JSON object");
+                                   "not one well-formed JSON object");
   }
   if (conflict) {
     return DecodeOutcome::Rejected(DeadLetterCode::kUnknownDocType,
@@ -585,7 +697,7 @@ DecodeOutcome DecodeAs(Walker& w, od::object o, std::string_view doc_type,
                                    "appType: required, absent or empty");
   }
   doc.appTime = *head.app_time;
-  doc.appType = static_cast<AppType>((*head.app_type)[0] - '0');
+  doc.appType = static_cast<AppType>(*head.app_type - '0');
   std::string missing = MissingKey(doc);
   if (!missing.empty()) {
     return DecodeOutcome::Rejected(DeadLetterCode::kMissingKey,
@@ -594,7 +706,9 @@ DecodeOutcome DecodeAs(Walker& w, od::object o, std::string_view doc_type,
   return DecodeOutcome::Accepted();
 }
 
-using DecodeFn = DecodeOutcome (*)(Walker&, od::object, std::string_view,
+using DecodeFn = DecodeOutcome (*)(Walker&, od::document&, od::object,
+                                   std::string_view, std::string_view,
+                                   std::array<Document, kDocTypeCount>&,
                                    Document*);
 
 template <size_t... I>
@@ -612,7 +726,11 @@ DecodeOutcome Malformed(std::string_view why) {
 
 }  // namespace
 
-Decoder::Decoder() = default;
+Decoder::Decoder() {
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    (spare_[I].template emplace<I>(), ...);
+  }(std::make_index_sequence<kDocTypeCount>());
+}
 
 DecodeOutcome Decoder::Decode(std::string_view record, Document* doc) {
   return Decode(record, record.size(), doc);
@@ -623,18 +741,26 @@ DecodeOutcome Decoder::Decode(std::string_view record, size_t record_size,
   if (record_size > kMaxRecordBytes) {
     return DecodeOutcome::Rejected(
         DeadLetterCode::kTooLarge,
-        absl::StrCat("record of ", record_size, " bytes; the limit is ",
-                     kMaxRecordBytes));
+        absl::StrFormat("record of %d bytes; the limit is %d", record_size,
+                        kMaxRecordBytes));
   }
-  if (!IsValidUtf8(record)) {
+  DecodeOutcome outcome = DecodeJson(record, doc);
+  // simdjson validates UTF-8 while indexing, so an accepted record is UTF-8.
+  // A rejected one may be rejected for another reason first; NOT_UTF8 takes
+  // precedence (contract §10).
+  if (!outcome.ok() && !IsValidUtf8(record)) {
     return DecodeOutcome::Rejected(DeadLetterCode::kNotUtf8,
                                    "record is not valid UTF-8");
   }
+  return outcome;
+}
+
+DecodeOutcome Decoder::DecodeJson(std::string_view record, Document* doc) {
   buffer_.assign(record);
   buffer_.resize(record.size() + simdjson::SIMDJSON_PADDING);
+  const std::string_view copy(buffer_.data(), record.size());
   od::document json;
   od::object root;
-  std::string_view span;
   simdjson::error_code error =
       parser_.iterate(buffer_.data(), record.size(), buffer_.size()).get(json);
   if (!error) error = json.get_object().get(root);
@@ -642,14 +768,6 @@ DecodeOutcome Decoder::Decode(std::string_view record, size_t record_size,
     return Malformed(absl::StrFormat("not a JSON object (%s)",
                                      simdjson::error_message(error)));
   }
-  if (root.raw_json().get(span))
-    return Malformed("not a well-formed JSON object");
-  for (const char* p = span.data() + span.size();
-       p < buffer_.data() + record.size(); ++p) {
-    if (!IsJsonSpace(*p)) return Malformed("text after the JSON object");
-  }
-  if (root.reset().error()) return Malformed("not a well-formed JSON object");
-
   std::string_view doc_type;
   bool has_doc_type = false;
   {
@@ -683,6 +801,9 @@ DecodeOutcome Decoder::Decode(std::string_view record, size_t record_size,
         return Malformed("not a well-formed JSON object");
       }
     }
+    if (!NothingAfterRoot(json, copy)) {
+      return Malformed("not one well-formed JSON object");
+    }
     if (!has_doc_type) {
       return DecodeOutcome::Rejected(DeadLetterCode::kUnknownDocType,
                                      "docType: absent or not a string");
@@ -694,7 +815,8 @@ DecodeOutcome Decoder::Decode(std::string_view record, size_t record_size,
   }
   // doc_type points into the parser's string buffer, which the full pass
   // below overwrites: keep the canonical name instead.
-  return kDecoders[static_cast<int>(*type)](w, root, DocTypeName(*type), doc);
+  return kDecoders[static_cast<int>(*type)](w, json, root, copy,
+                                            DocTypeName(*type), spare_, doc);
 }
 
 }  // namespace clearlane

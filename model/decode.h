@@ -12,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -60,7 +61,12 @@ class Decoder {
                        Document* doc);
 
  private:
+  DecodeOutcome DecodeJson(std::string_view record, Document* doc);
+
   simdjson::ondemand::parser parser_;
+  // One document of each type, holding its buffers while another type is
+  // decoded (spare_[i] holds type i).
+  std::array<Document, kDocTypeCount> spare_;
   std::string buffer_;  // the record followed by simdjson's padding
 };
 

@@ -1,0 +1,164 @@
+// Decode throughput per document type, beside simdjson's own On-Demand
+// parse of the same bytes touching every value, so the ratio shows what
+// clearlane's decoding (field lookup, exact decimals, times, validation)
+// costs on top of the parser.
+//
+//   build/bench/decode_bench --benchmark_repetitions=5 \
+//       --benchmark_report_aggregates_only=true
+
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/generator.h"
+#include "model/decode.h"
+
+namespace clearlane {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// One corpus per docType, from a clean generated day.
+const std::map<std::string, std::vector<std::string>>& Corpus() {
+  static const auto* corpus = [] {
+    GeneratorOptions o;
+    o.orders = 4000;
+    o.seed = 2026;
+    o.flow = Flow::kMixed;
+    o.export_share = 0.5;
+    char* data = nullptr;
+    size_t size = 0;
+    std::FILE* f = open_memstream(&data, &size);
+    if (!Generate(o, f, nullptr, nullptr, nullptr).ok()) std::abort();
+    std::fclose(f);
+    auto* m = new std::map<std::string, std::vector<std::string>>;
+    std::istringstream in(std::string(data, size));
+    free(data);
+    for (std::string line; std::getline(in, line);) {
+      const size_t at = line.find("\"docType\":\"") + 11;
+      (*m)[line.substr(at, 6)].push_back(line);
+      (*m)["all"].push_back(line);
+    }
+    return m;
+  }();
+  return *corpus;
+}
+
+// simdjson's parse, visiting every value as a decoder must: strings are
+// unescaped, numbers are read, every key is unescaped.
+bool Touch(od::value v, size_t* sink) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  switch (t) {
+    case od::json_type::object:
+      for (auto field : v.get_object()) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return false;
+        *sink += key.size();
+        if (!Touch(field.value(), sink)) return false;
+      }
+      return true;
+    case od::json_type::array:
+      for (auto element : v.get_array()) {
+        if (!Touch(element.value(), sink)) return false;
+      }
+      return true;
+    case od::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      *sink += s.size();
+      return true;
+    }
+    case od::json_type::number: {
+      double d;
+      if (v.get_double().get(d)) return false;
+      *sink += static_cast<size_t>(d) & 1;
+      return true;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return !v.get_bool().get(b);
+    }
+    case od::json_type::null:
+      return !v.is_null().error();
+  }
+  return false;
+}
+
+// The same padded copy the decoder makes, so both sides pay it.
+void BM_SimdjsonTouchEveryValue(benchmark::State& state,
+                                const std::string& type) {
+  const auto& lines = Corpus().at(type);
+  od::parser parser;
+  std::string buffer;
+  size_t sink = 0, bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const std::string& line : lines) {
+      buffer.assign(line);
+      buffer.resize(line.size() + simdjson::SIMDJSON_PADDING);
+      od::document doc;
+      if (parser.iterate(buffer.data(), line.size(), buffer.size()).get(doc)) {
+        state.SkipWithError("parse");
+        return;
+      }
+      od::value root;
+      if (doc.get_value().get(root) || !Touch(root, &sink)) {
+        state.SkipWithError("touch");
+        return;
+      }
+      bytes += line.size();
+    }
+    docs += lines.size();
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+
+void BM_ClearlaneDecode(benchmark::State& state, const std::string& type) {
+  const auto& lines = Corpus().at(type);
+  Decoder decoder;
+  Document doc;
+  size_t bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const std::string& line : lines) {
+      if (!decoder.Decode(line, &doc).ok()) {
+        state.SkipWithError("decode");
+        return;
+      }
+      bytes += line.size();
+    }
+    docs += lines.size();
+  }
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+
+int Register() {
+  for (const char* type : {"all", "CEB311", "CEB411", "CEB511", "CEB621",
+                           "CEB303", "CEB403", "CEB505", "CEB507", "CEB509",
+                           "CEB603"}) {
+    benchmark::RegisterBenchmark(
+        (std::string("SimdjsonTouch/") + type).c_str(),
+        [t = std::string(type)](benchmark::State& s) {
+          BM_SimdjsonTouchEveryValue(s, t);
+        });
+    benchmark::RegisterBenchmark(
+        (std::string("ClearlaneDecode/") + type).c_str(),
+        [t = std::string(type)](benchmark::State& s) {
+          BM_ClearlaneDecode(s, t);
+        });
+  }
+  return 0;
+}
+const int kRegistered = Register();
+
+}  // namespace
+}  // namespace clearlane
+
+BENCHMARK_MAIN();
