@@ -140,14 +140,13 @@ void BM_ClearlaneDecode(benchmark::State& state, const std::string& type) {
 }
 
 int Register() {
-  for (const char* type : {"all", "CEB311", "CEB411", "CEB511", "CEB621",
-                           "CEB303", "CEB403", "CEB505", "CEB507", "CEB509",
-                           "CEB603"}) {
-    benchmark::RegisterBenchmark(
-        (std::string("SimdjsonTouch/") + type).c_str(),
-        [t = std::string(type)](benchmark::State& s) {
-          BM_SimdjsonTouchEveryValue(s, t);
-        });
+  for (const char* type :
+       {"all", "CEB311", "CEB411", "CEB511", "CEB621", "CEB303", "CEB403",
+        "CEB505", "CEB507", "CEB509", "CEB603"}) {
+    benchmark::RegisterBenchmark((std::string("SimdjsonTouch/") + type).c_str(),
+                                 [t = std::string(type)](benchmark::State& s) {
+                                   BM_SimdjsonTouchEveryValue(s, t);
+                                 });
     benchmark::RegisterBenchmark(
         (std::string("ClearlaneDecode/") + type).c_str(),
         [t = std::string(type)](benchmark::State& s) {

@@ -146,7 +146,7 @@ class KeyTable {
     for (size_t slot = Hash(key);; slot = (slot + 1) & kMask) {
       const Entry& e = slots_[slot];
       if (e.code == kEmpty) return kUnknownKey;
-      if (e.name == key) return e.code;
+      if (SameKey(e.name, key)) return e.code;
     }
   }
 
@@ -158,10 +158,19 @@ class KeyTable {
     std::string_view name;
     int code = kEmpty;
   };
-  static size_t Hash(std::string_view k) {
+  // Keys are a few bytes long: a loop beats a call to memcmp.
+  static bool SameKey(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+  __attribute__((always_inline)) static size_t Hash(std::string_view k) {
     if (k.empty()) return 0;
     const auto c = [&](size_t i) { return static_cast<unsigned char>(k[i]); };
-    return (k.size() * 131 + c(0) * 31 + c(k.size() - 1) * 7 + c(k.size() / 2)) &
+    return (k.size() * 131 + c(0) * 31 + c(k.size() - 1) * 7 +
+            c(k.size() / 2)) &
            kMask;
   }
   KeyTable() {
@@ -299,8 +308,7 @@ class Walker {
     return true;
   }
 
-  void NoteFormError(Where where, std::string_view name,
-                     std::string message) {
+  void NoteFormError(Where where, std::string_view name, std::string message) {
     if (form_error_) return;
     form_error_ = where.item < 0 ? absl::StrFormat("%s: %s", name, message)
                                  : absl::StrFormat("items[%d].%s: %s",
@@ -337,8 +345,7 @@ class Walker {
   }
 
   template <class T>
-  void Invalid(const Scalar& s, const FieldSpec<T>& spec,
-               Where prefix) {
+  void Invalid(const Scalar& s, const FieldSpec<T>& spec, Where prefix) {
     NoteFormError(prefix, spec.name,
                   absl::StrFormat("expected %s, got %s", Expectation(spec.kind),
                                   IsPersonalField(spec.name)
@@ -349,16 +356,16 @@ class Walker {
   }
 
   template <class T>
-  void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              Where prefix, std::string* out) {
+  void Assign(const Scalar& s, const FieldSpec<T>& spec, Where prefix,
+              std::string* out) {
     out->clear();
     if (s.type == od::json_type::null) return;
     if (auto text = TextOf(s, spec, prefix)) out->assign(*text);
   }
 
   template <class T>
-  void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              Where prefix, std::optional<Decimal>* out) {
+  void Assign(const Scalar& s, const FieldSpec<T>& spec, Where prefix,
+              std::optional<Decimal>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -369,8 +376,8 @@ class Walker {
   }
 
   template <class T>
-  void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              Where prefix, std::optional<absl::CivilSecond>* out) {
+  void Assign(const Scalar& s, const FieldSpec<T>& spec, Where prefix,
+              std::optional<absl::CivilSecond>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -381,8 +388,8 @@ class Walker {
   }
 
   template <class T>
-  void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              Where prefix, std::optional<absl::CivilDay>* out) {
+  void Assign(const Scalar& s, const FieldSpec<T>& spec, Where prefix,
+              std::optional<absl::CivilDay>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -393,8 +400,8 @@ class Walker {
   }
 
   template <class T>
-  void Assign(const Scalar& s, const FieldSpec<T>& spec,
-              Where prefix, std::optional<int64_t>* out) {
+  void Assign(const Scalar& s, const FieldSpec<T>& spec, Where prefix,
+              std::optional<int64_t>* out) {
     out->reset();
     if (s.type == od::json_type::null) return;
     auto text = TextOf(s, spec, prefix);
@@ -419,8 +426,7 @@ class Walker {
 // Reads the fields of one JSON object into `record`; unknown keys are
 // validated and ignored. Duplicate keys: the last occurrence wins.
 template <class T>
-bool ReadObject(Walker& w, od::object o, int depth, Where prefix,
-                T* record) {
+bool ReadObject(Walker& w, od::object o, int depth, Where prefix, T* record) {
   const KeyTable<T>& keys = KeyTable<T>::Get();
   const auto fields = T::Fields();
   for (auto field : o) {
@@ -531,11 +537,11 @@ bool ReadHeadField(Walker& w, od::value v, int code, std::string_view key,
       head->app_type.reset();
       if (absent) break;
       if (text != "1" && text != "2" && text != "3") {
-        w.NoteFormError(Where{}, key,
-                        absl::StrFormat("expected 1, 2 or 3, got %s",
-                                        t == od::json_type::string
-                                            ? Quote(text)
-                                            : std::string(text)));
+        w.NoteFormError(
+            Where{}, key,
+            absl::StrFormat(
+                "expected 1, 2 or 3, got %s",
+                t == od::json_type::string ? Quote(text) : std::string(text)));
       } else {
         head->app_type = text[0];
       }
@@ -675,8 +681,8 @@ DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
   if constexpr (kHasItems<T>) doc.items.resize(0);
   bool conflict = false;
   HeadFields head;
-  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) ||
-      w.malformed() || !NothingAfterRoot(json, record)) {
+  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) || w.malformed() ||
+      !NothingAfterRoot(json, record)) {
     return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
                                    "not one well-formed JSON object");
   }
@@ -729,7 +735,8 @@ DecodeOutcome Malformed(std::string_view why) {
 Decoder::Decoder() {
   [&]<size_t... I>(std::index_sequence<I...>) {
     (spare_[I].template emplace<I>(), ...);
-  }(std::make_index_sequence<kDocTypeCount>());
+  }
+  (std::make_index_sequence<kDocTypeCount>());
 }
 
 DecodeOutcome Decoder::Decode(std::string_view record, Document* doc) {

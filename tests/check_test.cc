@@ -28,8 +28,9 @@ TEST(Check, ReportsDeadLettersByLineAndCountsTypes) {
   bad.replace(bad.find(R"("qty":"1")"), 9, R"("qty":"1.1234567")");
   std::string incomplete = order;
   incomplete.replace(incomplete.find(R"("gmodel":"900g",)"), 16, "");
-  std::ofstream(input) << order << "\n\n" << bad << "\n{oops\n" << incomplete
-                       << "\n";
+  std::ofstream(input) << order << "\n\n"
+                       << bad << "\n{oops\n"
+                       << incomplete << "\n";
   std::FILE* out = std::tmpfile();
   std::FILE* err = std::tmpfile();
   EXPECT_EQ(RunCheck({{input}, dead}, out, err), 1);
@@ -38,8 +39,9 @@ TEST(Check, ReportsDeadLettersByLineAndCountsTypes) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find(input + ":4: MALFORMED_JSON"), std::string::npos);
-  EXPECT_NE(text.find(input + ":5: warning: CEB311 lacks required items[0].gmodel"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(input + ":5: warning: CEB311 lacks required items[0].gmodel"),
+      std::string::npos);
   EXPECT_NE(text.find("4 records: 2 documents, 2 dead letters"),
             std::string::npos)
       << text;

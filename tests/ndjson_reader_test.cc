@@ -14,11 +14,11 @@ namespace {
 class NdjsonReaderTest : public ::testing::Test {
  protected:
   std::string Write(const std::string& content) {
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            (std::string(::testing::UnitTest::GetInstance()
-                             ->current_test_info()
-                             ->name()) +
-             ".ndjson");
+    path_ =
+        std::filesystem::path(::testing::TempDir()) /
+        (std::string(
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+         ".ndjson");
     std::ofstream(path_, std::ios::binary) << content;
     return path_;
   }
@@ -40,10 +40,11 @@ class NdjsonReaderTest : public ::testing::Test {
 
 TEST_F(NdjsonReaderTest, SkipsBlankLinesButCountsThem) {
   std::vector<std::string> bytes;
-  auto records = ReadAll("{\"a\":1}\n\n  \t\n{\"b\":2}\r\n\r\n{\"c\":3}", &bytes);
+  auto records =
+      ReadAll("{\"a\":1}\n\n  \t\n{\"b\":2}\r\n\r\n{\"c\":3}", &bytes);
   ASSERT_EQ(records.size(), 3u);
-  EXPECT_EQ(bytes, (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}",
-                                             "{\"c\":3}"}));
+  EXPECT_EQ(bytes,
+            (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"}));
   EXPECT_EQ(records[0].line, 1);
   EXPECT_EQ(records[1].line, 4);
   EXPECT_EQ(records[2].line, 6);

@@ -23,10 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (outcome.detail().empty()) std::abort();
   std::string encoded;
-  clearlane::EncodeDeadLetter(
-      {clearlane::FileSource{"fuzz", 1}, outcome.code(), outcome.detail(),
-       std::string(record)},
-      &encoded);
+  clearlane::EncodeDeadLetter({clearlane::FileSource{"fuzz", 1}, outcome.code(),
+                               outcome.detail(), std::string(record)},
+                              &encoded);
   if (!clearlane::IsValidUtf8(encoded)) std::abort();
   return 0;
 }
