@@ -92,219 +92,369 @@ struct DocumentHead {
 
 // ---- Import ---------------------------------------------------------------
 
-#define CLEARLANE_CEB311_FIELDS(X)                                             \
-  X(orderType, T, Required)                                                    \
-  X(orderNo, I, Required)                                                      \
-  X(ebpCode, I, Required) X(ebpName, T, Required) X(ebcCode, I, Required) X(   \
-      ebcName, T, Required) X(goodsValue, D, Required) X(freight, D, Required) \
-      X(discount, D, Required) X(taxTotal, D, Required)                        \
-          X(acturalPaid, D, Required) X(currency, T, Required)                 \
-              X(buyerRegNo, T, Required) X(buyerName, T, Required) X(          \
-                  buyerTelephone, T, Required) X(buyerIdType, T, Required)     \
-                  X(buyerIdNumber, I, Required) X(payCode, I, Optional)        \
-                      X(payName, T, Optional) X(payTransactionId, I, Optional) \
-                          X(batchNumbers, T, Optional)                         \
-                              X(consignee, T, Required)                        \
-                                  X(consigneeTelephone, T, Required)           \
-                                      X(consigneeAddress, T, Required)         \
-                                          X(consigneeDistrict, T, Optional)    \
-                                              X(note, T, Optional)
-#define CLEARLANE_CEB311_ITEM_FIELDS(X)                                        \
-  X(gnum, G, Required)                                                         \
-  X(itemNo, T, Optional)                                                       \
-  X(itemName, T, Required) X(gmodel, T, Required) X(itemDescribe, T, Optional) \
-      X(barCode, T, Optional) X(unit, T, Required) X(qty, D, Required)         \
-          X(price, D, Required) X(totalPrice, D, Required)                     \
-              X(currency, T, Required) X(country, T, Required)                 \
-                  X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB311_FIELDS(X) \
+  X(orderType, T, Required) \
+  X(orderNo, I, Required) \
+  X(ebpCode, I, Required) \
+  X(ebpName, T, Required) \
+  X(ebcCode, I, Required) \
+  X(ebcName, T, Required) \
+  X(goodsValue, D, Required) \
+  X(freight, D, Required) \
+  X(discount, D, Required) \
+  X(taxTotal, D, Required) \
+  X(acturalPaid, D, Required) \
+  X(currency, T, Required) \
+  X(buyerRegNo, T, Required) \
+  X(buyerName, T, Required) \
+  X(buyerTelephone, T, Required) \
+  X(buyerIdType, T, Required) \
+  X(buyerIdNumber, I, Required) \
+  X(payCode, I, Optional) \
+  X(payName, T, Optional) \
+  X(payTransactionId, I, Optional) \
+  X(batchNumbers, T, Optional) \
+  X(consignee, T, Required) \
+  X(consigneeTelephone, T, Required) \
+  X(consigneeAddress, T, Required) \
+  X(consigneeDistrict, T, Optional) \
+  X(note, T, Optional)
 
-#define CLEARLANE_CEB411_FIELDS(X)                                    \
-  X(payCode, I, Required)                                             \
-  X(payName, T, Required)                                             \
-  X(payTransactionId, I, Required) X(orderNo, I, Required)            \
-      X(ebpCode, I, Required) X(ebpName, T, Required)                 \
-          X(payerIdType, T, Required) X(payerIdNumber, I, Required)   \
-              X(payerName, T, Required) X(telephone, T, Optional)     \
-                  X(amountPaid, D, Required) X(currency, T, Required) \
-                      X(payTime, S, Required) X(note, T, Optional)
+#define CLEARLANE_CEB311_ITEM_FIELDS(X) \
+  X(gnum, G, Required) \
+  X(itemNo, T, Optional) \
+  X(itemName, T, Required) \
+  X(gmodel, T, Required) \
+  X(itemDescribe, T, Optional) \
+  X(barCode, T, Optional) \
+  X(unit, T, Required) \
+  X(qty, D, Required) \
+  X(price, D, Required) \
+  X(totalPrice, D, Required) \
+  X(currency, T, Required) \
+  X(country, T, Required) \
+  X(note, T, Optional)
+// clang-format on
 
-#define CLEARLANE_CEB511_FIELDS(X)                                           \
-  X(logisticsCode, I, Required)                                              \
-  X(logisticsName, T, Required)                                              \
-  X(logisticsNo, I, Required) X(billNo, I, Optional) X(orderNo, I, Required) \
-      X(freight, D, Optional) X(insuredFee, D, Optional)                     \
-          X(currency, T, Required) X(weight, D, Required)                    \
-              X(packNo, T, Required) X(goodsInfo, T, Optional)               \
-                  X(consignee, T, Required) X(consigneeAddress, T, Required) \
-                      X(consigneeTelephone, T, Required) X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB411_FIELDS(X) \
+  X(payCode, I, Required) \
+  X(payName, T, Required) \
+  X(payTransactionId, I, Required) \
+  X(orderNo, I, Required) \
+  X(ebpCode, I, Required) \
+  X(ebpName, T, Required) \
+  X(payerIdType, T, Required) \
+  X(payerIdNumber, I, Required) \
+  X(payerName, T, Required) \
+  X(telephone, T, Optional) \
+  X(amountPaid, D, Required) \
+  X(currency, T, Required) \
+  X(payTime, S, Required) \
+  X(note, T, Optional)
+// clang-format on
 
-#define CLEARLANE_CEB621_FIELDS(X)                                             \
-  X(orderNo, I, Required)                                                      \
-  X(ebpCode, I, Required)                                                      \
-  X(ebpName, T, Required) X(ebcCode, I, Required) X(ebcName, T, Required) X(   \
-      logisticsNo, I, Required) X(logisticsCode, I, Required)                  \
-      X(logisticsName, T, Required) X(copNo, I, Optional) X(                   \
-          preNo, I, Optional) X(assureCode, I, Required)                       \
-          X(emsNo, I, Required1210) X(invtNo, I, Optional) X(                  \
-              ieFlag, T, Required) X(declTime, Y, Required) X(customsCode, T,  \
-                                                              Required)        \
-              X(portCode, T, Required) X(ieDate, Y, Optional) X(               \
-                  buyerIdType, T, Required) X(buyerIdNumber, I, Required)      \
-                  X(buyerName, T, Required) X(buyerTelephone, T, Required) X(  \
-                      consigneeAddress, T, Required) X(agentCode, I, Required) \
-                      X(agentName, T, Required) X(areaCode, T, Required1210)   \
-                          X(areaName, T, Required1210) X(                      \
-                              tradeMode, T, Required) X(trafMode, T, Required) \
-                              X(trafNo, T, Required9610) X(voyageNo, T,        \
-                                                           Required9610)       \
-                                  X(billNo, I, Required9610) X(                \
-                                      loctNo, T, Optional) X(licenseNo, T,     \
-                                                             Optional)         \
-                                      X(country, T, Required) X(               \
-                                          freight, D,                          \
-                                          Required) X(insuredFee, D, Required) \
-                                          X(currency, T,                       \
-                                            Required) X(wrapType, T, Optional) \
-                                              X(packNo, T, Required) X(        \
-                                                  grossWeight, D, Required)    \
-                                                  X(netWeight, D, Required)    \
-                                                      X(note, T, Optional)
-#define CLEARLANE_CEB621_ITEM_FIELDS(X)                                    \
-  X(gnum, G, Required)                                                     \
-  X(itemRecordNo, T, Required1210)                                         \
-  X(itemNo, T, Optional) X(itemName, T, Optional) X(gcode, T, Required)    \
-      X(gname, T, Required) X(gmodel, T, Required) X(barCode, T, Optional) \
-          X(country, T, Required) X(tradeCountry, T, Optional)             \
-              X(currency, T, Required) X(qty, D, Required)                 \
-                  X(unit, T, Required) X(qty1, D, Required)                \
-                      X(unit1, T, Required) X(qty2, D, Optional)           \
-                          X(unit2, T, Optional) X(price, D, Required)      \
-                              X(totalPrice, D, Required) X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB511_FIELDS(X) \
+  X(logisticsCode, I, Required) \
+  X(logisticsName, T, Required) \
+  X(logisticsNo, I, Required) \
+  X(billNo, I, Optional) \
+  X(orderNo, I, Required) \
+  X(freight, D, Optional) \
+  X(insuredFee, D, Optional) \
+  X(currency, T, Required) \
+  X(weight, D, Required) \
+  X(packNo, T, Required) \
+  X(goodsInfo, T, Optional) \
+  X(consignee, T, Required) \
+  X(consigneeAddress, T, Required) \
+  X(consigneeTelephone, T, Required) \
+  X(note, T, Optional)
+// clang-format on
+
+// clang-format off
+#define CLEARLANE_CEB621_FIELDS(X) \
+  X(orderNo, I, Required) \
+  X(ebpCode, I, Required) \
+  X(ebpName, T, Required) \
+  X(ebcCode, I, Required) \
+  X(ebcName, T, Required) \
+  X(logisticsNo, I, Required) \
+  X(logisticsCode, I, Required) \
+  X(logisticsName, T, Required) \
+  X(copNo, I, Optional) \
+  X(preNo, I, Optional) \
+  X(assureCode, I, Required) \
+  X(emsNo, I, Required1210) \
+  X(invtNo, I, Optional) \
+  X(ieFlag, T, Required) \
+  X(declTime, Y, Required) \
+  X(customsCode, T, Required) \
+  X(portCode, T, Required) \
+  X(ieDate, Y, Optional) \
+  X(buyerIdType, T, Required) \
+  X(buyerIdNumber, I, Required) \
+  X(buyerName, T, Required) \
+  X(buyerTelephone, T, Required) \
+  X(consigneeAddress, T, Required) \
+  X(agentCode, I, Required) \
+  X(agentName, T, Required) \
+  X(areaCode, T, Required1210) \
+  X(areaName, T, Required1210) \
+  X(tradeMode, T, Required) \
+  X(trafMode, T, Required) \
+  X(trafNo, T, Required9610) \
+  X(voyageNo, T, Required9610) \
+  X(billNo, I, Required9610) \
+  X(loctNo, T, Optional) \
+  X(licenseNo, T, Optional) \
+  X(country, T, Required) \
+  X(freight, D, Required) \
+  X(insuredFee, D, Required) \
+  X(currency, T, Required) \
+  X(wrapType, T, Optional) \
+  X(packNo, T, Required) \
+  X(grossWeight, D, Required) \
+  X(netWeight, D, Required) \
+  X(note, T, Optional)
+
+#define CLEARLANE_CEB621_ITEM_FIELDS(X) \
+  X(gnum, G, Required) \
+  X(itemRecordNo, T, Required1210) \
+  X(itemNo, T, Optional) \
+  X(itemName, T, Optional) \
+  X(gcode, T, Required) \
+  X(gname, T, Required) \
+  X(gmodel, T, Required) \
+  X(barCode, T, Optional) \
+  X(country, T, Required) \
+  X(tradeCountry, T, Optional) \
+  X(currency, T, Required) \
+  X(qty, D, Required) \
+  X(unit, T, Required) \
+  X(qty1, D, Required) \
+  X(unit1, T, Required) \
+  X(qty2, D, Optional) \
+  X(unit2, T, Optional) \
+  X(price, D, Required) \
+  X(totalPrice, D, Required) \
+  X(note, T, Optional)
+// clang-format on
 
 // Cancels and returns name the list they act on; Appendix A requires none of
 // their fields (identity aside), the rules check what they need.
-#define CLEARLANE_CANCEL_FIELDS(X)                                             \
-  X(customsCode, T, Optional)                                                  \
-  X(orderNo, I, Optional)                                                      \
-  X(ebpCode, I, Optional) X(ebpName, T, Optional) X(ebcCode, I, Optional)      \
-      X(ebcName, T, Optional) X(logisticsNo, I, Optional)                      \
-          X(logisticsCode, I, Optional) X(logisticsName, T, Optional) X(       \
-              copNo, I, Optional) X(preNo, I, Optional) X(invtNo, I, Optional) \
-              X(buyerIdType, T, Optional) X(buyerIdNumber, I, Optional)        \
-                  X(buyerName, T, Optional) X(buyerTelephone, T, Optional)     \
-                      X(agentCode, I, Optional) X(agentName, T, Optional)      \
-                          X(reason, T, Optional) X(note, T, Optional)
-#define CLEARLANE_CEB625_ITEM_FIELDS(X)                          \
-  X(gnum, G, Optional)                                           \
-  X(gcode, T, Optional)                                          \
-  X(gname, T, Optional) X(qty, D, Optional) X(unit, T, Optional) \
-      X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CANCEL_FIELDS(X) \
+  X(customsCode, T, Optional) \
+  X(orderNo, I, Optional) \
+  X(ebpCode, I, Optional) \
+  X(ebpName, T, Optional) \
+  X(ebcCode, I, Optional) \
+  X(ebcName, T, Optional) \
+  X(logisticsNo, I, Optional) \
+  X(logisticsCode, I, Optional) \
+  X(logisticsName, T, Optional) \
+  X(copNo, I, Optional) \
+  X(preNo, I, Optional) \
+  X(invtNo, I, Optional) \
+  X(buyerIdType, T, Optional) \
+  X(buyerIdNumber, I, Optional) \
+  X(buyerName, T, Optional) \
+  X(buyerTelephone, T, Optional) \
+  X(agentCode, I, Optional) \
+  X(agentName, T, Optional) \
+  X(reason, T, Optional) \
+  X(note, T, Optional)
+
+#define CLEARLANE_CEB625_ITEM_FIELDS(X) \
+  X(gnum, G, Optional) \
+  X(gcode, T, Optional) \
+  X(gname, T, Optional) \
+  X(qty, D, Optional) \
+  X(unit, T, Optional) \
+  X(note, T, Optional)
+// clang-format on
 
 // ---- Export ---------------------------------------------------------------
 
-#define CLEARLANE_CEB303_FIELDS(X)                                        \
-  X(orderType, T, Required)                                               \
-  X(orderNo, I, Required)                                                 \
-  X(ebpCode, I, Required) X(ebpName, T, Required) X(ebcCode, I, Required) \
-      X(ebcName, T, Required) X(goodsValue, D, Required)                  \
-          X(freight, D, Required) X(currency, T, Required)                \
-              X(note, T, Optional)
-#define CLEARLANE_CEB303_ITEM_FIELDS(X)                                        \
-  X(gnum, G, Required)                                                         \
-  X(itemNo, T, Required)                                                       \
-  X(itemName, T, Required) X(itemDescribe, T, Optional)                        \
-      X(barCode, T, Optional) X(unit, T, Required) X(currency, T, Required)    \
-          X(qty, D, Required) X(price, D, Required) X(totalPrice, D, Required) \
-              X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB303_FIELDS(X) \
+  X(orderType, T, Required) \
+  X(orderNo, I, Required) \
+  X(ebpCode, I, Required) \
+  X(ebpName, T, Required) \
+  X(ebcCode, I, Required) \
+  X(ebcName, T, Required) \
+  X(goodsValue, D, Required) \
+  X(freight, D, Required) \
+  X(currency, T, Required) \
+  X(note, T, Optional)
 
-#define CLEARLANE_CEB403_FIELDS(X)                                          \
-  X(ebpCode, I, Required)                                                   \
-  X(ebpName, T, Required)                                                   \
-  X(ebcCode, I, Required) X(ebcName, T, Required) X(orderNo, I, Required)   \
-      X(payCode, I, Optional) X(payName, T, Required) X(payNo, I, Optional) \
-          X(charge, D, Required) X(currency, T, Required)                   \
-              X(accountingDate, S, Required) X(note, T, Optional)
+#define CLEARLANE_CEB303_ITEM_FIELDS(X) \
+  X(gnum, G, Required) \
+  X(itemNo, T, Required) \
+  X(itemName, T, Required) \
+  X(itemDescribe, T, Optional) \
+  X(barCode, T, Optional) \
+  X(unit, T, Required) \
+  X(currency, T, Required) \
+  X(qty, D, Required) \
+  X(price, D, Required) \
+  X(totalPrice, D, Required) \
+  X(note, T, Optional)
+// clang-format on
 
-#define CLEARLANE_CEB505_FIELDS(X)                                     \
-  X(logisticsCode, I, Required)                                        \
-  X(logisticsName, T, Required)                                        \
-  X(logisticsNo, I, Required) X(freight, D, Required)                  \
-      X(insuredFee, D, Required) X(currency, T, Required)              \
-          X(grossWeight, D, Required) X(packNo, T, Required)           \
-              X(goodsInfo, T, Required) X(ebcCode, I, Optional)        \
-                  X(ebcName, T, Optional) X(ebcTelephone, T, Optional) \
-                      X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB403_FIELDS(X) \
+  X(ebpCode, I, Required) \
+  X(ebpName, T, Required) \
+  X(ebcCode, I, Required) \
+  X(ebcName, T, Required) \
+  X(orderNo, I, Required) \
+  X(payCode, I, Optional) \
+  X(payName, T, Required) \
+  X(payNo, I, Optional) \
+  X(charge, D, Required) \
+  X(currency, T, Required) \
+  X(accountingDate, S, Required) \
+  X(note, T, Optional)
+// clang-format on
 
-#define CLEARLANE_CEB507_FIELDS(X)                                            \
-  X(customsCode, T, Optional)                                                 \
-  X(copNo, I, Optional)                                                       \
-  X(preNo, I, Optional) X(operatorCode, T, Optional)                          \
-      X(operatorName, T, Optional) X(loctNo, T, Optional)                     \
-          X(ieFlag, T, Optional) X(trafMode, T, Optional)                     \
-              X(billNo, I, Optional) X(domesticTrafNo, T, Optional)           \
-                  X(logisticsCode, I, Optional) X(logisticsName, T, Optional) \
-                      X(msgCount, T, Optional) X(msgSeqNo, T, Optional)       \
-                          X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB505_FIELDS(X) \
+  X(logisticsCode, I, Required) \
+  X(logisticsName, T, Required) \
+  X(logisticsNo, I, Required) \
+  X(freight, D, Required) \
+  X(insuredFee, D, Required) \
+  X(currency, T, Required) \
+  X(grossWeight, D, Required) \
+  X(packNo, T, Required) \
+  X(goodsInfo, T, Required) \
+  X(ebcCode, I, Optional) \
+  X(ebcName, T, Optional) \
+  X(ebcTelephone, T, Optional) \
+  X(note, T, Optional)
+// clang-format on
+
+// clang-format off
+#define CLEARLANE_CEB507_FIELDS(X) \
+  X(customsCode, T, Optional) \
+  X(copNo, I, Optional) \
+  X(preNo, I, Optional) \
+  X(operatorCode, T, Optional) \
+  X(operatorName, T, Optional) \
+  X(loctNo, T, Optional) \
+  X(ieFlag, T, Optional) \
+  X(trafMode, T, Optional) \
+  X(billNo, I, Optional) \
+  X(domesticTrafNo, T, Optional) \
+  X(logisticsCode, I, Optional) \
+  X(logisticsName, T, Optional) \
+  X(msgCount, T, Optional) \
+  X(msgSeqNo, T, Optional) \
+  X(note, T, Optional)
+
 #define CLEARLANE_CEB507_ITEM_FIELDS(X) \
-  X(gnum, G, Optional)                  \
-  X(logisticsNo, I, Optional)           \
-  X(totalPackageNo, T, Optional) X(note, T, Optional)
+  X(gnum, G, Optional) \
+  X(logisticsNo, I, Optional) \
+  X(totalPackageNo, T, Optional) \
+  X(note, T, Optional)
+// clang-format on
 
-#define CLEARLANE_CEB509_FIELDS(X)                                  \
-  X(customsCode, T, Optional)                                       \
-  X(copNo, I, Optional)                                             \
-  X(preNo, I, Optional) X(logisticsCode, I, Optional)               \
-      X(logisticsName, T, Optional) X(trafMode, T, Optional)        \
-          X(trafName, T, Optional) X(voyageNo, T, Optional)         \
-              X(billNo, I, Optional) X(leaveTime, S, Optional)      \
-                  X(msgCount, T, Optional) X(msgSeqNo, T, Optional) \
-                      X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB509_FIELDS(X) \
+  X(customsCode, T, Optional) \
+  X(copNo, I, Optional) \
+  X(preNo, I, Optional) \
+  X(logisticsCode, I, Optional) \
+  X(logisticsName, T, Optional) \
+  X(trafMode, T, Optional) \
+  X(trafName, T, Optional) \
+  X(voyageNo, T, Optional) \
+  X(billNo, I, Optional) \
+  X(leaveTime, S, Optional) \
+  X(msgCount, T, Optional) \
+  X(msgSeqNo, T, Optional) \
+  X(note, T, Optional)
+
 #define CLEARLANE_CEB509_ITEM_FIELDS(X) \
-  X(gnum, G, Optional)                  \
-  X(totalPackageNo, T, Optional)        \
-  X(logisticsNo, I, Optional) X(note, T, Optional)
+  X(gnum, G, Optional) \
+  X(totalPackageNo, T, Optional) \
+  X(logisticsNo, I, Optional) \
+  X(note, T, Optional)
+// clang-format on
 
-#define CLEARLANE_CEB603_FIELDS(X)                                             \
-  X(customsCode, T, Required)                                                  \
-  X(ebpCode, I, Required)                                                      \
-  X(ebpName, T, Required) X(orderNo, I, Required) X(                           \
-      logisticsCode, I, Required) X(logisticsName, T, Required) X(logisticsNo, \
-                                                                  I, Required) \
-      X(copNo, I, Required) X(preNo, I, Optional) X(invtNo, I, Optional) X(    \
-          ieFlag, T, Required) X(portCode, T, Required) X(ieDate, Y, Required) \
-          X(statisticsFlag, T, Required) X(agentCode, I, Required) X(          \
-              agentName, T, Required) X(ebcCode, I, Required) X(ebcName, T,    \
-                                                                Required)      \
-              X(ownerCode, I, Required) X(ownerName, T, Required) X(           \
-                  iacCode, T, Required1210) X(iacName, T, Required1210)        \
-                  X(emsNo, I, Optional) X(tradeMode, T, Required) X(           \
-                      trafMode,                                                \
-                      T, Required) X(trafName, T, Optional)                    \
-                      X(voyageNo, T, Optional) X(billNo, I, Optional) X(       \
-                          totalPackageNo,                                      \
-                          T, Optional) X(loctNo, T, Optional)                  \
-                          X(licenseNo, T, Optional) X(country, T, Required) X( \
-                              POD, T, Required) X(freight, D, Required)        \
-                              X(fCurrency, T, Required) X(fFlag, T, Required)  \
-                                  X(insuredFee, D, Required)                   \
-                                      X(iCurrency, T, Required)                \
-                                          X(iFlag, T, Required) X(wrapType, T, \
-                                                                  Required)    \
-                                              X(packNo, T, Required) X(        \
-                                                  grossWeight, D, Required)    \
-                                                  X(netWeight, D, Required)    \
-                                                      X(note, T, Optional)
-#define CLEARLANE_CEB603_ITEM_FIELDS(X)                                  \
-  X(gnum, G, Required)                                                   \
-  X(itemNo, T, Required)                                                 \
-  X(itemRecordNo, T, Required1210) X(itemName, T, Optional)              \
-      X(gcode, T, Required) X(gname, T, Required) X(gmodel, T, Required) \
-          X(barCode, T, Required) X(country, T, Required)                \
-              X(currency, T, Required) X(qty, D, Required)               \
-                  X(qty1, D, Required) X(qty2, D, Optional)              \
-                      X(unit, T, Required) X(unit1, T, Required)         \
-                          X(unit2, T, Optional) X(price, D, Required)    \
-                              X(totalPrice, D, Required) X(note, T, Optional)
+// clang-format off
+#define CLEARLANE_CEB603_FIELDS(X) \
+  X(customsCode, T, Required) \
+  X(ebpCode, I, Required) \
+  X(ebpName, T, Required) \
+  X(orderNo, I, Required) \
+  X(logisticsCode, I, Required) \
+  X(logisticsName, T, Required) \
+  X(logisticsNo, I, Required) \
+  X(copNo, I, Required) \
+  X(preNo, I, Optional) \
+  X(invtNo, I, Optional) \
+  X(ieFlag, T, Required) \
+  X(portCode, T, Required) \
+  X(ieDate, Y, Required) \
+  X(statisticsFlag, T, Required) \
+  X(agentCode, I, Required) \
+  X(agentName, T, Required) \
+  X(ebcCode, I, Required) \
+  X(ebcName, T, Required) \
+  X(ownerCode, I, Required) \
+  X(ownerName, T, Required) \
+  X(iacCode, T, Required1210) \
+  X(iacName, T, Required1210) \
+  X(emsNo, I, Optional) \
+  X(tradeMode, T, Required) \
+  X(trafMode, T, Required) \
+  X(trafName, T, Optional) \
+  X(voyageNo, T, Optional) \
+  X(billNo, I, Optional) \
+  X(totalPackageNo, T, Optional) \
+  X(loctNo, T, Optional) \
+  X(licenseNo, T, Optional) \
+  X(country, T, Required) \
+  X(POD, T, Required) \
+  X(freight, D, Required) \
+  X(fCurrency, T, Required) \
+  X(fFlag, T, Required) \
+  X(insuredFee, D, Required) \
+  X(iCurrency, T, Required) \
+  X(iFlag, T, Required) \
+  X(wrapType, T, Required) \
+  X(packNo, T, Required) \
+  X(grossWeight, D, Required) \
+  X(netWeight, D, Required) \
+  X(note, T, Optional)
+
+#define CLEARLANE_CEB603_ITEM_FIELDS(X) \
+  X(gnum, G, Required) \
+  X(itemNo, T, Required) \
+  X(itemRecordNo, T, Required1210) \
+  X(itemName, T, Optional) \
+  X(gcode, T, Required) \
+  X(gname, T, Required) \
+  X(gmodel, T, Required) \
+  X(barCode, T, Required) \
+  X(country, T, Required) \
+  X(currency, T, Required) \
+  X(qty, D, Required) \
+  X(qty1, D, Required) \
+  X(qty2, D, Optional) \
+  X(unit, T, Required) \
+  X(unit1, T, Required) \
+  X(unit2, T, Optional) \
+  X(price, D, Required) \
+  X(totalPrice, D, Required) \
+  X(note, T, Optional)
+// clang-format on
 
 // Declares an item struct. `Fields()` is the table built from the same list.
 #define CLEARLANE_ITEM_STRUCT(Name, LIST)             \
