@@ -25,7 +25,8 @@ __int128 DivideRoundHalfUp(__int128 a, __int128 b) {
 
 absl::StatusOr<Decimal> Decimal::Parse(std::string_view text) {
   size_t i = 0;
-  __int128 units = 0;
+  // At most 19 digits in all: below 10^19, so uint64_t cannot overflow.
+  uint64_t units = 0;
   while (i < text.size() && IsDigit(text[i])) {
     units = units * 10 + (text[i] - '0');
     ++i;
@@ -55,7 +56,7 @@ absl::StatusOr<Decimal> Decimal::Parse(std::string_view text) {
         "digits, without sign, exponent or spaces");
   }
   for (int k = fraction_digits; k < kMaxFractionDigits; ++k) units *= 10;
-  if (units > INT64_MAX) {
+  if (units > static_cast<uint64_t>(INT64_MAX)) {
     return absl::InvalidArgumentError("decimal out of range");
   }
   return Decimal(static_cast<int64_t>(units));

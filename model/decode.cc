@@ -142,6 +142,23 @@ class KeyTable {
     static const KeyTable* table = new KeyTable();
     return *table;
   }
+  // As Find, trying first the key seen at this position in the previous
+  // document of this type: producers write their fields in a fixed order,
+  // so one comparison usually settles it.
+  int Find(std::string_view key, size_t position) const {
+    static thread_local std::array<int16_t, kHints> hints = [] {
+      std::array<int16_t, kHints> h;
+      h.fill(kNoHint);
+      return h;
+    }();
+    if (position >= kHints) return Find(key);
+    const int hint = hints[position];
+    if (hint != kNoHint && SameKey(NameOf(hint), key)) return hint;
+    const int code = Find(key);
+    hints[position] = static_cast<int16_t>(code);
+    return code;
+  }
+
   int Find(std::string_view key) const {
     for (size_t slot = Hash(key);; slot = (slot + 1) & kMask) {
       const Entry& e = slots_[slot];
@@ -151,7 +168,13 @@ class KeyTable {
   }
 
  private:
-  static constexpr size_t kSlots = 256;
+  static constexpr size_t kSlots = 512;
+  static constexpr size_t kHints = 96;
+  static constexpr int kNoHint = -99;
+  static constexpr int kSpecials = 8;
+  std::string_view NameOf(int code) const {
+    return code >= 0 ? T::Fields()[code].name : special_names_[-code];
+  }
   static constexpr size_t kMask = kSlots - 1;
   static constexpr int kEmpty = -100;
   struct Entry {
@@ -166,12 +189,12 @@ class KeyTable {
     }
     return true;
   }
+  // FNV-1a: cheap on keys this short, and spreads names that share their
+  // length and ends (qty, qty1, qty2; unit, unit1, unit2).
   __attribute__((always_inline)) static size_t Hash(std::string_view k) {
-    if (k.empty()) return 0;
-    const auto c = [&](size_t i) { return static_cast<unsigned char>(k[i]); };
-    return (k.size() * 131 + c(0) * 31 + c(k.size() - 1) * 7 +
-            c(k.size() / 2)) &
-           kMask;
+    uint32_t h = 2166136261u;
+    for (char c : k) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    return (h ^ (h >> 15)) & kMask;
   }
   KeyTable() {
     const auto fields = T::Fields();
@@ -188,27 +211,27 @@ class KeyTable {
     }
   }
   void Insert(std::string_view name, int code) {
+    if (code < 0) special_names_[-code] = name;
     size_t slot = Hash(name);
     while (slots_[slot].code != kEmpty) slot = (slot + 1) & kMask;
     slots_[slot] = {name, code};
   }
   std::array<Entry, kSlots> slots_;
+  std::array<std::string_view, kSpecials> special_names_;
 };
 
 template <class T>
 void ResetFields(T* record) {
   for (const FieldSpec<T>& f : T::Fields()) {
-    std::visit(
-        [&](auto member) {
-          auto& v = record->*member;
-          if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
-                                       std::string>) {
-            v.clear();
-          } else {
-            v.reset();
-          }
-        },
-        f.member);
+    VisitMember<T>(f.member, [&](auto member) {
+      auto& v = record->*member;
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
+                                   std::string_view>) {
+        v = {};
+      } else {
+        v.reset();
+      }
+    });
   }
 }
 
@@ -302,9 +325,9 @@ class Walker {
     }
     Scalar s;
     if (!ReadScalar(v, t, &s)) return false;
-    std::visit(
-        [&](auto member) { Assign(s, spec, path_prefix, &(record->*member)); },
-        spec.member);
+    VisitMember<T>(spec.member, [&](auto member) {
+      Assign(s, spec, path_prefix, &(record->*member));
+    });
     return true;
   }
 
@@ -357,10 +380,10 @@ class Walker {
 
   template <class T>
   void Assign(const Scalar& s, const FieldSpec<T>& spec, Where prefix,
-              std::string* out) {
-    out->clear();
+              std::string_view* out) {
+    *out = {};
     if (s.type == od::json_type::null) return;
-    if (auto text = TextOf(s, spec, prefix)) out->assign(*text);
+    if (auto text = TextOf(s, spec, prefix)) *out = *text;
   }
 
   template <class T>
@@ -429,6 +452,7 @@ template <class T>
 bool ReadObject(Walker& w, od::object o, int depth, Where prefix, T* record) {
   const KeyTable<T>& keys = KeyTable<T>::Get();
   const auto fields = T::Fields();
+  size_t position = 0;
   for (auto field : o) {
     std::string_view key;
     od::value v;
@@ -436,7 +460,7 @@ bool ReadObject(Walker& w, od::object o, int depth, Where prefix, T* record) {
         field.value().get(v)) {
       return w.Fail();
     }
-    const int code = keys.Find(key);
+    const int code = keys.Find(key, position++);
     if (code < 0) {
       if (!w.Skip(v, depth)) return false;
     } else if (!w.ReadField(v, depth, fields[code], prefix, record)) {
@@ -528,10 +552,10 @@ bool ReadHeadField(Walker& w, od::value v, int code, std::string_view key,
   const std::string_view text = absent ? std::string_view() : s.text;
   switch (code) {
     case kGuidKey:
-      doc->guid.assign(text);
+      doc->guid = text;
       break;
     case kAppStatusKey:
-      doc->appStatus.assign(text);
+      doc->appStatus = text;
       break;
     case kAppTypeKey:
       head->app_type.reset();
@@ -568,6 +592,7 @@ bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
                   bool* doc_type_conflict, T* doc, HeadFields* head) {
   const KeyTable<T>& keys = KeyTable<T>::Get();
   const auto fields = T::Fields();
+  size_t position = 0;
   for (auto field : o) {
     std::string_view key;
     od::value v;
@@ -575,7 +600,7 @@ bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
         field.value().get(v)) {
       return w.Fail();
     }
-    const int code = keys.Find(key);
+    const int code = keys.Find(key, position++);
     if (code >= 0) {
       if (!w.ReadField(v, 1, fields[code], Where{}, doc)) return false;
       continue;
@@ -662,23 +687,30 @@ DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
                        std::array<Document, kDocTypeCount>& spare,
                        Document* out) {
   if (!std::holds_alternative<T>(*out)) {
-    // Swap documents through the spares by move, so each type keeps its
-    // string and vector buffers from record to record.
+    // A fresh document of the new type; the line vectors are kept in the
+    // spares so their buffers survive switching between types.
     const size_t old = out->index();
-    if (old != std::variant_npos) {
-      std::visit(
-          [&](auto& current) {
-            std::get<std::decay_t<decltype(current)>>(spare[old]) =
-                std::move(current);
-          },
-          *out);
+    std::visit(
+        [&](auto& current) {
+          using Old = std::decay_t<decltype(current)>;
+          if constexpr (kHasItems<Old>) {
+            std::get<Old>(spare[old]).items = std::move(current.items);
+          }
+        },
+        *out);
+    T& fresh = out->template emplace<T>();
+    if constexpr (kHasItems<T>) {
+      fresh.items =
+          std::move(std::get<T>(spare[static_cast<int>(T::kType)]).items);
+      fresh.items.resize(0);
     }
-    *out = std::move(spare[static_cast<int>(T::kType)]);
+  } else {
+    T& doc = std::get<T>(*out);
+    ResetFields(&doc);
+    static_cast<DocumentHead&>(doc) = DocumentHead();
+    if constexpr (kHasItems<T>) doc.items.resize(0);
   }
   T& doc = std::get<T>(*out);
-  ResetFields(&doc);
-  static_cast<DocumentHead&>(doc) = DocumentHead();
-  if constexpr (kHasItems<T>) doc.items.resize(0);
   bool conflict = false;
   HeadFields head;
   if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) || w.malformed() ||

@@ -50,7 +50,8 @@ bool IsPresent(const T& record, const typename FieldSpec<T>::Member& m) {
   return std::visit(
       [&](auto member) {
         const auto& v = record.*member;
-        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
+                                     std::string_view>) {
           return !v.empty();
         } else {
           return v.has_value();

@@ -221,12 +221,12 @@ TEST(Generator, ContentIsRealistic) {
     ASSERT_TRUE(decoder.Decode(line, &doc).ok());
     if (const auto* list = std::get_if<Ceb621List>(&doc)) {
       ++lists;
-      ++per_buyer[list->buyerIdNumber];
-      modes.insert(list->tradeMode);
+      ++per_buyer[std::string(list->buyerIdNumber)];
+      modes.insert(std::string(list->tradeMode));
       Decimal value = *list->freight + *list->insuredFee;
       for (const auto& item : list->items) {
         value += *item.totalPrice;
-        tax_rows.insert(item.gcode.substr(0, 4));
+        tax_rows.insert(std::string(item.gcode.substr(0, 4)));
       }
       if (value > *Decimal::Parse("5000")) {
         ++over_limit;
@@ -235,8 +235,8 @@ TEST(Generator, ContentIsRealistic) {
     }
     if (const auto* list = std::get_if<Ceb603List>(&doc)) {
       ++export_lists;
-      ++per_seller[list->ebcCode];
-      flags.insert(list->statisticsFlag);
+      ++per_seller[std::string(list->ebcCode)];
+      flags.insert(std::string(list->statisticsFlag));
     }
   }
   // Every row of the default tax table, and the default row.
