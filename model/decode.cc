@@ -132,6 +132,25 @@ enum HeadKey : int16_t {
   kAppStatusKey = -7,
 };
 
+// The slot of KeyHints that T's keys use: a document type's head, or its
+// lines (kDocTypeCount + type).
+template <class T, size_t I = 0>
+constexpr int HintSlot() {
+  if constexpr (I == kDocTypeCount) {
+    static_assert(I != kDocTypeCount, "not a document or line type");
+    return -1;
+  } else {
+    using D = std::variant_alternative_t<I, Document>;
+    if constexpr (std::is_same_v<D, T>) {
+      return I;
+    } else if constexpr (std::is_same_v<typename D::Item, T>) {
+      return kDocTypeCount + I;
+    } else {
+      return HintSlot<T, I + 1>();
+    }
+  }
+}
+
 // Maps a field name to its FieldSpec index (or a HeadKey). Open addressing
 // over a cheap hash of length and three characters: field names are short
 // and few, and this lookup runs once per key of every document.
@@ -145,13 +164,8 @@ class KeyTable {
   // As Find, trying first the key seen at this position in the previous
   // document of this type: producers write their fields in a fixed order,
   // so one comparison usually settles it.
-  int Find(std::string_view key, size_t position) const {
-    static thread_local std::array<int16_t, kHints> hints = [] {
-      std::array<int16_t, kHints> h;
-      h.fill(kNoHint);
-      return h;
-    }();
-    if (position >= kHints) return Find(key);
+  int Find(std::string_view key, size_t position, KeyHints& hints) const {
+    if (position >= hints.size()) return Find(key);
     const int hint = hints[position];
     if (hint != kNoHint && SameKey(NameOf(hint), key)) return hint;
     const int code = Find(key);
@@ -169,8 +183,6 @@ class KeyTable {
 
  private:
   static constexpr size_t kSlots = 512;
-  static constexpr size_t kHints = 96;
-  static constexpr int kNoHint = -99;
   static constexpr int kSpecials = 8;
   std::string_view NameOf(int code) const {
     return code >= 0 ? T::Fields()[code].name : special_names_[-code];
@@ -220,26 +232,18 @@ class KeyTable {
   std::array<std::string_view, kSpecials> special_names_;
 };
 
-template <class T>
-void ResetFields(T* record) {
-  for (const FieldSpec<T>& f : T::Fields()) {
-    VisitMember<T>(f.member, [&](auto member) {
-      auto& v = record->*member;
-      if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
-                                   std::string_view>) {
-        v = {};
-      } else {
-        v.reset();
-      }
-    });
-  }
-}
-
 // One pass over a record's JSON. Malformed JSON stops it at once; a field of
 // the wrong form is remembered (the first, in document order) and the walk
 // goes on, because malformed JSON anywhere takes precedence (§10).
 class Walker {
  public:
+  explicit Walker(std::array<KeyHints, 2 * kDocTypeCount>& hints)
+      : hints_(hints) {}
+  template <class T>
+  KeyHints& HintsFor() {
+    return hints_[HintSlot<T>()];
+  }
+
   bool malformed() const { return malformed_; }
   const std::optional<std::string>& form_error() const { return form_error_; }
 
@@ -442,6 +446,7 @@ class Walker {
     *out = n;
   }
 
+  std::array<KeyHints, 2 * kDocTypeCount>& hints_;
   bool malformed_ = false;
   std::optional<std::string> form_error_;
 };
@@ -452,6 +457,7 @@ template <class T>
 bool ReadObject(Walker& w, od::object o, int depth, Where prefix, T* record) {
   const KeyTable<T>& keys = KeyTable<T>::Get();
   const auto fields = T::Fields();
+  KeyHints& hints = w.HintsFor<T>();
   size_t position = 0;
   for (auto field : o) {
     std::string_view key;
@@ -460,7 +466,7 @@ bool ReadObject(Walker& w, od::object o, int depth, Where prefix, T* record) {
         field.value().get(v)) {
       return w.Fail();
     }
-    const int code = keys.Find(key, position++);
+    const int code = keys.Find(key, position++, hints);
     if (code < 0) {
       if (!w.Skip(v, depth)) return false;
     } else if (!w.ReadField(v, depth, fields[code], prefix, record)) {
@@ -497,11 +503,7 @@ bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
     od::json_type item_type;
     if (element.get(item) || item.type().get(item_type)) return w.Fail();
     const Where prefix{static_cast<int>(n)};
-    if (n < items->size()) {
-      ResetFields(&(*items)[n]);
-    } else {
-      items->emplace_back();
-    }
+    items->emplace_back();
     if (item_type != od::json_type::object) {
       if (!w.Skip(item, depth + 1)) return false;
       w.NoteFormError(
@@ -592,6 +594,7 @@ bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
                   bool* doc_type_conflict, T* doc, HeadFields* head) {
   const KeyTable<T>& keys = KeyTable<T>::Get();
   const auto fields = T::Fields();
+  KeyHints& hints = w.HintsFor<T>();
   size_t position = 0;
   for (auto field : o) {
     std::string_view key;
@@ -600,7 +603,7 @@ bool ReadDocument(Walker& w, od::object o, std::string_view doc_type,
         field.value().get(v)) {
       return w.Fail();
     }
-    const int code = keys.Find(key, position++);
+    const int code = keys.Find(key, position++, hints);
     if (code >= 0) {
       if (!w.ReadField(v, 1, fields[code], Where{}, doc)) return false;
       continue;
@@ -705,10 +708,17 @@ DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
       fresh.items.resize(0);
     }
   } else {
+    // Fields are views and optionals: assigning a fresh document is a plain
+    // copy, cheaper than resetting them one by one.
     T& doc = std::get<T>(*out);
-    ResetFields(&doc);
-    static_cast<DocumentHead&>(doc) = DocumentHead();
-    if constexpr (kHasItems<T>) doc.items.resize(0);
+    if constexpr (kHasItems<T>) {
+      auto items = std::move(doc.items);
+      doc = T();
+      doc.items = std::move(items);
+      doc.items.resize(0);
+    } else {
+      doc = T();
+    }
   }
   T& doc = std::get<T>(*out);
   bool conflict = false;
@@ -765,6 +775,7 @@ DecodeOutcome Malformed(std::string_view why) {
 }  // namespace
 
 Decoder::Decoder() {
+  for (KeyHints& h : hints_) h.fill(kNoHint);
   [&]<size_t... I>(std::index_sequence<I...>) {
     (spare_[I].template emplace<I>(), ...);
   }
@@ -827,7 +838,7 @@ DecodeOutcome Decoder::DecodeJson(std::string_view record, Document* doc) {
   }
   if (root.reset().error()) return Malformed("not a well-formed JSON object");
 
-  Walker w;
+  Walker w(hints_);
   const std::optional<DocType> type =
       has_doc_type ? ParseDocType(doc_type) : std::nullopt;
   if (!type) {

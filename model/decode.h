@@ -26,6 +26,11 @@ inline constexpr size_t kMaxRecordBytes = 1048576;
 // Arrays and objects nested deeper than this are MALFORMED_JSON (§10).
 inline constexpr int kMaxJsonDepth = 64;
 
+// Per document type, the field index last seen at each key position (see
+// decode.cc KeyTable::Find).
+using KeyHints = std::array<int16_t, 96>;
+inline constexpr int16_t kNoHint = -99;
+
 class DecodeOutcome {
  public:
   static DecodeOutcome Accepted() { return DecodeOutcome(); }
@@ -67,6 +72,7 @@ class Decoder {
   // One document of each type, holding its buffers while another type is
   // decoded (spare_[i] holds type i).
   std::array<Document, kDocTypeCount> spare_;
+  std::array<KeyHints, 2 * kDocTypeCount> hints_;
   std::string buffer_;  // the record followed by simdjson's padding
 };
 
