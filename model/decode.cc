@@ -351,9 +351,8 @@ class Walker {
   // The text of a scalar for a text-like kind, or nullopt with the form
   // error noted. Null and "" leave the field absent.
   template <class T>
-  std::optional<std::string_view> TextOf(const Scalar& s,
-                                         const FieldSpec<T>& spec,
-                                         Where prefix) {
+  __attribute__((always_inline)) std::optional<std::string_view> TextOf(
+      const Scalar& s, const FieldSpec<T>& spec, Where prefix) {
     if (s.type == od::json_type::string) return s.text;
     if (s.type == od::json_type::number) {
       const bool integer_ok =
@@ -361,6 +360,16 @@ class Walker {
       if (integer_ok && IsJsonInteger(s.text)) return s.text;
       if (spec.kind == FieldKind::kD) return s.text;
     }
+    WrongType(s, spec, prefix);
+    return std::nullopt;
+  }
+
+  // The error path of TextOf, kept out of line so the common path stays
+  // small.
+  template <class T>
+  __attribute__((noinline)) void WrongType(const Scalar& s,
+                                           const FieldSpec<T>& spec,
+                                           Where prefix) {
     std::string got =
         s.type == od::json_type::number && !IsPersonalField(spec.name)
             ? std::string(s.text)
@@ -368,7 +377,6 @@ class Walker {
     NoteFormError(
         prefix, spec.name,
         absl::StrFormat("expected %s, got %s", Expectation(spec.kind), got));
-    return std::nullopt;
   }
 
   template <class T>
