@@ -8,6 +8,7 @@
 #include "bench/generator.h"
 #include "model/event_time.h"
 #include "pipeline/check.h"
+#include "pipeline/replay.h"
 
 namespace clearlane {
 namespace {
@@ -156,12 +157,46 @@ int main(int argc, char** argv) {
   AddGen(*gen_cmd, gen, gen_out, gen_truth, gen_registry, gen_flow, gen_profile,
          gen_day);
 
+  ReplayOptions replay;
+  std::string replay_sync = "epoch";
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "process files of documents with the embedded engine");
+  replay_cmd
+      ->add_option("--input", replay.inputs,
+                   "NDJSON file(s), processed in the order given")
+      ->required();
+  replay_cmd
+      ->add_option("--out", replay.out_dir,
+                   "directory for receipts, summaries and dead letters")
+      ->required();
+  replay_cmd->add_option(
+      "--state", replay.state_dir,
+      "RocksDB state directory; a run killed midway continues from it");
+  replay_cmd->add_flag("--keep-open", replay.keep_open,
+                       "leave state open for a later replay to continue");
+  replay_cmd
+      ->add_option("--sync", replay_sync,
+                   "epoch: sync the WAL and outputs every epoch; none: never")
+      ->check(CLI::IsMember({"epoch", "none"}));
+  replay_cmd
+      ->add_option("--epoch-records", replay.epoch_records,
+                   "records per epoch at most")
+      ->check(CLI::PositiveNumber);
+  replay_cmd
+      ->add_option("--epoch-millis", replay.epoch_millis,
+                   "milliseconds per epoch at most")
+      ->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*check_cmd) return RunCheck(check, stdout, stderr);
+  if (*replay_cmd) {
+    replay.sync = replay_sync == "epoch";
+    return RunReplay(replay, stderr);
+  }
   if (*gen_cmd) {
     return RunGen(gen, gen_out, gen_truth, gen_registry, gen_flow, gen_profile,
                   gen_day);

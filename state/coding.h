@@ -1,0 +1,70 @@
+// The compact binary encoding of state values: varints, fixed-width
+// big-endian integers (so keys sort numerically), and length-prefixed bytes.
+// Every stored value starts with a version byte so the format can evolve.
+//
+// Thread-safety: BinaryWriter and Decoder are not thread-safe; use one per
+// thread.
+
+#ifndef CLEARLANE_STATE_CODING_H_
+#define CLEARLANE_STATE_CODING_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace clearlane {
+
+class BinaryWriter {
+ public:
+  explicit BinaryWriter(std::string* out) : out_(out) {}
+  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void Varint(uint64_t v);
+  // Zigzag, for values that may be negative.
+  void SignedVarint(int64_t v) {
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  // Big-endian, so encoded keys sort as the numbers do.
+  void Fixed64(uint64_t v);
+  void Fixed32(uint32_t v);
+  void Bytes(std::string_view s) {
+    Varint(s.size());
+    out_->append(s);
+  }
+  // Raw bytes without a length, for the last part of a key.
+  void Raw(std::string_view s) { out_->append(s); }
+
+ private:
+  std::string* out_;
+};
+
+// Reads what BinaryWriter wrote. Reads past the end or malformed varints set
+// ok() to false and return zeros; callers check ok() once at the end.
+class BinaryReader {
+ public:
+  explicit BinaryReader(std::string_view in) : in_(in) {}
+  uint8_t U8();
+  uint64_t Varint();
+  int64_t SignedVarint() {
+    const uint64_t v = Varint();
+    return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+  }
+  uint64_t Fixed64();
+  uint32_t Fixed32();
+  std::string_view Bytes();
+  std::string_view Rest() {
+    std::string_view r = in_.substr(pos_);
+    pos_ = in_.size();
+    return r;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_STATE_CODING_H_

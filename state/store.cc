@@ -1,0 +1,97 @@
+#include "state/store.h"
+
+#include "absl/strings/str_format.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+
+namespace clearlane {
+namespace {
+
+constexpr std::array<std::string_view, kStoreCount> kStoreNames = {
+    "meta",      "orders", "logistics", "buyers",
+    "summaries", "timers", "outbox",    "registry"};
+
+}  // namespace
+
+std::string_view StoreName(Store s) { return kStoreNames[static_cast<int>(s)]; }
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string message = absl::StrFormat("%s: %s", what, s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsIOError()) return absl::UnavailableError(message);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
+    const StoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  // Point lookups of state that is mostly absent (new orders): bloom
+  // filters keep a miss off the disk.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kNoCompression;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (std::string_view name : kStoreNames) {
+    families.emplace_back(std::string(name), cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
+                                        options.path, families, &handles, &db);
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrFormat("opening state %s", options.path));
+  }
+  auto store = std::unique_ptr<StateStore>(new StateStore());
+  store->db_.reset(db);
+  store->path_ = options.path;
+  store->write_options_.sync = options.sync;
+  // handles[0] is the default family, unused; keep it to close it.
+  store->db_->DestroyColumnFamilyHandle(handles[0]);
+  for (int i = 0; i < kStoreCount; ++i) store->handles_[i] = handles[i + 1];
+  return store;
+}
+
+StateStore::~StateStore() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    if (h) db_->DestroyColumnFamilyHandle(h);
+  }
+  db_->Close();
+}
+
+absl::StatusOr<std::optional<std::string>> StateStore::Get(
+    Store store, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(store),
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) {
+    return FromRocks(
+        s, absl::StrFormat("reading %s in %s", StoreName(store), path_));
+  }
+  return value;
+}
+
+std::unique_ptr<rocksdb::Iterator> StateStore::NewIterator(Store store) const {
+  return std::unique_ptr<rocksdb::Iterator>(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(store)));
+}
+
+absl::Status StateStore::Commit(rocksdb::WriteBatch* batch) {
+  return FromRocks(db_->Write(write_options_, batch),
+                   absl::StrFormat("committing an epoch to %s", path_));
+}
+
+}  // namespace clearlane

@@ -1,0 +1,84 @@
+// StateStore is clearlane's RocksDB database: one column family per store,
+// and the epoch commit that makes a slice of processing durable at once.
+//
+// Everything an epoch changes (every store's changes, the input position,
+// the timers, the outputs in the outbox) goes into one rocksdb::WriteBatch
+// and is written with one call, so after a crash the database holds either
+// all of an epoch or none of it (design.md "How the guarantees are kept").
+//
+// Thread-safety: Get and NewIterator may be called from any thread;
+// Commit from one thread at a time.
+
+#ifndef CLEARLANE_STATE_STORE_H_
+#define CLEARLANE_STATE_STORE_H_
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace clearlane {
+
+// The stores, one column family each.
+enum class Store : uint8_t {
+  kMeta,       // input positions, watermark, output sequence numbers
+  kOrders,     // stage A: the documents of each order, keyed by orderNo
+  kLogistics,  // stage L: export waybills, arrivals, departures
+  kBuyers,     // stage B: yearly allowance per buyer (keyed hash)
+  kSummaries,  // stage C: per month and head group
+  kTimers,     // due time -> timer, in firing order
+  kOutbox,     // outputs committed but perhaps not yet published
+  kRegistry,   // identity registry, keyed by the HMAC of the number
+};
+inline constexpr int kStoreCount = 8;
+
+std::string_view StoreName(Store s);
+
+struct StoreOptions {
+  std::string path;
+  // Sync the WAL on every commit (one sync per epoch). Off: the WAL is
+  // written but not synced; a process crash loses nothing, a power loss may
+  // lose the last epochs.
+  bool sync = true;
+  size_t block_cache_bytes = 256 << 20;
+};
+
+class StateStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(
+      const StoreOptions& options);
+  ~StateStore();
+
+  // The value at `key`, nullopt when absent.
+  absl::StatusOr<std::optional<std::string>> Get(Store store,
+                                                 std::string_view key) const;
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Store store) const;
+  rocksdb::ColumnFamilyHandle* Handle(Store store) const {
+    return handles_[static_cast<int>(store)];
+  }
+
+  // Writes `batch` atomically (and durably when sync is on).
+  absl::Status Commit(rocksdb::WriteBatch* batch);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  StateStore() = default;
+  std::string path_;
+  rocksdb::WriteOptions write_options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::array<rocksdb::ColumnFamilyHandle*, kStoreCount> handles_{};
+};
+
+// Converts a RocksDB status, naming the path for operators.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_STATE_STORE_H_

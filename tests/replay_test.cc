@@ -1,0 +1,283 @@
+// End-to-end tests of `clearlane replay` as a separate process: outputs,
+// continuation with --keep-open, operational failures, and the crash test:
+// a run killed with SIGKILL at random moments and restarted until it
+// finishes must write exactly the bytes of an uninterrupted run.
+//
+// CLEARLANE_CRASH_KILLS and CLEARLANE_CRASH_ORDERS set the crash test's
+// size (defaults: 20 kills, 6000 orders; the long mode in README uses 100
+// kills and 1000000 orders).
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "bench/generator.h"
+
+extern char** environ;
+
+namespace clearlane {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t EnvOr(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : fallback;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  std::string binary = CLEARLANE_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copy = args;
+  for (std::string& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr,
+                             argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// Runs clearlane to completion; returns its exit status.
+int RunClearlane(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = Spawn(args, log);
+  if (pid < 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::path(::testing::TempDir()) /
+        ("replay-" +
+         std::string(
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    log_ = (dir_ / "stderr.log").string();
+  }
+  // A corpus with every anomaly, dead letters included.
+  std::string Corpus(const std::string& name, int64_t orders, uint64_t seed) {
+    GeneratorOptions o;
+    o.orders = orders;
+    o.seed = seed;
+    AnomalyRates& a = o.anomalies;
+    a.duplicates = a.stale = a.modifications = a.missing = 0.03;
+    a.amount_mismatches = a.payer_mismatches = a.invalid_ids = 0.02;
+    a.cancels = a.returns = a.late_returns = 0.01;
+    a.malformed = 0.03;
+    const std::string path = (dir_ / name).string();
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    EXPECT_TRUE(Generate(o, f, nullptr, nullptr, nullptr).ok());
+    std::fclose(f);
+    return path;
+  }
+  void ExpectSameOutputs(const fs::path& a, const fs::path& b) {
+    for (const char* name :
+         {"receipts.ndjson", "summaries.ndjson", "deadletters.ndjson"}) {
+      const std::string x = Slurp(a / name), y = Slurp(b / name);
+      EXPECT_EQ(x.size(), y.size()) << name;
+      EXPECT_TRUE(x == y) << name << " differs";
+    }
+  }
+  fs::path dir_;
+  std::string log_;
+};
+
+TEST_F(ReplayTest, WritesTheThreeFilesAndDeadLettersWithTheirSource) {
+  const std::string input = (dir_ / "in.ndjson").string();
+  std::ofstream(input) << "{oops\n\n{\"docType\":\"CEB999\",\"appTime\":"
+                          "\"20261111000000\"}\n";
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(
+      RunClearlane({"replay", "--input", input, "--out", out.string()}, log_),
+      0)
+      << Slurp(log_);
+  EXPECT_EQ(Slurp(out / "receipts.ndjson"), "");
+  EXPECT_EQ(Slurp(out / "summaries.ndjson"), "");
+  const std::string dead = Slurp(out / "deadletters.ndjson");
+  EXPECT_NE(dead.find("{\"source\":{\"file\":\"" + input +
+                      "\",\"line\":1},\"reason\":\"MALFORMED_JSON\""),
+            std::string::npos)
+      << dead;
+  EXPECT_NE(dead.find("{\"source\":{\"file\":\"" + input +
+                      "\",\"line\":3},\"reason\":\"UNKNOWN_DOC_TYPE\""),
+            std::string::npos)
+      << dead;
+  // The temporary state is gone.
+  for (const auto& entry : fs::directory_iterator(out)) {
+    EXPECT_EQ(entry.path().filename().string().find(".clearlane-state"),
+              std::string::npos);
+  }
+}
+
+TEST_F(ReplayTest, SameInputSameBytes) {
+  const std::string input = Corpus("day.ndjson", 800, 3);
+  ASSERT_EQ(
+      RunClearlane({"replay", "--input", input, "--out", (dir_ / "a").string()},
+                   log_),
+      0);
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out",
+                          (dir_ / "b").string(), "--epoch-records", "7"},
+                         log_),
+            0);
+  EXPECT_GT(Slurp(dir_ / "a" / "deadletters.ndjson").size(), 1000u);
+  ExpectSameOutputs(dir_ / "a", dir_ / "b");
+}
+
+TEST_F(ReplayTest, KeepOpenContinuationEqualsOneRun) {
+  const std::string first = Corpus("first.ndjson", 400, 5);
+  const std::string second = Corpus("second.ndjson", 400, 6);
+  ASSERT_EQ(RunClearlane({"replay", "--input", first, "--input", second,
+                          "--out", (dir_ / "one").string()},
+                         log_),
+            0);
+  const std::string state = (dir_ / "state").string();
+  const std::string out = (dir_ / "two").string();
+  ASSERT_EQ(RunClearlane({"replay", "--input", first, "--out", out, "--state",
+                          state, "--keep-open"},
+                         log_),
+            0);
+  ASSERT_EQ(
+      RunClearlane(
+          {"replay", "--input", second, "--out", out, "--state", state}, log_),
+      0)
+      << Slurp(log_);
+  ExpectSameOutputs(dir_ / "one", out);
+  // Drained at the end: the state cannot be continued.
+  EXPECT_EQ(
+      RunClearlane(
+          {"replay", "--input", second, "--out", out, "--state", state}, log_),
+      2);
+  EXPECT_NE(Slurp(log_).find("drained"), std::string::npos);
+}
+
+TEST_F(ReplayTest, RestartOfAnUnfinishedRunNeedsTheSameInputs) {
+  const std::string first = Corpus("first.ndjson", 500, 7);
+  const std::string other = Corpus("other.ndjson", 50, 8);
+  const std::string state = (dir_ / "state").string();
+  const std::string out = (dir_ / "out").string();
+  // Kill a run before it ends (a slow, tiny-epoch run), then restart it
+  // with other inputs.
+  pid_t pid = Spawn({"replay", "--input", first, "--out", out, "--state", state,
+                     "--epoch-records", "1"},
+                    log_);
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it was killed";
+  EXPECT_EQ(
+      RunClearlane({"replay", "--input", other, "--out", out, "--state", state},
+                   log_),
+      2);
+  EXPECT_NE(Slurp(log_).find("same --input"), std::string::npos);
+  EXPECT_EQ(
+      RunClearlane({"replay", "--input", first, "--out", out, "--state", state},
+                   log_),
+      0);
+}
+
+TEST_F(ReplayTest, UnwritableOutputIsAnOperationalFailureNamingThePath) {
+  const std::string input = Corpus("day.ndjson", 10, 1);
+  std::ofstream(dir_ / "file") << "x";
+  const std::string out = (dir_ / "file" / "out").string();
+  EXPECT_EQ(RunClearlane({"replay", "--input", input, "--out", out}, log_), 2);
+  EXPECT_NE(Slurp(log_).find(out), std::string::npos) << Slurp(log_);
+}
+
+TEST_F(ReplayTest, MissingInputIsAnOperationalFailureNamingThePath) {
+  EXPECT_EQ(RunClearlane({"replay", "--input", (dir_ / "nope.ndjson").string(),
+                          "--out", (dir_ / "out").string()},
+                         log_),
+            2);
+  EXPECT_NE(Slurp(log_).find("nope.ndjson"), std::string::npos);
+}
+
+TEST_F(ReplayTest, OutputOfAnotherRunIsRefused) {
+  const std::string input = Corpus("day.ndjson", 100, 2);
+  const std::string state = (dir_ / "state").string();
+  const std::string out = (dir_ / "out").string();
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out", out, "--state",
+                          state, "--keep-open"},
+                         log_),
+            0);
+  // Someone appends to the output behind clearlane's back.
+  std::ofstream(fs::path(out) / "deadletters.ndjson", std::ios::app)
+      << "{}\n{}\n";
+  EXPECT_EQ(
+      RunClearlane({"replay", "--input", input, "--out", out, "--state", state},
+                   log_),
+      2);
+  EXPECT_NE(Slurp(log_).find("not this state's output"), std::string::npos);
+}
+
+TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
+  const int64_t kills = EnvOr("CLEARLANE_CRASH_KILLS", 20);
+  const std::string input =
+      Corpus("day.ndjson", EnvOr("CLEARLANE_CRASH_ORDERS", 6000), 2026);
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out",
+                          (dir_ / "clean").string()},
+                         log_),
+            0);
+  const std::string state = (dir_ / "state").string();
+  const std::string out = (dir_ / "crashed").string();
+  const std::vector<std::string> args = {
+      "replay", "--input",         input, "--out", out, "--state",
+      state,    "--epoch-records", "40"};
+  std::mt19937 rng(20261111);
+  int64_t killed = 0, restarts = 0;
+  while (killed < kills) {
+    pid_t pid = Spawn(args, log_);
+    ASSERT_GT(pid, 0);
+    ++restarts;
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<>(5, 120)(rng)));
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      // It finished before the kill: start over from scratch so every kill
+      // lands inside a run.
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log_);
+      ASSERT_LT(restarts, 20 * kills) << "runs end too fast to be killed";
+      fs::remove_all(state);
+      fs::remove_all(out);
+      continue;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++killed;
+  }
+  ASSERT_EQ(RunClearlane(args, log_), 0) << Slurp(log_);
+  ExpectSameOutputs(dir_ / "clean", out);
+}
+
+}  // namespace
+}  // namespace clearlane
