@@ -12,7 +12,7 @@
 #include "model/event_time.h"
 #include "pipeline/file_sink.h"
 #include "pipeline/ndjson_reader.h"
-#include "state/coding.h"
+#include "model/coding.h"
 #include "state/store.h"
 
 namespace clearlane {

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "state/coding.h"
+#include "model/coding.h"
 #include "state/store.h"
 
 namespace clearlane {

@@ -1,4 +1,4 @@
-#include "state/coding.h"
+#include "model/coding.h"
 
 namespace clearlane {
 

@@ -5,8 +5,8 @@
 // Thread-safety: BinaryWriter and Decoder are not thread-safe; use one per
 // thread.
 
-#ifndef CLEARLANE_STATE_CODING_H_
-#define CLEARLANE_STATE_CODING_H_
+#ifndef CLEARLANE_MODEL_CODING_H_
+#define CLEARLANE_MODEL_CODING_H_
 
 #include <cstdint>
 #include <string>
@@ -67,4 +67,4 @@ class BinaryReader {
 
 }  // namespace clearlane
 
-#endif  // CLEARLANE_STATE_CODING_H_
+#endif  // CLEARLANE_MODEL_CODING_H_

@@ -1,0 +1,129 @@
+#include "operators/order_state.h"
+
+#include "model/coding.h"
+
+namespace clearlane {
+namespace {
+
+constexpr uint8_t kGroupVersion = 1;
+
+void PutVersion(BinaryWriter& w, const Version& v) {
+  w.SignedVarint(v.appTime);
+  w.U8(v.deleted);
+  w.Bytes(v.raw);
+}
+
+Version GetVersion(BinaryReader& r) {
+  Version v;
+  v.appTime = r.SignedVarint();
+  v.deleted = r.U8() != 0;
+  v.raw = std::string(r.Bytes());
+  return v;
+}
+
+void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint(d.units()); }
+Decimal GetDecimal(BinaryReader& r) {
+  return Decimal::FromUnits(r.SignedVarint());
+}
+
+void PutDecision(BinaryWriter& w, const Decision& d) {
+  w.Bytes(d.status);
+  w.SignedVarint(d.decided_at);
+  for (const std::string* s :
+       {&d.orderNo, &d.ebpCode, &d.ebcCode, &d.copNo, &d.preNo, &d.invtNo,
+        &d.agentCode, &d.customsCode, &d.tradeMode, &d.buyer}) {
+    w.Bytes(*s);
+  }
+  w.SignedVarint(d.year);
+  w.Varint(d.lines.size());
+  for (const ReleasedLine& l : d.lines) {
+    w.SignedVarint(l.gnum);
+    PutDecimal(w, l.qty);
+    PutDecimal(w, l.value);
+  }
+  w.U8(d.withdrawn);
+}
+
+Decision GetDecision(BinaryReader& r) {
+  Decision d;
+  d.status = std::string(r.Bytes());
+  d.decided_at = r.SignedVarint();
+  for (std::string* s :
+       {&d.orderNo, &d.ebpCode, &d.ebcCode, &d.copNo, &d.preNo, &d.invtNo,
+        &d.agentCode, &d.customsCode, &d.tradeMode, &d.buyer}) {
+    *s = std::string(r.Bytes());
+  }
+  d.year = static_cast<int32_t>(r.SignedVarint());
+  const uint64_t n = r.Varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    ReleasedLine l;
+    l.gnum = r.SignedVarint();
+    l.qty = GetDecimal(r);
+    l.value = GetDecimal(r);
+    d.lines.push_back(l);
+  }
+  d.withdrawn = r.U8() != 0;
+  return d;
+}
+
+}  // namespace
+
+std::string EncodeOrderGroup(const OrderGroup& g) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kGroupVersion);
+  w.Varint(g.docs.size());
+  for (const auto& [key, v] : g.docs) {
+    w.U8(static_cast<uint8_t>(key.first));
+    w.Bytes(key.second);
+    PutVersion(w, v);
+  }
+  w.Varint(g.lists.size());
+  for (const auto& [key, entry] : g.lists) {
+    w.U8(static_cast<uint8_t>(key.first));
+    w.Bytes(key.second);
+    PutVersion(w, entry.version);
+    w.U8(entry.decision.has_value());
+    if (entry.decision) PutDecision(w, *entry.decision);
+  }
+  w.Varint(g.waybills.size());
+  for (const auto& [key, v] : g.waybills) {
+    w.Bytes(key.first);
+    w.Bytes(key.second);
+    PutVersion(w, v);
+  }
+  return out;
+}
+
+absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes) {
+  BinaryReader r(bytes);
+  OrderGroup g;
+  if (r.U8() != kGroupVersion) {
+    return absl::DataLossError("order state of an unknown version");
+  }
+  const uint64_t docs = r.Varint();
+  for (uint64_t i = 0; i < docs && r.ok(); ++i) {
+    const auto type = static_cast<DocType>(r.U8());
+    std::string ebp(r.Bytes());
+    g.docs[{type, std::move(ebp)}] = GetVersion(r);
+  }
+  const uint64_t lists = r.Varint();
+  for (uint64_t i = 0; i < lists && r.ok(); ++i) {
+    const auto type = static_cast<DocType>(r.U8());
+    std::string ebp(r.Bytes());
+    ListEntry entry;
+    entry.version = GetVersion(r);
+    if (r.U8()) entry.decision = GetDecision(r);
+    g.lists[{type, std::move(ebp)}] = std::move(entry);
+  }
+  const uint64_t waybills = r.Varint();
+  for (uint64_t i = 0; i < waybills && r.ok(); ++i) {
+    std::string code(r.Bytes());
+    std::string no(r.Bytes());
+    g.waybills[{std::move(code), std::move(no)}] = GetVersion(r);
+  }
+  if (!r.ok() || !r.done()) return absl::DataLossError("order state is corrupt");
+  return g;
+}
+
+}  // namespace clearlane

@@ -1,0 +1,82 @@
+// Stage A's unit of state: every document that names one orderNo (orders,
+// payments, lists, cancels and returns of any platform, and the import
+// waybills that carry it), each as its held version (contract §1
+// "appType"), and for a decided list the small record that late documents,
+// cancels and returns still need.
+//
+// Thread-safety: a value type.
+
+#ifndef CLEARLANE_OPERATORS_ORDER_STATE_H_
+#define CLEARLANE_OPERATORS_ORDER_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/decimal.h"
+#include "model/document.h"
+
+namespace clearlane {
+
+// The held version of one document identity. A deleted document keeps its
+// appTime against staler versions and drops its content.
+struct Version {
+  int64_t appTime = 0;  // seconds since 1970-01-01 CST
+  bool deleted = false;
+  std::string raw;      // the record of the held version; empty if deleted
+
+  bool present() const { return !deleted; }
+};
+
+// What a released import list leaves for cancels, returns and the buyer's
+// year: its dutiable value per line, by gnum.
+struct ReleasedLine {
+  int64_t gnum = 0;
+  Decimal qty;
+  Decimal value;  // v: totalPrice plus its share of freight and insurance
+};
+
+// A decided list, reduced to what is needed after the decision.
+struct Decision {
+  std::string status;         // "800" or "100"
+  int64_t decided_at = 0;     // the receipt's returnTime, seconds
+  // The fields receipts of later cancels and returns echo.
+  std::string orderNo, ebpCode, ebcCode, copNo, preNo, invtNo, agentCode,
+      customsCode, tradeMode;
+  // Import releases: whose year the value counts in, and how much.
+  std::string buyer;  // keyed hash of the buyer's identity number
+  int32_t year = 0;
+  std::vector<ReleasedLine> lines;
+  // A cancel or a return was accepted: the list is no longer released.
+  bool withdrawn = false;
+};
+
+struct ListEntry {
+  Version version;                  // the held list version
+  std::optional<Decision> decision;  // set once the list is decided
+};
+
+// Documents keyed by their identity within the orderNo: docType and
+// ebpCode for orders, payments, lists, cancels and returns; docType,
+// logisticsCode and logisticsNo for waybills.
+struct OrderGroup {
+  std::map<std::pair<DocType, std::string>, Version> docs;
+  std::map<std::pair<DocType, std::string>, ListEntry> lists;
+  std::map<std::pair<std::string, std::string>, Version> waybills;
+
+  bool empty() const {
+    return docs.empty() && lists.empty() && waybills.empty();
+  }
+};
+
+std::string EncodeOrderGroup(const OrderGroup& g);
+absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_OPERATORS_ORDER_STATE_H_
