@@ -178,6 +178,14 @@ int main(int argc, char** argv) {
       ->add_option("--sync", replay_sync,
                    "epoch: sync the WAL and outputs every epoch; none: never")
       ->check(CLI::IsMember({"epoch", "none"}));
+  replay_cmd->add_option("--identity-registry", replay.identity_registry,
+                         "identity registry, NDJSON {idNumber, name}");
+  replay_cmd->add_option("--tax-rates", replay.tax_rates,
+                         "tax rates CSV (default: the contract's table)");
+  replay_cmd->add_option(
+      "--hmac-secret-file", replay.hmac_secret_file,
+      "secret for the keyed hashes of identity numbers (default: a random "
+      "one kept in the state)");
   replay_cmd
       ->add_option("--epoch-records", replay.epoch_records,
                    "records per epoch at most")

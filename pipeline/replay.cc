@@ -1,18 +1,23 @@
 #include "pipeline/replay.h"
 
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "model/coding.h"
 #include "model/decode.h"
 #include "model/encode.h"
 #include "model/event_time.h"
+#include "operators/clearance.h"
+#include "pipeline/engine_state.h"
 #include "pipeline/file_sink.h"
 #include "pipeline/ndjson_reader.h"
-#include "model/coding.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -39,9 +44,12 @@ struct Meta {
   // outbox may still hold.
   std::array<int64_t, kOutputStreamCount> next_seq{};
   std::array<int64_t, kOutputStreamCount> outbox_floor{};
+  // An identity registry was loaded into Store::kRegistry.
+  bool has_registry = false;
 };
 
 constexpr std::string_view kMetaKey = "run";
+constexpr std::string_view kSecretKey = "hmac-secret";
 constexpr uint8_t kMetaVersion = 1;
 
 std::string EncodeMeta(const Meta& m) {
@@ -60,6 +68,7 @@ std::string EncodeMeta(const Meta& m) {
     w.Varint(m.next_seq[i]);
     w.Varint(m.outbox_floor[i]);
   }
+  w.U8(m.has_registry);
   return out;
 }
 
@@ -84,6 +93,7 @@ absl::StatusOr<Meta> DecodeMeta(std::string_view bytes) {
     m.next_seq[i] = static_cast<int64_t>(r.Varint());
     m.outbox_floor[i] = static_cast<int64_t>(r.Varint());
   }
+  m.has_registry = r.U8() != 0;
   if (!r.ok() || !r.done() || m.status > RunStatus::kDrained) {
     return absl::DataLossError("run record is corrupt");
   }
@@ -107,6 +117,11 @@ class Replay {
  private:
   absl::Status Start();
   absl::Status Recover();
+  absl::Status LoadSecret();
+  absl::Status LoadRegistry();
+  absl::Status LoadTaxRates();
+  // Fires every timer due at or before `limit`, in order (contract §9).
+  absl::Status FireTimers(int64_t limit, bool commit_between);
   absl::Status ProcessFile(int64_t index);
   void Process(const NdjsonReader::Record& record, const std::string& file);
   void Emit(OutputStream s, std::string line);
@@ -135,10 +150,19 @@ class Replay {
   };
   std::vector<Output> outputs_;
   int64_t epoch_records_ = 0;
+  absl::Status status_;
   std::chrono::steady_clock::time_point epoch_start_;
 
   Decoder decoder_;
   Document doc_;
+  std::string secret_;
+  std::optional<TaxRateTable> tax_rates_;
+  std::unique_ptr<EngineState> state_;
+  std::unique_ptr<Clearance> clearance_;
+  // The record being processed, for dead letters the operators raise.
+  const std::string* current_file_ = nullptr;
+  const NdjsonReader::Record* current_record_ = nullptr;
+  bool current_dead_ = false;
   int64_t records_total_ = 0;
   std::chrono::steady_clock::time_point started_, last_progress_;
 };
@@ -209,7 +233,139 @@ absl::Status Replay::Start() {
   auto sink = FileSink::Open(options_.out_dir);
   if (!sink.ok()) return sink.status();
   sink_ = std::move(*sink);
-  return Recover();
+  absl::Status st = Recover();
+  if (st.ok()) st = LoadSecret();
+  if (st.ok()) st = LoadRegistry();
+  if (st.ok()) st = LoadTaxRates();
+  if (!st.ok()) return st;
+
+  ClearanceConfig config;
+  if (tax_rates_) config.tax_rates = &*tax_rates_;
+  clearance_ = std::make_unique<Clearance>(config);
+  state_ = std::make_unique<EngineState>(
+      store_.get(), &batch_, secret_, meta_.has_registry,
+      EngineState::Outputs{
+          [this](const Receipt& r) {
+            std::string line;
+            EncodeReceipt(r, &line);
+            Emit(OutputStream::kReceipts, std::move(line));
+          },
+          [this](DeadLetterCode code, std::string detail) {
+            std::string line;
+            EncodeDeadLetter(
+                {FileSource{*current_file_, current_record_->line}, code,
+                 std::move(detail), std::string(current_record_->bytes)},
+                &line);
+            Emit(OutputStream::kDeadLetters, std::move(line));
+            current_dead_ = true;
+          }});
+  return state_->LoadTimers();
+}
+
+absl::Status Replay::LoadSecret() {
+  if (!options_.hmac_secret_file.empty()) {
+    std::ifstream in(options_.hmac_secret_file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    secret_ = ss.str();
+    while (!secret_.empty() &&
+           (secret_.back() == '\n' || secret_.back() == '\r')) {
+      secret_.pop_back();
+    }
+    if (!in || secret_.size() < 16) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--hmac-secret-file %s: cannot read a secret of at least 16 bytes",
+          options_.hmac_secret_file));
+    }
+    return absl::OkStatus();
+  }
+  auto stored = store_->Get(Store::kMeta, kSecretKey);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    secret_ = **stored;
+    return absl::OkStatus();
+  }
+  secret_.resize(32);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret_.data()), 32) != 1) {
+    return absl::InternalError("cannot draw a random secret");
+  }
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->Handle(Store::kMeta), kSecretKey, secret_);
+  return store_->Commit(&batch);
+}
+
+// Replaces the registry in state with the file's: one batch per 10,000
+// people, then the run record says a registry is there. A crash midway is
+// repaired by the restart, which loads the file again.
+absl::Status Replay::LoadRegistry() {
+  if (options_.identity_registry.empty()) return absl::OkStatus();
+  auto reader = NdjsonReader::Open(options_.identity_registry);
+  if (!reader.ok()) return reader.status();
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(store_->Handle(Store::kRegistry), "", "\xff\xff\xff\xff");
+  Decoder unused;
+  simdjson::ondemand::parser parser;
+  NdjsonReader::Record record;
+  int64_t loaded = 0, bad = 0;
+  while ((*reader)->Next(&record)) {
+    simdjson::padded_string json(record.bytes);
+    simdjson::ondemand::document doc;
+    std::string_view id, name;
+    if (parser.iterate(json).get(doc) || doc["idNumber"].get_string().get(id) ||
+        doc["name"].get_string().get(name) || id.empty() || name.empty()) {
+      // The line itself may hold personal data: name only where it is.
+      absl::FPrintF(err_,
+                    "clearlane replay: %s:%d: not {\"idNumber\": ..., "
+                    "\"name\": ...}; skipped\n",
+                    options_.identity_registry, record.line);
+      ++bad;
+      continue;
+    }
+    batch.Put(store_->Handle(Store::kRegistry), HmacSha256(secret_, id),
+              HmacSha256(secret_, name));
+    if (++loaded % 10000 == 0) {
+      absl::Status st = store_->Commit(&batch);
+      if (!st.ok()) return st;
+      batch.Clear();
+    }
+  }
+  if (!(*reader)->status().ok()) return (*reader)->status();
+  meta_.has_registry = true;
+  batch.Put(store_->Handle(Store::kMeta), kMetaKey, EncodeMeta(meta_));
+  return store_->Commit(&batch);
+}
+
+absl::Status Replay::LoadTaxRates() {
+  if (options_.tax_rates.empty()) return absl::OkStatus();
+  std::ifstream in(options_.tax_rates, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrFormat("cannot read --tax-rates %s", options_.tax_rates));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto table = TaxRateTable::Parse(ss.str());
+  if (!table.ok()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--tax-rates %s: %s", options_.tax_rates, table.status().message()));
+  }
+  tax_rates_ = *std::move(table);
+  return absl::OkStatus();
+}
+
+absl::Status Replay::FireTimers(int64_t limit, bool commit_between) {
+  int64_t due;
+  ListKey list;
+  while (state_->NextTimer(&due, &list) && due <= limit) {
+    state_->PopTimer();
+    clearance_->OnTimeout(list, due, *state_);
+    if (commit_between) {
+      ++epoch_records_;
+      absl::Status st = MaybeCommit();
+      if (!st.ok()) return st;
+    }
+  }
+  return state_->status();
 }
 
 // Brings the files level with the committed outbox: each file must hold
@@ -278,11 +434,23 @@ void Replay::Process(const NdjsonReader::Record& record,
     Emit(OutputStream::kDeadLetters, std::move(line));
     return;
   }
+  current_file_ = &file;
+  current_record_ = &record;
+  current_dead_ = false;
+  clearance_->OnDocument(doc_, record.bytes, *state_);
+  // A record that became a dead letter does not move the watermark.
+  if (current_dead_) return;
   const int64_t t = ToEpochSeconds(HeadOf(doc_).appTime);
   if (!meta_.watermark || t > *meta_.watermark) meta_.watermark = t;
+  // Timers due by the new watermark fire after the record (contract §9).
+  status_ = FireTimers(*meta_.watermark, /*commit_between=*/false);
 }
 
 absl::Status Replay::Commit() {
+  if (state_) {
+    state_->Flush();
+    if (!state_->status().ok()) return state_->status();
+  }
   for (int i = 0; i < kOutputStreamCount; ++i) {
     const auto s = static_cast<OutputStream>(i);
     if (published_[i] > meta_.outbox_floor[i]) {
@@ -331,6 +499,7 @@ absl::Status Replay::ProcessFile(int64_t index) {
   NdjsonReader::Record record;
   while ((*reader)->Next(&record)) {
     Process(record, file);
+    if (!status_.ok()) return status_;
     meta_.offset = record.end_offset;
     meta_.line = record.line;
     ++epoch_records_;
@@ -365,6 +534,12 @@ absl::Status Replay::Run() {
   for (int64_t i = meta_.file; i < static_cast<int64_t>(options_.inputs.size());
        ++i) {
     st = ProcessFile(i);
+    if (!st.ok()) return st;
+  }
+  if (!options_.keep_open) {
+    // End of input: the watermark becomes infinite and every timer fires,
+    // in order, with epochs committed as usual.
+    st = FireTimers(INT64_MAX, /*commit_between=*/true);
     if (!st.ok()) return st;
   }
   meta_.status =

@@ -31,6 +31,14 @@ struct ReplayOptions {
   // whichever comes first. Epoch boundaries never change the outputs.
   int64_t epoch_records = 4096;
   int64_t epoch_millis = 100;
+  // The identity registry (contract §2), NDJSON; reloaded when given.
+  std::string identity_registry;
+  // Tax rates CSV (contract §2); empty: the shipped default table.
+  std::string tax_rates;
+  // A file holding the secret for the keyed hashes of identity numbers.
+  // Empty: a random secret is made when the state is created and kept in
+  // it.
+  std::string hmac_secret_file;
 };
 
 // Runs a replay. Returns the exit status: 0 when the input was processed

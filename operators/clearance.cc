@@ -1,0 +1,475 @@
+#include "operators/clearance.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "model/event_time.h"
+#include "operators/import_rules.h"
+
+namespace clearlane {
+namespace {
+
+// 财关税〔2018〕49号: the single-transaction and yearly limits.
+const Decimal kSingleLimit = Decimal::FromInteger(5000);
+const Decimal kAnnualLimit = Decimal::FromInteger(26000);
+
+const Version* Present(const OrderGroup& g, DocType type,
+                       std::string_view ebpCode) {
+  auto it = g.docs.find({type, std::string(ebpCode)});
+  if (it == g.docs.end() || !it->second.present()) return nullptr;
+  return &it->second;
+}
+
+std::string_view ReceiptType(DocType t) {
+  switch (t) {
+    case DocType::kCeb621:
+      return "CEB622";
+    case DocType::kCeb623:
+      return "CEB624";
+    case DocType::kCeb625:
+      return "CEB626";
+    default:
+      return "CEB604";
+  }
+}
+
+std::string GuidFor(DocType type, std::string_view ebpCode,
+                    std::string_view orderNo, int64_t appTime,
+                    std::string_view status) {
+  return DeriveGuid(absl::StrFormat("%s|%s|%s|%d|%s", DocTypeName(type),
+                                    ebpCode, orderNo, appTime, status));
+}
+
+// The fields a receipt echoes, from a decoded list.
+template <class List>
+void EchoList(const List& l, Decision* d) {
+  d->orderNo = std::string(l.orderNo);
+  d->ebpCode = std::string(l.ebpCode);
+  d->ebcCode = std::string(l.ebcCode);
+  d->copNo = std::string(l.copNo);
+  d->preNo = std::string(l.preNo);
+  d->invtNo = std::string(l.invtNo);
+  d->agentCode = std::string(l.agentCode);
+  d->customsCode = std::string(l.customsCode);
+  d->tradeMode = std::string(l.tradeMode);
+}
+
+void EchoInto(const Decision& d, Receipt* r) {
+  r->orderNo = d.orderNo;
+  r->ebpCode = d.ebpCode;
+  r->ebcCode = d.ebcCode;
+  r->copNo = d.copNo;
+  r->preNo = d.preNo;
+  r->invtNo = d.invtNo;
+  r->agentCode = d.agentCode;
+  r->customsCode = d.customsCode;
+  r->tradeMode = d.tradeMode;
+}
+
+int64_t Seconds(absl::CivilSecond t) { return ToEpochSeconds(t); }
+
+}  // namespace
+
+void Clearance::OnDocument(const Document& doc, std::string_view raw,
+                           StageContext& ctx) {
+  switch (TypeOf(doc)) {
+    case DocType::kCeb311: {
+      const auto& d = std::get<Ceb311Order>(doc);
+      OnOrderOrPayment(DocType::kCeb311, d.ebpCode, d.orderNo, d, raw, ctx);
+      return;
+    }
+    case DocType::kCeb411: {
+      const auto& d = std::get<Ceb411Payment>(doc);
+      OnOrderOrPayment(DocType::kCeb411, d.ebpCode, d.orderNo, d, raw, ctx);
+      return;
+    }
+    case DocType::kCeb511:
+      OnWaybill(std::get<Ceb511Waybill>(doc), raw, ctx);
+      return;
+    case DocType::kCeb621:
+      OnList(std::get<Ceb621List>(doc), raw, ctx);
+      return;
+    case DocType::kCeb623:
+    case DocType::kCeb625:
+      OnCancelOrReturn(doc, ctx);
+      return;
+    default:
+      return;  // export: issue 6
+  }
+}
+
+void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
+                                 std::string_view orderNo,
+                                 const DocumentHead& head, std::string_view raw,
+                                 StageContext& ctx) {
+  OrderGroup& g = ctx.Group(orderNo);
+  const int64_t t = Seconds(head.appTime);
+  auto [it, fresh] = g.docs.try_emplace({type, std::string(ebpCode)});
+  Version& held = it->second;
+  if (!fresh && t <= held.appTime) return;  // stale or duplicate
+  held.appTime = t;
+  held.deleted = head.appType == AppType::kDelete;
+  held.raw = held.deleted ? std::string() : std::string(raw);
+  const ListKey key{DocType::kCeb621, std::string(ebpCode),
+                    std::string(orderNo)};
+  TryComplete(g, key, ctx);
+}
+
+void Clearance::OnWaybill(const Ceb511Waybill& w, std::string_view raw,
+                          StageContext& ctx) {
+  const int64_t t = Seconds(w.appTime);
+  const WaybillVersion* held = ctx.Waybill(w.logisticsCode, w.logisticsNo);
+  if (held && t <= held->appTime) return;
+  const std::pair<std::string, std::string> id{std::string(w.logisticsCode),
+                                               std::string(w.logisticsNo)};
+  // A new version may name another orderNo: it leaves the old one.
+  if (held && !held->deleted && !held->orderNo.empty() &&
+      held->orderNo != w.orderNo) {
+    ctx.Group(held->orderNo).waybills.erase(id);
+  }
+  const bool deleted = w.appType == AppType::kDelete;
+  ctx.PutWaybill(w.logisticsCode, w.logisticsNo,
+                 {t, deleted, std::string(w.orderNo)});
+  if (w.orderNo.empty()) return;  // cannot be matched to any list
+  OrderGroup& g = ctx.Group(w.orderNo);
+  if (deleted) {
+    g.waybills.erase(id);
+    return;
+  }
+  g.waybills[id] = Version{t, false, std::string(raw)};
+  // Lists of any platform with this orderNo may now be complete.
+  std::vector<ListKey> keys;
+  for (const auto& [k, entry] : g.lists) {
+    if (k.first == DocType::kCeb621) {
+      keys.push_back({k.first, k.second, std::string(w.orderNo)});
+    }
+  }
+  for (const ListKey& k : keys) TryComplete(g, k, ctx);
+}
+
+void Clearance::OnList(const Ceb621List& list, std::string_view raw,
+                       StageContext& ctx) {
+  OrderGroup& g = ctx.Group(list.orderNo);
+  const ListKey key{DocType::kCeb621, std::string(list.ebpCode),
+                    std::string(list.orderNo)};
+  const int64_t t = Seconds(list.appTime);
+  auto it = g.lists.find({key.type, key.ebpCode});
+  if (it != g.lists.end()) {
+    ListEntry& entry = it->second;
+    if (t <= entry.version.appTime) return;  // stale or duplicate
+    if (entry.decision) {
+      ctx.EmitDeadLetter(
+          DeadLetterCode::kListAlreadyDecided,
+          absl::StrFormat(
+              "CEB621 ebpCode %s orderNo %s was decided %s at %s", list.ebpCode,
+              list.orderNo, entry.decision->status,
+              FormatTime14(FromEpochSeconds(entry.decision->decided_at))));
+      return;
+    }
+    if (entry.version.present()) {
+      ctx.CancelTimer(entry.version.appTime + config_.import_timeout, key);
+    }
+  }
+  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
+  entry.version.appTime = t;
+  entry.version.deleted = list.appType == AppType::kDelete;
+  entry.version.raw = entry.version.deleted ? std::string() : std::string(raw);
+  if (entry.version.deleted) return;  // withdrawn: no receipt (contract §1)
+  // A new version re-arms the timeout from its own appTime.
+  ctx.SetTimer(t + config_.import_timeout, key);
+  TryComplete(g, key, ctx);
+}
+
+void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
+                            StageContext& ctx) {
+  auto it = g.lists.find({key.type, key.ebpCode});
+  if (it == g.lists.end() || it->second.decision ||
+      !it->second.version.present()) {
+    return;
+  }
+  const Version* order = Present(g, DocType::kCeb311, key.ebpCode);
+  const Version* payment = Present(g, DocType::kCeb411, key.ebpCode);
+  if (!order || !payment) return;
+  if (!list_decoder_.Decode(it->second.version.raw, &list_doc_).ok()) return;
+  const auto& list = std::get<Ceb621List>(list_doc_);
+  auto w = g.waybills.find(
+      {std::string(list.logisticsCode), std::string(list.logisticsNo)});
+  if (w == g.waybills.end()) return;
+  const int64_t completed_at =
+      std::max({it->second.version.appTime, order->appTime, payment->appTime,
+                w->second.appTime});
+  ctx.CancelTimer(it->second.version.appTime + config_.import_timeout, key);
+  Decide(g, key, /*timed_out=*/false, completed_at, ctx);
+}
+
+void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
+  OrderGroup& g = ctx.Group(key.orderNo);
+  auto it = g.lists.find({key.type, key.ebpCode});
+  if (it == g.lists.end() || it->second.decision ||
+      !it->second.version.present()) {
+    return;
+  }
+  if (key.type != DocType::kCeb621) return;  // export: issue 6
+  Decide(g, key, /*timed_out=*/true, due, ctx);
+}
+
+void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
+                       int64_t decided_at, StageContext& ctx) {
+  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
+  if (!list_decoder_.Decode(entry.version.raw, &list_doc_).ok()) return;
+  const auto& list = std::get<Ceb621List>(list_doc_);
+  ImportBundle b;
+  b.list = &list;
+  b.timed_out = timed_out;
+  if (const Version* v = Present(g, DocType::kCeb311, key.ebpCode);
+      v && order_decoder_.Decode(v->raw, &order_doc_).ok()) {
+    b.order = &std::get<Ceb311Order>(order_doc_);
+  }
+  if (const Version* v = Present(g, DocType::kCeb411, key.ebpCode);
+      v && payment_decoder_.Decode(v->raw, &payment_doc_).ok()) {
+    b.payment = &std::get<Ceb411Payment>(payment_doc_);
+  }
+  auto w = g.waybills.find(
+      {std::string(list.logisticsCode), std::string(list.logisticsNo)});
+  if (w != g.waybills.end() &&
+      waybill_decoder_.Decode(w->second.raw, &waybill_doc_).ok()) {
+    b.waybill = &std::get<Ceb511Waybill>(waybill_doc_);
+  }
+  b.other_waybills = !b.waybill && !g.waybills.empty();
+
+  ReasonList reasons;
+  CheckImportList(b, &reasons);
+
+  Decision decision;
+  EchoList(list, &decision);
+  decision.decided_at = decided_at;
+  Receipt r;
+  r.docType = std::string(ReceiptType(key.type));
+  EchoInto(decision, &r);
+  r.returnTime = FromEpochSeconds(decided_at);
+
+  // Stage B: only a list that passed every check above (contract §5).
+  std::optional<ListTax> tax;
+  std::string buyer;
+  int year = absl::CivilYear(list.appTime).year();
+  Decimal total_before;
+  if (reasons.empty()) {
+    buyer = ctx.BuyerKey(list.buyerIdNumber);
+    if (ctx.HasRegistry()) {
+      const auto found = ctx.LookUp(buyer, list.buyerName);
+      if (found == StageContext::Registered::kUnknown) {
+        reasons.Add(ReasonCode::kIdUnknown,
+                    "CEB621 buyerIdNumber is not in the identity registry");
+      } else if (found == StageContext::Registered::kNameDiffers) {
+        reasons.Add(ReasonCode::kIdNameMismatch,
+                    "CEB621 buyerName differs from the registered name");
+      }
+    }
+    std::vector<TaxLine> lines;
+    for (const auto& l : list.items) lines.push_back({l.gcode, *l.totalPrice});
+    const bool single_item =
+        list.items.size() == 1 && *list.items[0].qty == Decimal::FromInteger(1);
+    tax = ComputeTax(lines, *list.freight, *list.insuredFee,
+                     /*full=*/false, *config_.tax_rates);
+    const Decimal value = tax->amounts.dutiableValue;
+    if (value > kSingleLimit) {
+      if (!single_item) {
+        reasons.Add(ReasonCode::kSingleLimitExceeded,
+                    absl::StrFormat("dutiable value %s is over %s and the "
+                                    "list is not a single item",
+                                    value.ToFixed2(), kSingleLimit.ToFixed2()));
+      } else {
+        // 财关税〔2018〕49号 clause 2: a single item over the limit is taxed
+        // in full.
+        tax = ComputeTax(lines, *list.freight, *list.insuredFee,
+                         /*full=*/true, *config_.tax_rates);
+      }
+    }
+    total_before = ctx.YearTotal(buyer, year);
+    if (total_before + value > kAnnualLimit) {
+      reasons.Add(ReasonCode::kAnnualLimitExceeded,
+                  absl::StrFormat("the buyer's %d total would be %s, over %s",
+                                  year, (total_before + value).ToFixed2(),
+                                  kAnnualLimit.ToFixed2()));
+    }
+  }
+
+  if (reasons.empty()) {
+    const Decimal value = tax->amounts.dutiableValue;
+    decision.status = "800";
+    decision.buyer = buyer;
+    decision.year = year;
+    for (size_t i = 0; i < list.items.size(); ++i) {
+      decision.lines.push_back({list.items[i].gnum.value_or(0),
+                                *list.items[i].qty, tax->line_value[i]});
+    }
+    ctx.SetYearTotal(buyer, year, total_before + value);
+    r.tax = tax->amounts;
+    r.annualTotal = total_before + value;
+    r.returnInfo = absl::StrFormat(
+        "released: dutiable value %s, tax %s, buyer's %d total %s",
+        value.ToFixed2(), tax->amounts.taxTotal.ToFixed2(), year,
+        (total_before + value).ToFixed2());
+  } else {
+    decision.status = "100";
+    r.reasons = reasons.Sorted();
+    r.returnInfo = ReasonList::Info(r.reasons);
+  }
+  r.returnStatus = decision.status;
+  r.guid = GuidFor(key.type, key.ebpCode, key.orderNo, entry.version.appTime,
+                   r.returnStatus);
+  ctx.EmitReceipt(r);
+  entry.decision = std::move(decision);
+  // Decided: the documents' content is no longer needed, only their
+  // appTimes against later versions.
+  entry.version.raw.clear();
+  for (DocType t : {DocType::kCeb311, DocType::kCeb411}) {
+    auto d = g.docs.find({t, key.ebpCode});
+    if (d != g.docs.end()) d->second.raw.clear();
+  }
+}
+
+void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
+  const DocType type = TypeOf(doc);
+  const bool is_return = type == DocType::kCeb625;
+  const Ceb623Cancel* cancel = std::get_if<Ceb623Cancel>(&doc);
+  const Ceb625Return* ret = std::get_if<Ceb625Return>(&doc);
+  const std::string ebpCode(is_return ? ret->ebpCode : cancel->ebpCode);
+  const std::string orderNo(is_return ? ret->orderNo : cancel->orderNo);
+  const DocumentHead& head = HeadOf(doc);
+  OrderGroup& g = ctx.Group(orderNo);
+  const int64_t t = Seconds(head.appTime);
+  auto [held_it, fresh] = g.docs.try_emplace({type, ebpCode});
+  Version& held = held_it->second;
+  if (!fresh && t <= held.appTime) return;  // stale or duplicate
+  held.appTime = t;
+  held.deleted = head.appType == AppType::kDelete;
+  if (held.deleted) return;  // deleting a cancel or return does nothing
+
+  Receipt r;
+  r.docType = std::string(ReceiptType(type));
+  r.returnTime = FromEpochSeconds(t);
+  ReasonList reasons;
+  auto it = g.lists.find({DocType::kCeb621, ebpCode});
+  Decision* decision = nullptr;
+  if (it != g.lists.end() && it->second.decision) {
+    decision = &*it->second.decision;
+    EchoInto(*decision, &r);
+  } else if (it != g.lists.end() && it->second.version.present() &&
+             list_decoder_.Decode(it->second.version.raw, &list_doc_).ok()) {
+    Decision echo;
+    EchoList(std::get<Ceb621List>(list_doc_), &echo);
+    EchoInto(echo, &r);
+  } else {
+    // A list never seen: echo the cancel or return itself, no tradeMode.
+    std::visit(
+        [&](const auto& d) {
+          using T = std::decay_t<decltype(d)>;
+          if constexpr (std::is_same_v<T, Ceb623Cancel> ||
+                        std::is_same_v<T, Ceb625Return>) {
+            Decision echo;
+            echo.orderNo = std::string(d.orderNo);
+            echo.ebpCode = std::string(d.ebpCode);
+            echo.ebcCode = std::string(d.ebcCode);
+            echo.copNo = std::string(d.copNo);
+            echo.preNo = std::string(d.preNo);
+            echo.invtNo = std::string(d.invtNo);
+            echo.agentCode = std::string(d.agentCode);
+            echo.customsCode = std::string(d.customsCode);
+            EchoInto(echo, &r);
+          }
+        },
+        doc);
+  }
+  const bool released =
+      decision && decision->status == "800" && !decision->withdrawn;
+
+  // Lines of a return: gnum and qty each, no more than the list's qty.
+  std::map<int64_t, Decimal> returned;
+  if (is_return) {
+    for (size_t i = 0; i < ret->items.size(); ++i) {
+      const auto& l = ret->items[i];
+      if (!l.gnum || !l.qty) {
+        reasons.Add(ReasonCode::kFieldInvalid,
+                    absl::StrFormat("CEB625 items[%d].%s absent", i,
+                                    !l.gnum ? "gnum" : "qty"));
+        continue;
+      }
+      returned[*l.gnum] += *l.qty;
+    }
+    if (decision && decision->status == "800") {
+      for (const auto& [gnum, qty] : returned) {
+        auto line = std::find_if(
+            decision->lines.begin(), decision->lines.end(),
+            [&](const ReleasedLine& rl) { return rl.gnum == gnum; });
+        if (line == decision->lines.end()) {
+          reasons.Add(
+              ReasonCode::kFieldInvalid,
+              absl::StrFormat("CEB625 gnum %d is not on the list", gnum));
+        } else if (qty > line->qty) {
+          reasons.Add(ReasonCode::kFieldInvalid,
+                      absl::StrFormat("CEB625 gnum %d returns %s of %s", gnum,
+                                      qty.ToPlain(), line->qty.ToPlain()));
+        }
+      }
+    }
+  }
+  if (!released) {
+    reasons.Add(ReasonCode::kNotReleased,
+                it == g.lists.end() ? "no CEB621 for this ebpCode and orderNo"
+                : !decision         ? "the list is not decided"
+                : decision->status != "800"
+                    ? "the list was rejected"
+                    : "the list was already cancelled or returned");
+  } else if (is_return && t - decision->decided_at > config_.return_window) {
+    reasons.Add(
+        ReasonCode::kReturnWindowExpired,
+        absl::StrFormat("released %s, more than 30 days before",
+                        FormatTime14(FromEpochSeconds(decision->decided_at))));
+  }
+
+  if (reasons.empty()) {
+    // Accepted: the list's value, or the returned part, leaves the
+    // buyer's year (海关总署公告2020年第45号).
+    Decimal back;
+    if (!is_return || returned.empty()) {
+      for (const ReleasedLine& l : decision->lines) back += l.value;
+    } else {
+      for (const auto& [gnum, qty] : returned) {
+        for (const ReleasedLine& l : decision->lines) {
+          if (l.gnum != gnum) continue;
+          if (qty == l.qty) {
+            back += l.value;
+          } else {
+            // v x returned / qty, rounded half-up to the fen.
+            const __int128 num =
+                static_cast<__int128>(l.value.units()) * qty.units();
+            const __int128 den =
+                static_cast<__int128>(l.qty.units()) * Decimal::kFen;
+            __int128 fen = num / den;
+            if ((num % den) * 2 >= den) ++fen;
+            back +=
+                Decimal::FromUnits(static_cast<int64_t>(fen) * Decimal::kFen);
+          }
+        }
+      }
+    }
+    const Decimal total = ctx.YearTotal(decision->buyer, decision->year);
+    ctx.SetYearTotal(decision->buyer, decision->year, total - back);
+    decision->withdrawn = true;
+    r.returnStatus = "399";
+    r.returnInfo = absl::StrFormat(
+        "%s accepted: %s given back to the buyer's "
+        "%d total",
+        is_return ? "return" : "cancel", back.ToFixed2(), decision->year);
+  } else {
+    r.returnStatus = "100";
+    r.reasons = reasons.Sorted();
+    r.returnInfo = ReasonList::Info(r.reasons);
+  }
+  r.guid = GuidFor(type, ebpCode, orderNo, t, r.returnStatus);
+  ctx.EmitReceipt(r);
+}
+
+}  // namespace clearlane

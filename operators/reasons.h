@@ -1,0 +1,59 @@
+// The reason codes of contract §5, in the order of its table: a receipt
+// lists its reasons in this order.
+
+#ifndef CLEARLANE_OPERATORS_REASONS_H_
+#define CLEARLANE_OPERATORS_REASONS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/outputs.h"
+
+namespace clearlane {
+
+enum class ReasonCode : uint8_t {
+  kFieldInvalid,
+  kCurrencyNotCny,
+  kOrderMissing,
+  kPaymentMissing,
+  kWaybillMissing,
+  kArrivalMissing,
+  kOrderAmountInconsistent,
+  kLineTotalInconsistent,
+  kPaymentAmountMismatch,
+  kBuyerPayerMismatch,
+  kListOrderMismatch,
+  kConsigneeMismatch,
+  kLogisticsMismatch,
+  kIdInvalid,
+  kIdUnknown,
+  kIdNameMismatch,
+  kSingleLimitExceeded,
+  kAnnualLimitExceeded,
+  kNotReleased,
+  kReturnWindowExpired,
+};
+
+std::string_view ReasonCodeName(ReasonCode c);
+
+// Collects failed checks, one entry per code however many fields fail it,
+// and hands them out in table order.
+class ReasonList {
+ public:
+  // Adds `detail` to the code's entry ("; " between details).
+  void Add(ReasonCode code, std::string_view detail);
+  bool empty() const { return entries_.empty(); }
+  bool Has(ReasonCode code) const;
+  // The reasons in table order.
+  std::vector<Reason> Sorted() const;
+  // "CODE: detail | CODE: detail", the receipt's returnInfo.
+  static std::string Info(const std::vector<Reason>& reasons);
+
+ private:
+  std::vector<std::pair<ReasonCode, std::string>> entries_;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_OPERATORS_REASONS_H_

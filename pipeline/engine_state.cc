@@ -1,0 +1,233 @@
+#include "pipeline/engine_state.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "model/coding.h"
+
+namespace clearlane {
+namespace {
+
+// Forget clean cache entries past this many, after a flush.
+constexpr size_t kCacheEntries = 200000;
+
+std::string WaybillKey(std::string_view code, std::string_view no) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.U8('W');
+  w.Bytes(code);
+  w.Raw(no);
+  return key;
+}
+
+std::string TotalKey(std::string_view buyer, int year) {
+  std::string key(buyer);
+  BinaryWriter(&key).Fixed32(static_cast<uint32_t>(year));
+  return key;
+}
+
+std::string TimerKey(int64_t due, const ListKey& list) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.Fixed64(static_cast<uint64_t>(due) ^ (1ull << 63));
+  w.U8(static_cast<uint8_t>(list.type));
+  w.Bytes(list.ebpCode);
+  w.Bytes(list.orderNo);
+  return key;
+}
+
+std::string EncodeWaybill(const WaybillVersion& v) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(1);  // version
+  w.SignedVarint(v.appTime);
+  w.U8(v.deleted);
+  w.Bytes(v.orderNo);
+  return out;
+}
+
+}  // namespace
+
+std::string HmacSha256(std::string_view secret, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+       &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+EngineState::EngineState(StateStore* store, rocksdb::WriteBatch* batch,
+                         std::string hmac_secret, bool has_registry,
+                         Outputs outputs)
+    : store_(store),
+      batch_(batch),
+      hmac_secret_(std::move(hmac_secret)),
+      has_registry_(has_registry),
+      outputs_(std::move(outputs)) {}
+
+absl::Status EngineState::LoadTimers() {
+  auto it = store_->NewIterator(Store::kTimers);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    BinaryReader r(std::string_view(it->key().data(), it->key().size()));
+    Timer t;
+    t.due = static_cast<int64_t>(r.Fixed64() ^ (1ull << 63));
+    t.list.type = static_cast<DocType>(r.U8());
+    t.list.ebpCode = std::string(r.Bytes());
+    t.list.orderNo = std::string(r.Bytes());
+    if (!r.ok() || !r.done())
+      return absl::DataLossError("timer key is corrupt");
+    timers_.insert(std::move(t));
+  }
+  return FromRocks(it->status(), "reading the timers");
+}
+
+bool EngineState::NextTimer(int64_t* due, ListKey* list) const {
+  if (timers_.empty()) return false;
+  *due = timers_.begin()->due;
+  *list = timers_.begin()->list;
+  return true;
+}
+
+void EngineState::PopTimer() {
+  const Timer& t = *timers_.begin();
+  batch_->Delete(store_->Handle(Store::kTimers), TimerKey(t.due, t.list));
+  timers_.erase(timers_.begin());
+}
+
+void EngineState::SetTimer(int64_t due, const ListKey& list) {
+  timers_.insert({due, list});
+  batch_->Put(store_->Handle(Store::kTimers), TimerKey(due, list), "");
+}
+
+void EngineState::CancelTimer(int64_t due, const ListKey& list) {
+  if (timers_.erase({due, list})) {
+    batch_->Delete(store_->Handle(Store::kTimers), TimerKey(due, list));
+  }
+}
+
+OrderGroup& EngineState::Group(std::string_view orderNo) {
+  auto [it, inserted] = groups_.try_emplace(std::string(orderNo));
+  if (inserted) {
+    auto stored = store_->Get(Store::kOrders, orderNo);
+    if (!stored.ok()) {
+      if (status_.ok()) status_ = stored.status();
+    } else if (stored->has_value()) {
+      auto group = DecodeOrderGroup(**stored);
+      if (group.ok()) {
+        it->second.value = *std::move(group);
+      } else if (status_.ok()) {
+        status_ = group.status();
+      }
+    }
+  }
+  // Every caller of Group may change it.
+  it->second.dirty = true;
+  return it->second.value;
+}
+
+const WaybillVersion* EngineState::Waybill(std::string_view logisticsCode,
+                                           std::string_view logisticsNo) {
+  const std::string key = WaybillKey(logisticsCode, logisticsNo);
+  auto it = waybills_.find(key);
+  if (it == waybills_.end()) {
+    auto stored = store_->Get(Store::kLogistics, key);
+    if (!stored.ok()) {
+      if (status_.ok()) status_ = stored.status();
+      return nullptr;
+    }
+    if (!stored->has_value()) return nullptr;
+    BinaryReader r(**stored);
+    WaybillVersion v;
+    r.U8();
+    v.appTime = r.SignedVarint();
+    v.deleted = r.U8() != 0;
+    v.orderNo = std::string(r.Bytes());
+    if (!r.ok()) {
+      if (status_.ok()) status_ = absl::DataLossError("waybill is corrupt");
+      return nullptr;
+    }
+    it = waybills_.emplace(key, Cached<WaybillVersion>{std::move(v), false})
+             .first;
+  }
+  return &it->second.value;
+}
+
+void EngineState::PutWaybill(std::string_view logisticsCode,
+                             std::string_view logisticsNo,
+                             const WaybillVersion& v) {
+  auto& entry = waybills_[WaybillKey(logisticsCode, logisticsNo)];
+  entry.value = v;
+  entry.dirty = true;
+}
+
+std::string EngineState::BuyerKey(std::string_view idNumber) {
+  return HmacSha256(hmac_secret_, idNumber);
+}
+
+Decimal EngineState::YearTotal(std::string_view buyer, int year) {
+  const std::string key = TotalKey(buyer, year);
+  auto it = totals_.find(key);
+  if (it == totals_.end()) {
+    auto stored = store_->Get(Store::kBuyers, key);
+    int64_t units = 0;
+    if (!stored.ok()) {
+      if (status_.ok()) status_ = stored.status();
+    } else if (stored->has_value()) {
+      BinaryReader r(**stored);
+      units = r.SignedVarint();
+    }
+    it = totals_.emplace(key, Cached<int64_t>{units, false}).first;
+  }
+  return Decimal::FromUnits(it->second.value);
+}
+
+void EngineState::SetYearTotal(std::string_view buyer, int year,
+                               Decimal total) {
+  auto& entry = totals_[TotalKey(buyer, year)];
+  entry.value = total.units();
+  entry.dirty = true;
+}
+
+StageContext::Registered EngineState::LookUp(std::string_view buyer,
+                                             std::string_view name) {
+  auto stored = store_->Get(Store::kRegistry, buyer);
+  if (!stored.ok()) {
+    if (status_.ok()) status_ = stored.status();
+    return Registered::kUnknown;
+  }
+  if (!stored->has_value()) return Registered::kUnknown;
+  return **stored == HmacSha256(hmac_secret_, name) ? Registered::kMatches
+                                                    : Registered::kNameDiffers;
+}
+
+void EngineState::Flush() {
+  for (auto& [key, entry] : groups_) {
+    if (!entry.dirty) continue;
+    if (entry.value.empty()) {
+      batch_->Delete(store_->Handle(Store::kOrders), key);
+    } else {
+      batch_->Put(store_->Handle(Store::kOrders), key,
+                  EncodeOrderGroup(entry.value));
+    }
+    entry.dirty = false;
+  }
+  for (auto& [key, entry] : waybills_) {
+    if (!entry.dirty) continue;
+    batch_->Put(store_->Handle(Store::kLogistics), key,
+                EncodeWaybill(entry.value));
+    entry.dirty = false;
+  }
+  for (auto& [key, entry] : totals_) {
+    if (!entry.dirty) continue;
+    std::string value;
+    BinaryWriter(&value).SignedVarint(entry.value);
+    batch_->Put(store_->Handle(Store::kBuyers), key, value);
+    entry.dirty = false;
+  }
+  if (groups_.size() > kCacheEntries) groups_.clear();
+  if (waybills_.size() > kCacheEntries) waybills_.clear();
+  if (totals_.size() > kCacheEntries) totals_.clear();
+}
+
+}  // namespace clearlane

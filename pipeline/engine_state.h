@@ -1,0 +1,104 @@
+// EngineState implements the operators' StageContext over RocksDB: a cache
+// of the state each record touches (read from RocksDB on a miss, written
+// back as blind writes in the epoch's WriteBatch), the timers (all held in
+// memory in firing order and mirrored to Store::kTimers), the buyer keys
+// (HMAC-SHA256 with the run's secret) and the identity registry.
+//
+// Thread-safety: not thread-safe; one per engine thread.
+
+#ifndef CLEARLANE_PIPELINE_ENGINE_STATE_H_
+#define CLEARLANE_PIPELINE_ENGINE_STATE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "operators/stage_context.h"
+#include "rocksdb/write_batch.h"
+#include "state/store.h"
+
+namespace clearlane {
+
+class EngineState : public StageContext {
+ public:
+  struct Outputs {
+    std::function<void(const Receipt&)> receipt;
+    std::function<void(DeadLetterCode, std::string)> dead_letter;
+  };
+  // `batch` is the open epoch's batch; timers are written to it directly.
+  EngineState(StateStore* store, rocksdb::WriteBatch* batch,
+              std::string hmac_secret, bool has_registry, Outputs outputs);
+
+  // Loads the timers from the store. Call once, before processing.
+  absl::Status LoadTimers();
+  // The earliest timer, if any.
+  bool NextTimer(int64_t* due, ListKey* list) const;
+  // Removes the earliest timer (it is firing).
+  void PopTimer();
+
+  // Writes the changed state into the epoch's batch and forgets clean
+  // entries when the cache is large.
+  void Flush();
+  // The first error of a state read, if any; the engine stops on it.
+  const absl::Status& status() const { return status_; }
+
+  // StageContext.
+  OrderGroup& Group(std::string_view orderNo) override;
+  const WaybillVersion* Waybill(std::string_view logisticsCode,
+                                std::string_view logisticsNo) override;
+  void PutWaybill(std::string_view logisticsCode, std::string_view logisticsNo,
+                  const WaybillVersion& v) override;
+  void SetTimer(int64_t due, const ListKey& list) override;
+  void CancelTimer(int64_t due, const ListKey& list) override;
+  std::string BuyerKey(std::string_view idNumber) override;
+  Decimal YearTotal(std::string_view buyer, int year) override;
+  void SetYearTotal(std::string_view buyer, int year, Decimal total) override;
+  bool HasRegistry() const override { return has_registry_; }
+  Registered LookUp(std::string_view buyer, std::string_view name) override;
+  void EmitReceipt(const Receipt& r) override { outputs_.receipt(r); }
+  void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
+    outputs_.dead_letter(code, std::move(detail));
+  }
+
+ private:
+  template <class V>
+  struct Cached {
+    V value;
+    bool dirty = false;
+  };
+  StateStore* store_;
+  rocksdb::WriteBatch* batch_;
+  std::string hmac_secret_;
+  bool has_registry_;
+  Outputs outputs_;
+  absl::Status status_;
+
+  std::unordered_map<std::string, Cached<OrderGroup>> groups_;
+  std::unordered_map<std::string, Cached<WaybillVersion>> waybills_;
+  std::unordered_map<std::string, Cached<int64_t>> totals_;  // units
+  // Timers in firing order: due time, then list identity (contract §9).
+  struct Timer {
+    int64_t due;
+    ListKey list;
+    friend bool operator<(const Timer& a, const Timer& b) {
+      if (a.due != b.due) return a.due < b.due;
+      if (a.list.ebpCode != b.list.ebpCode)
+        return a.list.ebpCode < b.list.ebpCode;
+      if (a.list.orderNo != b.list.orderNo)
+        return a.list.orderNo < b.list.orderNo;
+      return a.list.type < b.list.type;
+    }
+  };
+  std::set<Timer> timers_;
+};
+
+// The HMAC-SHA256 of `data` under `secret` (32 raw bytes).
+std::string HmacSha256(std::string_view secret, std::string_view data);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_ENGINE_STATE_H_
