@@ -4,7 +4,9 @@
 #include <map>
 
 #include "absl/strings/str_format.h"
+#include "model/document_codec.h"
 #include "model/event_time.h"
+#include "model/identity_number.h"
 #include "operators/import_rules.h"
 
 namespace clearlane {
@@ -69,26 +71,31 @@ void EchoInto(const Decision& d, Receipt* r) {
 
 int64_t Seconds(absl::CivilSecond t) { return ToEpochSeconds(t); }
 
+// The state form of a document: personal fields keyed-hashed.
+std::string Encode(const Document& doc, StageContext& ctx) {
+  return EncodeDocument(doc,
+                        [&](std::string_view v) { return ctx.KeyedHash(v); });
+}
+
 }  // namespace
 
-void Clearance::OnDocument(const Document& doc, std::string_view raw,
-                           StageContext& ctx) {
+void Clearance::OnDocument(const Document& doc, StageContext& ctx) {
   switch (TypeOf(doc)) {
     case DocType::kCeb311: {
       const auto& d = std::get<Ceb311Order>(doc);
-      OnOrderOrPayment(DocType::kCeb311, d.ebpCode, d.orderNo, d, raw, ctx);
+      OnOrderOrPayment(DocType::kCeb311, d.ebpCode, d.orderNo, doc, ctx);
       return;
     }
     case DocType::kCeb411: {
       const auto& d = std::get<Ceb411Payment>(doc);
-      OnOrderOrPayment(DocType::kCeb411, d.ebpCode, d.orderNo, d, raw, ctx);
+      OnOrderOrPayment(DocType::kCeb411, d.ebpCode, d.orderNo, doc, ctx);
       return;
     }
     case DocType::kCeb511:
-      OnWaybill(std::get<Ceb511Waybill>(doc), raw, ctx);
+      OnWaybill(std::get<Ceb511Waybill>(doc), doc, ctx);
       return;
     case DocType::kCeb621:
-      OnList(std::get<Ceb621List>(doc), raw, ctx);
+      OnList(std::get<Ceb621List>(doc), doc, ctx);
       return;
     case DocType::kCeb623:
     case DocType::kCeb625:
@@ -100,9 +107,9 @@ void Clearance::OnDocument(const Document& doc, std::string_view raw,
 }
 
 void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
-                                 std::string_view orderNo,
-                                 const DocumentHead& head, std::string_view raw,
+                                 std::string_view orderNo, const Document& doc,
                                  StageContext& ctx) {
+  const DocumentHead& head = HeadOf(doc);
   OrderGroup& g = ctx.Group(orderNo);
   const int64_t t = Seconds(head.appTime);
   auto [it, fresh] = g.docs.try_emplace({type, std::string(ebpCode)});
@@ -110,13 +117,13 @@ void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
   if (!fresh && t <= held.appTime) return;  // stale or duplicate
   held.appTime = t;
   held.deleted = head.appType == AppType::kDelete;
-  held.raw = held.deleted ? std::string() : std::string(raw);
+  held.encoded = held.deleted ? std::string() : Encode(doc, ctx);
   const ListKey key{DocType::kCeb621, std::string(ebpCode),
                     std::string(orderNo)};
   TryComplete(g, key, ctx);
 }
 
-void Clearance::OnWaybill(const Ceb511Waybill& w, std::string_view raw,
+void Clearance::OnWaybill(const Ceb511Waybill& w, const Document& doc,
                           StageContext& ctx) {
   const int64_t t = Seconds(w.appTime);
   const WaybillVersion* held = ctx.Waybill(w.logisticsCode, w.logisticsNo);
@@ -137,7 +144,7 @@ void Clearance::OnWaybill(const Ceb511Waybill& w, std::string_view raw,
     g.waybills.erase(id);
     return;
   }
-  g.waybills[id] = Version{t, false, std::string(raw)};
+  g.waybills[id] = Version{t, false, Encode(doc, ctx)};
   // Lists of any platform with this orderNo may now be complete.
   std::vector<ListKey> keys;
   for (const auto& [k, entry] : g.lists) {
@@ -148,7 +155,7 @@ void Clearance::OnWaybill(const Ceb511Waybill& w, std::string_view raw,
   for (const ListKey& k : keys) TryComplete(g, k, ctx);
 }
 
-void Clearance::OnList(const Ceb621List& list, std::string_view raw,
+void Clearance::OnList(const Ceb621List& list, const Document& doc,
                        StageContext& ctx) {
   OrderGroup& g = ctx.Group(list.orderNo);
   const ListKey key{DocType::kCeb621, std::string(list.ebpCode),
@@ -174,8 +181,17 @@ void Clearance::OnList(const Ceb621List& list, std::string_view raw,
   ListEntry& entry = g.lists[{key.type, key.ebpCode}];
   entry.version.appTime = t;
   entry.version.deleted = list.appType == AppType::kDelete;
-  entry.version.raw = entry.version.deleted ? std::string() : std::string(raw);
+  entry.version.encoded =
+      entry.version.deleted ? std::string() : Encode(doc, ctx);
+  entry.id_problem.clear();
   if (entry.version.deleted) return;  // withdrawn: no receipt (contract §1)
+  // The identity number is in clear only now: check it before state keeps
+  // its hash alone.
+  if (!list.buyerIdNumber.empty()) {
+    absl::Status id = ValidateIdentityNumber(list.buyerIdNumber,
+                                             absl::CivilDay(list.appTime));
+    if (!id.ok()) entry.id_problem = std::string(id.message());
+  }
   // A new version re-arms the timeout from its own appTime.
   ctx.SetTimer(t + config_.import_timeout, key);
   TryComplete(g, key, ctx);
@@ -191,7 +207,7 @@ void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
   const Version* order = Present(g, DocType::kCeb311, key.ebpCode);
   const Version* payment = Present(g, DocType::kCeb411, key.ebpCode);
   if (!order || !payment) return;
-  if (!list_decoder_.Decode(it->second.version.raw, &list_doc_).ok()) return;
+  if (!DecodeDocument(it->second.version.encoded, &list_doc_).ok()) return;
   const auto& list = std::get<Ceb621List>(list_doc_);
   auto w = g.waybills.find(
       {std::string(list.logisticsCode), std::string(list.logisticsNo)});
@@ -217,26 +233,27 @@ void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
 void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
                        int64_t decided_at, StageContext& ctx) {
   ListEntry& entry = g.lists[{key.type, key.ebpCode}];
-  if (!list_decoder_.Decode(entry.version.raw, &list_doc_).ok()) return;
+  if (!DecodeDocument(entry.version.encoded, &list_doc_).ok()) return;
   const auto& list = std::get<Ceb621List>(list_doc_);
   ImportBundle b;
   b.list = &list;
   b.timed_out = timed_out;
   if (const Version* v = Present(g, DocType::kCeb311, key.ebpCode);
-      v && order_decoder_.Decode(v->raw, &order_doc_).ok()) {
+      v && DecodeDocument(v->encoded, &order_doc_).ok()) {
     b.order = &std::get<Ceb311Order>(order_doc_);
   }
   if (const Version* v = Present(g, DocType::kCeb411, key.ebpCode);
-      v && payment_decoder_.Decode(v->raw, &payment_doc_).ok()) {
+      v && DecodeDocument(v->encoded, &payment_doc_).ok()) {
     b.payment = &std::get<Ceb411Payment>(payment_doc_);
   }
   auto w = g.waybills.find(
       {std::string(list.logisticsCode), std::string(list.logisticsNo)});
   if (w != g.waybills.end() &&
-      waybill_decoder_.Decode(w->second.raw, &waybill_doc_).ok()) {
+      DecodeDocument(w->second.encoded, &waybill_doc_).ok()) {
     b.waybill = &std::get<Ceb511Waybill>(waybill_doc_);
   }
   b.other_waybills = !b.waybill && !g.waybills.empty();
+  b.id_problem = entry.id_problem;
 
   ReasonList reasons;
   CheckImportList(b, &reasons);
@@ -255,7 +272,8 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   int year = absl::CivilYear(list.appTime).year();
   Decimal total_before;
   if (reasons.empty()) {
-    buyer = ctx.BuyerKey(list.buyerIdNumber);
+    // Stored documents hold the keyed hash of the number: the buyer's key.
+    buyer = std::string(list.buyerIdNumber);
     if (ctx.HasRegistry()) {
       const auto found = ctx.LookUp(buyer, list.buyerName);
       if (found == StageContext::Registered::kUnknown) {
@@ -323,10 +341,10 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   entry.decision = std::move(decision);
   // Decided: the documents' content is no longer needed, only their
   // appTimes against later versions.
-  entry.version.raw.clear();
+  entry.version.encoded.clear();
   for (DocType t : {DocType::kCeb311, DocType::kCeb411}) {
     auto d = g.docs.find({t, key.ebpCode});
-    if (d != g.docs.end()) d->second.raw.clear();
+    if (d != g.docs.end()) d->second.encoded.clear();
   }
 }
 
@@ -357,7 +375,7 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
     decision = &*it->second.decision;
     EchoInto(*decision, &r);
   } else if (it != g.lists.end() && it->second.version.present() &&
-             list_decoder_.Decode(it->second.version.raw, &list_doc_).ok()) {
+             DecodeDocument(it->second.version.encoded, &list_doc_).ok()) {
     Decision echo;
     EchoList(std::get<Ceb621List>(list_doc_), &echo);
     EchoInto(echo, &r);

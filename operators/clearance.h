@@ -15,7 +15,7 @@
 
 #include <string_view>
 
-#include "model/decode.h"
+#include "model/document.h"
 #include "operators/stage_context.h"
 #include "operators/tax.h"
 
@@ -33,18 +33,18 @@ class Clearance {
  public:
   explicit Clearance(ClearanceConfig config) : config_(config) {}
 
-  // Processes one accepted document; `raw` is its record.
-  void OnDocument(const Document& doc, std::string_view raw, StageContext& ctx);
+  // Processes one accepted document.
+  void OnDocument(const Document& doc, StageContext& ctx);
   // A list's timeout fired.
   void OnTimeout(const ListKey& list, int64_t due, StageContext& ctx);
 
  private:
   void OnOrderOrPayment(DocType type, std::string_view ebpCode,
-                        std::string_view orderNo, const DocumentHead& head,
-                        std::string_view raw, StageContext& ctx);
-  void OnWaybill(const Ceb511Waybill& w, std::string_view raw,
+                        std::string_view orderNo, const Document& doc,
+                        StageContext& ctx);
+  void OnWaybill(const Ceb511Waybill& w, const Document& doc,
                  StageContext& ctx);
-  void OnList(const Ceb621List& list, std::string_view raw, StageContext& ctx);
+  void OnList(const Ceb621List& list, const Document& doc, StageContext& ctx);
   void OnCancelOrReturn(const Document& doc, StageContext& ctx);
   // Decides the list if its documents are all there.
   void TryComplete(OrderGroup& g, const ListKey& key, StageContext& ctx);
@@ -52,8 +52,7 @@ class Clearance {
               int64_t decided_at, StageContext& ctx);
 
   ClearanceConfig config_;
-  // One decoder per role: a bundle's documents are decoded side by side.
-  Decoder list_decoder_, order_decoder_, payment_decoder_, waybill_decoder_;
+  // A bundle's documents, decoded side by side from state.
   Document list_doc_, order_doc_, payment_doc_, waybill_doc_;
 };
 

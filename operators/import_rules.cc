@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "model/identity_number.h"
 
 namespace clearlane {
 namespace {
@@ -252,13 +251,9 @@ void CheckImportList(const ImportBundle& b, ReasonList* reasons) {
                         list.orderNo, list.logisticsCode, list.logisticsNo));
   }
 
-  if (!list.buyerIdNumber.empty()) {
-    absl::Status id = ValidateIdentityNumber(list.buyerIdNumber,
-                                             absl::CivilDay(list.appTime));
-    if (!id.ok()) {
-      reasons->Add(ReasonCode::kIdInvalid,
-                   absl::StrFormat("CEB621 buyerIdNumber: %s", id.message()));
-    }
+  if (!list.buyerIdNumber.empty() && !b.id_problem.empty()) {
+    reasons->Add(ReasonCode::kIdInvalid,
+                 absl::StrFormat("CEB621 buyerIdNumber: %s", b.id_problem));
   }
 }
 

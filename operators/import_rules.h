@@ -23,6 +23,9 @@ struct ImportBundle {
   // Some waybill carries the list's orderNo, but not its logisticsCode and
   // logisticsNo (LOGISTICS_MISMATCH instead of WAYBILL_MISSING).
   bool other_waybills = false;
+  // Why the list's buyerIdNumber fails GB 11643 (checked on arrival, when
+  // it was in clear); empty when valid.
+  std::string_view id_problem;
 };
 
 // Adds every failed check to `reasons`.

@@ -10,14 +10,14 @@ constexpr uint8_t kGroupVersion = 1;
 void PutVersion(BinaryWriter& w, const Version& v) {
   w.SignedVarint(v.appTime);
   w.U8(v.deleted);
-  w.Bytes(v.raw);
+  w.Bytes(v.encoded);
 }
 
 Version GetVersion(BinaryReader& r) {
   Version v;
   v.appTime = r.SignedVarint();
   v.deleted = r.U8() != 0;
-  v.raw = std::string(r.Bytes());
+  v.encoded = std::string(r.Bytes());
   return v;
 }
 
@@ -83,6 +83,7 @@ std::string EncodeOrderGroup(const OrderGroup& g) {
     w.U8(static_cast<uint8_t>(key.first));
     w.Bytes(key.second);
     PutVersion(w, entry.version);
+    w.Bytes(entry.id_problem);
     w.U8(entry.decision.has_value());
     if (entry.decision) PutDecision(w, *entry.decision);
   }
@@ -113,6 +114,7 @@ absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes) {
     std::string ebp(r.Bytes());
     ListEntry entry;
     entry.version = GetVersion(r);
+    entry.id_problem = std::string(r.Bytes());
     if (r.U8()) entry.decision = GetDecision(r);
     g.lists[{type, std::move(ebp)}] = std::move(entry);
   }
@@ -122,7 +124,8 @@ absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes) {
     std::string no(r.Bytes());
     g.waybills[{std::move(code), std::move(no)}] = GetVersion(r);
   }
-  if (!r.ok() || !r.done()) return absl::DataLossError("order state is corrupt");
+  if (!r.ok() || !r.done())
+    return absl::DataLossError("order state is corrupt");
   return g;
 }
 

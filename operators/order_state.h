@@ -28,7 +28,9 @@ namespace clearlane {
 struct Version {
   int64_t appTime = 0;  // seconds since 1970-01-01 CST
   bool deleted = false;
-  std::string raw;      // the record of the held version; empty if deleted
+  // The held version in the state form of model/document_codec.h (personal
+  // fields hashed); empty if deleted, or once the list it served is decided.
+  std::string encoded;
 
   bool present() const { return !deleted; }
 };
@@ -43,8 +45,8 @@ struct ReleasedLine {
 
 // A decided list, reduced to what is needed after the decision.
 struct Decision {
-  std::string status;         // "800" or "100"
-  int64_t decided_at = 0;     // the receipt's returnTime, seconds
+  std::string status;      // "800" or "100"
+  int64_t decided_at = 0;  // the receipt's returnTime, seconds
   // The fields receipts of later cancels and returns echo.
   std::string orderNo, ebpCode, ebcCode, copNo, preNo, invtNo, agentCode,
       customsCode, tradeMode;
@@ -57,7 +59,10 @@ struct Decision {
 };
 
 struct ListEntry {
-  Version version;                  // the held list version
+  Version version;  // the held list version
+  // Why the held version's buyerIdNumber fails GB 11643, checked when it
+  // arrived (state keeps only its hash); empty when valid or absent.
+  std::string id_problem;
   std::optional<Decision> decision;  // set once the list is decided
 };
 

@@ -56,18 +56,21 @@ class StageContext {
   virtual void SetTimer(int64_t due, const ListKey& list) = 0;
   virtual void CancelTimer(int64_t due, const ListKey& list) = 0;
 
-  // Stage B: the keyed hash of an identity number (contract §7), the
-  // buyer's released total for a calendar year, and the registry.
-  virtual std::string BuyerKey(std::string_view idNumber) = 0;
+  // The keyed hash state keeps of a personal field (contract §7); a
+  // buyer's key is the hash of the identity number.
+  virtual std::string KeyedHash(std::string_view value) = 0;
+  // Stage B: the buyer's released total for a calendar year, and the
+  // registry.
   virtual Decimal YearTotal(std::string_view buyer, int year) = 0;
   virtual void SetYearTotal(std::string_view buyer, int year,
                             Decimal total) = 0;
   // Whether an identity registry is configured (contract §2).
   virtual bool HasRegistry() const = 0;
-  // The registry's answer for a buyer key and the name on the list. The
-  // registry holds keyed hashes of names, so only equality is known.
+  // The registry's answer for a buyer key and the keyed hash of the name on
+  // the list.
   enum class Registered { kUnknown, kNameDiffers, kMatches };
-  virtual Registered LookUp(std::string_view buyer, std::string_view name) = 0;
+  virtual Registered LookUp(std::string_view buyer,
+                            std::string_view name_hash) = 0;
 
   virtual void EmitReceipt(const Receipt& r) = 0;
   // A dead letter for the record being processed.

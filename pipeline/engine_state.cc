@@ -161,8 +161,8 @@ void EngineState::PutWaybill(std::string_view logisticsCode,
   entry.dirty = true;
 }
 
-std::string EngineState::BuyerKey(std::string_view idNumber) {
-  return HmacSha256(hmac_secret_, idNumber);
+std::string EngineState::KeyedHash(std::string_view value) {
+  return HmacSha256(hmac_secret_, value);
 }
 
 Decimal EngineState::YearTotal(std::string_view buyer, int year) {
@@ -190,15 +190,15 @@ void EngineState::SetYearTotal(std::string_view buyer, int year,
 }
 
 StageContext::Registered EngineState::LookUp(std::string_view buyer,
-                                             std::string_view name) {
+                                             std::string_view name_hash) {
   auto stored = store_->Get(Store::kRegistry, buyer);
   if (!stored.ok()) {
     if (status_.ok()) status_ = stored.status();
     return Registered::kUnknown;
   }
   if (!stored->has_value()) return Registered::kUnknown;
-  return **stored == HmacSha256(hmac_secret_, name) ? Registered::kMatches
-                                                    : Registered::kNameDiffers;
+  return **stored == name_hash ? Registered::kMatches
+                               : Registered::kNameDiffers;
 }
 
 void EngineState::Flush() {

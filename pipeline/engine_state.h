@@ -54,11 +54,12 @@ class EngineState : public StageContext {
                   const WaybillVersion& v) override;
   void SetTimer(int64_t due, const ListKey& list) override;
   void CancelTimer(int64_t due, const ListKey& list) override;
-  std::string BuyerKey(std::string_view idNumber) override;
+  std::string KeyedHash(std::string_view value) override;
   Decimal YearTotal(std::string_view buyer, int year) override;
   void SetYearTotal(std::string_view buyer, int year, Decimal total) override;
   bool HasRegistry() const override { return has_registry_; }
-  Registered LookUp(std::string_view buyer, std::string_view name) override;
+  Registered LookUp(std::string_view buyer,
+                    std::string_view name_hash) override;
   void EmitReceipt(const Receipt& r) override { outputs_.receipt(r); }
   void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
     outputs_.dead_letter(code, std::move(detail));

@@ -437,7 +437,7 @@ void Replay::Process(const NdjsonReader::Record& record,
   current_file_ = &file;
   current_record_ = &record;
   current_dead_ = false;
-  clearance_->OnDocument(doc_, record.bytes, *state_);
+  clearance_->OnDocument(doc_, *state_);
   // A record that became a dead letter does not move the watermark.
   if (current_dead_) return;
   const int64_t t = ToEpochSeconds(HeadOf(doc_).appTime);
