@@ -1,0 +1,529 @@
+// The import flow of stages A and B on an in-memory StageContext, one table
+// or case per rule of contract §1, §5 and §9. The regulation each rule
+// implements is named where it is tested.
+
+#include "operators/clearance.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "model/decode.h"
+#include "model/event_time.h"
+#include "operators/reasons.h"
+#include "tests/fixtures.h"
+
+namespace clearlane {
+namespace {
+
+using ::clearlane::testing::ValidRecord;
+
+class MemoryContext : public StageContext {
+ public:
+  OrderGroup& Group(std::string_view orderNo) override {
+    return groups[std::string(orderNo)];
+  }
+  const WaybillVersion* Waybill(std::string_view code,
+                                std::string_view no) override {
+    auto it = waybills.find({std::string(code), std::string(no)});
+    return it == waybills.end() ? nullptr : &it->second;
+  }
+  void PutWaybill(std::string_view code, std::string_view no,
+                  const WaybillVersion& v) override {
+    waybills[{std::string(code), std::string(no)}] = v;
+  }
+  void SetTimer(int64_t due, const ListKey& list) override {
+    timers.insert({due, list});
+  }
+  void CancelTimer(int64_t due, const ListKey& list) override {
+    timers.erase({due, list});
+  }
+  std::string KeyedHash(std::string_view v) override {
+    return "#" + std::string(v);
+  }
+  Decimal YearTotal(std::string_view buyer, int year) override {
+    return totals[{std::string(buyer), year}];
+  }
+  void SetYearTotal(std::string_view buyer, int year, Decimal t) override {
+    totals[{std::string(buyer), year}] = t;
+  }
+  bool HasRegistry() const override { return !registry.empty(); }
+  Registered LookUp(std::string_view buyer, std::string_view name) override {
+    auto it = registry.find(std::string(buyer));
+    if (it == registry.end()) return Registered::kUnknown;
+    return it->second == name ? Registered::kMatches : Registered::kNameDiffers;
+  }
+  void EmitReceipt(const Receipt& r) override { receipts.push_back(r); }
+  void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
+    dead.push_back(code);
+  }
+
+  std::map<std::string, OrderGroup> groups;
+  std::map<std::pair<std::string, std::string>, WaybillVersion> waybills;
+  std::set<std::pair<int64_t, ListKey>> timers;
+  std::map<std::pair<std::string, int>, Decimal> totals;
+  std::map<std::string, std::string> registry;  // hash(id) -> hash(name)
+  std::vector<Receipt> receipts;
+  std::vector<DeadLetterCode> dead;
+};
+
+// Replaces the first `from` in `record` by `to`.
+std::string With(std::string record, std::string_view from,
+                 std::string_view to) {
+  const size_t at = record.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) record.replace(at, from.size(), to);
+  return record;
+}
+
+// Feeds records as the engine does: each one, then the timers due by the
+// watermark (contract §9).
+class ClearanceTest : public ::testing::Test {
+ protected:
+  void Feed(const std::string& record) {
+    Document doc;
+    DecodeOutcome out = decoder_.Decode(record, &doc);
+    ASSERT_TRUE(out.ok()) << out.detail();
+    const size_t dead_before = ctx_.dead.size();
+    clearance_.OnDocument(doc, ctx_);
+    if (ctx_.dead.size() == dead_before) {
+      watermark_ = std::max(watermark_, ToEpochSeconds(HeadOf(doc).appTime));
+    }
+    FireUpTo(watermark_);
+  }
+  void FireUpTo(int64_t limit) {
+    while (!ctx_.timers.empty() && ctx_.timers.begin()->first <= limit) {
+      auto [due, key] = *ctx_.timers.begin();
+      ctx_.timers.erase(ctx_.timers.begin());
+      clearance_.OnTimeout(key, due, ctx_);
+    }
+  }
+  void Drain() { FireUpTo(INT64_MAX); }
+  std::vector<std::string> Codes(const Receipt& r) {
+    std::vector<std::string> out;
+    for (const Reason& reason : r.reasons) out.push_back(reason.code);
+    return out;
+  }
+  void FeedCompleteOrder() {
+    for (const char* type : {"CEB311", "CEB411", "CEB511", "CEB621"}) {
+      Feed(ValidRecord(type));
+    }
+  }
+
+  Decoder decoder_;
+  MemoryContext ctx_;
+  Clearance clearance_{ClearanceConfig{}};
+  int64_t watermark_ = INT64_MIN;
+};
+
+TEST_F(ClearanceTest, CompleteListIsReleasedWithTaxInEveryArrivalOrder) {
+  // 三单对碰 (财关税〔2016〕18号 clause 2): the order, payment and waybill,
+  // in any order around the list.
+  std::vector<std::string> types = {"CEB311", "CEB411", "CEB511", "CEB621"};
+  std::sort(types.begin(), types.end());
+  int orders = 0;
+  do {
+    MemoryContext ctx;
+    Clearance clearance{ClearanceConfig{}};
+    Decoder decoder;
+    for (const std::string& t : types) {
+      Document doc;
+      ASSERT_TRUE(decoder.Decode(ValidRecord(t), &doc).ok());
+      clearance.OnDocument(doc, ctx);
+    }
+    ASSERT_EQ(ctx.receipts.size(), 1u);
+    const Receipt& r = ctx.receipts[0];
+    EXPECT_EQ(r.docType, "CEB622");
+    EXPECT_EQ(r.returnStatus, "800") << ReasonList::Info(r.reasons);
+    // The latest appTime among the four: the list at 11:00.
+    EXPECT_EQ(FormatReturnTime(r.returnTime), "20261111110000000");
+    // 110.00 dutiable at 9% VAT x 70%: 6.93.
+    ASSERT_TRUE(r.tax.has_value());
+    EXPECT_EQ(r.tax->dutiableValue.ToFixed2(), "110.00");
+    EXPECT_EQ(r.tax->valueAddedTax.ToFixed2(), "6.93");
+    EXPECT_EQ(r.annualTotal->ToFixed2(), "110.00");
+    EXPECT_TRUE(ctx.timers.empty());
+    ++orders;
+  } while (std::next_permutation(types.begin(), types.end()));
+  EXPECT_EQ(orders, 24);
+}
+
+TEST_F(ClearanceTest, DuplicateAndStaleVersionsHaveNoEffect) {
+  FeedCompleteOrder();
+  Feed(ValidRecord("CEB621"));  // exact duplicate
+  Feed(With(ValidRecord("CEB621"), "20261111110000", "20261111100000"));
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_TRUE(ctx_.dead.empty());
+}
+
+TEST_F(ClearanceTest, LaterListVersionAfterTheDecisionIsADeadLetter) {
+  FeedCompleteOrder();
+  Feed(With(ValidRecord("CEB621"), "20261111110000", "20261111120000"));
+  ASSERT_EQ(ctx_.dead.size(), 1u);
+  EXPECT_EQ(ctx_.dead[0], DeadLetterCode::kListAlreadyDecided);
+  EXPECT_EQ(ctx_.receipts.size(), 1u);
+}
+
+TEST_F(ClearanceTest, ModifiedOrderReplacesTheOlderVersion) {
+  Feed(With(ValidRecord("CEB311"), R"("acturalPaid":"119.1")",
+            R"("acturalPaid":"999")"));
+  Feed(With(With(ValidRecord("CEB311"), "20261111093000", "20261111093500"),
+            R"("appType":"1")", R"("appType":"2")"));
+  for (const char* type : {"CEB411", "CEB511", "CEB621"}) {
+    Feed(ValidRecord(type));
+  }
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "800");
+}
+
+TEST_F(ClearanceTest, DeletedPendingListGetsNoReceipt) {
+  Feed(ValidRecord("CEB621"));
+  Feed(With(With(ValidRecord("CEB621"), "20261111110000", "20261111113000"),
+            R"("appType":"1")", R"("appType":"3")"));
+  Drain();
+  EXPECT_TRUE(ctx_.receipts.empty());
+}
+
+TEST_F(ClearanceTest, TimeoutNamesEveryMissingDocument) {
+  Feed(ValidRecord("CEB621"));
+  Drain();
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  const Receipt& r = ctx_.receipts[0];
+  EXPECT_EQ(r.returnStatus, "100");
+  EXPECT_EQ(Codes(r),
+            (std::vector<std::string>{"ORDER_MISSING", "PAYMENT_MISSING",
+                                      "WAYBILL_MISSING"}));
+  // Decided at the time the timeout was due: 24 hours after the list.
+  EXPECT_EQ(FormatReturnTime(r.returnTime), "20261112110000000");
+  EXPECT_TRUE(r.tax == std::nullopt && r.annualTotal == std::nullopt);
+}
+
+TEST_F(ClearanceTest, TimeoutFiresOnTheWatermarkNotBefore) {
+  Feed(ValidRecord("CEB621"));
+  Feed(With(ValidRecord("CEB411"), "20261111093100", "20261112105959"));
+  EXPECT_TRUE(ctx_.receipts.empty());
+  // A document of another order moves the watermark to the timeout.
+  Feed(With(
+      With(ValidRecord("CEB411"), R"("orderNo":"O1")", R"("orderNo":"O2")"),
+      "20261111093100", "20261112110000"));
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(Codes(ctx_.receipts[0]),
+            (std::vector<std::string>{"ORDER_MISSING", "WAYBILL_MISSING"}));
+}
+
+TEST_F(ClearanceTest, CompletingDocumentAtTheTimeoutWinsOverTheTimeout) {
+  // Contract §9: the record that completes the list and moves the watermark
+  // past its timeout is processed first.
+  for (const char* type : {"CEB311", "CEB411", "CEB621"}) {
+    Feed(ValidRecord(type));
+  }
+  Feed(With(ValidRecord("CEB511"), "20261111100000", "20261112120000"));
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "800");
+}
+
+TEST_F(ClearanceTest, WaybillOfAnotherParcelIsLogisticsMismatch) {
+  for (const char* type : {"CEB311", "CEB411", "CEB621"}) {
+    Feed(ValidRecord(type));
+  }
+  Feed(With(ValidRecord("CEB511"), R"("logisticsNo":"L1")",
+            R"("logisticsNo":"L9")"));
+  Drain();
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(Codes(ctx_.receipts[0]),
+            std::vector<std::string>{"LOGISTICS_MISMATCH"});
+}
+
+struct RuleCase {
+  const char* name;
+  const char* doc;
+  const char* from;
+  const char* to;
+  std::vector<std::string> codes;
+};
+
+class ImportRule : public ClearanceTest,
+                   public ::testing::WithParamInterface<RuleCase> {};
+
+TEST_P(ImportRule, RejectsWithItsReason) {
+  const RuleCase& c = GetParam();
+  for (const char* type : {"CEB311", "CEB411", "CEB511", "CEB621"}) {
+    std::string r = ValidRecord(type);
+    if (std::string_view(type) == c.doc) r = With(r, c.from, c.to);
+    Feed(r);
+  }
+  Drain();
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "100");
+  EXPECT_EQ(Codes(ctx_.receipts[0]), c.codes) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Contract5, ImportRule,
+    ::testing::Values(
+        RuleCase{"required field",
+                 "CEB621",
+                 R"("buyerTelephone":"13800000000",)",
+                 "",
+                 {"FIELD_INVALID"}},
+        RuleCase{"bonded field",
+                 "CEB621",
+                 R"("emsNo":"T1234W000001",)",
+                 "",
+                 {"FIELD_INVALID"}},
+        RuleCase{"tradeMode",
+                 "CEB621",
+                 R"("tradeMode":"1210")",
+                 R"("tradeMode":"9710")",
+                 {"FIELD_INVALID"}},
+        RuleCase{"gcode", "CEB621", "0402100000", "04021", {"FIELD_INVALID"}},
+        RuleCase{"currency",
+                 "CEB411",
+                 R"("currency":"142")",
+                 R"("currency":"502")",
+                 {"CURRENCY_NOT_CNY"}},
+        RuleCase{"acturalPaid",
+                 "CEB311",
+                 R"("discount":"0")",
+                 R"("discount":"1")",
+                 {"ORDER_AMOUNT_INCONSISTENT"}},
+        RuleCase{"line total",
+                 "CEB311",
+                 R"("totalPrice":"100")",
+                 R"("totalPrice":"100.01")",
+                 {"LINE_TOTAL_INCONSISTENT", "LIST_ORDER_MISMATCH"}},
+        RuleCase{"amountPaid",
+                 "CEB411",
+                 R"("amountPaid":"119.1")",
+                 R"("amountPaid":"119.2")",
+                 {"PAYMENT_AMOUNT_MISMATCH"}},
+        RuleCase{"payer",
+                 "CEB411",
+                 R"("payerName":"张三")",
+                 R"("payerName":"李四")",
+                 {"BUYER_PAYER_MISMATCH"}},
+        RuleCase{"list buyer",
+                 "CEB621",
+                 R"("buyerName":"张三")",
+                 R"("buyerName":"张三丰")",
+                 {"LIST_ORDER_MISMATCH"}},
+        RuleCase{"list line qty",
+                 "CEB621",
+                 R"("gnum":1)",
+                 R"("gnum":2)",
+                 {"LIST_ORDER_MISMATCH"}},
+        RuleCase{"consignee",
+                 "CEB511",
+                 R"("consigneeAddress":"北京市朝阳区")",
+                 R"("consigneeAddress":"北京市海淀区")",
+                 {"CONSIGNEE_MISMATCH"}},
+        RuleCase{"id number",
+                 "CEB621",
+                 R"("buyerIdNumber":"11010519491231002X")",
+                 R"("buyerIdNumber":"110105194912310021")",
+                 {"LIST_ORDER_MISMATCH", "ID_INVALID"}}));
+
+class Limits : public ClearanceTest {
+ protected:
+  // A complete order whose one line costs `price` (qty `qty`), freight 0.
+  void FeedOrder(const std::string& orderNo, const std::string& price,
+                 const std::string& qty, const std::string& day) {
+    const Decimal total = Decimal::MultiplyRoundToFen(*Decimal::Parse(price),
+                                                      *Decimal::Parse(qty));
+    auto patch = [&](std::string r) {
+      r = With(r, R"("orderNo":"O1")", "\"orderNo\":\"" + orderNo + "\"");
+      r = With(r, "20261111", day);
+      if (r.find(R"("logisticsNo":"L1")") != std::string::npos) {
+        r = With(r, R"("logisticsNo":"L1")",
+                 "\"logisticsNo\":\"L-" + orderNo + "\"");
+      }
+      return r;
+    };
+    std::string order = patch(ValidRecord("CEB311"));
+    order = With(order, R"("goodsValue":"100")",
+                 "\"goodsValue\":\"" + total.ToPlain() + "\"");
+    order = With(order, R"("freight":"10")", R"("freight":"0")");
+    order = With(order, R"("taxTotal":"9.1")", R"("taxTotal":"0")");
+    order = With(order, R"("acturalPaid":"119.1")",
+                 "\"acturalPaid\":\"" + total.ToPlain() + "\"");
+    order = With(order, R"("qty":"1","price":"100","totalPrice":"100")",
+                 "\"qty\":\"" + qty + "\",\"price\":\"" + price +
+                     "\",\"totalPrice\":\"" + total.ToPlain() + "\"");
+    std::string payment = patch(ValidRecord("CEB411"));
+    payment = With(payment, R"("amountPaid":"119.1")",
+                   "\"amountPaid\":\"" + total.ToPlain() + "\"");
+    std::string list = patch(ValidRecord("CEB621"));
+    list = With(list, R"("freight":"10")", R"("freight":"0")");
+    list = With(list, R"("qty":"1")", "\"qty\":\"" + qty + "\"");
+    list = With(list, R"("price":"100","totalPrice":"100")",
+                "\"price\":\"" + price + "\",\"totalPrice\":\"" +
+                    total.ToPlain() + "\"");
+    Feed(order);
+    Feed(payment);
+    Feed(patch(ValidRecord("CEB511")));
+    Feed(list);
+  }
+  const Receipt& Last() {
+    EXPECT_FALSE(ctx_.receipts.empty());
+    return ctx_.receipts.back();
+  }
+  std::string AnnualTotal() {
+    return Last().annualTotal ? Last().annualTotal->ToFixed2() : "none";
+  }
+};
+
+TEST_F(Limits, ExactlyTheSingleLimitIsReleased) {
+  // 财关税〔2018〕49号: 5000.00 per transaction.
+  FeedOrder("A", "2500", "2", "20261111");
+  EXPECT_EQ(Last().returnStatus, "800");
+  EXPECT_EQ(Last().tax->customsTax.ToFixed2(), "0.00");
+}
+
+TEST_F(Limits, OneFenOverTheSingleLimitIsRejected) {
+  FeedOrder("A", "2500.005", "2", "20261111");
+  EXPECT_EQ(Codes(Last()), std::vector<std::string>{"SINGLE_LIMIT_EXCEEDED"});
+}
+
+TEST_F(Limits, SingleItemOver5000IsTaxedInFull) {
+  // 49号 clause 2: one item over 5000.00 is released with full tariff,
+  // VAT and consumption tax, and counts toward the year.
+  FeedOrder("A", "6000", "1", "20261111");
+  ASSERT_EQ(Last().returnStatus, "800");
+  // 0402 row: tariff 15%, VAT 9% on (v + t): 900.00 and 621.00.
+  EXPECT_EQ(Last().tax->customsTax.ToFixed2(), "900.00");
+  EXPECT_EQ(Last().tax->valueAddedTax.ToFixed2(), "621.00");
+  EXPECT_EQ(AnnualTotal(), "6000.00");
+}
+
+TEST_F(Limits, TheYearsAllowanceEndsAt26000) {
+  for (int i = 0; i < 5; ++i)
+    FeedOrder(absl::StrCat("A", i), "5000", "1", "20261111");
+  EXPECT_EQ(AnnualTotal(), "25000.00");
+  FeedOrder("B", "1000", "1", "20261112");
+  EXPECT_EQ(Last().returnStatus, "800");
+  EXPECT_EQ(AnnualTotal(), "26000.00");
+  FeedOrder("C", "0.01", "1", "20261113");
+  EXPECT_EQ(Codes(Last()), std::vector<std::string>{"ANNUAL_LIMIT_EXCEEDED"});
+}
+
+TEST_F(Limits, TwoListsOnOneDayCrossingTheAllowance) {
+  for (int i = 0; i < 5; ++i)
+    FeedOrder(absl::StrCat("A", i), "5000", "1", "20261111");
+  FeedOrder("B", "600", "1", "20261112");
+  FeedOrder("C", "600", "1", "20261112");
+  const size_t n = ctx_.receipts.size();
+  EXPECT_EQ(ctx_.receipts[n - 2].returnStatus, "800");
+  EXPECT_EQ(Codes(ctx_.receipts[n - 1]),
+            std::vector<std::string>{"ANNUAL_LIMIT_EXCEEDED"});
+}
+
+TEST_F(Limits, EachCalendarYearHasItsOwnAllowance) {
+  for (int i = 0; i < 5; ++i)
+    FeedOrder(absl::StrCat("A", i), "5000", "1", "20261231");
+  FeedOrder("B", "2000", "1", "20270101");
+  EXPECT_EQ(Last().returnStatus, "800");
+  EXPECT_EQ(AnnualTotal(), "2000.00");
+}
+
+TEST_F(Limits, SingleAndAnnualAreBothReported) {
+  for (int i = 0; i < 5; ++i)
+    FeedOrder(absl::StrCat("A", i), "5000", "1", "20261111");
+  FeedOrder("B", "3000", "2", "20261112");
+  EXPECT_EQ(Codes(Last()), (std::vector<std::string>{"SINGLE_LIMIT_EXCEEDED",
+                                                     "ANNUAL_LIMIT_EXCEEDED"}));
+}
+
+TEST_F(ClearanceTest, RegistryUnknownAndMismatchingNames) {
+  ctx_.registry["#110105194912310021"] = "#张三";
+  FeedCompleteOrder();
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"ID_UNKNOWN"});
+  ctx_.registry["#11010519491231002X"] = "#李四";
+  MemoryContext& ctx = ctx_;
+  ctx.groups.clear();
+  ctx.waybills.clear();
+  FeedCompleteOrder();
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"ID_NAME_MISMATCH"});
+}
+
+TEST_F(ClearanceTest, CancelAfterReleaseGivesTheValueBack) {
+  FeedCompleteOrder();
+  Feed(ValidRecord("CEB623"));
+  ASSERT_EQ(ctx_.receipts.size(), 2u);
+  EXPECT_EQ(ctx_.receipts[1].docType, "CEB624");
+  EXPECT_EQ(ctx_.receipts[1].returnStatus, "399");
+  EXPECT_EQ(ctx_.receipts[1].tradeMode, "1210");  // echoes the list
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "0.00");
+  // A second cancel: the list is no longer released.
+  Feed(With(ValidRecord("CEB623"), "20261112110000", "20261112120000"));
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"NOT_RELEASED"});
+}
+
+TEST_F(ClearanceTest, CancelOfAPendingOrUnknownListIsNotReleased) {
+  Feed(ValidRecord("CEB623"));
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(Codes(ctx_.receipts[0]), std::vector<std::string>{"NOT_RELEASED"});
+  EXPECT_TRUE(ctx_.receipts[0].tradeMode.empty());  // echoes the cancel
+  Feed(ValidRecord("CEB621"));
+  Feed(With(ValidRecord("CEB623"), "20261112110000", "20261112120000"));
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"NOT_RELEASED"});
+}
+
+TEST_F(ClearanceTest, ReturnWithinThirtyDaysIsAccepted) {
+  // 海关总署公告2020年第45号: within 30 days of release.
+  FeedCompleteOrder();
+  Feed(With(ValidRecord("CEB625"), "20261112110000", "20261211110000"));
+  EXPECT_EQ(ctx_.receipts.back().returnStatus, "399");
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "0.00");
+}
+
+TEST_F(ClearanceTest, ReturnAfterThirtyDaysIsRejected) {
+  FeedCompleteOrder();
+  Feed(With(ValidRecord("CEB625"), "20261112110000", "20261211110001"));
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"RETURN_WINDOW_EXPIRED"});
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "110.00");
+}
+
+TEST_F(ClearanceTest, PartialReturnGivesBackTheReturnedShare) {
+  // Two of three units: 2/3 of v = 110.00 -> 73.33 given back.
+  std::string order = ValidRecord("CEB311");
+  order = With(order, R"("goodsValue":"100")", R"("goodsValue":"300")");
+  order = With(order, R"("acturalPaid":"119.1")", R"("acturalPaid":"319.1")");
+  order = With(order, R"("qty":"1","price":"100","totalPrice":"100")",
+               R"("qty":"3","price":"100","totalPrice":"300")");
+  Feed(order);
+  Feed(With(ValidRecord("CEB411"), R"("amountPaid":"119.1")",
+            R"("amountPaid":"319.1")"));
+  Feed(ValidRecord("CEB511"));
+  std::string list =
+      With(ValidRecord("CEB621"), R"("qty":"1")", R"("qty":"3")");
+  list = With(list, R"("price":"100","totalPrice":"100")",
+              R"("price":"100","totalPrice":"300")");
+  Feed(list);
+  ASSERT_EQ(ctx_.receipts.back().returnStatus, "800");
+  EXPECT_EQ(ctx_.receipts.back().annualTotal->ToFixed2(), "310.00");
+  Feed(With(ValidRecord("CEB625"), R"("qty":"1")", R"("qty":"2")"));
+  EXPECT_EQ(ctx_.receipts.back().returnStatus, "399");
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "103.33");
+}
+
+TEST_F(ClearanceTest, ReturnOfALineTheListLacksIsFieldInvalid) {
+  FeedCompleteOrder();
+  Feed(With(ValidRecord("CEB625"), R"("gnum":1)", R"("gnum":7)"));
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"FIELD_INVALID"});
+  Feed(With(With(ValidRecord("CEB625"), "20261112110000", "20261112120000"),
+            R"("qty":"1")", R"("qty":"2")"));
+  EXPECT_EQ(Codes(ctx_.receipts.back()),
+            std::vector<std::string>{"FIELD_INVALID"});
+}
+
+}  // namespace
+}  // namespace clearlane
