@@ -95,8 +95,10 @@ class ReplayTest : public ::testing::Test {
     a.malformed = 0.03;
     const std::string path = (dir_ / name).string();
     std::FILE* f = std::fopen(path.c_str(), "w");
-    EXPECT_TRUE(Generate(o, f, nullptr, nullptr, nullptr).ok());
+    std::FILE* registry = std::fopen((path + ".registry").c_str(), "w");
+    EXPECT_TRUE(Generate(o, f, nullptr, registry, nullptr).ok());
     std::fclose(f);
+    std::fclose(registry);
     return path;
   }
   void ExpectSameOutputs(const fs::path& a, const fs::path& b) {
@@ -244,15 +246,28 @@ TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
   const int64_t kills = EnvOr("CLEARLANE_CRASH_KILLS", 20);
   const std::string input =
       Corpus("day.ndjson", EnvOr("CLEARLANE_CRASH_ORDERS", 6000), 2026);
-  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out",
-                          (dir_ / "clean").string()},
-                         log_),
-            0);
+  const std::string registry = input + ".registry";
+  ASSERT_EQ(
+      RunClearlane({"replay", "--input", input, "--out",
+                    (dir_ / "clean").string(), "--identity-registry", registry},
+                   log_),
+      0);
+  // Decisions of every kind are in the comparison.
+  const std::string receipts = Slurp(dir_ / "clean" / "receipts.ndjson");
+  for (const char* what :
+       {"\"returnStatus\":\"800\"", "\"returnStatus\":\"100\"",
+        "\"returnStatus\":\"399\"", "ANNUAL_LIMIT_EXCEEDED", "ID_UNKNOWN",
+        "ORDER_MISSING", "RETURN_WINDOW_EXPIRED"}) {
+    EXPECT_NE(receipts.find(what), std::string::npos) << what;
+  }
   const std::string state = (dir_ / "state").string();
   const std::string out = (dir_ / "crashed").string();
-  const std::vector<std::string> args = {
-      "replay", "--input",         input, "--out", out, "--state",
-      state,    "--epoch-records", "40"};
+  const std::vector<std::string> args = {"replay", "--input",
+                                         input,    "--out",
+                                         out,      "--state",
+                                         state,    "--epoch-records",
+                                         "40",     "--identity-registry",
+                                         registry};
   std::mt19937 rng(20261111);
   int64_t killed = 0, restarts = 0;
   while (killed < kills) {
