@@ -459,13 +459,18 @@ int64_t Generator::BuyerOf(int64_t i) const {
 Buyer Generator::MakeBuyer(int64_t b) const {
   Rng r = Rng::For(o_.seed, kBuyerStream, b);
   Buyer buyer;
-  const Region& region = r.Pick(kRegions);
+  // Region, birth date and sequence are a function of b that never repeats
+  // (below 20 x 16000 x 999 buyers): one identity number per person, as
+  // the registry must have it.
+  const int64_t regions = std::size(kRegions);
+  const Region& region = kRegions[b % regions];
+  const int64_t rest = b / regions;
   buyer.name = absl::StrCat(r.Pick(kSurnames), r.Pick(kGiven));
   if (r.Chance(0.4)) absl::StrAppend(&buyer.name, r.Pick(kGiven));
-  const absl::CivilDay birth = absl::CivilDay(1960, 1, 1) + r.Uniform(0, 16000);
+  const absl::CivilDay birth = absl::CivilDay(1960, 1, 1) + rest % 16000;
   std::string first17 =
       absl::StrFormat("%s%04d%02d%02d%03d", region.code, birth.year(),
-                      birth.month(), birth.day(), r.Uniform(1, 999));
+                      birth.month(), birth.day(), (rest / 16000) % 999 + 1);
   buyer.id = first17 + IdentityCheckCharacter(first17);
   buyer.phone =
       absl::StrFormat("1%d%09d", r.Uniform(3, 9), r.Uniform(0, 999999999));
