@@ -192,7 +192,13 @@ TEST_F(ReplayTest, RestartOfAnUnfinishedRunNeedsTheSameInputs) {
                      "--epoch-records", "1"},
                     log_);
   ASSERT_GT(pid, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Kill it once it has committed some epochs (its outputs show them).
+  for (int i = 0; i < 1000; ++i) {
+    std::error_code ec;
+    const auto size = fs::file_size(fs::path(out) / "receipts.ndjson", ec);
+    if (!ec && size > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   kill(pid, SIGKILL);
   int status;
   waitpid(pid, &status, 0);
