@@ -122,7 +122,10 @@ OrderGroup& EngineState::Group(std::string_view orderNo) {
     }
   }
   // Every caller of Group may change it.
-  it->second.dirty = true;
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_group_keys_.emplace_back(&it->first, &it->second);
+  }
   return it->second.value;
 }
 
@@ -156,9 +159,13 @@ const WaybillVersion* EngineState::Waybill(std::string_view logisticsCode,
 void EngineState::PutWaybill(std::string_view logisticsCode,
                              std::string_view logisticsNo,
                              const WaybillVersion& v) {
-  auto& entry = waybills_[WaybillKey(logisticsCode, logisticsNo)];
-  entry.value = v;
-  entry.dirty = true;
+  auto [it, inserted] =
+      waybills_.try_emplace(WaybillKey(logisticsCode, logisticsNo));
+  it->second.value = v;
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_waybills_.emplace_back(&it->first, &it->second);
+  }
 }
 
 std::string EngineState::KeyedHash(std::string_view value) {
@@ -184,9 +191,12 @@ Decimal EngineState::YearTotal(std::string_view buyer, int year) {
 
 void EngineState::SetYearTotal(std::string_view buyer, int year,
                                Decimal total) {
-  auto& entry = totals_[TotalKey(buyer, year)];
-  entry.value = total.units();
-  entry.dirty = true;
+  auto [it, inserted] = totals_.try_emplace(TotalKey(buyer, year));
+  it->second.value = total.units();
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_totals_.emplace_back(&it->first, &it->second);
+  }
 }
 
 StageContext::Registered EngineState::LookUp(std::string_view buyer,
@@ -202,29 +212,31 @@ StageContext::Registered EngineState::LookUp(std::string_view buyer,
 }
 
 void EngineState::Flush() {
-  for (auto& [key, entry] : groups_) {
-    if (!entry.dirty) continue;
-    if (entry.value.empty()) {
-      batch_->Delete(store_->Handle(Store::kOrders), key);
+  // Pointers into unordered_map nodes stay valid until the maps are
+  // cleared, which happens only below, after they are used.
+  for (auto& [key, entry] : dirty_group_keys_) {
+    if (entry->value.empty()) {
+      batch_->Delete(store_->Handle(Store::kOrders), *key);
     } else {
-      batch_->Put(store_->Handle(Store::kOrders), key,
-                  EncodeOrderGroup(entry.value));
+      batch_->Put(store_->Handle(Store::kOrders), *key,
+                  EncodeOrderGroup(entry->value));
     }
-    entry.dirty = false;
+    entry->dirty = false;
   }
-  for (auto& [key, entry] : waybills_) {
-    if (!entry.dirty) continue;
-    batch_->Put(store_->Handle(Store::kLogistics), key,
-                EncodeWaybill(entry.value));
-    entry.dirty = false;
+  for (auto& [key, entry] : dirty_waybills_) {
+    batch_->Put(store_->Handle(Store::kLogistics), *key,
+                EncodeWaybill(entry->value));
+    entry->dirty = false;
   }
-  for (auto& [key, entry] : totals_) {
-    if (!entry.dirty) continue;
+  for (auto& [key, entry] : dirty_totals_) {
     std::string value;
-    BinaryWriter(&value).SignedVarint(entry.value);
-    batch_->Put(store_->Handle(Store::kBuyers), key, value);
-    entry.dirty = false;
+    BinaryWriter(&value).SignedVarint(entry->value);
+    batch_->Put(store_->Handle(Store::kBuyers), *key, value);
+    entry->dirty = false;
   }
+  dirty_group_keys_.clear();
+  dirty_waybills_.clear();
+  dirty_totals_.clear();
   if (groups_.size() > kCacheEntries) groups_.clear();
   if (waybills_.size() > kCacheEntries) waybills_.clear();
   if (totals_.size() > kCacheEntries) totals_.clear();

@@ -81,6 +81,12 @@ class EngineState : public StageContext {
   std::unordered_map<std::string, Cached<OrderGroup>> groups_;
   std::unordered_map<std::string, Cached<WaybillVersion>> waybills_;
   std::unordered_map<std::string, Cached<int64_t>> totals_;  // units
+  // The entries changed in the open epoch, so a flush visits only them.
+  std::vector<std::pair<const std::string*, Cached<OrderGroup>*>>
+      dirty_group_keys_;
+  std::vector<std::pair<const std::string*, Cached<WaybillVersion>*>>
+      dirty_waybills_;
+  std::vector<std::pair<const std::string*, Cached<int64_t>*>> dirty_totals_;
   // Timers in firing order: due time, then list identity (contract §9).
   struct Timer {
     int64_t due;
