@@ -1,7 +1,8 @@
 #include "pipeline/engine_state.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "model/coding.h"
 
@@ -48,12 +49,30 @@ std::string EncodeWaybill(const WaybillVersion& v) {
 
 }  // namespace
 
-std::string HmacSha256(std::string_view secret, std::string_view data) {
+Hmac::Hmac(std::string_view secret) {
+  mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  ctx_ = EVP_MAC_CTX_new(mac_);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(secret.data()),
+               secret.size(), params);
+}
+
+Hmac::~Hmac() {
+  EVP_MAC_CTX_free(ctx_);
+  EVP_MAC_free(mac_);
+}
+
+std::string Hmac::operator()(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-       &len);
+  size_t len = 0;
+  // A null key keeps the one set up in the constructor.
+  EVP_MAC_init(ctx_, nullptr, 0, nullptr);
+  EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()),
+                 data.size());
+  EVP_MAC_final(ctx_, out, &len, sizeof out);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
@@ -62,7 +81,7 @@ EngineState::EngineState(StateStore* store, rocksdb::WriteBatch* batch,
                          Outputs outputs)
     : store_(store),
       batch_(batch),
-      hmac_secret_(std::move(hmac_secret)),
+      hmac_(hmac_secret),
       has_registry_(has_registry),
       outputs_(std::move(outputs)) {}
 
@@ -169,7 +188,7 @@ void EngineState::PutWaybill(std::string_view logisticsCode,
 }
 
 std::string EngineState::KeyedHash(std::string_view value) {
-  return HmacSha256(hmac_secret_, value);
+  return hmac_(value);
 }
 
 Decimal EngineState::YearTotal(std::string_view buyer, int year) {

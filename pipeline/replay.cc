@@ -303,7 +303,7 @@ absl::Status Replay::LoadRegistry() {
   if (!reader.ok()) return reader.status();
   rocksdb::WriteBatch batch;
   batch.DeleteRange(store_->Handle(Store::kRegistry), "", "\xff\xff\xff\xff");
-  Decoder unused;
+  Hmac hmac(secret_);
   simdjson::ondemand::parser parser;
   NdjsonReader::Record record;
   int64_t loaded = 0, bad = 0;
@@ -321,8 +321,7 @@ absl::Status Replay::LoadRegistry() {
       ++bad;
       continue;
     }
-    batch.Put(store_->Handle(Store::kRegistry), HmacSha256(secret_, id),
-              HmacSha256(secret_, name));
+    batch.Put(store_->Handle(Store::kRegistry), hmac(id), hmac(name));
     if (++loaded % 10000 == 0) {
       absl::Status st = store_->Commit(&batch);
       if (!st.ok()) return st;
