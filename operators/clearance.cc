@@ -418,9 +418,10 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
     }
     if (decision && decision->status == "800") {
       for (const auto& [gnum, qty] : returned) {
+        const int64_t wanted = gnum;  // clang 14 cannot capture a binding
         auto line = std::find_if(
             decision->lines.begin(), decision->lines.end(),
-            [&](const ReleasedLine& rl) { return rl.gnum == gnum; });
+            [&](const ReleasedLine& rl) { return rl.gnum == wanted; });
         if (line == decision->lines.end()) {
           reasons.Add(
               ReasonCode::kFieldInvalid,

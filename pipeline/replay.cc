@@ -302,7 +302,9 @@ absl::Status Replay::LoadRegistry() {
   auto reader = NdjsonReader::Open(options_.identity_registry);
   if (!reader.ok()) return reader.status();
   rocksdb::WriteBatch batch;
-  batch.DeleteRange(store_->Handle(Store::kRegistry), "", "\xff\xff\xff\xff");
+  // Keys are 32-byte HMACs: 33 bytes of 0xff sort after every one.
+  batch.DeleteRange(store_->Handle(Store::kRegistry), "",
+                    std::string(33, '\xff'));
   Hmac hmac(secret_);
   simdjson::ondemand::parser parser;
   NdjsonReader::Record record;
