@@ -102,7 +102,49 @@ constexpr bool kLinesRequired =
     std::is_same_v<T, Ceb311Order> || std::is_same_v<T, Ceb621List> ||
     std::is_same_v<T, Ceb303Order> || std::is_same_v<T, Ceb603List>;
 
+template <class T, class F>
+void ForEachText(T& record, F&& f) {
+  for (const FieldSpec<T>& spec : T::Fields()) {
+    VisitMember<T>(spec.member, [&](auto member) {
+      auto& v = record.*member;
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>,
+                                   std::string_view>) {
+        f(v);
+      }
+    });
+  }
+}
+
 }  // namespace
+
+void RelocateDocument(Document* doc, std::string* storage) {
+  std::visit(
+      [&](auto& d) {
+        using T = std::decay_t<decltype(d)>;
+        // Two passes: size first, so the storage never reallocates while
+        // fields point into it.
+        size_t total = d.guid.size() + d.appStatus.size();
+        auto count = [&](std::string_view& v) { total += v.size(); };
+        ForEachText(d, count);
+        if constexpr (kHasItems<T>) {
+          for (auto& item : d.items) ForEachText(item, count);
+        }
+        storage->clear();
+        storage->reserve(total);
+        auto move = [&](std::string_view& v) {
+          const size_t at = storage->size();
+          storage->append(v);
+          v = std::string_view(storage->data() + at, v.size());
+        };
+        move(d.guid);
+        move(d.appStatus);
+        ForEachText(d, move);
+        if constexpr (kHasItems<T>) {
+          for (auto& item : d.items) ForEachText(item, move);
+        }
+      },
+      *doc);
+}
 
 std::string_view DocTypeName(DocType t) {
   return kDocTypeNames[static_cast<int>(t)];

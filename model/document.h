@@ -548,6 +548,11 @@ const DocumentHead& HeadOf(const Document& d);
 template <class T>
 inline constexpr bool kHasItems = !std::is_void_v<typename T::Item>;
 
+// Copies every text field of `doc` into `storage` (replacing its contents)
+// and points the fields there, so the document no longer depends on the
+// Decoder that produced it. `storage` must not change while `doc` is used.
+void RelocateDocument(Document* doc, std::string* storage);
+
 // Paths of the fields Appendix A requires that `doc` lacks, in table order,
 // head before items: "buyerName", "items[2].gmodel", "items" for a document
 // without lines. The list tradeMode selects the 1210/9610 extras; for other

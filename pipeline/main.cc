@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
@@ -186,6 +187,12 @@ int main(int argc, char** argv) {
       "--hmac-secret-file", replay.hmac_secret_file,
       "secret for the keyed hashes of identity numbers (default: a random "
       "one kept in the state)");
+  replay.threads = std::max(1u, std::thread::hardware_concurrency());
+  replay_cmd
+      ->add_option("--threads", replay.threads,
+                   "threads decoding input (default: the cores); the "
+                   "outputs do not depend on it")
+      ->check(CLI::Range(1, 256));
   replay_cmd
       ->add_option("--epoch-records", replay.epoch_records,
                    "records per epoch at most")

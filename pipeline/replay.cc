@@ -18,6 +18,7 @@
 #include "pipeline/engine_state.h"
 #include "pipeline/file_sink.h"
 #include "pipeline/ndjson_reader.h"
+#include "pipeline/parallel_decoder.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -123,7 +124,7 @@ class Replay {
   // Fires every timer due at or before `limit`, in order (contract §9).
   absl::Status FireTimers(int64_t limit, bool commit_between);
   absl::Status ProcessFile(int64_t index);
-  void Process(const NdjsonReader::Record& record, const std::string& file);
+  void Process(const DecodedRecord& record, const std::string& file);
   void Emit(OutputStream s, std::string line);
   absl::Status MaybeCommit();
   absl::Status Commit();
@@ -153,15 +154,15 @@ class Replay {
   absl::Status status_;
   std::chrono::steady_clock::time_point epoch_start_;
 
-  Decoder decoder_;
-  Document doc_;
+  std::unique_ptr<ParallelDecoder> decoder_;
+  std::vector<DecodedRecord> batch_records_;
   std::string secret_;
   std::optional<TaxRateTable> tax_rates_;
   std::unique_ptr<EngineState> state_;
   std::unique_ptr<Clearance> clearance_;
   // The record being processed, for dead letters the operators raise.
   const std::string* current_file_ = nullptr;
-  const NdjsonReader::Record* current_record_ = nullptr;
+  const DecodedRecord* current_record_ = nullptr;
   bool current_dead_ = false;
   int64_t records_total_ = 0;
   std::chrono::steady_clock::time_point started_, last_progress_;
@@ -242,6 +243,7 @@ absl::Status Replay::Start() {
   ClearanceConfig config;
   if (tax_rates_) config.tax_rates = &*tax_rates_;
   clearance_ = std::make_unique<Clearance>(config);
+  decoder_ = std::make_unique<ParallelDecoder>(options_.threads);
   state_ = std::make_unique<EngineState>(
       store_.get(), &batch_, secret_, meta_.has_registry,
       EngineState::Outputs{
@@ -424,9 +426,8 @@ void Replay::Emit(OutputStream s, std::string line) {
   outputs_.push_back({s, seq, std::move(line)});
 }
 
-void Replay::Process(const NdjsonReader::Record& record,
-                     const std::string& file) {
-  DecodeOutcome outcome = decoder_.Decode(record.bytes, record.size, &doc_);
+void Replay::Process(const DecodedRecord& record, const std::string& file) {
+  const DecodeOutcome& outcome = record.outcome;
   if (!outcome.ok()) {
     std::string line;
     EncodeDeadLetter({FileSource{file, record.line}, outcome.code(),
@@ -438,10 +439,10 @@ void Replay::Process(const NdjsonReader::Record& record,
   current_file_ = &file;
   current_record_ = &record;
   current_dead_ = false;
-  clearance_->OnDocument(doc_, *state_);
+  clearance_->OnDocument(record.doc, *state_);
   // A record that became a dead letter does not move the watermark.
   if (current_dead_) return;
-  const int64_t t = ToEpochSeconds(HeadOf(doc_).appTime);
+  const int64_t t = ToEpochSeconds(HeadOf(record.doc).appTime);
   if (!meta_.watermark || t > *meta_.watermark) meta_.watermark = t;
   // Timers due by the new watermark fire after the record (contract §9).
   status_ = FireTimers(*meta_.watermark, /*commit_between=*/false);
@@ -497,16 +498,35 @@ absl::Status Replay::ProcessFile(int64_t index) {
     absl::Status st = (*reader)->Seek(meta_.offset, meta_.line);
     if (!st.ok()) return st;
   }
+  // Records are read and decoded a batch at a time (decoding on
+  // --threads threads), then processed one by one in order.
+  constexpr size_t kBatchRecords = 2048;
+  if (batch_records_.size() < kBatchRecords) {
+    batch_records_.resize(kBatchRecords);
+  }
   NdjsonReader::Record record;
-  while ((*reader)->Next(&record)) {
-    Process(record, file);
-    if (!status_.ok()) return status_;
-    meta_.offset = record.end_offset;
-    meta_.line = record.line;
-    ++epoch_records_;
-    ++records_total_;
-    absl::Status st = MaybeCommit();
-    if (!st.ok()) return st;
+  bool more = true;
+  while (more) {
+    size_t n = 0;
+    while (n < kBatchRecords && (more = (*reader)->Next(&record))) {
+      DecodedRecord& r = batch_records_[n++];
+      r.line = record.line;
+      r.end_offset = record.end_offset;
+      r.bytes.assign(record.bytes);
+      r.size = record.size;
+    }
+    decoder_->DecodeAll(batch_records_, n);
+    for (size_t i = 0; i < n; ++i) {
+      const DecodedRecord& r = batch_records_[i];
+      Process(r, file);
+      if (!status_.ok()) return status_;
+      meta_.offset = r.end_offset;
+      meta_.line = r.line;
+      ++epoch_records_;
+      ++records_total_;
+      absl::Status st = MaybeCommit();
+      if (!st.ok()) return st;
+    }
   }
   if (!(*reader)->status().ok()) return (*reader)->status();
   meta_.file = index + 1;

@@ -31,6 +31,9 @@ struct ReplayOptions {
   // whichever comes first. Epoch boundaries never change the outputs.
   int64_t epoch_records = 4096;
   int64_t epoch_millis = 100;
+  // Threads decoding input ahead of the operators, which run in input
+  // order; the outputs are the same for any number.
+  int threads = 1;
   // The identity registry (contract §2), NDJSON; reloaded when given.
   std::string identity_registry;
   // Tax rates CSV (contract §2); empty: the shipped default table.

@@ -286,6 +286,21 @@ INSTANTIATE_TEST_SUITE_P(DeadLetters, DecodeRejects,
                            return name;
                          });
 
+TEST(Decode, RelocatedDocumentOutlivesTheNextDecode) {
+  Decoder decoder;
+  Document first, second;
+  std::string storage;
+  ASSERT_TRUE(decoder.Decode(ValidRecord("CEB311"), &first).ok());
+  RelocateDocument(&first, &storage);
+  ASSERT_TRUE(decoder.Decode(ValidRecord("CEB603"), &second).ok());
+  const auto& order = std::get<Ceb311Order>(first);
+  EXPECT_EQ(order.buyerName, "张三");
+  EXPECT_EQ(order.items[0].gmodel, "900g");
+  EXPECT_EQ(order.guid, "4CDE1CFD-EDED-46B1-946C-B8022E42FC94");
+  EXPECT_GE(order.buyerName.data(), storage.data());
+  EXPECT_LT(order.buyerName.data(), storage.data() + storage.size());
+}
+
 TEST(Decode, SixtyFourLevelsAreAllowed) {
   Decoder decoder;
   Document doc;

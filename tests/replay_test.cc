@@ -140,17 +140,22 @@ TEST_F(ReplayTest, WritesTheThreeFilesAndDeadLettersWithTheirSource) {
   }
 }
 
-TEST_F(ReplayTest, SameInputSameBytes) {
+TEST_F(ReplayTest, SameInputSameBytesWhateverTheThreadsAndEpochs) {
   const std::string input = Corpus("day.ndjson", 800, 3);
+  const std::string registry = input + ".registry";
   ASSERT_EQ(
-      RunClearlane({"replay", "--input", input, "--out", (dir_ / "a").string()},
+      RunClearlane({"replay", "--input", input, "--out", (dir_ / "a").string(),
+                    "--threads", "1", "--identity-registry", registry},
                    log_),
       0);
-  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out",
-                          (dir_ / "b").string(), "--epoch-records", "7"},
-                         log_),
-            0);
+  ASSERT_EQ(
+      RunClearlane({"replay", "--input", input, "--out", (dir_ / "b").string(),
+                    "--threads", "4", "--epoch-records", "7",
+                    "--identity-registry", registry},
+                   log_),
+      0);
   EXPECT_GT(Slurp(dir_ / "a" / "deadletters.ndjson").size(), 1000u);
+  EXPECT_GT(Slurp(dir_ / "a" / "receipts.ndjson").size(), 100000u);
   ExpectSameOutputs(dir_ / "a", dir_ / "b");
 }
 
