@@ -152,6 +152,7 @@ class Replay {
   std::vector<Output> outputs_;
   int64_t epoch_records_ = 0;
   absl::Status status_;
+  bool sync_ = true;  // sync the WAL and the files once per epoch
   std::chrono::steady_clock::time_point epoch_start_;
 
   std::unique_ptr<ParallelDecoder> decoder_;
@@ -183,7 +184,9 @@ absl::Status Replay::Start() {
     std::filesystem::remove_all(state_dir_, ec);
     temporary_state_ = true;
   }
-  auto store = StateStore::Open({.path = state_dir_, .sync = options_.sync});
+  // A temporary state cannot be resumed, so syncing it buys nothing.
+  sync_ = options_.sync && !temporary_state_;
+  auto store = StateStore::Open({.path = state_dir_, .sync = sync_});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
 
@@ -416,7 +419,7 @@ absl::Status Replay::Recover() {
     }
     published_[i] = meta_.next_seq[i];
   }
-  return sink_->Flush(options_.sync);
+  return sink_->Flush(sync_);
 }
 
 void Replay::Emit(OutputStream s, std::string line) {
@@ -471,7 +474,7 @@ absl::Status Replay::Commit() {
     if (!st.ok()) return st;
   }
   outputs_.clear();
-  st = sink_->Flush(options_.sync);
+  st = sink_->Flush(sync_);
   if (!st.ok()) return st;
   published_ = meta_.next_seq;
   epoch_records_ = 0;

@@ -25,7 +25,8 @@ struct ReplayOptions {
   std::string state_dir;
   // Leave state open (no end-of-input drain) for a later replay to continue.
   bool keep_open = false;
-  // Sync the WAL and the output files once per epoch.
+  // Sync the WAL and the output files once per epoch. A run without
+  // state_dir never syncs: its temporary state cannot be resumed.
   bool sync = true;
   // An epoch ends after this many records or this much wall-clock time,
   // whichever comes first. Epoch boundaries never change the outputs.
