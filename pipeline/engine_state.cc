@@ -3,21 +3,33 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <xxhash.h>
 
 #include "model/coding.h"
 
 namespace clearlane {
 namespace {
 
+// The key of an order in Store::kOrders: 8 bytes of hash first (point
+// stores hash their memtable on them), then the orderNo.
+std::string OrderKey(std::string_view orderNo) {
+  std::string key;
+  BinaryWriter(&key).Fixed64(XXH3_64bits(orderNo.data(), orderNo.size()));
+  key.append(orderNo);
+  return key;
+}
+
 // Forget clean cache entries past this many, after a flush.
 constexpr size_t kCacheEntries = 200000;
 
 std::string WaybillKey(std::string_view code, std::string_view no) {
-  std::string key;
-  BinaryWriter w(&key);
-  w.U8('W');
+  std::string id;
+  BinaryWriter w(&id);
   w.Bytes(code);
   w.Raw(no);
+  std::string key;
+  BinaryWriter(&key).Fixed64(XXH3_64bits(id.data(), id.size()));
+  key.append(id);
   return key;
 }
 
@@ -128,7 +140,7 @@ void EngineState::CancelTimer(int64_t due, const ListKey& list) {
 OrderGroup& EngineState::Group(std::string_view orderNo) {
   auto [it, inserted] = groups_.try_emplace(std::string(orderNo));
   if (inserted) {
-    auto stored = store_->Get(Store::kOrders, orderNo);
+    auto stored = store_->Get(Store::kOrders, OrderKey(orderNo));
     if (!stored.ok()) {
       if (status_.ok()) status_ = stored.status();
     } else if (stored->has_value()) {
@@ -235,9 +247,9 @@ void EngineState::Flush() {
   // cleared, which happens only below, after they are used.
   for (auto& [key, entry] : dirty_group_keys_) {
     if (entry->value.empty()) {
-      batch_->Delete(store_->Handle(Store::kOrders), *key);
+      batch_->Delete(store_->Handle(Store::kOrders), OrderKey(*key));
     } else {
-      batch_->Put(store_->Handle(Store::kOrders), *key,
+      batch_->Put(store_->Handle(Store::kOrders), OrderKey(*key),
                   EncodeOrderGroup(entry->value));
     }
     entry->dirty = false;

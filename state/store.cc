@@ -3,7 +3,9 @@
 #include "absl/strings/str_format.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace clearlane {
@@ -16,6 +18,11 @@ constexpr std::array<std::string_view, kStoreCount> kStoreNames = {
 }  // namespace
 
 std::string_view StoreName(Store s) { return kStoreNames[static_cast<int>(s)]; }
+
+bool IsPointStore(Store s) {
+  return s == Store::kOrders || s == Store::kLogistics || s == Store::kBuyers ||
+         s == Store::kRegistry;
+}
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -32,6 +39,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
+  // One writer (the epoch commit); the hashed memtables need this off.
+  db_options.allow_concurrent_memtable_write = false;
   // Point lookups of state that is mostly absent (new orders): bloom
   // filters keep a miss off the disk.
   rocksdb::BlockBasedTableOptions table;
@@ -41,10 +50,21 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kNoCompression;
 
+  // Stores read only by point lookups have keys that start with 8 bytes of
+  // hash: a hashed memtable and a memtable bloom filter then answer a
+  // lookup, hit or miss, without walking one big skiplist.
+  rocksdb::ColumnFamilyOptions point_options = cf_options;
+  point_options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(8));
+  point_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory());
+  point_options.memtable_prefix_bloom_size_ratio = 0.1;
+  point_options.memtable_whole_key_filtering = true;
+
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (std::string_view name : kStoreNames) {
-    families.emplace_back(std::string(name), cf_options);
+  for (int i = 0; i < kStoreCount; ++i) {
+    families.emplace_back(
+        std::string(kStoreNames[i]),
+        IsPointStore(static_cast<Store>(i)) ? point_options : cf_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;

@@ -40,6 +40,11 @@ inline constexpr int kStoreCount = 8;
 
 std::string_view StoreName(Store s);
 
+// Stores read only by point lookups (Get), never iterated. Their memtables
+// hash the first 8 bytes of a key, so keys should start with 8 bytes of
+// hash (or be hashes, like the registry's).
+bool IsPointStore(Store s);
+
 struct StoreOptions {
   std::string path;
   // Sync the WAL on every commit (one sync per epoch). Off: the WAL is
