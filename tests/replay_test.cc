@@ -223,114 +223,107 @@ TEST_F(ReplayTest, BadRegistryLinesAreReportedAndSkipped) {
   const std::string input = Corpus("day.ndjson", 200, 4);
   const std::string registry = (dir_ / "registry.ndjson").string();
   // The generated registry with two broken lines in front (lines 1 and 3).
-  std::ofstream(registry) << "{oops
+  std::ofstream(registry) << "{oops\n\n{\"idNumber\":7,\"name\":\"x\"}\n"
+                          << Slurp(input + ".registry");
+  const std::string out = (dir_ / "out").string();
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out", out,
+                          "--identity-registry", registry},
+                         log_),
+            0);
+  const std::string log = Slurp(log_);
+  EXPECT_NE(log.find(registry + ":1: "), std::string::npos) << log;
+  EXPECT_NE(log.find(registry + ":3: "), std::string::npos) << log;
+  EXPECT_EQ(log.find(registry + ":4: "), std::string::npos) << log;
+  // The good lines were loaded: released lists exist.
+  EXPECT_NE(Slurp(fs::path(out) / "receipts.ndjson").find("\"800\""),
+            std::string::npos);
+}
 
-  {
-    \"idNumber\":7,\"name\":\"x\"}
-     "
-        << Slurp(input + ".registry");
-    const std::string out = (dir_ / "out").string();
-    ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out", out,
-                            "--identity-registry", registry},
-                           log_),
-              0);
-    const std::string log = Slurp(log_);
-    EXPECT_NE(log.find(registry + ":1: "), std::string::npos) << log;
-    EXPECT_NE(log.find(registry + ":3: "), std::string::npos) << log;
-    EXPECT_EQ(log.find(registry + ":4: "), std::string::npos) << log;
-    // The good lines were loaded: released lists exist.
-    EXPECT_NE(Slurp(fs::path(out) / "receipts.ndjson").find("\"800\""),
-              std::string::npos);
+TEST_F(ReplayTest, UnwritableOutputIsAnOperationalFailureNamingThePath) {
+  const std::string input = Corpus("day.ndjson", 10, 1);
+  std::ofstream(dir_ / "file") << "x";
+  const std::string out = (dir_ / "file" / "out").string();
+  EXPECT_EQ(RunClearlane({"replay", "--input", input, "--out", out}, log_), 2);
+  EXPECT_NE(Slurp(log_).find(out), std::string::npos) << Slurp(log_);
+}
+
+TEST_F(ReplayTest, MissingInputIsAnOperationalFailureNamingThePath) {
+  EXPECT_EQ(RunClearlane({"replay", "--input", (dir_ / "nope.ndjson").string(),
+                          "--out", (dir_ / "out").string()},
+                         log_),
+            2);
+  EXPECT_NE(Slurp(log_).find("nope.ndjson"), std::string::npos);
+}
+
+TEST_F(ReplayTest, OutputOfAnotherRunIsRefused) {
+  const std::string input = Corpus("day.ndjson", 100, 2);
+  const std::string state = (dir_ / "state").string();
+  const std::string out = (dir_ / "out").string();
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out", out, "--state",
+                          state, "--keep-open"},
+                         log_),
+            0);
+  // Someone appends to the output behind clearlane's back.
+  std::ofstream(fs::path(out) / "deadletters.ndjson", std::ios::app)
+      << "{}\n{}\n";
+  EXPECT_EQ(
+      RunClearlane({"replay", "--input", input, "--out", out, "--state", state},
+                   log_),
+      2);
+  EXPECT_NE(Slurp(log_).find("not this state's output"), std::string::npos);
+}
+
+TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
+  const int64_t kills = EnvOr("CLEARLANE_CRASH_KILLS", 20);
+  const std::string input =
+      Corpus("day.ndjson", EnvOr("CLEARLANE_CRASH_ORDERS", 6000), 2026);
+  const std::string registry = input + ".registry";
+  ASSERT_EQ(
+      RunClearlane({"replay", "--input", input, "--out",
+                    (dir_ / "clean").string(), "--identity-registry", registry},
+                   log_),
+      0);
+  // Decisions of every kind are in the comparison.
+  const std::string receipts = Slurp(dir_ / "clean" / "receipts.ndjson");
+  for (const char* what :
+       {"\"returnStatus\":\"800\"", "\"returnStatus\":\"100\"",
+        "\"returnStatus\":\"399\"", "ANNUAL_LIMIT_EXCEEDED", "ID_UNKNOWN",
+        "ORDER_MISSING", "RETURN_WINDOW_EXPIRED"}) {
+    EXPECT_NE(receipts.find(what), std::string::npos) << what;
   }
-
-  TEST_F(ReplayTest, UnwritableOutputIsAnOperationalFailureNamingThePath) {
-    const std::string input = Corpus("day.ndjson", 10, 1);
-    std::ofstream(dir_ / "file") << "x";
-    const std::string out = (dir_ / "file" / "out").string();
-    EXPECT_EQ(RunClearlane({"replay", "--input", input, "--out", out}, log_),
-              2);
-    EXPECT_NE(Slurp(log_).find(out), std::string::npos) << Slurp(log_);
-  }
-
-  TEST_F(ReplayTest, MissingInputIsAnOperationalFailureNamingThePath) {
-    EXPECT_EQ(
-        RunClearlane({"replay", "--input", (dir_ / "nope.ndjson").string(),
-                      "--out", (dir_ / "out").string()},
-                     log_),
-        2);
-    EXPECT_NE(Slurp(log_).find("nope.ndjson"), std::string::npos);
-  }
-
-  TEST_F(ReplayTest, OutputOfAnotherRunIsRefused) {
-    const std::string input = Corpus("day.ndjson", 100, 2);
-    const std::string state = (dir_ / "state").string();
-    const std::string out = (dir_ / "out").string();
-    ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out", out, "--state",
-                            state, "--keep-open"},
-                           log_),
-              0);
-    // Someone appends to the output behind clearlane's back.
-    std::ofstream(fs::path(out) / "deadletters.ndjson", std::ios::app)
-        << "{}\n{}\n";
-    EXPECT_EQ(
-        RunClearlane(
-            {"replay", "--input", input, "--out", out, "--state", state}, log_),
-        2);
-    EXPECT_NE(Slurp(log_).find("not this state's output"), std::string::npos);
-  }
-
-  TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
-    const int64_t kills = EnvOr("CLEARLANE_CRASH_KILLS", 20);
-    const std::string input =
-        Corpus("day.ndjson", EnvOr("CLEARLANE_CRASH_ORDERS", 6000), 2026);
-    const std::string registry = input + ".registry";
-    ASSERT_EQ(RunClearlane(
-                  {"replay", "--input", input, "--out",
-                   (dir_ / "clean").string(), "--identity-registry", registry},
-                  log_),
-              0);
-    // Decisions of every kind are in the comparison.
-    const std::string receipts = Slurp(dir_ / "clean" / "receipts.ndjson");
-    for (const char* what :
-         {"\"returnStatus\":\"800\"", "\"returnStatus\":\"100\"",
-          "\"returnStatus\":\"399\"", "ANNUAL_LIMIT_EXCEEDED", "ID_UNKNOWN",
-          "ORDER_MISSING", "RETURN_WINDOW_EXPIRED"}) {
-      EXPECT_NE(receipts.find(what), std::string::npos) << what;
+  const std::string state = (dir_ / "state").string();
+  const std::string out = (dir_ / "crashed").string();
+  const std::vector<std::string> args = {"replay", "--input",
+                                         input,    "--out",
+                                         out,      "--state",
+                                         state,    "--epoch-records",
+                                         "40",     "--identity-registry",
+                                         registry};
+  std::mt19937 rng(20261111);
+  int64_t killed = 0, restarts = 0;
+  while (killed < kills) {
+    pid_t pid = Spawn(args, log_);
+    ASSERT_GT(pid, 0);
+    ++restarts;
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<>(5, 120)(rng)));
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      // It finished before the kill: start over from scratch so every kill
+      // lands inside a run.
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log_);
+      ASSERT_LT(restarts, 20 * kills) << "runs end too fast to be killed";
+      fs::remove_all(state);
+      fs::remove_all(out);
+      continue;
     }
-    const std::string state = (dir_ / "state").string();
-    const std::string out = (dir_ / "crashed").string();
-    const std::vector<std::string> args = {"replay", "--input",
-                                           input,    "--out",
-                                           out,      "--state",
-                                           state,    "--epoch-records",
-                                           "40",     "--identity-registry",
-                                           registry};
-    std::mt19937 rng(20261111);
-    int64_t killed = 0, restarts = 0;
-    while (killed < kills) {
-      pid_t pid = Spawn(args, log_);
-      ASSERT_GT(pid, 0);
-      ++restarts;
-      std::this_thread::sleep_for(std::chrono::milliseconds(
-          std::uniform_int_distribution<>(5, 120)(rng)));
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        // It finished before the kill: start over from scratch so every kill
-        // lands inside a run.
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            << Slurp(log_);
-        ASSERT_LT(restarts, 20 * kills) << "runs end too fast to be killed";
-        fs::remove_all(state);
-        fs::remove_all(out);
-        continue;
-      }
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      if (WIFSIGNALED(status)) ++killed;
-    }
-    ASSERT_EQ(RunClearlane(args, log_), 0) << Slurp(log_);
-    ExpectSameOutputs(dir_ / "clean", out);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++killed;
   }
+  ASSERT_EQ(RunClearlane(args, log_), 0) << Slurp(log_);
+  ExpectSameOutputs(dir_ / "clean", out);
+}
 
 }  // namespace
 }  // namespace clearlane
