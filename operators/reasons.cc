@@ -41,13 +41,6 @@ void ReasonList::Add(ReasonCode code, std::string_view detail) {
   entries_.emplace_back(code, std::string(detail));
 }
 
-bool ReasonList::Has(ReasonCode code) const {
-  for (const auto& [c, d] : entries_) {
-    if (c == code) return true;
-  }
-  return false;
-}
-
 std::vector<Reason> ReasonList::Sorted() const {
   auto sorted = entries_;
   std::stable_sort(

@@ -44,7 +44,6 @@ class ReasonList {
   // Adds `detail` to the code's entry ("; " between details).
   void Add(ReasonCode code, std::string_view detail);
   bool empty() const { return entries_.empty(); }
-  bool Has(ReasonCode code) const;
   // The reasons in table order.
   std::vector<Reason> Sorted() const;
   // "CODE: detail | CODE: detail", the receipt's returnInfo.
