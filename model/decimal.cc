@@ -62,20 +62,16 @@ absl::StatusOr<Decimal> Decimal::Parse(std::string_view text) {
   return Decimal(static_cast<int64_t>(units));
 }
 
-Decimal Decimal::RoundToFen() const {
-  return Decimal(static_cast<int64_t>(DivideRoundHalfUp(units_, kFen)) * kFen);
+Decimal Decimal::RatioRoundToFen(__int128 num, __int128 den) {
+  const __int128 fen = DivideRoundHalfUp(num, den * kFen);
+  return Decimal(static_cast<int64_t>(fen * kFen));
 }
 
-int64_t RoundProductUnitsToFen(__int128 product_units) {
-  // product_units are 10^-10; a fen is 10^8 of them.
-  const __int128 fen = DivideRoundHalfUp(
-      product_units, static_cast<__int128>(Decimal::kScale) * Decimal::kFen);
-  return static_cast<int64_t>(fen * Decimal::kFen);
-}
+Decimal Decimal::RoundToFen() const { return RatioRoundToFen(units_, 1); }
 
 Decimal Decimal::MultiplyRoundToFen(Decimal a, Decimal b) {
-  return Decimal(
-      RoundProductUnitsToFen(static_cast<__int128>(a.units_) * b.units_));
+  // The product of two counts of 10^-5 is a count of 10^-10.
+  return RatioRoundToFen(static_cast<__int128>(a.units_) * b.units_, kScale);
 }
 
 std::string Decimal::ToFixed2() const {

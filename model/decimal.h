@@ -36,8 +36,13 @@ class Decimal {
 
   constexpr int64_t units() const { return units_; }
 
-  // Rounds half-up (half away from zero) to the fen: 0.005 -> 0.01,
-  // 0.00499 -> 0.00. The one rounding rule of the money rules (contract §5).
+  // The exact amount num / den units (10^-5 each), rounded half-up (half
+  // away from zero) to the fen: the one rounding of the money rules
+  // (contract §5), used by every other rounding here and in the tax.
+  // REQUIRES: den > 0, and the result fits.
+  static Decimal RatioRoundToFen(__int128 num, __int128 den);
+
+  // Rounds half-up to the fen: 0.005 -> 0.01, 0.00499 -> 0.00.
   Decimal RoundToFen() const;
 
   // The exact product a * b rounded half-up to the fen. REQUIRES: the result
@@ -65,10 +70,6 @@ class Decimal {
   constexpr explicit Decimal(int64_t units) : units_(units) {}
   int64_t units_ = 0;
 };
-
-// Rounds an exact count of 10^-10 (the scale of a product of two decimals)
-// half-up to the fen and returns it in 10^-5 units.
-int64_t RoundProductUnitsToFen(__int128 product_units);
 
 }  // namespace clearlane
 

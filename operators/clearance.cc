@@ -462,14 +462,9 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
             back += l.value;
           } else {
             // v x returned / qty, rounded half-up to the fen.
-            const __int128 num =
-                static_cast<__int128>(l.value.units()) * qty.units();
-            const __int128 den =
-                static_cast<__int128>(l.qty.units()) * Decimal::kFen;
-            __int128 fen = num / den;
-            if ((num % den) * 2 >= den) ++fen;
-            back +=
-                Decimal::FromUnits(static_cast<int64_t>(fen) * Decimal::kFen);
+            back += Decimal::RatioRoundToFen(
+                static_cast<__int128>(l.value.units()) * qty.units(),
+                l.qty.units());
           }
         }
       }

@@ -59,14 +59,9 @@ Rational FromDecimal(Decimal d) { return {d.units(), Decimal::kScale}; }
 // A percent rate (in Decimal units of percent) as a fraction.
 Rational FromPercent(Decimal p) { return {p.units(), Decimal::kScale * 100}; }
 
-// Half-up to the fen: the one rounding of the money rules.
 Decimal RoundToFen(Rational r) {
   r = Reduce(r);
-  // fen = num * 100 / den, half-up for non-negative amounts.
-  const __int128 scaled = r.num * 100;
-  __int128 fen = scaled / r.den;
-  if ((scaled % r.den) * 2 >= r.den) ++fen;
-  return Decimal::FromUnits(static_cast<int64_t>(fen * Decimal::kFen));
+  return Decimal::RatioRoundToFen(r.num * Decimal::kScale, r.den);
 }
 
 }  // namespace
