@@ -21,6 +21,11 @@
 
 namespace clearlane {
 
+// JSON's whitespace (contract §10): space, tab, CR, LF.
+inline bool IsJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 // Records longer than this (not counting the newline) are TOO_LARGE.
 inline constexpr size_t kMaxRecordBytes = 1048576;
 // Arrays and objects nested deeper than this are MALFORMED_JSON (§10).

@@ -19,7 +19,7 @@ constexpr size_t kLongPrefixBytes = 8192;
 
 bool IsBlank(std::string_view s) {
   for (char c : s) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+    if (!IsJsonSpace(c)) return false;
   }
   return true;
 }
