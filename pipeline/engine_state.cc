@@ -120,21 +120,23 @@ bool EngineState::NextTimer(int64_t* due, ListKey* list) const {
   return true;
 }
 
-void EngineState::PopTimer() {
-  const Timer& t = *timers_.begin();
-  batch_->Delete(store_->Handle(Store::kTimers), TimerKey(t.due, t.list));
-  timers_.erase(timers_.begin());
+// A timer set and removed within one epoch never reaches the store.
+void EngineState::RemoveTimer(std::set<Timer>::iterator it) {
+  if (!unstored_timers_.erase(*it)) {
+    batch_->Delete(store_->Handle(Store::kTimers), TimerKey(it->due, it->list));
+  }
+  timers_.erase(it);
 }
 
+void EngineState::PopTimer() { RemoveTimer(timers_.begin()); }
+
 void EngineState::SetTimer(int64_t due, const ListKey& list) {
-  timers_.insert({due, list});
-  batch_->Put(store_->Handle(Store::kTimers), TimerKey(due, list), "");
+  if (timers_.insert({due, list}).second) unstored_timers_.insert({due, list});
 }
 
 void EngineState::CancelTimer(int64_t due, const ListKey& list) {
-  if (timers_.erase({due, list})) {
-    batch_->Delete(store_->Handle(Store::kTimers), TimerKey(due, list));
-  }
+  auto it = timers_.find({due, list});
+  if (it != timers_.end()) RemoveTimer(it);
 }
 
 OrderGroup& EngineState::Group(std::string_view orderNo) {
@@ -243,6 +245,10 @@ StageContext::Registered EngineState::LookUp(std::string_view buyer,
 }
 
 void EngineState::Flush() {
+  for (const Timer& t : unstored_timers_) {
+    batch_->Put(store_->Handle(Store::kTimers), TimerKey(t.due, t.list), "");
+  }
+  unstored_timers_.clear();
   // Pointers into unordered_map nodes stay valid until the maps are
   // cleared, which happens only below, after they are used.
   for (auto& [key, entry] : dirty_group_keys_) {

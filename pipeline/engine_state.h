@@ -122,6 +122,9 @@ class EngineState : public StageContext {
     }
   };
   std::set<Timer> timers_;
+  // Timers set in the open epoch, written to the store at its flush.
+  std::set<Timer> unstored_timers_;
+  void RemoveTimer(std::set<Timer>::iterator it);
 };
 
 }  // namespace clearlane

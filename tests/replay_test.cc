@@ -5,7 +5,10 @@
 //
 // CLEARLANE_CRASH_KILLS and CLEARLANE_CRASH_ORDERS set the crash test's
 // size (defaults: 20 kills, 6000 orders; the long mode in README uses 100
-// kills and 1000000 orders).
+// kills and 1000000 orders), CLEARLANE_CRASH_MAX_MS the longest a run lives
+// before its kill (default 120) and CLEARLANE_CRASH_EPOCH_RECORDS the epoch
+// size of the killed runs (default 40, so kills land in every phase of an
+// epoch).
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -293,12 +296,19 @@ TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
   }
   const std::string state = (dir_ / "state").string();
   const std::string out = (dir_ / "crashed").string();
-  const std::vector<std::string> args = {"replay", "--input",
-                                         input,    "--out",
-                                         out,      "--state",
-                                         state,    "--epoch-records",
-                                         "40",     "--identity-registry",
-                                         registry};
+  const std::vector<std::string> args = {
+      "replay",
+      "--input",
+      input,
+      "--out",
+      out,
+      "--state",
+      state,
+      "--epoch-records",
+      std::to_string(EnvOr("CLEARLANE_CRASH_EPOCH_RECORDS", 40)),
+      "--identity-registry",
+      registry};
+  const int max_ms = static_cast<int>(EnvOr("CLEARLANE_CRASH_MAX_MS", 120));
   std::mt19937 rng(20261111);
   int64_t killed = 0, restarts = 0;
   while (killed < kills) {
@@ -306,7 +316,7 @@ TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
     ASSERT_GT(pid, 0);
     ++restarts;
     std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<>(5, 120)(rng)));
+        std::uniform_int_distribution<>(5, max_ms)(rng)));
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       // It finished before the kill: start over from scratch so every kill

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Replay throughput beside the decode-only rate of the same file (issue 4).
+#
+#   bash bench/replay_bench.sh [--orders N] [--runs R] [--flow import|export|mixed]
+#                              [--seed S] [--work DIR] [--bin PATH]
+#
+# Generates the corpus once (kept in --work, default /tmp/clearlane-bench),
+# then runs, R times each and in turn (so machine noise spreads over all of
+# them): `clearlane check` (decode and required fields only), and `clearlane
+# replay --state` with --sync=epoch and --sync=none on 1 and 2 threads.
+# Prints a Markdown table of medians: seconds, documents/s, lists/s and the
+# ratio to the decode-only rate. Every replay must write the same receipts
+# (checked by md5), or the script fails.
+set -euo pipefail
+
+orders=1000000
+runs=3
+flow=import
+seed=11
+work=/tmp/clearlane-bench
+bin="$(dirname "$0")/../build/pipeline/clearlane"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --orders) orders=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --flow) flow=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --bin) bin=$2; shift 2 ;;
+    *) echo "replay_bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+mkdir -p "$work"
+corpus="$work/$flow-$orders-$seed.ndjson"
+registry="$work/$flow-$orders-$seed.reg"
+if [[ ! -s "$corpus" || ! -s "$registry" ]]; then
+  echo "generating $corpus" >&2
+  "$bin" gen --orders "$orders" --seed "$seed" --flow "$flow" \
+    --profile double11 --out "$corpus.tmp" --registry-out "$registry"
+  mv "$corpus.tmp" "$corpus"
+fi
+documents=$(wc -l < "$corpus")
+lists=$(grep -c '"docType":"CEB6[02]1"' "$corpus" || true)
+
+configs=("check" "epoch 1" "epoch 2" "none 1" "none 2")
+declare -A times
+receipts_md5=""
+
+now() { date +%s.%N; }
+
+run_one() {
+  local config=$1 start end
+  if [[ $config == check ]]; then
+    start=$(now)
+    "$bin" check --input "$corpus" > /dev/null
+    end=$(now)
+  else
+    read -r sync threads <<< "$config"
+    rm -rf "$work/state" "$work/out"
+    start=$(now)
+    "$bin" replay --input "$corpus" --out "$work/out" --state "$work/state" \
+      --identity-registry "$registry" --sync "$sync" --threads "$threads"
+    end=$(now)
+    local md5
+    md5=$(md5sum < "$work/out/receipts.ndjson" | cut -d' ' -f1)
+    if [[ -z $receipts_md5 ]]; then
+      receipts_md5=$md5
+    elif [[ $md5 != "$receipts_md5" ]]; then
+      echo "replay_bench.sh: receipts of '$config' differ from the first run" >&2
+      exit 1
+    fi
+  fi
+  times[$config]+="$(echo "$end - $start" | bc) "
+}
+
+for ((r = 0; r < runs; ++r)); do
+  for c in "${configs[@]}"; do
+    echo "run $((r + 1))/$runs: $c" >&2
+    run_one "$c"
+  done
+done
+rm -rf "$work/state" "$work/out"
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
+  print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+check_s=$(echo "${times[check]}" | median)
+echo
+echo "corpus: $corpus ($documents documents, $lists lists); $(nproc) CPUs,"
+echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); medians of $runs runs"
+echo
+echo "| command | seconds | documents/s | lists/s | ratio to decode |"
+echo "|---|---:|---:|---:|---:|"
+for c in "${configs[@]}"; do
+  s=$(echo "${times[$c]}" | median)
+  if [[ $c == check ]]; then
+    name='`check` (decode only)'
+  else
+    read -r sync threads <<< "$c"
+    name="\`replay --state --sync=$sync --threads $threads\`"
+  fi
+  awk -v n="$name" -v s="$s" -v d="$documents" -v l="$lists" -v c="$check_s" \
+    'BEGIN { printf "| %s | %.2f | %.0f | %.0f | %.3f |\n", n, s, d / s, l / s, c / s }'
+done
