@@ -542,6 +542,8 @@ Plan Generator::MakePlan(int64_t i) const {
       p.missing = choice == 3 ? kArrival : choice;
     }
   }
+  // An order never sent has no first version either.
+  if (p.missing == kOrder) p.modified = false;
   if (r.Chance(a.stale)) {
     const int kind = static_cast<int>(r.Uniform(kOrder, kList));
     if (kind != p.missing) p.stale = kind;
@@ -1040,7 +1042,11 @@ ExportOrder MakeExportOrder(const GeneratorOptions& o, absl::CivilDay day,
   e.country = e.seller->countries[r.Skewed(3, 2)];
   e.orderNo = absl::StrFormat("%s%04d%02d%02d%010d", e.platform->order_prefix,
                               day.year(), day.month(), day.day(), i);
-  e.logistics = &r.Pick(kLogistics);
+  // A bag (one arrival, one departure) is one carrier's: the arrival's
+  // head logisticsCode must be each of its waybills' (contract §1). The
+  // draw is still made so the other fields stay as they were.
+  r.Pick(kLogistics);
+  e.logistics = &kLogistics[(i / kBatch) % std::size(kLogistics)];
   e.logisticsNo = absl::StrFormat("EX%012d", 800000000000 + i);
   const int n = static_cast<int>(1 + r.Skewed(4, 2));
   for (int k = 0; k < n; ++k) {

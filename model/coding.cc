@@ -77,4 +77,30 @@ std::string_view BinaryReader::Bytes() {
   return s;
 }
 
+void BinaryWriter::OrderedBytes(std::string_view s) {
+  for (char c : s) {
+    out_->push_back(c);
+    if (c == '\0') out_->push_back('\xff');
+  }
+  out_->push_back('\0');
+  out_->push_back('\1');
+}
+
+std::string BinaryReader::OrderedBytes() {
+  std::string out;
+  while (pos_ + 1 < in_.size() || (pos_ < in_.size() && in_[pos_] != '\0')) {
+    const char c = in_[pos_++];
+    if (c != '\0') {
+      out.push_back(c);
+      continue;
+    }
+    const char next = in_[pos_++];
+    if (next == '\1') return out;
+    if (next != '\xff') break;
+    out.push_back('\0');
+  }
+  ok_ = false;
+  return std::string();
+}
+
 }  // namespace clearlane

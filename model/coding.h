@@ -32,6 +32,10 @@ class BinaryWriter {
   }
   // Raw bytes without a length, for the last part of a key.
   void Raw(std::string_view s) { out_->append(s); }
+  // Bytes in a form whose byte order is the order of the strings, for the
+  // parts of a key that must sort as text: 0 is written as 0 0xff, and the
+  // string ends with 0 1.
+  void OrderedBytes(std::string_view s);
 
  private:
   std::string* out_;
@@ -51,6 +55,7 @@ class BinaryReader {
   uint64_t Fixed64();
   uint32_t Fixed32();
   std::string_view Bytes();
+  std::string OrderedBytes();
   std::string_view Rest() {
     std::string_view r = in_.substr(pos_);
     pos_ = in_.size();

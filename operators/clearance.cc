@@ -7,75 +7,23 @@
 #include "model/document_codec.h"
 #include "model/event_time.h"
 #include "model/identity_number.h"
+#include "operators/clearance_helpers.h"
 #include "operators/import_rules.h"
 
 namespace clearlane {
 namespace {
 
+using clearance_internal::EchoInto;
+using clearance_internal::EchoList;
+using clearance_internal::Encode;
+using clearance_internal::GuidFor;
+using clearance_internal::Present;
+using clearance_internal::ReceiptType;
+using clearance_internal::Seconds;
+
 // 财关税〔2018〕49号: the single-transaction and yearly limits.
 const Decimal kSingleLimit = Decimal::FromInteger(5000);
 const Decimal kAnnualLimit = Decimal::FromInteger(26000);
-
-const Version* Present(const OrderGroup& g, DocType type,
-                       std::string_view ebpCode) {
-  auto it = g.docs.find({type, std::string(ebpCode)});
-  if (it == g.docs.end() || !it->second.present()) return nullptr;
-  return &it->second;
-}
-
-std::string_view ReceiptType(DocType t) {
-  switch (t) {
-    case DocType::kCeb621:
-      return "CEB622";
-    case DocType::kCeb623:
-      return "CEB624";
-    case DocType::kCeb625:
-      return "CEB626";
-    default:
-      return "CEB604";
-  }
-}
-
-std::string GuidFor(DocType type, std::string_view ebpCode,
-                    std::string_view orderNo, int64_t appTime,
-                    std::string_view status) {
-  return DeriveGuid(absl::StrFormat("%s|%s|%s|%d|%s", DocTypeName(type),
-                                    ebpCode, orderNo, appTime, status));
-}
-
-// The fields a receipt echoes, from a decoded list.
-template <class List>
-void EchoList(const List& l, Decision* d) {
-  d->orderNo = std::string(l.orderNo);
-  d->ebpCode = std::string(l.ebpCode);
-  d->ebcCode = std::string(l.ebcCode);
-  d->copNo = std::string(l.copNo);
-  d->preNo = std::string(l.preNo);
-  d->invtNo = std::string(l.invtNo);
-  d->agentCode = std::string(l.agentCode);
-  d->customsCode = std::string(l.customsCode);
-  d->tradeMode = std::string(l.tradeMode);
-}
-
-void EchoInto(const Decision& d, Receipt* r) {
-  r->orderNo = d.orderNo;
-  r->ebpCode = d.ebpCode;
-  r->ebcCode = d.ebcCode;
-  r->copNo = d.copNo;
-  r->preNo = d.preNo;
-  r->invtNo = d.invtNo;
-  r->agentCode = d.agentCode;
-  r->customsCode = d.customsCode;
-  r->tradeMode = d.tradeMode;
-}
-
-int64_t Seconds(absl::CivilSecond t) { return ToEpochSeconds(t); }
-
-// The state form of a document: personal fields keyed-hashed.
-std::string Encode(const Document& doc, StageContext& ctx) {
-  return EncodeDocument(doc,
-                        [&](std::string_view v) { return ctx.KeyedHash(v); });
-}
 
 }  // namespace
 
@@ -101,8 +49,26 @@ void Clearance::OnDocument(const Document& doc, StageContext& ctx) {
     case DocType::kCeb625:
       OnCancelOrReturn(doc, ctx);
       return;
-    default:
-      return;  // export: issue 6
+    case DocType::kCeb303: {
+      const auto& d = std::get<Ceb303Order>(doc);
+      OnOrderOrPayment(DocType::kCeb303, d.ebpCode, d.orderNo, doc, ctx);
+      return;
+    }
+    case DocType::kCeb403: {
+      const auto& d = std::get<Ceb403PaymentReceived>(doc);
+      OnOrderOrPayment(DocType::kCeb403, d.ebpCode, d.orderNo, doc, ctx);
+      return;
+    }
+    case DocType::kCeb505:
+      OnExportWaybill(std::get<Ceb505Waybill>(doc), doc, ctx);
+      return;
+    case DocType::kCeb507:
+    case DocType::kCeb509:
+      OnArrivalOrDeparture(doc, ctx);
+      return;
+    case DocType::kCeb603:
+      OnExportList(std::get<Ceb603List>(doc), doc, ctx);
+      return;
   }
 }
 
@@ -118,9 +84,14 @@ void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
   held.appTime = t;
   held.deleted = head.appType == AppType::kDelete;
   held.encoded = held.deleted ? std::string() : Encode(doc, ctx);
-  const ListKey key{DocType::kCeb621, std::string(ebpCode),
-                    std::string(orderNo)};
-  TryComplete(g, key, ctx);
+  const bool is_export = type == DocType::kCeb303 || type == DocType::kCeb403;
+  const ListKey key{is_export ? DocType::kCeb603 : DocType::kCeb621,
+                    std::string(ebpCode), std::string(orderNo)};
+  if (is_export) {
+    TryCompleteExport(g, key, ctx);
+  } else {
+    TryComplete(g, key, ctx);
+  }
 }
 
 void Clearance::OnWaybill(const Ceb511Waybill& w, const Document& doc,
@@ -220,14 +191,21 @@ void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
 }
 
 void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
+  if (key.type == DocType::kCeb505) {
+    OnShipmentExpiry(key.orderNo, due, ctx);
+    return;
+  }
   OrderGroup& g = ctx.Group(key.orderNo);
   auto it = g.lists.find({key.type, key.ebpCode});
   if (it == g.lists.end() || it->second.decision ||
       !it->second.version.present()) {
     return;
   }
-  if (key.type != DocType::kCeb621) return;  // export: issue 6
-  Decide(g, key, /*timed_out=*/true, due, ctx);
+  if (key.type == DocType::kCeb603) {
+    DecideExport(g, key, /*timed_out=*/true, due, ctx);
+  } else {
+    Decide(g, key, /*timed_out=*/true, due, ctx);
+  }
 }
 
 void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,

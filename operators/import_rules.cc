@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "operators/line_checks.h"
 
 namespace clearlane {
 namespace {
@@ -37,21 +38,6 @@ void CheckCurrency(const T& doc, ReasonList* reasons) {
   }
 }
 
-template <class T>
-void CheckLineTotals(const T& doc, std::vector<std::string>* bad) {
-  for (size_t i = 0; i < doc.items.size(); ++i) {
-    const auto& l = doc.items[i];
-    if (!l.price || !l.qty || !l.totalPrice) continue;
-    if (!LineTotalConsistent(*l.price, *l.qty, *l.totalPrice)) {
-      bad->push_back(absl::StrFormat(
-          "%s items[%d] (gnum %s): totalPrice %s, price x qty %s",
-          DocTypeName(T::kType), i, l.gnum ? absl::StrCat(*l.gnum) : "-",
-          l.totalPrice->ToPlain(),
-          Decimal::MultiplyRoundToFen(*l.price, *l.qty).ToPlain()));
-    }
-  }
-}
-
 // Compares two fields that are both present; adds `name` when they differ.
 void Compare(std::string_view a, std::string_view b, std::string_view name,
              std::vector<std::string>* differ) {
@@ -61,46 +47,7 @@ void Compare(std::string_view a, std::string_view b, std::string_view name,
 void CheckListAgainstOrder(const Ceb621List& list, const Ceb311Order& order,
                            ReasonList* reasons) {
   std::vector<std::string> problems;
-  // One-to-one by gnum; lines without gnum are left out (§10).
-  std::map<int64_t, const Ceb311OrderItem*> order_lines;
-  std::map<int64_t, const Ceb621ListItem*> list_lines;
-  for (const auto& l : order.items) {
-    if (!l.gnum) continue;
-    if (!order_lines.emplace(*l.gnum, &l).second) {
-      problems.push_back(absl::StrFormat("CEB311 gnum %d twice", *l.gnum));
-    }
-  }
-  for (const auto& l : list.items) {
-    if (!l.gnum) continue;
-    if (!list_lines.emplace(*l.gnum, &l).second) {
-      problems.push_back(absl::StrFormat("CEB621 gnum %d twice", *l.gnum));
-    }
-  }
-  for (const auto& [gnum, l] : list_lines) {
-    auto it = order_lines.find(gnum);
-    if (it == order_lines.end()) {
-      problems.push_back(absl::StrFormat("gnum %d not on the order", gnum));
-      continue;
-    }
-    const Ceb311OrderItem& o = *it->second;
-    auto differs = [](const std::optional<Decimal>& a,
-                      const std::optional<Decimal>& b) {
-      return a && b && *a != *b;
-    };
-    std::vector<std::string> fields;
-    if (differs(l->qty, o.qty)) fields.push_back("qty");
-    if (differs(l->price, o.price)) fields.push_back("price");
-    if (differs(l->totalPrice, o.totalPrice)) fields.push_back("totalPrice");
-    if (!fields.empty()) {
-      problems.push_back(absl::StrFormat("gnum %d %s differ", gnum,
-                                         absl::StrJoin(fields, ", ")));
-    }
-  }
-  for (const auto& [gnum, o] : order_lines) {
-    if (!list_lines.count(gnum)) {
-      problems.push_back(absl::StrFormat("gnum %d not on the list", gnum));
-    }
-  }
+  CompareLines(list, order, &problems);
   std::vector<std::string> buyer;
   Compare(list.buyerIdType, order.buyerIdType, "buyerIdType", &buyer);
   Compare(list.buyerIdNumber, order.buyerIdNumber, "buyerIdNumber", &buyer);

@@ -7,6 +7,7 @@
 #define CLEARLANE_OPERATORS_IMPORT_RULES_H_
 
 #include "model/document.h"
+#include "operators/line_checks.h"
 #include "operators/reasons.h"
 
 namespace clearlane {
@@ -35,9 +36,6 @@ void CheckImportList(const ImportBundle& b, ReasonList* reasons);
 // the document FIELD_INVALID; adds "DOC field, field" details. Shared with
 // export.
 void CheckRequiredFields(const Document& doc, ReasonList* reasons);
-
-// True when totalPrice = price x qty rounded half-up to the fen.
-bool LineTotalConsistent(Decimal price, Decimal qty, Decimal total);
 
 }  // namespace clearlane
 

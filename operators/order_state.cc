@@ -5,7 +5,10 @@
 namespace clearlane {
 namespace {
 
-constexpr uint8_t kGroupVersion = 1;
+// 2: decisions carry the export fields.
+constexpr uint8_t kGroupVersion = 2;
+constexpr uint8_t kShipmentVersion = 1;
+constexpr uint8_t kMonthVersion = 1;
 
 void PutVersion(BinaryWriter& w, const Version& v) {
   w.SignedVarint(v.appTime);
@@ -42,6 +45,10 @@ void PutDecision(BinaryWriter& w, const Decision& d) {
     PutDecimal(w, l.value);
   }
   w.U8(d.withdrawn);
+  w.Bytes(d.logisticsCode);
+  w.Bytes(d.logisticsNo);
+  w.U8(d.closed);
+  w.Bytes(d.closing);
 }
 
 Decision GetDecision(BinaryReader& r) {
@@ -63,7 +70,28 @@ Decision GetDecision(BinaryReader& r) {
     d.lines.push_back(l);
   }
   d.withdrawn = r.U8() != 0;
+  d.logisticsCode = std::string(r.Bytes());
+  d.logisticsNo = std::string(r.Bytes());
+  d.closed = r.U8() != 0;
+  d.closing = std::string(r.Bytes());
   return d;
+}
+
+void PutEvent(BinaryWriter& w, const std::optional<ShipmentEvent>& e) {
+  w.U8(e.has_value());
+  if (!e) return;
+  w.SignedVarint(e->appTime);
+  w.U8(e->deleted);
+  w.Bytes(e->logisticsCode);
+}
+
+std::optional<ShipmentEvent> GetEvent(BinaryReader& r) {
+  if (!r.U8()) return std::nullopt;
+  ShipmentEvent e;
+  e.appTime = r.SignedVarint();
+  e.deleted = r.U8() != 0;
+  e.logisticsCode = std::string(r.Bytes());
+  return e;
 }
 
 }  // namespace
@@ -127,6 +155,79 @@ absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes) {
   if (!r.ok() || !r.done())
     return absl::DataLossError("order state is corrupt");
   return g;
+}
+
+std::string EncodeShipment(const Shipment& s) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kShipmentVersion);
+  w.Varint(s.waybills.size());
+  for (const auto& [code, v] : s.waybills) {
+    w.Bytes(code);
+    PutVersion(w, v);
+  }
+  PutEvent(w, s.arrival);
+  PutEvent(w, s.departure);
+  w.Varint(s.lists.size());
+  for (const auto& [ebp, order] : s.lists) {
+    w.Bytes(ebp);
+    w.Bytes(order);
+  }
+  w.SignedVarint(s.expires);
+  return out;
+}
+
+absl::StatusOr<Shipment> DecodeShipment(std::string_view bytes) {
+  BinaryReader r(bytes);
+  Shipment s;
+  if (r.U8() != kShipmentVersion) {
+    return absl::DataLossError("shipment state of an unknown version");
+  }
+  const uint64_t waybills = r.Varint();
+  for (uint64_t i = 0; i < waybills && r.ok(); ++i) {
+    std::string code(r.Bytes());
+    s.waybills[std::move(code)] = GetVersion(r);
+  }
+  s.arrival = GetEvent(r);
+  s.departure = GetEvent(r);
+  const uint64_t lists = r.Varint();
+  for (uint64_t i = 0; i < lists && r.ok(); ++i) {
+    std::string ebp(r.Bytes());
+    std::string order(r.Bytes());
+    s.lists.emplace(std::move(ebp), std::move(order));
+  }
+  s.expires = r.SignedVarint();
+  if (!r.ok() || !r.done()) {
+    return absl::DataLossError("shipment state is corrupt");
+  }
+  return s;
+}
+
+std::string EncodeMonthState(const MonthState& m) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kMonthVersion);
+  w.SignedVarint(m.close_due);
+  w.U8(m.written);
+  w.SignedVarint(m.round);
+  w.U8(m.pending);
+  return out;
+}
+
+absl::StatusOr<MonthState> DecodeMonthState(std::string_view bytes) {
+  BinaryReader r(bytes);
+  MonthState m;
+  if (r.U8() != kMonthVersion) {
+    return absl::DataLossError("month state of an unknown version");
+  }
+  m.close_due = r.SignedVarint();
+  m.written = r.U8() != 0;
+  m.round = static_cast<int32_t>(r.SignedVarint());
+  m.pending = r.U8() != 0;
+  if (!r.ok() || !r.done()) {
+    return absl::DataLossError("month state is corrupt");
+  }
+  return m;
 }
 
 }  // namespace clearlane

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,6 +57,12 @@ struct Decision {
   std::vector<ReleasedLine> lines;
   // A cancel or a return was accepted: the list is no longer released.
   bool withdrawn = false;
+  // Export: the waybill the list names, whether it closed (899), and until
+  // it closes, what a released list with statisticsFlag B brings to its
+  // month's summary (operators/summary.h EncodeClosedList; empty for A).
+  std::string logisticsCode, logisticsNo;
+  bool closed = false;
+  std::string closing;
 };
 
 struct ListEntry {
@@ -78,6 +85,46 @@ struct OrderGroup {
     return docs.empty() && lists.empty() && waybills.empty();
   }
 };
+
+// A held arrival or departure line. Each line stands alone, identified by
+// docType and logisticsNo (contract §1).
+struct ShipmentEvent {
+  int64_t appTime = 0;
+  bool deleted = false;
+  std::string logisticsCode;  // from the document's head; empty if absent
+
+  bool present() const { return !deleted; }
+};
+
+// Stage L: the export documents that name one logisticsNo, and the lists
+// that wait for them.
+struct Shipment {
+  std::map<std::string, Version> waybills;  // CEB505 versions by logisticsCode
+  std::optional<ShipmentEvent> arrival, departure;
+  // Lists naming this logisticsNo that still need it (undecided, or
+  // released and not yet closed), as (ebpCode, orderNo).
+  std::set<std::pair<std::string, std::string>> lists;
+  // With no list waiting, the facts are dropped at this due time (the
+  // export timeout after the latest of them); 0: no such timer.
+  int64_t expires = 0;
+
+  bool empty() const {
+    return waybills.empty() && !arrival && !departure && lists.empty();
+  }
+};
+
+// Stage C: where a month's summary stands.
+struct MonthState {
+  int64_t close_due = 0;  // the armed month close; 0: none armed
+  bool written = false;   // the month's first forms were written
+  int32_t round = 0;      // the supplement that new closes go to
+  bool pending = false;   // closed lists wait in `round`
+};
+
+std::string EncodeShipment(const Shipment& s);
+absl::StatusOr<Shipment> DecodeShipment(std::string_view bytes);
+std::string EncodeMonthState(const MonthState& m);
+absl::StatusOr<MonthState> DecodeMonthState(std::string_view bytes);
 
 std::string EncodeOrderGroup(const OrderGroup& g);
 absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes);

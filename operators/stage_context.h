@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "model/dead_letter.h"
 #include "model/decimal.h"
 #include "model/document.h"
@@ -52,7 +54,8 @@ class StageContext {
                           const WaybillVersion& v) = 0;
 
   // A list's timeout, due at `due` (seconds). Set replaces nothing: cancel
-  // the old one first.
+  // the old one first. Stage L's expiry of a Shipment is a timer too, with
+  // the ListKey {kCeb505, "", logisticsNo}.
   virtual void SetTimer(int64_t due, const ListKey& list) = 0;
   virtual void CancelTimer(int64_t due, const ListKey& list) = 0;
 
@@ -71,6 +74,31 @@ class StageContext {
   enum class Registered { kUnknown, kNameDiffers, kMatches };
   virtual Registered LookUp(std::string_view buyer,
                             std::string_view name_hash) = 0;
+
+  // The watermark before the current record (contract §9), seconds;
+  // nullopt before the first document.
+  virtual std::optional<int64_t> Watermark() const = 0;
+
+  // Stage L: the export documents of one logisticsNo, empty if none. Same
+  // lifetime and write-back as Group. An empty Shipment is removed.
+  virtual Shipment& ShipmentOf(std::string_view logisticsNo) = 0;
+
+  // Stage C. The state of a month (PeriodOf), default if never touched; the
+  // engine writes it back and fires its close at `close_due` once set.
+  virtual MonthState& Month(int32_t period) = 0;
+  // Every month with state, ascending.
+  virtual std::vector<int32_t> Months() = 0;
+  // Keeps a closed list for the month's summary `round` (0: the month's
+  // first forms, then supplements), under `key` (ClosedListKey).
+  virtual void AddClosedList(int32_t period, int32_t round,
+                             std::string_view key, std::string_view value) = 0;
+  // Visits the closed lists of a round in key order; false from `visit`
+  // stops. Then DropRound forgets them.
+  virtual void ForEachClosedList(
+      int32_t period, int32_t round,
+      absl::FunctionRef<bool(std::string_view value)> visit) = 0;
+  virtual void DropRound(int32_t period, int32_t round) = 0;
+  virtual void EmitSummary(const SummaryForm& f) = 0;
 
   virtual void EmitReceipt(const Receipt& r) = 0;
   // A dead letter for the record being processed.

@@ -22,14 +22,50 @@ std::string OrderKey(std::string_view orderNo) {
 // Forget clean cache entries past this many, after a flush.
 constexpr size_t kCacheEntries = 200000;
 
+// Store::kLogistics holds import waybill versions (tag 'I', then the
+// length-prefixed logisticsCode and the logisticsNo) and stage L's export
+// shipments (tag 'E', then the logisticsNo), each key led by 8 bytes of
+// hash of the rest.
+std::string HashLed(const std::string& rest) {
+  std::string key;
+  BinaryWriter(&key).Fixed64(XXH3_64bits(rest.data(), rest.size()));
+  key.append(rest);
+  return key;
+}
+
 std::string WaybillKey(std::string_view code, std::string_view no) {
   std::string id;
   BinaryWriter w(&id);
+  w.U8('I');
   w.Bytes(code);
   w.Raw(no);
+  return HashLed(id);
+}
+
+std::string ShipmentKey(std::string_view no) {
+  std::string id;
+  BinaryWriter w(&id);
+  w.U8('E');
+  w.Raw(no);
+  return HashLed(id);
+}
+
+// Store::kSummaries: 'M' + period for a month's state; 'L' + period +
+// round + ClosedListKey for a closed list waiting for its forms.
+std::string MonthKey(int32_t period) {
   std::string key;
-  BinaryWriter(&key).Fixed64(XXH3_64bits(id.data(), id.size()));
-  key.append(id);
+  BinaryWriter w(&key);
+  w.U8('M');
+  w.Fixed32(static_cast<uint32_t>(period));
+  return key;
+}
+
+std::string RoundPrefix(int32_t period, int32_t round) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.U8('L');
+  w.Fixed32(static_cast<uint32_t>(period));
+  w.Fixed32(static_cast<uint32_t>(round));
   return key;
 }
 
@@ -110,7 +146,111 @@ absl::Status EngineState::LoadTimers() {
       return absl::DataLossError("timer key is corrupt");
     timers_.insert(std::move(t));
   }
-  return FromRocks(it->status(), "reading the timers");
+  absl::Status st = FromRocks(it->status(), "reading the timers");
+  if (!st.ok()) return st;
+  auto months = store_->NewIterator(Store::kSummaries);
+  for (months->Seek("M"); months->Valid() && months->key().starts_with("M");
+       months->Next()) {
+    BinaryReader r(
+        std::string_view(months->key().data(), months->key().size()));
+    r.U8();
+    const auto period = static_cast<int32_t>(r.Fixed32());
+    auto m = DecodeMonthState(
+        std::string_view(months->value().data(), months->value().size()));
+    if (!m.ok()) return m.status();
+    months_[period] = *m;
+  }
+  return FromRocks(months->status(), "reading the months");
+}
+
+bool EngineState::NextMonthClose(int64_t* due, int32_t* period) const {
+  bool found = false;
+  for (const auto& [p, m] : months_) {
+    if (m.close_due != 0 && (!found || m.close_due < *due)) {
+      *due = m.close_due;
+      *period = p;
+      found = true;
+    }
+  }
+  return found;
+}
+
+Shipment& EngineState::ShipmentOf(std::string_view logisticsNo) {
+  auto [it, inserted] = shipments_.try_emplace(ShipmentKey(logisticsNo));
+  if (inserted) {
+    auto stored = store_->Get(Store::kLogistics, it->first);
+    if (!stored.ok()) {
+      if (status_.ok()) status_ = stored.status();
+    } else if (stored->has_value()) {
+      auto shipment = DecodeShipment(**stored);
+      if (shipment.ok()) {
+        it->second.value = *std::move(shipment);
+      } else if (status_.ok()) {
+        status_ = shipment.status();
+      }
+    }
+  }
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_shipments_.emplace_back(&it->first, &it->second);
+  }
+  return it->second.value;
+}
+
+MonthState& EngineState::Month(int32_t period) {
+  dirty_months_.insert(period);
+  return months_[period];
+}
+
+std::vector<int32_t> EngineState::Months() {
+  std::vector<int32_t> out;
+  for (const auto& [p, m] : months_) out.push_back(p);
+  return out;
+}
+
+void EngineState::AddClosedList(int32_t period, int32_t round,
+                                std::string_view key, std::string_view value) {
+  std::string full = RoundPrefix(period, round);
+  full.append(key);
+  batch_->Put(store_->Handle(Store::kSummaries), full, value);
+  unflushed_closed_[std::move(full)] = std::string(value);
+}
+
+void EngineState::ForEachClosedList(
+    int32_t period, int32_t round,
+    absl::FunctionRef<bool(std::string_view value)> visit) {
+  const std::string begin = RoundPrefix(period, round);
+  const std::string end = RoundPrefix(period, round + 1);
+  // The committed lists and this epoch's, merged in key order.
+  auto it = store_->NewIterator(Store::kSummaries);
+  it->Seek(begin);
+  auto mem = unflushed_closed_.lower_bound(begin);
+  while (true) {
+    const bool stored = it->Valid() && it->key().compare(end) < 0;
+    const bool fresh = mem != unflushed_closed_.end() && mem->first < end;
+    if (!stored && !fresh) break;
+    bool more;
+    if (fresh && (!stored || it->key().compare(mem->first) >= 0)) {
+      if (stored && it->key().compare(mem->first) == 0) it->Next();
+      more = visit(mem->second);
+      ++mem;
+    } else {
+      more = visit(std::string_view(it->value().data(), it->value().size()));
+      it->Next();
+    }
+    if (!more) break;
+  }
+  if (!it->status().ok() && status_.ok()) {
+    status_ = FromRocks(it->status(), "reading the closed lists");
+  }
+}
+
+void EngineState::DropRound(int32_t period, int32_t round) {
+  const std::string begin = RoundPrefix(period, round);
+  const std::string end = RoundPrefix(period, round + 1);
+  batch_->DeleteRange(store_->Handle(Store::kSummaries), begin, end);
+  unflushed_closed_.erase(unflushed_closed_.lower_bound(begin),
+                          unflushed_closed_.lower_bound(end));
 }
 
 bool EngineState::NextTimer(int64_t* due, ListKey* list) const {
@@ -265,6 +405,21 @@ void EngineState::Flush() {
                 EncodeWaybill(entry->value));
     entry->dirty = false;
   }
+  for (auto& [key, entry] : dirty_shipments_) {
+    if (entry->value.empty() && entry->value.expires == 0) {
+      batch_->Delete(store_->Handle(Store::kLogistics), *key);
+    } else {
+      batch_->Put(store_->Handle(Store::kLogistics), *key,
+                  EncodeShipment(entry->value));
+    }
+    entry->dirty = false;
+  }
+  for (int32_t period : dirty_months_) {
+    batch_->Put(store_->Handle(Store::kSummaries), MonthKey(period),
+                EncodeMonthState(months_[period]));
+  }
+  dirty_months_.clear();
+  unflushed_closed_.clear();
   for (auto& [key, entry] : dirty_totals_) {
     std::string value;
     BinaryWriter(&value).SignedVarint(entry->value);
@@ -274,6 +429,8 @@ void EngineState::Flush() {
   dirty_group_keys_.clear();
   dirty_waybills_.clear();
   dirty_totals_.clear();
+  dirty_shipments_.clear();
+  if (shipments_.size() > kCacheEntries) shipments_.clear();
   if (groups_.size() > kCacheEntries) groups_.clear();
   if (waybills_.size() > kCacheEntries) waybills_.clear();
   if (totals_.size() > kCacheEntries) totals_.clear();

@@ -49,17 +49,24 @@ class EngineState : public StageContext {
   struct Outputs {
     std::function<void(const Receipt&)> receipt;
     std::function<void(DeadLetterCode, std::string)> dead_letter;
+    std::function<void(const SummaryForm&)> summary;
   };
   // `batch` is the open epoch's batch; timers are written to it directly.
   EngineState(StateStore* store, rocksdb::WriteBatch* batch,
               std::string hmac_secret, bool has_registry, Outputs outputs);
 
-  // Loads the timers from the store. Call once, before processing.
+  // Loads the timers and the months' states from the store. Call once,
+  // before processing.
   absl::Status LoadTimers();
-  // The earliest timer, if any.
+  // The earliest list timer, if any.
   bool NextTimer(int64_t* due, ListKey* list) const;
-  // Removes the earliest timer (it is firing).
+  // Removes the earliest list timer (it is firing).
   void PopTimer();
+  // The earliest armed month close, if any (it fires by clearing
+  // MonthState::close_due, in Clearance::OnMonthClose).
+  bool NextMonthClose(int64_t* due, int32_t* period) const;
+  // The watermark operators see (StageContext::Watermark).
+  void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
   // Writes the changed state into the epoch's batch and forgets clean
   // entries when the cache is large.
@@ -81,6 +88,17 @@ class EngineState : public StageContext {
   bool HasRegistry() const override { return has_registry_; }
   Registered LookUp(std::string_view buyer,
                     std::string_view name_hash) override;
+  std::optional<int64_t> Watermark() const override { return watermark_; }
+  Shipment& ShipmentOf(std::string_view logisticsNo) override;
+  MonthState& Month(int32_t period) override;
+  std::vector<int32_t> Months() override;
+  void AddClosedList(int32_t period, int32_t round, std::string_view key,
+                     std::string_view value) override;
+  void ForEachClosedList(
+      int32_t period, int32_t round,
+      absl::FunctionRef<bool(std::string_view value)> visit) override;
+  void DropRound(int32_t period, int32_t round) override;
+  void EmitSummary(const SummaryForm& f) override { outputs_.summary(f); }
   void EmitReceipt(const Receipt& r) override { outputs_.receipt(r); }
   void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
     outputs_.dead_letter(code, std::move(detail));
@@ -102,6 +120,16 @@ class EngineState : public StageContext {
   std::unordered_map<std::string, Cached<OrderGroup>> groups_;
   std::unordered_map<std::string, Cached<WaybillVersion>> waybills_;
   std::unordered_map<std::string, Cached<int64_t>> totals_;  // units
+  std::unordered_map<std::string, Cached<Shipment>> shipments_;
+  std::vector<std::pair<const std::string*, Cached<Shipment>*>>
+      dirty_shipments_;
+  // Every month's state (few), and those the open epoch changed.
+  std::map<int32_t, MonthState> months_;
+  std::set<int32_t> dirty_months_;
+  // Closed lists added in the open epoch (full key -> value): not yet in
+  // RocksDB, so ForEachClosedList reads them from here.
+  std::map<std::string, std::string> unflushed_closed_;
+  std::optional<int64_t> watermark_;
   // The entries changed in the open epoch, so a flush visits only them.
   std::vector<std::pair<const std::string*, Cached<OrderGroup>*>>
       dirty_group_keys_;

@@ -194,6 +194,20 @@ int main(int argc, char** argv) {
                    "outputs do not depend on it")
       ->check(CLI::Range(1, 256));
   replay_cmd
+      ->add_option("--summary-flag", replay.summary_flag,
+                   "summary declarations: 1 leaves ownerCode out of the "
+                   "head group (default 2)")
+      ->check(CLI::IsMember({1, 2}));
+  replay_cmd
+      ->add_option("--form-lines", replay.form_lines,
+                   "lines per summary declaration form (default 50)")
+      ->check(CLI::Range(1, 100000));
+  replay_cmd
+      ->add_option("--month-close-hours", replay.month_close_hours,
+                   "hours of event time after its end at which a month "
+                   "closes (default 48)")
+      ->check(CLI::Range(0, 24 * 365));
+  replay_cmd
       ->add_option("--epoch-records", replay.epoch_records,
                    "records per epoch at most")
       ->check(CLI::PositiveNumber);

@@ -245,6 +245,9 @@ absl::Status Replay::Start() {
 
   ClearanceConfig config;
   if (tax_rates_) config.tax_rates = &*tax_rates_;
+  config.forms.summary_flag = options_.summary_flag;
+  config.forms.max_lines = options_.form_lines;
+  config.month_close_delay = options_.month_close_hours * 3600;
   clearance_ = std::make_unique<Clearance>(config);
   decoder_ = std::make_unique<ParallelDecoder>(options_.threads);
   state_ = std::make_unique<EngineState>(
@@ -263,6 +266,11 @@ absl::Status Replay::Start() {
                 &line);
             Emit(OutputStream::kDeadLetters, std::move(line));
             current_dead_ = true;
+          },
+          [this](const SummaryForm& f) {
+            std::string line;
+            EncodeSummaryForm(f, &line);
+            Emit(OutputStream::kSummaries, std::move(line));
           }});
   return state_->LoadTimers();
 }
@@ -359,12 +367,21 @@ absl::Status Replay::LoadTaxRates() {
   return absl::OkStatus();
 }
 
+// List timeouts fire before month closes, each kind in order of due time
+// (contract §9).
 absl::Status Replay::FireTimers(int64_t limit, bool commit_between) {
-  int64_t due;
-  ListKey list;
-  while (state_->NextTimer(&due, &list) && due <= limit) {
-    state_->PopTimer();
-    clearance_->OnTimeout(list, due, *state_);
+  while (true) {
+    int64_t due;
+    ListKey list;
+    int32_t period;
+    if (state_->NextTimer(&due, &list) && due <= limit) {
+      state_->PopTimer();
+      clearance_->OnTimeout(list, due, *state_);
+    } else if (state_->NextMonthClose(&due, &period) && due <= limit) {
+      clearance_->OnMonthClose(period, *state_);
+    } else {
+      break;
+    }
     if (commit_between) {
       ++epoch_records_;
       absl::Status st = MaybeCommit();
@@ -442,6 +459,7 @@ void Replay::Process(const DecodedRecord& record, const std::string& file) {
   current_file_ = &file;
   current_record_ = &record;
   current_dead_ = false;
+  state_->set_watermark(meta_.watermark);
   clearance_->OnDocument(record.doc, *state_);
   // A record that became a dead letter does not move the watermark.
   if (current_dead_) return;
@@ -565,6 +583,8 @@ absl::Status Replay::Run() {
     // in order, with epochs committed as usual.
     st = FireTimers(INT64_MAX, /*commit_between=*/true);
     if (!st.ok()) return st;
+    clearance_->OnEndOfInput(*state_);
+    if (!state_->status().ok()) return state_->status();
   }
   meta_.status =
       options_.keep_open ? RunStatus::kKeptOpen : RunStatus::kDrained;

@@ -43,6 +43,12 @@ struct ReplayOptions {
   // Empty: a random secret is made when the state is created and kept in
   // it.
   std::string hmac_secret_file;
+  // Summary declarations (contract §4): summaryFlag 1 leaves ownerCode out
+  // of the head group; lines per form; how long after its end a month
+  // closes, in hours of event time.
+  int summary_flag = 2;
+  int form_lines = 50;
+  int64_t month_close_hours = 48;
 };
 
 // Runs a replay. Returns the exit status: 0 when the input was processed

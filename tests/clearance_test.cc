@@ -56,6 +56,31 @@ class MemoryContext : public StageContext {
     if (it == registry.end()) return Registered::kUnknown;
     return it->second == name ? Registered::kMatches : Registered::kNameDiffers;
   }
+  std::optional<int64_t> Watermark() const override { return watermark; }
+  Shipment& ShipmentOf(std::string_view no) override {
+    return shipments[std::string(no)];
+  }
+  MonthState& Month(int32_t period) override { return months[period]; }
+  std::vector<int32_t> Months() override {
+    std::vector<int32_t> out;
+    for (const auto& [p, m] : months) out.push_back(p);
+    return out;
+  }
+  void AddClosedList(int32_t period, int32_t round, std::string_view key,
+                     std::string_view value) override {
+    closed[{period, round}][std::string(key)] = std::string(value);
+  }
+  void ForEachClosedList(
+      int32_t period, int32_t round,
+      absl::FunctionRef<bool(std::string_view)> visit) override {
+    for (const auto& [k, v] : closed[{period, round}]) {
+      if (!visit(v)) break;
+    }
+  }
+  void DropRound(int32_t period, int32_t round) override {
+    closed.erase({period, round});
+  }
+  void EmitSummary(const SummaryForm& f) override { summaries.push_back(f); }
   void EmitReceipt(const Receipt& r) override { receipts.push_back(r); }
   void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
     dead.push_back(code);
@@ -68,6 +93,12 @@ class MemoryContext : public StageContext {
   std::map<std::string, std::string> registry;  // hash(id) -> hash(name)
   std::vector<Receipt> receipts;
   std::vector<DeadLetterCode> dead;
+  std::optional<int64_t> watermark;
+  std::map<std::string, Shipment> shipments;
+  std::map<int32_t, MonthState> months;
+  std::map<std::pair<int32_t, int32_t>, std::map<std::string, std::string>>
+      closed;
+  std::vector<SummaryForm> summaries;
 };
 
 // Replaces the first `from` in `record` by `to`.

@@ -1,0 +1,75 @@
+// Stage C of the 9610 export flow: what a closed list brings to its month's
+// summary declaration (汇总申报, 海关总署公告2018年第194号), and how the lists
+// of one head group become declaration forms (contract §4).
+//
+// Each closed list is kept as a record of its own, under a key that sorts
+// by head group, orderNo and logisticsNo: a large seller's month is then
+// many small writes, never one value rewritten per list, and the month's
+// close reads the forms' lists in the order they are written.
+//
+// Thread-safety: functions of their arguments.
+
+#ifndef CLEARLANE_OPERATORS_SUMMARY_H_
+#define CLEARLANE_OPERATORS_SUMMARY_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "model/decimal.h"
+#include "model/document.h"
+#include "model/outputs.h"
+
+namespace clearlane {
+
+struct ClosedLine {
+  std::string gcode, country, currency, unit1;
+  Decimal qty1, totalPrice;
+};
+
+// A closed export list with statisticsFlag B, as its summary needs it.
+struct ClosedList {
+  // The head group (contract §4). ownerCode is kept even when summaryFlag
+  // 1 leaves it out of the group.
+  std::string ebcCode, trafMode, ownerCode, country, portCode;
+  std::string orderNo, logisticsNo, invtNo, copNo;
+  Decimal grossWeight, netWeight;
+  std::vector<ClosedLine> lines;
+};
+
+// From a released list (which passed every required-field check).
+ClosedList ClosedListOf(const Ceb603List& list);
+
+std::string EncodeClosedList(const ClosedList& c);
+absl::StatusOr<ClosedList> DecodeClosedList(std::string_view bytes);
+
+// The sort key of a closed list within its month and supplement: head group
+// (ownerCode left out when summaryFlag is 1), then orderNo, then
+// logisticsNo, each in bytewise order.
+std::string ClosedListKey(const ClosedList& c, int summary_flag);
+
+// A month, as a number that sorts: year * 12 + month - 1.
+int32_t PeriodOf(absl::CivilSecond t);
+absl::CivilMonth MonthOf(int32_t period);
+
+struct FormOptions {
+  int summary_flag = 2;  // 1: ownerCode is not part of the head group
+  int max_lines = 50;    // lines per form
+};
+
+// The forms of one head group: `lists` are its closed lists in key order
+// (all with the same head group); `supplement` is 0 for the month's first
+// emission.
+std::vector<SummaryForm> BuildForms(int32_t period, int supplement,
+                                    const std::vector<ClosedList>& lists,
+                                    const FormOptions& options);
+
+// Whether two closed lists fall in the same head group.
+bool SameHeadGroup(const ClosedList& a, const ClosedList& b, int summary_flag);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_OPERATORS_SUMMARY_H_
