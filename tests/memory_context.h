@@ -1,0 +1,99 @@
+// An in-memory StageContext for the operators' tests: every store a plain
+// map, timers a set, outputs collected in vectors.
+
+#ifndef CLEARLANE_TESTS_MEMORY_CONTEXT_H_
+#define CLEARLANE_TESTS_MEMORY_CONTEXT_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "operators/stage_context.h"
+
+namespace clearlane::testing {
+
+class MemoryContext : public StageContext {
+ public:
+  OrderGroup& Group(std::string_view orderNo) override {
+    return groups[std::string(orderNo)];
+  }
+  const WaybillVersion* Waybill(std::string_view code,
+                                std::string_view no) override {
+    auto it = waybills.find({std::string(code), std::string(no)});
+    return it == waybills.end() ? nullptr : &it->second;
+  }
+  void PutWaybill(std::string_view code, std::string_view no,
+                  const WaybillVersion& v) override {
+    waybills[{std::string(code), std::string(no)}] = v;
+  }
+  void SetTimer(int64_t due, const ListKey& list) override {
+    timers.insert({due, list});
+  }
+  void CancelTimer(int64_t due, const ListKey& list) override {
+    timers.erase({due, list});
+  }
+  std::string KeyedHash(std::string_view v) override {
+    return "#" + std::string(v);
+  }
+  Decimal YearTotal(std::string_view buyer, int year) override {
+    return totals[{std::string(buyer), year}];
+  }
+  void SetYearTotal(std::string_view buyer, int year, Decimal t) override {
+    totals[{std::string(buyer), year}] = t;
+  }
+  bool HasRegistry() const override { return !registry.empty(); }
+  Registered LookUp(std::string_view buyer, std::string_view name) override {
+    auto it = registry.find(std::string(buyer));
+    if (it == registry.end()) return Registered::kUnknown;
+    return it->second == name ? Registered::kMatches : Registered::kNameDiffers;
+  }
+  std::optional<int64_t> Watermark() const override { return watermark; }
+  Shipment& ShipmentOf(std::string_view no) override {
+    return shipments[std::string(no)];
+  }
+  MonthState& Month(int32_t period) override { return months[period]; }
+  std::vector<int32_t> Months() override {
+    std::vector<int32_t> out;
+    for (const auto& [p, m] : months) out.push_back(p);
+    return out;
+  }
+  void AddClosedList(int32_t period, int32_t round, std::string_view key,
+                     std::string_view value) override {
+    closed[{period, round}][std::string(key)] = std::string(value);
+  }
+  void ForEachClosedList(
+      int32_t period, int32_t round,
+      absl::FunctionRef<bool(std::string_view)> visit) override {
+    for (const auto& [k, v] : closed[{period, round}]) {
+      if (!visit(v)) break;
+    }
+  }
+  void DropRound(int32_t period, int32_t round) override {
+    closed.erase({period, round});
+  }
+  void EmitSummary(const SummaryForm& f) override { summaries.push_back(f); }
+  void EmitReceipt(const Receipt& r) override { receipts.push_back(r); }
+  void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
+    dead.push_back(code);
+  }
+
+  std::map<std::string, OrderGroup> groups;
+  std::map<std::pair<std::string, std::string>, WaybillVersion> waybills;
+  std::set<std::pair<int64_t, ListKey>> timers;
+  std::map<std::pair<std::string, int>, Decimal> totals;
+  std::map<std::string, std::string> registry;  // hash(id) -> hash(name)
+  std::vector<Receipt> receipts;
+  std::vector<DeadLetterCode> dead;
+  std::optional<int64_t> watermark;
+  std::map<std::string, Shipment> shipments;
+  std::map<int32_t, MonthState> months;
+  std::map<std::pair<int32_t, int32_t>, std::map<std::string, std::string>>
+      closed;
+  std::vector<SummaryForm> summaries;
+};
+
+}  // namespace clearlane::testing
+
+#endif  // CLEARLANE_TESTS_MEMORY_CONTEXT_H_
