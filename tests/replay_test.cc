@@ -87,10 +87,12 @@ class ReplayTest : public ::testing::Test {
     log_ = (dir_ / "stderr.log").string();
   }
   // A corpus with every anomaly, dead letters included.
-  std::string Corpus(const std::string& name, int64_t orders, uint64_t seed) {
+  std::string Corpus(const std::string& name, int64_t orders, uint64_t seed,
+                     absl::CivilDay day = absl::CivilDay(2026, 11, 11)) {
     GeneratorOptions o;
     o.orders = orders;
     o.seed = seed;
+    o.day = day;
     AnomalyRates& a = o.anomalies;
     a.duplicates = a.stale = a.modifications = a.missing = 0.03;
     a.amount_mismatches = a.payer_mismatches = a.invalid_ids = 0.02;
@@ -278,22 +280,31 @@ TEST_F(ReplayTest, OutputOfAnotherRunIsRefused) {
 
 TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
   const int64_t kills = EnvOr("CLEARLANE_CRASH_KILLS", 20);
+  // The last day of a month, so export lists close in two months and the
+  // months' summaries are written mid-stream (when the late returns move
+  // event time past the closes) and in the drain.
   const std::string input =
-      Corpus("day.ndjson", EnvOr("CLEARLANE_CRASH_ORDERS", 6000), 2026);
+      Corpus("day.ndjson", EnvOr("CLEARLANE_CRASH_ORDERS", 6000), 2026,
+             absl::CivilDay(2026, 11, 30));
   const std::string registry = input + ".registry";
   ASSERT_EQ(
       RunClearlane({"replay", "--input", input, "--out",
                     (dir_ / "clean").string(), "--identity-registry", registry},
                    log_),
       0);
-  // Decisions of every kind are in the comparison.
+  // Decisions of every kind are in the comparison, and summaries of both
+  // months.
   const std::string receipts = Slurp(dir_ / "clean" / "receipts.ndjson");
   for (const char* what :
        {"\"returnStatus\":\"800\"", "\"returnStatus\":\"100\"",
-        "\"returnStatus\":\"399\"", "ANNUAL_LIMIT_EXCEEDED", "ID_UNKNOWN",
-        "ORDER_MISSING", "RETURN_WINDOW_EXPIRED"}) {
+        "\"returnStatus\":\"399\"", "\"returnStatus\":\"899\"",
+        "ANNUAL_LIMIT_EXCEEDED", "ID_UNKNOWN", "ORDER_MISSING",
+        "ARRIVAL_MISSING", "RETURN_WINDOW_EXPIRED"}) {
     EXPECT_NE(receipts.find(what), std::string::npos) << what;
   }
+  const std::string summaries = Slurp(dir_ / "clean" / "summaries.ndjson");
+  EXPECT_NE(summaries.find("\"period\":\"202611\""), std::string::npos);
+  EXPECT_NE(summaries.find("\"period\":\"202612\""), std::string::npos);
   const std::string state = (dir_ / "state").string();
   const std::string out = (dir_ / "crashed").string();
   const std::vector<std::string> args = {
