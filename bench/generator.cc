@@ -1036,6 +1036,14 @@ ExportOrder MakeExportOrder(const GeneratorOptions& o, absl::CivilDay day,
   ExportOrder e;
   e.platform = &r.Pick(kExportPlatforms);
   e.seller = &kSellers[r.Skewed(std::size(kSellers), 3)];
+  if (o.top_sellers_share > 0) {
+    // A stream of its own, so the other fields stay as they were.
+    Rng skew = Rng::For(o.seed, kContentStream ^ 0x5e11e5, i);
+    const int64_t n = std::size(kSellers);
+    e.seller = &kSellers[skew.Chance(o.top_sellers_share)
+                             ? skew.Uniform(0, 2)
+                             : skew.Uniform(3, n - 1)];
+  }
   const int64_t owner = r.Uniform(1, 3);
   e.ownerCode = absl::StrFormat("%.6sOW%02d", e.seller->ebcCode, owner);
   e.ownerName = absl::StrFormat("%s第%d工厂", e.seller->ebcName, owner);

@@ -48,6 +48,9 @@ struct GeneratorOptions {
   double bonded_share = 0.7;  // import lists that are 1210 (else 9610)
   double single_item_over_limit = 0.003;  // import: one item over 5000
   double statistics_flag_a = 0.2;         // export lists with flag A
+  // When above 0: this share of export orders comes from the three largest
+  // sellers, the rest evenly from the others (a skewed 9610 month).
+  double top_sellers_share = 0;
   int64_t buyers = 0;                     // 0: orders / 3, at least 50
   AnomalyRates anomalies;
   // Identity registry for the buyers (contract §2), when registry_out is set.

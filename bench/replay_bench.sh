@@ -2,19 +2,24 @@
 # Replay throughput beside the decode-only rate of the same file (issue 4).
 #
 #   bash bench/replay_bench.sh [--orders N] [--runs R] [--flow import|export|mixed]
-#                              [--seed S] [--work DIR] [--bin PATH]
+#                              [--seed S] [--skew SHARE] [--work DIR] [--bin PATH]
+#                              [--configs "check epoch:1 epoch:2 none:1 none:2"]
 #
 # Generates the corpus once (kept in --work, default /tmp/clearlane-bench),
 # then runs, R times each and in turn (so machine noise spreads over all of
 # them): `clearlane check` (decode and required fields only), and `clearlane
-# replay --state` with --sync=epoch and --sync=none on 1 and 2 threads.
+# replay --state` with --sync=epoch and --sync=none on 1 and 2 threads (or
+# the --configs given). --skew passes --top-sellers-share to gen: that share
+# of export orders from the three largest sellers.
 # Prints a Markdown table of medians: seconds, documents/s, lists/s and the
 # ratio to the decode-only rate. Every replay must write the same receipts
-# (checked by md5), or the script fails.
+# and summaries (checked by md5), or the script fails.
 set -euo pipefail
 
 orders=1000000
 runs=3
+skew=
+configs=(check epoch:1 epoch:2 none:1 none:2)
 flow=import
 seed=11
 work=/tmp/clearlane-bench
@@ -25,6 +30,8 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --flow) flow=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --skew) skew=$2; shift 2 ;;
+    --configs) read -r -a configs <<< "$2"; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     *) echo "replay_bench.sh: unknown argument $1" >&2; exit 2 ;;
@@ -32,18 +39,18 @@ while [[ $# -gt 0 ]]; do
 done
 
 mkdir -p "$work"
-corpus="$work/$flow-$orders-$seed.ndjson"
-registry="$work/$flow-$orders-$seed.reg"
+name="$flow-$orders-$seed${skew:+-skew$skew}"
+corpus="$work/$name.ndjson"
+registry="$work/$name.reg"
 if [[ ! -s "$corpus" || ! -s "$registry" ]]; then
   echo "generating $corpus" >&2
   "$bin" gen --orders "$orders" --seed "$seed" --flow "$flow" \
-    --profile double11 --out "$corpus.tmp" --registry-out "$registry"
+    --profile double11 --out "$corpus.tmp" --registry-out "$registry" \
+    ${skew:+--top-sellers-share "$skew"}
   mv "$corpus.tmp" "$corpus"
 fi
 documents=$(wc -l < "$corpus")
-lists=$(grep -c '"docType":"CEB6[02]1"' "$corpus" || true)
-
-configs=("check" "epoch 1" "epoch 2" "none 1" "none 2")
+lists=$(grep -cE '"docType":"CEB6(21|03)"' "$corpus" || true)
 declare -A times
 receipts_md5=""
 
@@ -56,18 +63,19 @@ run_one() {
     "$bin" check --input "$corpus" > /dev/null
     end=$(now)
   else
-    read -r sync threads <<< "$config"
+    IFS=: read -r sync threads <<< "$config"
     rm -rf "$work/state" "$work/out"
     start=$(now)
     "$bin" replay --input "$corpus" --out "$work/out" --state "$work/state" \
       --identity-registry "$registry" --sync "$sync" --threads "$threads"
     end=$(now)
     local md5
-    md5=$(md5sum < "$work/out/receipts.ndjson" | cut -d' ' -f1)
+    md5=$(cat "$work/out/receipts.ndjson" "$work/out/summaries.ndjson" | md5sum | cut -d' ' -f1)
+    wc -l < "$work/out/summaries.ndjson" > "$work/summaries.last"
     if [[ -z $receipts_md5 ]]; then
       receipts_md5=$md5
     elif [[ $md5 != "$receipts_md5" ]]; then
-      echo "replay_bench.sh: receipts of '$config' differ from the first run" >&2
+      echo "replay_bench.sh: outputs of '$config' differ from the first run" >&2
       exit 1
     fi
   fi
@@ -80,7 +88,7 @@ for ((r = 0; r < runs; ++r)); do
     run_one "$c"
   done
 done
-rm -rf "$work/state" "$work/out"
+rm -rf "$work/state" "$work/out" "$work/summaries.last.keep"
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
   print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -88,6 +96,9 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
 check_s=$(echo "${times[check]}" | median)
 echo
 echo "corpus: $corpus ($documents documents, $lists lists); $(nproc) CPUs,"
+if [[ -s "$work/summaries.last" ]]; then
+  echo "summary forms written: $(cat "$work/summaries.last")"
+fi
 echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); medians of $runs runs"
 echo
 echo "| command | seconds | documents/s | lists/s | ratio to decode |"
@@ -95,11 +106,11 @@ echo "|---|---:|---:|---:|---:|"
 for c in "${configs[@]}"; do
   s=$(echo "${times[$c]}" | median)
   if [[ $c == check ]]; then
-    name='`check` (decode only)'
+    label='`check` (decode only)'
   else
-    read -r sync threads <<< "$c"
-    name="\`replay --state --sync=$sync --threads $threads\`"
+    IFS=: read -r sync threads <<< "$c"
+    label="\`replay --state --sync=$sync --threads $threads\`"
   fi
-  awk -v n="$name" -v s="$s" -v d="$documents" -v l="$lists" -v c="$check_s" \
+  awk -v n="$label" -v s="$s" -v d="$documents" -v l="$lists" -v c="$check_s" \
     'BEGIN { printf "| %s | %.2f | %.0f | %.0f | %.3f |\n", n, s, d / s, l / s, c / s }'
 done

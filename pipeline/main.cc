@@ -46,6 +46,10 @@ void AddGen(CLI::App& app, GeneratorOptions& g, std::string& out,
       "write one line per injected anomaly and its expected outcome");
   app.add_option("--export-share", g.export_share,
                  "share of export orders in the mixed flow");
+  app.add_option("--top-sellers-share", g.top_sellers_share,
+                 "export: share of orders from the three largest sellers "
+                 "(default: the natural skew)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--bonded-share", g.bonded_share,
                  "share of import lists that are 1210 (else 9610)");
   app.add_option("--single-item-over-limit", g.single_item_over_limit,
