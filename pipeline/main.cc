@@ -8,8 +8,10 @@
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
 #include "model/event_time.h"
+#include "pipeline/broker.h"
 #include "pipeline/check.h"
 #include "pipeline/replay.h"
+#include "pipeline/run.h"
 
 namespace clearlane {
 namespace {
@@ -220,12 +222,36 @@ int main(int argc, char** argv) {
                    "milliseconds per epoch at most")
       ->check(CLI::PositiveNumber);
 
+  BrokerOptions broker;
+  CLI::App* broker_cmd = app.add_subcommand(
+      "broker",
+      "run librdkafka's mock Kafka cluster until SIGTERM (in memory only)");
+  broker_cmd->add_option("--brokers", broker.brokers, "brokers (default 1)")
+      ->check(CLI::Range(1, 16));
+  broker_cmd
+      ->add_option("--port", broker.port,
+                   "bootstrap port on 127.0.0.1 (default: the first "
+                   "broker's ephemeral port)")
+      ->check(CLI::Range(0, 65535));
+  broker_cmd->add_option("--bootstrap-file", broker.bootstrap_file,
+                         "write the bootstrap address here once up");
+  broker_cmd->add_option("--topic", broker.topics,
+                         "create a topic, name:partitions (repeatable)");
+
+  std::string run_config;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Kafka mode: clear the platforms' topics (docs/kafka-mode.md)");
+  run_cmd->add_option("--config", run_config, "the configuration file")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*check_cmd) return RunCheck(check, stdout, stderr);
+  if (*broker_cmd) return RunBroker(broker, stderr);
+  if (*run_cmd) return RunKafka(run_config, stderr);
   if (*replay_cmd) {
     replay.sync = replay_sync == "epoch";
     return RunReplay(replay, stderr);

@@ -13,9 +13,11 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_format.h"
 #include "bench/generator.h"
 #include "model/decimal.h"
 #include "pipeline/replay.h"
+#include "tests/fixtures.h"
 
 namespace clearlane {
 namespace {
@@ -160,16 +162,14 @@ void CheckExportDay(const Day& day) {
   Decimal form_qty1, form_total;
   int months_with_forms = 0;
   std::set<std::string> periods;
-  for (const std::string& line :
-       Lines(day.dir / "out" / "summaries.ndjson")) {
+  for (const std::string& line : Lines(day.dir / "out" / "summaries.ndjson")) {
     simdjson::dom::element f = parser.parse(line);
     const std::string period = Str(f, "period");
     periods.insert(period);
     const int64_t supplement = int64_t(f["supplement"]);
-    const std::string head =
-        Str(f, "ebcCode") + "|" + Str(f, "trafMode") + "|" +
-        Str(f, "ownerCode") + "|" + Str(f, "country") + "|" +
-        Str(f, "portCode");
+    const std::string head = Str(f, "ebcCode") + "|" + Str(f, "trafMode") +
+                             "|" + Str(f, "ownerCode") + "|" +
+                             Str(f, "country") + "|" + Str(f, "portCode");
     std::string previous;
     for (simdjson::dom::element l : f["lists"].get_array()) {
       const std::string orderNo = Str(l, "orderNo");
@@ -217,6 +217,110 @@ TEST(ExportReplay, ExportDayAcrossAMonthEnd) {
 
 TEST(ExportReplay, MixedDayAcrossAMonthEnd) {
   CheckExportDay(Generate("mixed-day", Flow::kMixed, 62));
+}
+
+// Replaces every `from` in `s` by `to`.
+std::string All(std::string s, std::string_view from, std::string_view to) {
+  for (size_t at = s.find(from); at != std::string::npos;
+       at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+// A fixture document of export order `orderNo` / waybill `logisticsNo`,
+// moved to `day`, with `time` (HHMMSS) as its appTime when given.
+std::string Doc(const char* type, std::string_view orderNo,
+                std::string_view logisticsNo, std::string_view day,
+                std::string_view time = "") {
+  std::string d = testing::ValidRecord(type);
+  if (!time.empty()) {
+    const size_t at = d.find("\"appTime\":\"20261111");
+    d.replace(at + 19, 6, time);
+  }
+  d = All(d, "\"E1\"", absl::StrFormat("\"%s\"", orderNo));
+  d = All(d, "\"EL1\"", absl::StrFormat("\"%s\"", logisticsNo));
+  return All(d, "20261111", day);
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Supplements and month closes kept in state across runs: the stream cut
+// at every record into a --keep-open run and its continuation gives the
+// bytes of one run.
+TEST(ExportReplay, MonthsAndSupplementsContinueAcrossRunsAtEveryCut) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "export-cuts";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<std::string> records;
+  // The list last: it completes at once, even when event time is already
+  // past its timeout (E4 below).
+  auto released = [&](const char* order, const char* waybill, const char* day) {
+    for (const char* t : {"CEB303", "CEB403", "CEB505", "CEB507", "CEB603"}) {
+      records.push_back(Doc(t, order, waybill, day));
+    }
+  };
+  released("E1", "EL1", "20261111");
+  records.push_back(Doc("CEB509", "E1", "EL1", "20261111"));
+  released("E2", "EL2", "20261111");
+  // November closes on 3 December; E2 departs late, still in November: a
+  // supplement, written with December's forms on 3 January.
+  records.push_back(Doc("CEB303", "CLOCK1", "ELC", "20261203", "000000"));
+  records.push_back(Doc("CEB509", "E2", "EL2", "20261112"));
+  released("E3", "EL3", "20261215");
+  records.push_back(Doc("CEB509", "E3", "EL3", "20261215"));
+  records.push_back(Doc("CEB303", "CLOCK2", "ELC", "20270103", "000000"));
+  // E4 closes on 31 December, after December's forms: December's first
+  // supplement, at the end of input.
+  released("E4", "EL4", "20261231");
+  records.push_back(Doc("CEB509", "E4", "EL4", "20261231"));
+  auto write = [&](const fs::path& p, size_t from, size_t to) {
+    std::ofstream out(p, std::ios::binary);
+    for (size_t i = from; i < to; ++i) out << records[i] << "\n";
+  };
+  write(dir / "all.ndjson", 0, records.size());
+  ReplayOptions one;
+  one.inputs = {(dir / "all.ndjson").string()};
+  one.out_dir = (dir / "one").string();
+  one.sync = false;
+  ASSERT_EQ(RunReplay(one, stderr), 0);
+  // November 0, then (on 3 January) November 1 and December 0, then
+  // December 1 at the end of input.
+  std::vector<std::string> forms;
+  for (const std::string& line : Lines(dir / "one" / "summaries.ndjson")) {
+    const size_t p = line.find(R"("period":")");
+    const size_t s = line.find(R"("supplement":)");
+    ASSERT_TRUE(p != std::string::npos && s != std::string::npos);
+    forms.push_back(line.substr(p + 10, 6) + "/" + line.substr(s + 13, 1));
+  }
+  EXPECT_EQ(forms, (std::vector<std::string>{"202611/0", "202611/1", "202612/0",
+                                             "202612/1"}));
+
+  for (size_t cut = 1; cut < records.size(); ++cut) {
+    const fs::path run = dir / absl::StrFormat("cut%d", cut);
+    fs::create_directories(run);
+    write(run / "a.ndjson", 0, cut);
+    write(run / "b.ndjson", cut, records.size());
+    ReplayOptions first;
+    first.inputs = {(run / "a.ndjson").string()};
+    first.out_dir = (run / "out").string();
+    first.state_dir = (run / "state").string();
+    first.keep_open = true;
+    first.sync = false;
+    first.epoch_records = 1;
+    ASSERT_EQ(RunReplay(first, stderr), 0);
+    ReplayOptions second = first;
+    second.inputs = {(run / "b.ndjson").string()};
+    second.keep_open = false;
+    ASSERT_EQ(RunReplay(second, stderr), 0);
+    for (const char* name : {"receipts.ndjson", "summaries.ndjson"}) {
+      EXPECT_EQ(Slurp(run / "out" / name), Slurp(dir / "one" / name))
+          << name << " cut at " << cut;
+    }
+  }
 }
 
 }  // namespace

@@ -180,10 +180,8 @@ TEST_F(ExportTest, DepartureBeforeTheArrivalClosesRightAfterTheRelease) {
   Feed(With(Doc("CEB507"), "20261111150000", "20261111230000"));
   ASSERT_EQ(Statuses(), (std::vector<std::string>{"800", "899"}));
   // Contract §9: the close takes the release's returnTime.
-  EXPECT_EQ(FormatReturnTime(ctx_.receipts[0].returnTime),
-            "20261111230000000");
-  EXPECT_EQ(FormatReturnTime(ctx_.receipts[1].returnTime),
-            "20261111230000000");
+  EXPECT_EQ(FormatReturnTime(ctx_.receipts[0].returnTime), "20261111230000000");
+  EXPECT_EQ(FormatReturnTime(ctx_.receipts[1].returnTime), "20261111230000000");
 }
 
 TEST_F(ExportTest, MissingArrivalAtTheTimeout) {
@@ -260,27 +258,42 @@ TEST_P(ExportRule, IsReportedWhenTheListCompletes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Contract5, ExportRule,
-    ::testing::Values(
-        RuleCase{"ChargeIsNotGoodsValuePlusFreight", "CEB403",
-                 R"("charge":"220")", R"("charge":"221")",
-                 {"PAYMENT_AMOUNT_MISMATCH"}},
-        RuleCase{"ListLineNotOnTheOrder", "CEB303", R"("gnum":1)",
-                 R"("gnum":2)", {"LIST_ORDER_MISMATCH"}},
-        RuleCase{"ListPriceDiffersFromTheOrder", "CEB603",
-                 R"("price":"20","totalPrice":"200")",
-                 R"("price":"21","totalPrice":"210")",
-                 {"LIST_ORDER_MISMATCH"}},
-        RuleCase{"LineTotalIsNotPriceTimesQty", "CEB603",
-                 R"("totalPrice":"200")", R"("totalPrice":"201")",
-                 {"LINE_TOTAL_INCONSISTENT", "LIST_ORDER_MISMATCH"}},
-        RuleCase{"StatisticsFlagNeitherAOrB", "CEB603",
-                 R"("statisticsFlag":"B")", R"("statisticsFlag":"C")",
-                 {"FIELD_INVALID"}},
-        RuleCase{"WaybillWithoutGrossWeight", "CEB505",
-                 R"("grossWeight":"0.5",)", "", {"FIELD_INVALID"}},
-        RuleCase{"TradeModeNotACrossBorderMode", "CEB603",
-                 R"("tradeMode":"9610")", R"("tradeMode":"0110")",
-                 {"FIELD_INVALID"}}),
+    ::testing::Values(RuleCase{"ChargeIsNotGoodsValuePlusFreight",
+                               "CEB403",
+                               R"("charge":"220")",
+                               R"("charge":"221")",
+                               {"PAYMENT_AMOUNT_MISMATCH"}},
+                      RuleCase{"ListLineNotOnTheOrder",
+                               "CEB303",
+                               R"("gnum":1)",
+                               R"("gnum":2)",
+                               {"LIST_ORDER_MISMATCH"}},
+                      RuleCase{"ListPriceDiffersFromTheOrder",
+                               "CEB603",
+                               R"("price":"20","totalPrice":"200")",
+                               R"("price":"21","totalPrice":"210")",
+                               {"LIST_ORDER_MISMATCH"}},
+                      RuleCase{
+                          "LineTotalIsNotPriceTimesQty",
+                          "CEB603",
+                          R"("totalPrice":"200")",
+                          R"("totalPrice":"201")",
+                          {"LINE_TOTAL_INCONSISTENT", "LIST_ORDER_MISMATCH"}},
+                      RuleCase{"StatisticsFlagNeitherAOrB",
+                               "CEB603",
+                               R"("statisticsFlag":"B")",
+                               R"("statisticsFlag":"C")",
+                               {"FIELD_INVALID"}},
+                      RuleCase{"WaybillWithoutGrossWeight",
+                               "CEB505",
+                               R"("grossWeight":"0.5",)",
+                               "",
+                               {"FIELD_INVALID"}},
+                      RuleCase{"TradeModeNotACrossBorderMode",
+                               "CEB603",
+                               R"("tradeMode":"9610")",
+                               R"("tradeMode":"0110")",
+                               {"FIELD_INVALID"}}),
     [](const auto& info) { return info.param.name; });
 
 TEST_F(ExportTest, LaterListVersionAfterTheDecisionIsADeadLetter) {

@@ -17,8 +17,8 @@ namespace {
 ClosedLine Line(std::string gcode, std::string country = "502",
                 std::string currency = "142", std::string unit1 = "035",
                 int64_t qty1 = 1, int64_t price = 10) {
-  return {std::move(gcode),         std::move(country),
-          std::move(currency),      std::move(unit1),
+  return {std::move(gcode),           std::move(country),
+          std::move(currency),        std::move(unit1),
           Decimal::FromInteger(qty1), Decimal::FromInteger(price)};
 }
 
@@ -45,10 +45,10 @@ TEST(SummaryTest, LinesMergeOnGcodeCountryCurrencyAndUnit) {
   // the four fields different: a line of its own.
   const std::vector<ClosedList> lists = {
       List("O1", {Line("1111111111", "502", "142", "035", 2, 10)}),
-      List("O2", {Line("1111111111", "502", "142", "035", 3, 15),
-                  Line("1111111111", "116"), Line("1111111111", "502", "502"),
-                  Line("1111111111", "502", "142", "007"),
-                  Line("2222222222")})};
+      List("O2",
+           {Line("1111111111", "502", "142", "035", 3, 15),
+            Line("1111111111", "116"), Line("1111111111", "502", "502"),
+            Line("1111111111", "502", "142", "007"), Line("2222222222")})};
   const auto forms = BuildForms(kNovember, 0, lists, {});
   ASSERT_EQ(forms.size(), 1u);
   const SummaryForm& f = forms[0];
@@ -70,9 +70,8 @@ TEST(SummaryTest, LinesMergeOnGcodeCountryCurrencyAndUnit) {
 }
 
 TEST(SummaryTest, TwoLinesOfOneListWithTheSameKeyCountTheListOnce) {
-  const auto forms =
-      BuildForms(kNovember, 0,
-                 {List("O1", {Line("1111111111"), Line("1111111111")})}, {});
+  const auto forms = BuildForms(
+      kNovember, 0, {List("O1", {Line("1111111111"), Line("1111111111")})}, {});
   ASSERT_EQ(forms[0].items.size(), 1u);
   EXPECT_EQ(forms[0].items[0].listCount, 1);
   EXPECT_EQ(forms[0].items[0].qty1.ToPlain(), "2");
@@ -81,8 +80,8 @@ TEST(SummaryTest, TwoLinesOfOneListWithTheSameKeyCountTheListOnce) {
 std::vector<ClosedList> OneListPerGcode(int n) {
   std::vector<ClosedList> lists;
   for (int i = 0; i < n; ++i) {
-    lists.push_back(List(absl::StrFormat("O%03d", i),
-                         {Line(absl::StrFormat("%010d", i))}));
+    lists.push_back(
+        List(absl::StrFormat("O%03d", i), {Line(absl::StrFormat("%010d", i))}));
   }
   return lists;
 }
@@ -113,11 +112,11 @@ TEST(SummaryTest, FiftyOneLinesTakeTwoForms) {
 TEST(SummaryTest, ListWhoseLinesSpanFormsIsOnEachWithItsWeights) {
   FormOptions options;
   options.max_lines = 2;
-  const auto forms = BuildForms(
-      kNovember, 3,
-      {List("O1", {Line("1111111111"), Line("3333333333")}),
-       List("O2", {Line("2222222222")})},
-      options);
+  const auto forms =
+      BuildForms(kNovember, 3,
+                 {List("O1", {Line("1111111111"), Line("3333333333")}),
+                  List("O2", {Line("2222222222")})},
+                 options);
   ASSERT_EQ(forms.size(), 2u);
   // Form 1: lines 111 and 222, lists O1 and O2; form 2: line 333, list O1.
   EXPECT_EQ(forms[0].listCount, 2);
@@ -135,7 +134,8 @@ TEST(SummaryTest, SummaryFlagOneDropsOwnerCodeFromTheHeadGroup) {
   b.ownerCode = "OTHER";
   EXPECT_FALSE(SameHeadGroup(a, b, 2));
   EXPECT_TRUE(SameHeadGroup(a, b, 1));
-  EXPECT_NE(ClosedListKey(a, 2).substr(0, 20), ClosedListKey(b, 2).substr(0, 20));
+  EXPECT_NE(ClosedListKey(a, 2).substr(0, 20),
+            ClosedListKey(b, 2).substr(0, 20));
   FormOptions options;
   options.summary_flag = 1;
   const auto forms = BuildForms(kNovember, 0, {a, b}, options);

@@ -1,0 +1,392 @@
+#include "pipeline/engine.h"
+
+#include <openssl/rand.h>
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_format.h"
+#include "model/coding.h"
+#include "model/encode.h"
+#include "model/event_time.h"
+#include "pipeline/ndjson_reader.h"
+
+namespace clearlane {
+namespace {
+
+constexpr std::string_view kMetaKey = "run";
+constexpr std::string_view kSecretKey = "hmac-secret";
+// 2: the driver's position is an opaque blob; outbox values carry a key.
+constexpr uint8_t kMetaVersion = 2;
+
+std::string OutboxKey(OutputStream s, int64_t seq) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.U8(static_cast<uint8_t>(s));
+  w.Fixed64(static_cast<uint64_t>(seq));
+  return key;
+}
+
+std::string SourceKey(const std::variant<FileSource, TopicSource>& source) {
+  if (const auto* t = std::get_if<TopicSource>(&source)) {
+    return absl::StrFormat("%s/%d/%d", t->topic, t->partition, t->offset);
+  }
+  const auto& f = std::get<FileSource>(source);
+  return absl::StrFormat("%s:%d", f.file, f.line);
+}
+
+}  // namespace
+
+std::string Engine::EncodeMeta(const Meta& m) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kMetaVersion);
+  w.U8(static_cast<uint8_t>(m.status));
+  w.Bytes(m.position);
+  w.U8(m.watermark.has_value());
+  w.SignedVarint(m.watermark.value_or(0));
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    w.Varint(m.next_seq[i]);
+    w.Varint(m.outbox_floor[i]);
+  }
+  w.U8(m.has_registry);
+  return out;
+}
+
+absl::StatusOr<Engine::Meta> Engine::DecodeMeta(std::string_view bytes) {
+  BinaryReader r(bytes);
+  Meta m;
+  if (r.U8() != kMetaVersion) {
+    return absl::DataLossError("run record of an unknown version");
+  }
+  m.status = static_cast<RunStatus>(r.U8());
+  m.position = std::string(r.Bytes());
+  const bool has_watermark = r.U8();
+  const int64_t watermark = r.SignedVarint();
+  if (has_watermark) m.watermark = watermark;
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    m.next_seq[i] = static_cast<int64_t>(r.Varint());
+    m.outbox_floor[i] = static_cast<int64_t>(r.Varint());
+  }
+  m.has_registry = r.U8() != 0;
+  if (!r.ok() || !r.done() || m.status > RunStatus::kDrained) {
+    return absl::DataLossError("run record is corrupt");
+  }
+  return m;
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
+    const EngineOptions& options, std::FILE* err) {
+  auto engine = std::unique_ptr<Engine>(new Engine(options));
+  Engine& e = *engine;
+  auto store =
+      StateStore::Open({.path = options.state_dir, .sync = options.sync});
+  if (!store.ok()) return store.status();
+  e.store_ = std::move(*store);
+  auto stored = e.store_->Get(Store::kMeta, kMetaKey);
+  if (!stored.ok()) return stored.status();
+  e.fresh_ = !stored->has_value();
+  if (!e.fresh_) {
+    auto meta = DecodeMeta(**stored);
+    if (!meta.ok()) {
+      return absl::DataLossError(absl::StrFormat(
+          "state %s: %s", options.state_dir, meta.status().message()));
+    }
+    e.meta_ = *std::move(meta);
+  }
+  e.published_ = e.meta_.next_seq;
+  absl::Status st = e.LoadSecret();
+  if (st.ok()) st = e.LoadRegistry(err);
+  if (st.ok()) st = e.LoadTaxRates();
+  if (!st.ok()) return st;
+
+  ClearanceConfig config;
+  if (e.tax_rates_) config.tax_rates = &*e.tax_rates_;
+  config.forms.summary_flag = options.summary_flag;
+  config.forms.max_lines = options.form_lines;
+  config.month_close_delay = options.month_close_hours * 3600;
+  config.import_timeout = options.import_timeout_hours * 3600;
+  config.export_timeout = options.export_timeout_days * 24 * 3600;
+  e.clearance_ = std::make_unique<Clearance>(config);
+  e.state_ = std::make_unique<EngineState>(
+      e.store_.get(), &e.batch_, e.secret_, e.meta_.has_registry,
+      EngineState::Outputs{
+          [&e](const Receipt& r) {
+            std::string line;
+            EncodeReceipt(r, &line);
+            e.Emit(OutputStream::kReceipts, r.orderNo, std::move(line));
+          },
+          [&e](DeadLetterCode code, std::string detail) {
+            std::string line;
+            EncodeDeadLetter({*e.current_source_, code, std::move(detail),
+                              std::string(e.current_record_->bytes)},
+                             &line);
+            e.Emit(OutputStream::kDeadLetters, SourceKey(*e.current_source_),
+                   std::move(line));
+            e.current_dead_ = true;
+          },
+          [&e](const SummaryForm& f) {
+            std::string line;
+            EncodeSummaryForm(f, &line);
+            e.Emit(OutputStream::kSummaries,
+                   absl::StrFormat("%s|%s|%s|%s|%s", f.ebcCode, f.trafMode,
+                                   f.ownerCode, f.country, f.portCode),
+                   std::move(line));
+          }});
+  st = e.state_->LoadTimers();
+  if (!st.ok()) return st;
+  e.epoch_start_ = std::chrono::steady_clock::now();
+  return engine;
+}
+
+Engine::~Engine() {
+  // The operators' state refers to the store: it goes first.
+  state_.reset();
+  store_.reset();
+}
+
+absl::Status Engine::LoadSecret() {
+  if (!options_.hmac_secret_file.empty()) {
+    std::ifstream in(options_.hmac_secret_file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    secret_ = ss.str();
+    while (!secret_.empty() &&
+           (secret_.back() == '\n' || secret_.back() == '\r')) {
+      secret_.pop_back();
+    }
+    if (!in || secret_.size() < 16) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "hmac secret file %s: cannot read a secret of at least 16 bytes",
+          options_.hmac_secret_file));
+    }
+    return absl::OkStatus();
+  }
+  auto stored = store_->Get(Store::kMeta, kSecretKey);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    secret_ = **stored;
+    return absl::OkStatus();
+  }
+  secret_.resize(32);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret_.data()), 32) != 1) {
+    return absl::InternalError("cannot draw a random secret");
+  }
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->Handle(Store::kMeta), kSecretKey, secret_);
+  return store_->Commit(&batch);
+}
+
+// Replaces the registry in state with the file's: one batch per 10,000
+// people, then the run record says a registry is there. A crash midway is
+// repaired by the restart, which loads the file again.
+absl::Status Engine::LoadRegistry(std::FILE* err) {
+  if (options_.identity_registry.empty()) return absl::OkStatus();
+  auto reader = NdjsonReader::Open(options_.identity_registry);
+  if (!reader.ok()) return reader.status();
+  rocksdb::WriteBatch batch;
+  // Keys are 32-byte HMACs: 33 bytes of 0xff sort after every one.
+  batch.DeleteRange(store_->Handle(Store::kRegistry), "",
+                    std::string(33, '\xff'));
+  Hmac hmac(secret_);
+  simdjson::ondemand::parser parser;
+  NdjsonReader::Record record;
+  int64_t loaded = 0;
+  while ((*reader)->Next(&record)) {
+    simdjson::padded_string json(record.bytes);
+    simdjson::ondemand::document doc;
+    std::string_view id, name;
+    if (parser.iterate(json).get(doc) || doc["idNumber"].get_string().get(id) ||
+        doc["name"].get_string().get(name) || id.empty() || name.empty()) {
+      // The line itself may hold personal data: name only where it is.
+      absl::FPrintF(err,
+                    "clearlane: %s:%d: not {\"idNumber\": ..., "
+                    "\"name\": ...}; skipped\n",
+                    options_.identity_registry, record.line);
+      continue;
+    }
+    batch.Put(store_->Handle(Store::kRegistry), hmac(id), hmac(name));
+    if (++loaded % 10000 == 0) {
+      absl::Status st = store_->Commit(&batch);
+      if (!st.ok()) return st;
+      batch.Clear();
+    }
+  }
+  if (!(*reader)->status().ok()) return (*reader)->status();
+  meta_.has_registry = true;
+  batch.Put(store_->Handle(Store::kMeta), kMetaKey, EncodeMeta(meta_));
+  return store_->Commit(&batch);
+}
+
+absl::Status Engine::LoadTaxRates() {
+  if (options_.tax_rates.empty()) return absl::OkStatus();
+  std::ifstream in(options_.tax_rates, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrFormat("cannot read tax rates %s", options_.tax_rates));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto table = TaxRateTable::Parse(ss.str());
+  if (!table.ok()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "tax rates %s: %s", options_.tax_rates, table.status().message()));
+  }
+  tax_rates_ = *std::move(table);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ForEachUnpublished(
+    OutputStream s, int64_t from,
+    const std::function<absl::Status(int64_t, std::string_view,
+                                     std::string_view)>& visit) {
+  const int i = static_cast<int>(s);
+  auto it = store_->NewIterator(Store::kOutbox);
+  const std::string end = OutboxKey(s, meta_.next_seq[i]);
+  int64_t expected = from;
+  for (it->Seek(OutboxKey(s, from)); it->Valid() && it->key().compare(end) < 0;
+       it->Next()) {
+    BinaryReader key(std::string_view(it->key().data(), it->key().size()));
+    key.U8();
+    const int64_t seq = static_cast<int64_t>(key.Fixed64());
+    if (seq != expected) break;
+    BinaryReader value(
+        std::string_view(it->value().data(), it->value().size()));
+    const std::string_view out_key = value.Bytes();
+    const std::string_view line = value.Rest();
+    if (!value.ok()) return absl::DataLossError("outbox record is corrupt");
+    absl::Status st = visit(seq, out_key, line);
+    if (!st.ok()) return st;
+    ++expected;
+  }
+  if (!it->status().ok()) {
+    return FromRocks(it->status(), "reading the outbox");
+  }
+  if (expected != meta_.next_seq[i]) {
+    return absl::DataLossError(
+        absl::StrFormat("state %s lacks outbox record %d of %s",
+                        options_.state_dir, expected, OutputFileName(s)));
+  }
+  return absl::OkStatus();
+}
+
+void Engine::StartPublishing(OutputSink* sink) {
+  sink_ = sink;
+  published_ = meta_.next_seq;
+}
+
+void Engine::Emit(OutputStream s, std::string key, std::string line) {
+  const int i = static_cast<int>(s);
+  const int64_t seq = meta_.next_seq[i]++;
+  std::string value;
+  BinaryWriter(&value).Bytes(key);
+  value.append(line);
+  batch_.Put(store_->Handle(Store::kOutbox), OutboxKey(s, seq), value);
+  outputs_.push_back({s, seq, std::move(key), std::move(line)});
+}
+
+std::optional<int64_t> Engine::Process(
+    const DecodedRecord& record,
+    const std::variant<FileSource, TopicSource>& source,
+    std::optional<int64_t> watermark) {
+  const DecodeOutcome& outcome = record.outcome;
+  if (!outcome.ok()) {
+    std::string line;
+    EncodeDeadLetter(
+        {source, outcome.code(), outcome.detail(), std::string(record.bytes)},
+        &line);
+    Emit(OutputStream::kDeadLetters, SourceKey(source), std::move(line));
+    return std::nullopt;
+  }
+  current_source_ = &source;
+  current_record_ = &record;
+  current_dead_ = false;
+  state_->set_watermark(watermark);
+  clearance_->OnDocument(record.doc, *state_);
+  // A record that became a dead letter does not move the watermark.
+  if (current_dead_) return std::nullopt;
+  const int64_t t = ToEpochSeconds(HeadOf(record.doc).appTime);
+  if (!meta_.watermark || t > *meta_.watermark) meta_.watermark = t;
+  return t;
+}
+
+absl::Status Engine::FireTimers(int64_t limit, bool commit_between) {
+  while (true) {
+    int64_t due;
+    ListKey list;
+    int32_t period;
+    if (state_->NextTimer(&due, &list) && due <= limit) {
+      state_->PopTimer();
+      clearance_->OnTimeout(list, due, *state_);
+    } else if (state_->NextMonthClose(&due, &period) && due <= limit) {
+      clearance_->OnMonthClose(period, *state_);
+    } else {
+      break;
+    }
+    if (commit_between) {
+      absl::Status st = CountAndMaybeCommit();
+      if (!st.ok()) return st;
+    }
+  }
+  return state_->status();
+}
+
+absl::Status Engine::Drain() {
+  absl::Status st = FireTimers(INT64_MAX, /*commit_between=*/true);
+  if (!st.ok()) return st;
+  clearance_->OnEndOfInput(*state_);
+  return state_->status();
+}
+
+absl::Status Engine::CountAndMaybeCommit() {
+  ++epoch_records_;
+  if (epoch_records_ >= options_.epoch_records ||
+      std::chrono::steady_clock::now() - epoch_start_ >=
+          std::chrono::milliseconds(options_.epoch_millis)) {
+    return Commit();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CommitIfOld() {
+  if ((epoch_records_ > 0 || !outputs_.empty()) &&
+      std::chrono::steady_clock::now() - epoch_start_ >=
+          std::chrono::milliseconds(options_.epoch_millis)) {
+    return Commit();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Commit() {
+  if (position_source_) meta_.position = position_source_();
+  state_->Flush();
+  if (!state_->status().ok()) return state_->status();
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    const auto s = static_cast<OutputStream>(i);
+    if (published_[i] > meta_.outbox_floor[i]) {
+      batch_.DeleteRange(store_->Handle(Store::kOutbox),
+                         OutboxKey(s, meta_.outbox_floor[i]),
+                         OutboxKey(s, published_[i]));
+      meta_.outbox_floor[i] = published_[i];
+    }
+  }
+  batch_.Put(store_->Handle(Store::kMeta), kMetaKey, EncodeMeta(meta_));
+  absl::Status st = store_->Commit(&batch_);
+  if (!st.ok()) return st;
+  batch_.Clear();
+  for (const Output& o : outputs_) {
+    st = sink_->Publish(o.stream, o.seq, o.key, o.line);
+    if (!st.ok()) return st;
+  }
+  outputs_.clear();
+  st = sink_->Flush();
+  if (!st.ok()) return st;
+  published_ = meta_.next_seq;
+  epoch_records_ = 0;
+  epoch_start_ = std::chrono::steady_clock::now();
+  committed_ = true;
+  return absl::OkStatus();
+}
+
+}  // namespace clearlane
