@@ -25,6 +25,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
+// Where librdkafka's error callback writes (RunKafka's `err`).
+std::FILE* g_log = stderr;
 extern "C" void OnStopSignal(int) { g_stop = true; }
 
 constexpr char kSeqHeader[] = "clearlane-seq";
@@ -92,10 +94,24 @@ struct KafkaDeleter {
 };
 using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 
+// librdkafka's own errors (brokers down, requests failing): it retries;
+// the log says so, at most once a second per client.
+void LogKafkaError(rd_kafka_t* rk, int err, const char* reason, void*) {
+  static std::atomic<int64_t> last{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          Clock::now().time_since_epoch())
+                          .count();
+  if (last.exchange(now) == now) return;
+  absl::FPrintF(
+      g_log, "clearlane run: kafka %s: %s: %s; retrying\n", rd_kafka_name(rk),
+      rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+}
+
 // A client configuration: ours, then every kafka.* key unchanged.
 absl::StatusOr<Conf> MakeConf(const RunConfig& c,
                               const std::map<std::string, std::string>& ours) {
   Conf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_error_cb(conf.get(), &LogKafkaError);
   char errstr[512];
   std::map<std::string, std::string> all = ours;
   all["bootstrap.servers"] = c.brokers;
@@ -252,7 +268,7 @@ class Runner {
                         int64_t* max_seq);
   void Assign(rd_kafka_topic_partition_list_t* partitions);
   std::optional<int64_t> Watermark();
-  absl::Status AfterCommit();
+  void AfterCommit();
   void Handle(rd_kafka_message_t* m);
   static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* partitions,
@@ -301,6 +317,7 @@ absl::Status Runner::Connect() {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   auto cconf = MakeConf(config_, {{"group.id", config_.group_id},
+                                  {"session.timeout.ms", "10000"},
                                   {"enable.auto.commit", "false"},
                                   {"enable.auto.offset.store", "false"},
                                   {"auto.offset.reset", "earliest"},
@@ -404,7 +421,11 @@ absl::Status Runner::ReadTail(const std::string& topic, int32_t partition,
   // records tell how far they got. Transaction markers take offsets too,
   // so read a little more than the last record.
   const int64_t from = std::max(low, high - 256);
+  // A consumer of its own, outside the group (it assigns, never
+  // subscribes or commits; librdkafka still wants a group.id).
   auto conf = MakeConf(config_, {{"enable.partition.eof", "true"},
+                                 {"group.id", config_.group_id + "-recovery"},
+                                 {"enable.auto.commit", "false"},
                                  {"isolation.level", "read_committed"}});
   if (!conf.ok()) return conf.status();
   char errstr[512];
@@ -422,6 +443,10 @@ absl::Status Runner::ReadTail(const std::string& topic, int32_t partition,
     rd_kafka_message_t* m = rd_kafka_consumer_poll(reader.get(), 500);
     if (!m) continue;
     const bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+    if (m->err && !eof) {
+      absl::FPrintF(err_, "clearlane run: reading %s [%d]: %s\n", topic,
+                    partition, rd_kafka_message_errstr(m));
+    }
     if (!m->err) {
       rd_kafka_headers_t* headers = nullptr;
       const void* value = nullptr;
@@ -558,7 +583,7 @@ void Runner::Handle(rd_kafka_message_t* m) {
 }
 
 // The group's offsets follow the state's, so lag shows in the usual tools.
-absl::Status Runner::AfterCommit() {
+void Runner::AfterCommit() {
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()));
   for (const TopicPartition& tp : assigned_) {
@@ -571,7 +596,6 @@ absl::Status Runner::AfterCommit() {
   }
   if (list->cnt > 0) rd_kafka_commit(consumer_.get(), list, /*async=*/1);
   rd_kafka_topic_partition_list_destroy(list);
-  return absl::OkStatus();
 }
 
 absl::Status Runner::Run() {
@@ -596,9 +620,16 @@ absl::Status Runner::Run() {
   positions_ = *std::move(positions);
   engine_->set_status(RunStatus::kRunning);
 
+  absl::FPrintF(err_, "clearlane run: state %s open; connecting to %s\n",
+                config_.state_dir, config_.brokers);
   absl::Status st = Connect();
   if (st.ok()) st = CheckTopics();
-  if (st.ok()) st = Recover();
+  if (st.ok()) {
+    absl::FPrintF(err_,
+                  "clearlane run: publishing what the last run committed "
+                  "and did not publish\n");
+    st = Recover();
+  }
   if (!st.ok()) return st;
   engine_->StartPublishing(outputs_.get());
   engine_->set_position_source([this] { return EncodePositions(positions_); });
@@ -659,6 +690,7 @@ absl::Status Runner::Run() {
 }  // namespace
 
 int RunKafka(const std::string& config_path, std::FILE* err) {
+  g_log = err;
   auto config = LoadRunConfig(config_path);
   if (!config.ok()) {
     absl::FPrintF(err, "clearlane run: %s\n", config.status().message());

@@ -1,0 +1,518 @@
+// `clearlane run` (Kafka mode) against librdkafka's mock cluster, hosted in
+// this test process so faults can be injected; clearlane runs as a child
+// process, over real Kafka wire protocol on loopback.
+//
+// The corpus is an import day with every import anomaly but with a buyer
+// population so large that no two lists share a buyer's allowance: the
+// order in which partitions are consumed then cannot change an outcome,
+// so the decisions must be those of `clearlane replay` on the same file.
+// (They are compared as orderNo, docType, status and reason codes.) A clock
+// document per partition, 60 days on, lets every timeout fire, as replay's
+// drain does.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "bench/generator.h"
+#include "pipeline/replay.h"
+#include "tests/fixtures.h"
+
+extern char** environ;
+
+namespace clearlane {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+int64_t EnvOr(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : fallback;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> Lines(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (std::string& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ)) {
+    pid = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// One output record.
+struct Out {
+  std::string key, value;
+  int64_t seq = -1;
+};
+
+// What a decision is, without the fields that depend on the order of
+// partitions (none do in this corpus, but totals are per buyer).
+std::string DecisionOf(std::string_view receipt) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element r = parser.parse(std::string(receipt));
+  std::string out = absl::StrFormat("%s %s %s", std::string_view(r["docType"]),
+                                    std::string_view(r["orderNo"]),
+                                    std::string_view(r["returnStatus"]));
+  for (simdjson::dom::element reason : r["reasons"].get_array()) {
+    out += " " + std::string(std::string_view(reason["code"]));
+  }
+  return out;
+}
+
+std::string ReasonOf(std::string_view dead_letter) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element d = parser.parse(std::string(dead_letter));
+  return std::string(std::string_view(d["reason"]));
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  static constexpr int kInputPartitions = 4;
+
+  void SetUp() override {
+    dir_ =
+        fs::path(::testing::TempDir()) /
+        ("run-" +
+         std::string(
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    log_ = (dir_ / "run.log").string();
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof errstr);
+    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    ASSERT_NE(host_, nullptr) << errstr;
+    cluster_ = rd_kafka_mock_cluster_new(host_, 3);
+    ASSERT_NE(cluster_, nullptr);
+    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+    rd_kafka_mock_topic_create(cluster_, "imp", kInputPartitions, 1);
+    rd_kafka_mock_topic_create(cluster_, "decisions", 3, 1);
+    rd_kafka_mock_topic_create(cluster_, "summaries", 1, 1);
+    rd_kafka_mock_topic_create(cluster_, "dead", 2, 1);
+    producer_ =
+        MakeClient(RD_KAFKA_PRODUCER, {{"partitioner", "murmur2_random"},
+                                       {"enable.idempotence", "true"},
+                                       {"linger.ms", "5"}});
+  }
+  void TearDown() override {
+    for (pid_t pid : running_) {
+      kill(pid, SIGKILL);
+      Wait(pid);
+    }
+    if (producer_) rd_kafka_destroy(producer_);
+    if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
+    if (host_) rd_kafka_destroy(host_);
+  }
+
+  rd_kafka_t* MakeClient(rd_kafka_type_t type,
+                         std::map<std::string, std::string> settings) {
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    settings["bootstrap.servers"] = bootstrap_;
+    settings["log_level"] = "2";
+    for (const auto& [k, v] : settings) {
+      EXPECT_EQ(
+          rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr),
+          RD_KAFKA_CONF_OK)
+          << k << ": " << errstr;
+    }
+    rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+    EXPECT_NE(rk, nullptr) << errstr;
+    return rk;
+  }
+
+  // An import day with every anomaly, one buyer per list (see the top).
+  void Generate(int64_t orders, uint64_t seed) {
+    GeneratorOptions o;
+    o.orders = orders;
+    o.seed = seed;
+    o.flow = Flow::kImport;
+    o.buyers = 10000000;
+    AnomalyRates& a = o.anomalies;
+    a.duplicates = a.stale = a.modifications = a.missing = 0.03;
+    a.amount_mismatches = a.payer_mismatches = a.invalid_ids = 0.02;
+    a.cancels = a.returns = a.late_returns = 0.01;
+    a.malformed = 0.02;
+    corpus_ = (dir_ / "day.ndjson").string();
+    std::FILE* f = std::fopen(corpus_.c_str(), "w");
+    ASSERT_TRUE(clearlane::Generate(o, f, nullptr, nullptr, nullptr).ok());
+    std::fclose(f);
+    records_ = Lines(corpus_);
+  }
+
+  // What replay decides on the corpus.
+  void Replay() {
+    ReplayOptions options;
+    options.inputs = {corpus_};
+    options.out_dir = (dir_ / "replay").string();
+    options.sync = false;
+    ASSERT_EQ(RunReplay(options, stderr), 0);
+    for (const std::string& l : Lines(dir_ / "replay" / "receipts.ndjson")) {
+      expected_decisions_.insert(DecisionOf(l));
+    }
+    for (const std::string& l : Lines(dir_ / "replay" / "deadletters.ndjson")) {
+      expected_dead_.insert(ReasonOf(l));
+    }
+  }
+
+  // Produces records [from, to) keyed by orderNo (the Java client's
+  // partitioning, murmur2), as a platform would.
+  void Produce(size_t from, size_t to) {
+    static const std::regex order_no(R"re("orderNo":"([^"]*)")re");
+    for (size_t i = from; i < to; ++i) {
+      const std::string& r = records_[i];
+      std::smatch m;
+      const std::string key = std::regex_search(r, m, order_no)
+                                  ? m[1].str()
+                                  : std::string("unkeyed");
+      while (rd_kafka_producev(
+                 producer_, RD_KAFKA_V_TOPIC("imp"),
+                 RD_KAFKA_V_KEY(key.data(), key.size()),
+                 RD_KAFKA_V_VALUE(const_cast<char*>(r.data()), r.size()),
+                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer_, 50);
+      }
+    }
+    ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+  // An order 60 days on into every partition: the watermark passes every
+  // timeout, as replay's drain.
+  void ProduceClocks() {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(producer_, "imp", nullptr);
+    std::set<int32_t> done;
+    for (int i = 0; done.size() < kInputPartitions; ++i) {
+      const std::string key = absl::StrFormat("CLOCK%d", i);
+      const int32_t p = rd_kafka_msg_partitioner_murmur2_random(
+          t, key.data(), key.size(), kInputPartitions, nullptr, nullptr);
+      if (!done.insert(p).second) continue;
+      std::string doc = testing::ValidRecord("CEB311");
+      doc.replace(doc.find("\"O1\""), 4, "\"" + key + "\"");
+      doc.replace(doc.find("20261111093000"), 14, "20270111093000");
+      rd_kafka_producev(
+          producer_, RD_KAFKA_V_RKT(t), RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(doc.data(), doc.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    }
+    rd_kafka_topic_destroy(t);
+    ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+  std::string Config(const std::string& state) {
+    const std::string path = (dir_ / "run.conf").string();
+    std::ofstream out(path);
+    out << "# clearlane run, test configuration\n"
+        << "bootstrap.servers = " << bootstrap_ << "\n"
+        << "group.id = clearance\n"
+        << "topic.orders = imp\n"
+        << "topic.decisions = decisions\n"
+        << "topic.summaries = summaries\n"
+        << "topic.deadletters = dead\n"
+        << "state.dir = " << state << "\n"
+        << "epoch.records = 500\n"
+        << "epoch.millis = 100\n"
+        << "idle.timeout.ms = 600000\n"
+        << "kafka.session.timeout.ms = 3000\n"
+        << "kafka.heartbeat.interval.ms = 500\n"
+        << "kafka.log_level = 3\n";
+    return path;
+  }
+
+  pid_t StartRun(const std::string& config) {
+    const pid_t pid =
+        Spawn({CLEARLANE_BINARY, "run", "--config", config}, log_);
+    EXPECT_GT(pid, 0);
+    running_.insert(pid);
+    return pid;
+  }
+  int Stop(pid_t pid, int sig) {
+    kill(pid, sig);
+    running_.erase(pid);
+    return Wait(pid);
+  }
+
+  // Every record of `topic`, partition by partition.
+  std::vector<Out> Consume(const std::string& topic) {
+    rd_kafka_t* c = MakeClient(
+        RD_KAFKA_CONSUMER,
+        {{"enable.partition.eof", "true"}, {"group.id", "test-reader"}});
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* t = rd_kafka_topic_new(c, topic.c_str(), nullptr);
+    EXPECT_EQ(rd_kafka_metadata(c, 0, t, &md, 10000), 0);
+    const int partitions = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_assign(c, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    std::vector<Out> out;
+    int eof = 0;
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (eof < partitions && Clock::now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200);
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        ++eof;
+      } else if (!m->err) {
+        Out o;
+        o.key.assign(static_cast<const char*>(m->key), m->key_len);
+        o.value.assign(static_cast<const char*>(m->payload), m->len);
+        rd_kafka_headers_t* h = nullptr;
+        const void* v = nullptr;
+        size_t n = 0;
+        if (!rd_kafka_message_headers(m, &h) &&
+            !rd_kafka_header_get_last(h, "clearlane-seq", &v, &n)) {
+          o.seq = std::stoll(std::string(static_cast<const char*>(v), n));
+        }
+        out.push_back(std::move(o));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return out;
+  }
+
+  // Waits until the log holds `what` `n` times.
+  void WaitForLog(const std::string& what, int64_t n) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (Clock::now() < deadline) {
+      const std::string log = Slurp(log_);
+      int64_t count = 0;
+      for (size_t at = log.find(what); at != std::string::npos;
+           at = log.find(what, at + 1)) {
+        ++count;
+      }
+      if (count >= n) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "no " << what << " in the log";
+  }
+
+  // Waits until the decisions topic holds `n` records (or a minute passes
+  // without progress).
+  void WaitForDecisions(size_t n) {
+    size_t last = 0;
+    auto progress = Clock::now();
+    while (Clock::now() - progress < std::chrono::seconds(60)) {
+      const size_t now = Consume("decisions").size();
+      if (now >= n) return;
+      if (now != last) {
+        last = now;
+        progress = Clock::now();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
+  // The outputs equal replay's: every decision once, every dead letter
+  // once, sequence numbers without gaps or repeats.
+  void ExpectReplaysOutputs() {
+    const std::vector<Out> decisions = Consume("decisions");
+    std::multiset<std::string> got;
+    std::set<int64_t> seqs;
+    for (const Out& o : decisions) {
+      got.insert(DecisionOf(o.value));
+      EXPECT_TRUE(seqs.insert(o.seq).second) << "seq " << o.seq << " twice";
+      // Keyed by orderNo (contract §1).
+      EXPECT_NE(o.value.find("\"orderNo\":\"" + o.key + "\""),
+                std::string::npos);
+    }
+    EXPECT_EQ(got.size(), decisions.size()) << "a decision published twice";
+    EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
+              expected_decisions_);
+    EXPECT_EQ(seqs.size(), expected_decisions_.size());
+    if (!seqs.empty()) {
+      EXPECT_EQ(*seqs.begin(), 0);
+      EXPECT_EQ(*seqs.rbegin(), static_cast<int64_t>(seqs.size()) - 1);
+    }
+    std::multiset<std::string> dead;
+    std::set<std::string> sources;
+    for (const Out& o : Consume("dead")) {
+      dead.insert(ReasonOf(o.value));
+      EXPECT_TRUE(sources.insert(o.key).second) << o.key << " twice";
+      EXPECT_NE(o.value.find("\"topic\":\"imp\""), std::string::npos);
+    }
+    EXPECT_EQ(dead, expected_dead_);
+  }
+
+  fs::path dir_;
+  std::string log_;
+  rd_kafka_t* host_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  std::string bootstrap_;
+  rd_kafka_t* producer_ = nullptr;
+  std::string corpus_;
+  std::vector<std::string> records_;
+  std::set<std::string> expected_decisions_;
+  std::multiset<std::string> expected_dead_;
+  std::set<pid_t> running_;
+};
+
+TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
+  Generate(1500, 71);
+  Replay();
+  ASSERT_GT(expected_decisions_.size(), 1400u);
+  ASSERT_FALSE(expected_dead_.empty());
+  Produce(0, records_.size());
+  ProduceClocks();
+  const pid_t run = StartRun(Config((dir_ / "state").string()));
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  EXPECT_NE(Slurp(log_).find("stopped cleanly"), std::string::npos);
+  ExpectReplaysOutputs();
+}
+
+TEST_F(RunTest, KilledWhileTheCorpusArrivesPublishesEverythingOnce) {
+  Generate(EnvOr("CLEARLANE_RUN_CRASH_ORDERS", 1500), 72);
+  Replay();
+  const std::string config = Config((dir_ / "state").string());
+  const int64_t kills = EnvOr("CLEARLANE_RUN_CRASH_KILLS", 10);
+  std::mt19937 rng(7);
+  size_t produced = 0;
+  pid_t run = StartRun(config);
+  for (int64_t k = 0; k < kills; ++k) {
+    // A slice of the corpus arrives; once the process consumes, it dies at
+    // a random moment and comes back.
+    const size_t next =
+        std::min(records_.size(), produced + records_.size() / kills + 1);
+    Produce(produced, next);
+    produced = next;
+    WaitForLog("assigned", k + 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<>(10, 400)(rng)));
+    EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
+    run = StartRun(config);
+  }
+  Produce(produced, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
+TEST_F(RunTest, BrokerTroubleDelaysButLosesNothing) {
+  Generate(1000, 73);
+  Replay();
+  const pid_t run = StartRun(Config((dir_ / "state").string()));
+  Produce(0, records_.size() / 3);
+  // Every broker down for five seconds.
+  for (int32_t b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(cluster_, b);
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  for (int32_t b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(cluster_, b);
+  Produce(records_.size() / 3, 2 * records_.size() / 3);
+  // Produce and fetch requests fail with retriable errors, and every
+  // broker answers 200 ms late.
+  rd_kafka_mock_push_request_errors(cluster_, 0 /* Produce */, 4,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(cluster_, 1 /* Fetch */, 3,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  for (int32_t b = 1; b <= 3; ++b)
+    rd_kafka_mock_broker_set_rtt(cluster_, b, 200);
+  Produce(2 * records_.size() / 3, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  for (int32_t b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_rtt(cluster_, b, 0);
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
+TEST_F(RunTest, SecondInstanceOnTheSameStateIsRefused) {
+  const std::string config = Config((dir_ / "state").string());
+  const pid_t first = StartRun(config);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const pid_t second = StartRun(config);
+  running_.erase(second);
+  EXPECT_EQ(Wait(second), 2);
+  EXPECT_NE(Slurp(log_).find("lock"), std::string::npos) << Slurp(log_);
+  EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(log_);
+}
+
+TEST_F(RunTest, BadConfigNamesTheKey) {
+  const std::string path = (dir_ / "bad.conf").string();
+  const std::string state = (dir_ / "state").string();
+  auto expect_error = [&](const std::string& text, const std::string& want) {
+    std::ofstream(path) << text;
+    const pid_t pid = Spawn({CLEARLANE_BINARY, "run", "--config", path}, log_);
+    EXPECT_EQ(Wait(pid), 2);
+    EXPECT_NE(Slurp(log_).find(want), std::string::npos)
+        << "wanted: " << want << "\nlog: " << Slurp(log_);
+  };
+  const std::string base = "bootstrap.servers = " + bootstrap_ +
+                           "\ntopic.orders = imp\ntopic.decisions = "
+                           "decisions\ntopic.summaries = summaries\n"
+                           "topic.deadletters = dead\nstate.dir = " +
+                           state + "\n";
+  expect_error(base + "epoch.records = many\n", "epoch.records");
+  expect_error(base + "topic.order = imp\n", "topic.order: unknown key");
+  expect_error(base + "kafka.security.protocol = carrier-pigeon\n",
+               "kafka.security.protocol");
+  expect_error(base + "topic.lists = missing-topic\n",
+               "topic missing-topic does not exist");
+  rd_kafka_mock_topic_create(cluster_, "lists3", 3, 1);
+  expect_error(base + "topic.lists = lists3\n",
+               "must have the same partition count");
+}
+
+}  // namespace
+}  // namespace clearlane
