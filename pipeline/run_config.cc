@@ -110,7 +110,6 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   text_of("registry.file", &c.identity_registry);
   text_of("tax.rates.file", &c.tax_rates);
   text_of("instance.id", &c.instance_id);
-  text_of("log.level", &c.log_level);
   std::string sync = "epoch";
   text_of("sync", &sync);
   int64_t summary_flag = c.summary_flag, form_lines = c.form_lines;
@@ -139,9 +138,6 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
     return error("sync", "expected epoch or none");
   }
   c.sync = sync == "epoch";
-  if (c.log_level != "info" && c.log_level != "debug") {
-    return error("log.level", "expected info or debug");
-  }
   auto required = [&](const std::string& key, const std::string& v) {
     return v.empty() ? absl::InvalidArgumentError(
                            absl::StrFormat("%s is required", key))

@@ -46,8 +46,6 @@ struct RunConfig {
   std::string instance_id;
   // kafka.* keys without the prefix, passed to every client.
   std::map<std::string, std::string> kafka;
-  // Logging: "info" or "debug".
-  std::string log_level = "info";
 };
 
 // Parses a configuration; errors name the line and the key.

@@ -1,0 +1,81 @@
+// The configuration file of `clearlane run`: its format, defaults,
+// pass-through of kafka.* keys, and errors that name the line and key.
+
+#include "pipeline/run_config.h"
+
+#include <gtest/gtest.h>
+
+namespace clearlane {
+namespace {
+
+constexpr char kMinimal[] =
+    "# a comment line\n"
+    "bootstrap.servers = b1:9092,b2:9092   # a trailing comment\n"
+    "topic.orders = ceb311\n"
+    "topic.lists = ceb621\n"
+    "topic.arrivals = ceb507\n"
+    "topic.decisions = decisions\n"
+    "topic.summaries = summaries\n"
+    "topic.deadletters = dead\n"
+    "state.dir = /var/lib/clearlane\n";
+
+TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
+  auto c = ParseRunConfig(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->brokers, "b1:9092,b2:9092");
+  EXPECT_EQ(c->group_id, "clearlane");
+  EXPECT_EQ(c->order_keyed_topics,
+            (std::vector<std::string>{"ceb311", "ceb621"}));
+  EXPECT_EQ(c->other_topics, std::vector<std::string>{"ceb507"});
+  EXPECT_EQ(c->epoch_records, 4096);
+  EXPECT_TRUE(c->sync);
+  EXPECT_EQ(c->summary_flag, 2);
+  EXPECT_EQ(c->instance_id, "clearlane-clearlane");
+  EXPECT_TRUE(c->kafka.empty());
+}
+
+TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
+  auto c = ParseRunConfig(std::string(kMinimal) +
+                          "kafka.security.protocol = SASL_SSL\n"
+                          "kafka.sasl.mechanism=SCRAM-SHA-512\n"
+                          "sync = none\nsummary.flag = 1\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c->kafka.at("sasl.mechanism"), "SCRAM-SHA-512");
+  EXPECT_FALSE(c->sync);
+  EXPECT_EQ(c->summary_flag, 1);
+}
+
+TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
+  struct Case {
+    std::string extra, want;
+  };
+  for (const Case& k : {
+           Case{"epoch.records = lots\n", "line 10: epoch.records"},
+           Case{"summary.flag = 3\n", "summary.flag"},
+           Case{"topic.order = x\n", "topic.order: unknown key"},
+           Case{"state.dir = again\n", "state.dir given twice"},
+           Case{"sync = sometimes\n", "sync: expected epoch or none"},
+           Case{"just words\n", "line 10: expected key = value"},
+       }) {
+    auto c = ParseRunConfig(std::string(kMinimal) + k.extra);
+    ASSERT_FALSE(c.ok()) << k.extra;
+    EXPECT_NE(std::string(c.status().message()).find(k.want),
+              std::string::npos)
+        << c.status().message();
+  }
+  auto missing = ParseRunConfig("topic.orders = a\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("bootstrap.servers"),
+            std::string::npos);
+}
+
+TEST(RunConfigTest, MissingFileIsNamed) {
+  auto c = LoadRunConfig("/nonexistent/clearlane.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string(c.status().message()).find("/nonexistent"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace clearlane
