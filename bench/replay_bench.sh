@@ -80,6 +80,7 @@ run_one() {
     fi
   fi
   times[$config]+="$(echo "$end - $start" | bc) "
+  echo "  $config: $(echo "$end - $start" | bc) s" >&2
 }
 
 for ((r = 0; r < runs; ++r)); do

@@ -139,8 +139,6 @@ class Engine {
   absl::Status CommitIfOld();
   // True once after each commit (for progress lines).
   bool committed_since_last_asked() { return std::exchange(committed_, false); }
-  // The first error of the operators' state, if any.
-  absl::Status operator_status() const { return state_->status(); }
 
  private:
   struct Meta {

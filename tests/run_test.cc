@@ -125,18 +125,24 @@ class RunTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     log_ = (dir_ / "run.log").string();
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof errstr);
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    ASSERT_NE(host_, nullptr) << errstr;
-    cluster_ = rd_kafka_mock_cluster_new(host_, 3);
-    ASSERT_NE(cluster_, nullptr);
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    rd_kafka_mock_topic_create(cluster_, "imp", kInputPartitions, 1);
-    rd_kafka_mock_topic_create(cluster_, "decisions", 3, 1);
-    rd_kafka_mock_topic_create(cluster_, "summaries", 1, 1);
-    rd_kafka_mock_topic_create(cluster_, "dead", 2, 1);
+    if (std::string(
+            ::testing::UnitTest::GetInstance()->current_test_info()->name())
+            .find("StandaloneBroker") != std::string::npos) {
+      StartStandaloneBroker();
+    } else {
+      char errstr[256];
+      rd_kafka_conf_t* conf = rd_kafka_conf_new();
+      rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof errstr);
+      host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+      ASSERT_NE(host_, nullptr) << errstr;
+      cluster_ = rd_kafka_mock_cluster_new(host_, 3);
+      ASSERT_NE(cluster_, nullptr);
+      bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+      rd_kafka_mock_topic_create(cluster_, "imp", kInputPartitions, 1);
+      rd_kafka_mock_topic_create(cluster_, "decisions", 3, 1);
+      rd_kafka_mock_topic_create(cluster_, "summaries", 1, 1);
+      rd_kafka_mock_topic_create(cluster_, "dead", 2, 1);
+    }
     producer_ =
         MakeClient(RD_KAFKA_PRODUCER, {{"partitioner", "murmur2_random"},
                                        {"enable.idempotence", "true"},
@@ -150,6 +156,30 @@ class RunTest : public ::testing::Test {
     if (producer_) rd_kafka_destroy(producer_);
     if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
     if (host_) rd_kafka_destroy(host_);
+    if (broker_ > 0) {
+      kill(broker_, SIGTERM);
+      EXPECT_EQ(Wait(broker_), 0);
+    }
+  }
+
+  // `clearlane broker` in its own process instead of the in-process
+  // cluster (no fault injection then).
+  void StartStandaloneBroker() {
+    const std::string file = (dir_ / "bootstrap").string();
+    broker_ = Spawn(
+        {CLEARLANE_BINARY, "broker", "--brokers", "3", "--bootstrap-file", file,
+         "--topic", absl::StrFormat("imp:%d", kInputPartitions), "--topic",
+         "decisions:3", "--topic", "summaries:1", "--topic", "dead:2"},
+        (dir_ / "broker.log").string());
+    ASSERT_GT(broker_, 0);
+    for (int i = 0; i < 400 && !fs::exists(file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    bootstrap_ = Slurp(file);
+    while (!bootstrap_.empty() && bootstrap_.back() == '\n') {
+      bootstrap_.pop_back();
+    }
+    ASSERT_FALSE(bootstrap_.empty()) << Slurp(dir_ / "broker.log");
   }
 
   rd_kafka_t* MakeClient(rd_kafka_type_t type,
@@ -402,6 +432,7 @@ class RunTest : public ::testing::Test {
   std::set<std::string> expected_decisions_;
   std::multiset<std::string> expected_dead_;
   std::set<pid_t> running_;
+  pid_t broker_ = -1;
 };
 
 TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
@@ -415,6 +446,18 @@ TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
   EXPECT_NE(Slurp(log_).find("stopped cleanly"), std::string::npos);
+  ExpectReplaysOutputs();
+}
+
+// The end-to-end case through `clearlane broker`, as a user runs it.
+TEST_F(RunTest, StandaloneBrokerEndToEnd) {
+  Generate(800, 74);
+  Replay();
+  Produce(0, records_.size());
+  ProduceClocks();
+  const pid_t run = StartRun(Config((dir_ / "state").string()));
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
   ExpectReplaysOutputs();
 }
 
