@@ -23,19 +23,16 @@
 #include <thread>
 #include <vector>
 
+#include "tests/test_util.h"
+
 extern char** environ;
 
 namespace clearlane {
 namespace {
 
-namespace fs = std::filesystem;
+using ::clearlane::testing::Slurp;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace fs = std::filesystem;
 
 // Starts `argv` with stdin from `in` (or /dev/null), stdout to `out` and
 // stderr to `err`.

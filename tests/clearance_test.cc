@@ -16,21 +16,15 @@
 #include "operators/reasons.h"
 #include "tests/fixtures.h"
 #include "tests/memory_context.h"
+#include "tests/test_util.h"
 
 namespace clearlane {
 namespace {
 
+using ::clearlane::testing::With;
+
 using ::clearlane::testing::MemoryContext;
 using ::clearlane::testing::ValidRecord;
-
-// Replaces the first `from` in `record` by `to`.
-std::string With(std::string record, std::string_view from,
-                 std::string_view to) {
-  const size_t at = record.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) record.replace(at, from.size(), to);
-  return record;
-}
 
 // Feeds records as the engine does: each one, then the timers due by the
 // watermark (contract §9).

@@ -4,24 +4,14 @@
 
 #include "model/event_time.h"
 #include "tests/fixtures.h"
+#include "tests/test_util.h"
 
 namespace clearlane {
 namespace {
 
 using ::clearlane::testing::kAllDocTypes;
 using ::clearlane::testing::ValidRecord;
-
-// `record` with the first occurrence of `from` replaced by `to`.
-std::string With(std::string record, std::string_view from,
-                 std::string_view to) {
-  const size_t at = record.find(from);
-  if (at == std::string::npos) {
-    ADD_FAILURE() << "fixture lacks " << from;
-    return record;
-  }
-  record.replace(at, from.size(), to);
-  return record;
-}
+using ::clearlane::testing::With;
 
 TEST(Decode, EveryDocumentTypeDecodes) {
   Decoder decoder;

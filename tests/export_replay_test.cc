@@ -18,18 +18,16 @@
 #include "model/decimal.h"
 #include "pipeline/replay.h"
 #include "tests/fixtures.h"
+#include "tests/test_util.h"
 
 namespace clearlane {
 namespace {
 
-namespace fs = std::filesystem;
+using ::clearlane::testing::All;
+using ::clearlane::testing::Lines;
+using ::clearlane::testing::Slurp;
 
-std::vector<std::string> Lines(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+namespace fs = std::filesystem;
 
 // A decimal field, a JSON string or number.
 Decimal DecimalOf(simdjson::dom::element e) {
@@ -219,15 +217,6 @@ TEST(ExportReplay, MixedDayAcrossAMonthEnd) {
   CheckExportDay(Generate("mixed-day", Flow::kMixed, 62));
 }
 
-// Replaces every `from` in `s` by `to`.
-std::string All(std::string s, std::string_view from, std::string_view to) {
-  for (size_t at = s.find(from); at != std::string::npos;
-       at = s.find(from, at + to.size())) {
-    s.replace(at, from.size(), to);
-  }
-  return s;
-}
-
 // A fixture document of export order `orderNo` / waybill `logisticsNo`,
 // moved to `day`, with `time` (HHMMSS) as its appTime when given.
 std::string Doc(const char* type, std::string_view orderNo,
@@ -241,11 +230,6 @@ std::string Doc(const char* type, std::string_view orderNo,
   d = All(d, "\"E1\"", absl::StrFormat("\"%s\"", orderNo));
   d = All(d, "\"EL1\"", absl::StrFormat("\"%s\"", logisticsNo));
   return All(d, "20261111", day);
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Supplements and month closes kept in state across runs: the stream cut

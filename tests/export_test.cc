@@ -17,29 +17,16 @@
 #include "operators/reasons.h"
 #include "tests/fixtures.h"
 #include "tests/memory_context.h"
+#include "tests/test_util.h"
 
 namespace clearlane {
 namespace {
 
+using ::clearlane::testing::All;
+using ::clearlane::testing::With;
+
 using ::clearlane::testing::MemoryContext;
 using ::clearlane::testing::ValidRecord;
-
-// Replaces every `from` in `s` by `to`.
-std::string All(std::string s, std::string_view from, std::string_view to) {
-  for (size_t at = s.find(from); at != std::string::npos;
-       at = s.find(from, at + to.size())) {
-    s.replace(at, from.size(), to);
-  }
-  return s;
-}
-
-// Replaces the first `from` (which must be there) by `to`.
-std::string With(std::string s, std::string_view from, std::string_view to) {
-  const size_t at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
-}
 
 // The fixture's documents of one export order, renamed and moved to `day`
 // (YYYYMMDD; the times of day stay: order 09:30, payment 09:35, waybill

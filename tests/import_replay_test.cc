@@ -16,18 +16,14 @@
 
 #include "bench/generator.h"
 #include "pipeline/replay.h"
+#include "tests/test_util.h"
 
 namespace clearlane {
 namespace {
 
-namespace fs = std::filesystem;
+using ::clearlane::testing::Lines;
 
-std::vector<std::string> Lines(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+namespace fs = std::filesystem;
 
 struct Decision {
   std::string status;

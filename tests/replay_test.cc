@@ -26,11 +26,14 @@
 #include <thread>
 
 #include "bench/generator.h"
+#include "tests/test_util.h"
 
 extern char** environ;
 
 namespace clearlane {
 namespace {
+
+using ::clearlane::testing::Slurp;
 
 namespace fs = std::filesystem;
 
@@ -65,13 +68,6 @@ int RunClearlane(const std::vector<std::string>& args, const std::string& log) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 class ReplayTest : public ::testing::Test {

@@ -60,8 +60,7 @@ TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
        }) {
     auto c = ParseRunConfig(std::string(kMinimal) + k.extra);
     ASSERT_FALSE(c.ok()) << k.extra;
-    EXPECT_NE(std::string(c.status().message()).find(k.want),
-              std::string::npos)
+    EXPECT_NE(std::string(c.status().message()).find(k.want), std::string::npos)
         << c.status().message();
   }
   auto missing = ParseRunConfig("topic.orders = a\n");

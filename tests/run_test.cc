@@ -34,11 +34,15 @@
 #include "bench/generator.h"
 #include "pipeline/replay.h"
 #include "tests/fixtures.h"
+#include "tests/test_util.h"
 
 extern char** environ;
 
 namespace clearlane {
 namespace {
+
+using ::clearlane::testing::Lines;
+using ::clearlane::testing::Slurp;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -46,20 +50,6 @@ using Clock = std::chrono::steady_clock;
 int64_t EnvOr(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v ? std::atoll(v) : fallback;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> Lines(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
 }
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {

@@ -1,0 +1,53 @@
+// Small helpers the tests share: whole files, their lines, and text
+// substitutions that build a variant of a fixture document.
+
+#ifndef CLEARLANE_TESTS_TEST_UTIL_H_
+#define CLEARLANE_TESTS_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace clearlane::testing {
+
+// The bytes of a file ("" if it cannot be read).
+inline std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The lines of a file, without their newlines.
+inline std::vector<std::string> Lines(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// `s` with its first `from` (which must be there) replaced by `to`.
+inline std::string With(std::string s, std::string_view from,
+                        std::string_view to) {
+  const size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+// `s` with every `from` replaced by `to`.
+inline std::string All(std::string s, std::string_view from,
+                       std::string_view to) {
+  for (size_t at = s.find(from); at != std::string::npos;
+       at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+}  // namespace clearlane::testing
+
+#endif  // CLEARLANE_TESTS_TEST_UTIL_H_
