@@ -258,6 +258,9 @@ class Runner {
  public:
   Runner(RunConfig config, std::FILE* err)
       : config_(std::move(config)), err_(err) {}
+  // Leaves the group while the members its rebalance callback touches are
+  // still alive.
+  ~Runner() { Close(); }
   absl::Status Run();
 
  private:
@@ -270,6 +273,10 @@ class Runner {
   std::optional<int64_t> Watermark();
   void AfterCommit();
   void Handle(rd_kafka_message_t* m);
+  void Close() {
+    if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
+    closed_ = true;
+  }
   static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* partitions,
                         void* opaque);
@@ -286,6 +293,7 @@ class Runner {
   Decoder decoder_;
   DecodedRecord record_;
   absl::Status status_;
+  bool closed_ = false;
 };
 
 absl::Status Runner::Connect() {
@@ -320,7 +328,10 @@ absl::Status Runner::Connect() {
                                   {"session.timeout.ms", "10000"},
                                   {"enable.auto.commit", "false"},
                                   {"enable.auto.offset.store", "false"},
-                                  {"auto.offset.reset", "earliest"},
+                                  // A position the log no longer holds
+                                  // (retention deleted it) is an error,
+                                  // never a silent jump.
+                                  {"auto.offset.reset", "error"},
                                   {"isolation.level", "read_committed"}});
   if (!cconf.ok()) return cconf.status();
   rd_kafka_conf_set_rebalance_cb(cconf->get(), &Runner::Rebalance);
@@ -650,6 +661,16 @@ absl::Status Runner::Run() {
   auto last_error = Clock::now() - std::chrono::hours(1);
   while (!g_stop && status_.ok()) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100);
+    if (m && m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      const std::string what = absl::StrFormat(
+          "input %s [%d]: %s; the records from the state's position on are "
+          "no longer in the log (retention deleted them), so stopping "
+          "rather than skipping them",
+          m->rkt ? rd_kafka_topic_name(m->rkt) : "?", m->partition,
+          rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      return absl::DataLossError(what);
+    }
     if (m && m->err) {
       // Broker trouble: librdkafka retries; say so now and then.
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
@@ -682,7 +703,7 @@ absl::Status Runner::Run() {
   st = engine_->Commit();
   if (!st.ok()) return st;
   AfterCommit();
-  rd_kafka_consumer_close(consumer_.get());
+  Close();
   absl::FPrintF(err_, "clearlane run: stopped cleanly\n");
   return absl::OkStatus();
 }

@@ -510,6 +510,38 @@ TEST_F(RunTest, BrokerTroubleDelaysButLosesNothing) {
   ExpectReplaysOutputs();
 }
 
+// The mock keeps only the last few megabytes of each partition. A state
+// whose position fell out of the log stops with a clear error instead of
+// skipping what it never read.
+TEST_F(RunTest, PositionNoLongerInTheLogStopsInsteadOfSkipping) {
+  Generate(50, 75);
+  const std::string config = Config((dir_ / "state").string());
+  pid_t run = StartRun(config);
+  WaitForLog("assigned", 1);
+  Produce(0, records_.size());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  // While it is down, far more than the mock keeps arrives.
+  const std::string filler = std::string(2000, 'x');
+  for (int i = 0; i < 20000; ++i) {
+    const std::string key = absl::StrFormat("F%d", i);
+    while (rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("imp"),
+                             RD_KAFKA_V_KEY(key.data(), key.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(filler.data()),
+                                              filler.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_, 50);
+    }
+  }
+  ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  run = StartRun(config);
+  running_.erase(run);
+  EXPECT_EQ(Wait(run), 2);
+  EXPECT_NE(Slurp(log_).find("no longer in the log"), std::string::npos)
+      << Slurp(log_);
+}
+
 TEST_F(RunTest, SecondInstanceOnTheSameStateIsRefused) {
   const std::string config = Config((dir_ / "state").string());
   const pid_t first = StartRun(config);
