@@ -224,7 +224,9 @@ class RunTest : public ::testing::Test {
   }
 
   // Produces records [from, to) keyed by orderNo (the Java client's
-  // partitioning, murmur2), as a platform would.
+  // partitioning, murmur2), as a platform would. The flush waits long: in
+  // the fault test this producer meets the injected errors and latency
+  // too, on a loaded CI machine.
   void Produce(size_t from, size_t to) {
     static const std::regex order_no(R"re("orderNo":"([^"]*)")re");
     for (size_t i = from; i < to; ++i) {
@@ -242,7 +244,7 @@ class RunTest : public ::testing::Test {
         rd_kafka_poll(producer_, 50);
       }
     }
-    ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer_, 300000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
   // An order 60 days on into every partition: the watermark passes every
@@ -264,7 +266,7 @@ class RunTest : public ::testing::Test {
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     }
     rd_kafka_topic_destroy(t);
-    ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer_, 300000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
   std::string Config(const std::string& state) {
@@ -534,7 +536,7 @@ TEST_F(RunTest, PositionNoLongerInTheLogStopsInsteadOfSkipping) {
       rd_kafka_poll(producer_, 50);
     }
   }
-  ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_flush(producer_, 300000), RD_KAFKA_RESP_ERR_NO_ERROR);
   run = StartRun(config);
   running_.erase(run);
   EXPECT_EQ(Wait(run), 2);
