@@ -557,9 +557,14 @@ std::optional<int64_t> Runner::Watermark() {
     }
   }
   if (!least) {
-    // Every partition idle: the greatest of them.
-    for (const auto& [tp, s] : positions_.partitions) {
-      if (s.watermark && (!least || *s.watermark > *least)) least = s.watermark;
+    // Every assigned partition idle: the greatest of them. With nothing
+    // assigned (a rebalance), time does not move.
+    for (const TopicPartition& tp : assigned_) {
+      const auto it = positions_.partitions.find(tp);
+      if (it != positions_.partitions.end() && it->second.watermark &&
+          (!least || *it->second.watermark > *least)) {
+        least = it->second.watermark;
+      }
     }
   }
   if (least && (!positions_.watermark || *least > *positions_.watermark)) {
