@@ -31,12 +31,9 @@ namespace fs = std::filesystem;
 
 // A decimal field, a JSON string or number.
 Decimal DecimalOf(simdjson::dom::element e) {
-  std::string_view text;
-  if (e.is_string()) {
-    text = std::string_view(e);
-  } else {
-    text = simdjson::to_string(e);
-  }
+  // A number's text is a string of its own: keep it alive while parsing.
+  const std::string text = e.is_string() ? std::string(std::string_view(e))
+                                         : simdjson::to_string(e);
   auto d = Decimal::Parse(text);
   EXPECT_TRUE(d.ok()) << text;
   return d.value_or(Decimal());
