@@ -32,8 +32,8 @@ namespace fs = std::filesystem;
 // A decimal field, a JSON string or number.
 Decimal DecimalOf(simdjson::dom::element e) {
   // A number's text is a string of its own: keep it alive while parsing.
-  const std::string text = e.is_string() ? std::string(std::string_view(e))
-                                         : simdjson::to_string(e);
+  const std::string text =
+      e.is_string() ? std::string(std::string_view(e)) : simdjson::to_string(e);
   auto d = Decimal::Parse(text);
   EXPECT_TRUE(d.ok()) << text;
   return d.value_or(Decimal());
