@@ -1040,9 +1040,9 @@ ExportOrder MakeExportOrder(const GeneratorOptions& o, absl::CivilDay day,
     // A stream of its own, so the other fields stay as they were.
     Rng skew = Rng::For(o.seed, kContentStream ^ 0x5e11e5, i);
     const int64_t n = std::size(kSellers);
-    e.seller = &kSellers[skew.Chance(o.top_sellers_share)
-                             ? skew.Uniform(0, 2)
-                             : skew.Uniform(3, n - 1)];
+    e.seller =
+        &kSellers[skew.Chance(o.top_sellers_share) ? skew.Uniform(0, 2)
+                                                   : skew.Uniform(3, n - 1)];
   }
   const int64_t owner = r.Uniform(1, 3);
   e.ownerCode = absl::StrFormat("%.6sOW%02d", e.seller->ebcCode, owner);

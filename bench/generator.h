@@ -51,7 +51,7 @@ struct GeneratorOptions {
   // When above 0: this share of export orders comes from the three largest
   // sellers, the rest evenly from the others (a skewed 9610 month).
   double top_sellers_share = 0;
-  int64_t buyers = 0;                     // 0: orders / 3, at least 50
+  int64_t buyers = 0;  // 0: orders / 3, at least 50
   AnomalyRates anomalies;
   // Identity registry for the buyers (contract §2), when registry_out is set.
   double registry_unknown = 0.01;   // buyers left out of the registry
