@@ -89,7 +89,7 @@ for ((r = 0; r < runs; ++r)); do
     run_one "$c"
   done
 done
-rm -rf "$work/state" "$work/out" "$work/summaries.last.keep"
+rm -rf "$work/state" "$work/out"
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
   print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
