@@ -18,7 +18,8 @@ namespace {
 constexpr std::string_view kMetaKey = "run";
 constexpr std::string_view kSecretKey = "hmac-secret";
 // 2: the driver's position is an opaque blob; outbox values carry a key.
-constexpr uint8_t kMetaVersion = 2;
+// 3: stage A's partition count; order and timer keys led by their task.
+constexpr uint8_t kMetaVersion = 3;
 
 std::string OutboxKey(OutputStream s, int64_t seq) {
   std::string key;
@@ -51,13 +52,22 @@ std::string Engine::EncodeMeta(const Meta& m) {
     w.Varint(m.outbox_floor[i]);
   }
   w.U8(m.has_registry);
+  w.Varint(static_cast<uint64_t>(m.partitions));
   return out;
 }
 
 absl::StatusOr<Engine::Meta> Engine::DecodeMeta(std::string_view bytes) {
   BinaryReader r(bytes);
   Meta m;
-  if (r.U8() != kMetaVersion) {
+  const uint8_t version = r.U8();
+  if (version < kMetaVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "written by an older clearlane (run record version %d, this one "
+        "reads %d), whose keys are laid out differently; start from a new "
+        "state directory",
+        version, kMetaVersion));
+  }
+  if (version != kMetaVersion) {
     return absl::DataLossError("run record of an unknown version");
   }
   m.status = static_cast<RunStatus>(r.U8());
@@ -70,6 +80,7 @@ absl::StatusOr<Engine::Meta> Engine::DecodeMeta(std::string_view bytes) {
     m.outbox_floor[i] = static_cast<int64_t>(r.Varint());
   }
   m.has_registry = r.U8() != 0;
+  m.partitions = static_cast<int32_t>(r.Varint());
   if (!r.ok() || !r.done() || m.status > RunStatus::kDrained) {
     return absl::DataLossError("run record is corrupt");
   }
@@ -90,8 +101,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   if (!e.fresh_) {
     auto meta = DecodeMeta(**stored);
     if (!meta.ok()) {
-      return absl::DataLossError(absl::StrFormat(
-          "state %s: %s", options.state_dir, meta.status().message()));
+      return absl::Status(meta.status().code(),
+                          absl::StrFormat("state %s: %s", options.state_dir,
+                                          meta.status().message()));
     }
     e.meta_ = *std::move(meta);
   }
@@ -135,9 +147,25 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
                    std::move(line));
           }});
   st = e.state_->LoadTimers();
+  if (st.ok() && options.partitions > 0)
+    st = e.SetPartitions(options.partitions);
   if (!st.ok()) return st;
   e.epoch_start_ = std::chrono::steady_clock::now();
   return engine;
+}
+
+absl::Status Engine::SetPartitions(int32_t n) {
+  if (meta_.partitions != 0 && meta_.partitions != n) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "state %s holds orders laid out for %d partition(s) of orderNo, and "
+        "the input has %d; a state cannot follow a change of partition "
+        "count: start from a new state directory and replay the input",
+        options_.state_dir, meta_.partitions, n));
+  }
+  // Written with the first commit, in the batch of the first state keys.
+  meta_.partitions = n;
+  state_->set_partitions(n);
+  return absl::OkStatus();
 }
 
 Engine::~Engine() {

@@ -56,6 +56,10 @@ struct EngineOptions {
   // or this much wall-clock time.
   int64_t epoch_records = 4096;
   int64_t epoch_millis = 100;
+  // Stage A's task count (the partitions of orderNo that lead the order
+  // and timer keys); 0: the driver calls Engine::SetPartitions before
+  // processing (Kafka mode learns it from the topics).
+  int32_t partitions = 1;
 };
 
 // Where committed outputs go.
@@ -83,6 +87,10 @@ class Engine {
   static absl::StatusOr<std::unique_ptr<Engine>> Open(
       const EngineOptions& options, std::FILE* err);
   ~Engine();
+
+  // Stage A's task count, when the options left it to the driver: the
+  // state keeps it and refuses another one (its keys are laid out by it).
+  absl::Status SetPartitions(int32_t n);
 
   // Whether the state was just created.
   bool fresh() const { return fresh_; }
@@ -148,6 +156,7 @@ class Engine {
     std::array<int64_t, kOutputStreamCount> next_seq{};
     std::array<int64_t, kOutputStreamCount> outbox_floor{};
     bool has_registry = false;
+    int32_t partitions = 0;  // 0: not yet set
   };
   static std::string EncodeMeta(const Meta& m);
   static absl::StatusOr<Meta> DecodeMeta(std::string_view bytes);

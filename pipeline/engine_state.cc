@@ -6,15 +6,20 @@
 #include <xxhash.h>
 
 #include "model/coding.h"
+#include "pipeline/partitioner.h"
 
 namespace clearlane {
 namespace {
 
-// The key of an order in Store::kOrders: 8 bytes of hash first (point
-// stores hash their memtable on them), then the orderNo.
-std::string OrderKey(std::string_view orderNo) {
+// The key of an order in Store::kOrders: its stage A task (the partition
+// of its orderNo), then 8 bytes of hash (point stores hash their memtable
+// on the first 8 bytes), then the orderNo. A task's orders are one key
+// range.
+std::string OrderKey(int32_t partitions, std::string_view orderNo) {
   std::string key;
-  BinaryWriter(&key).Fixed64(XXH3_64bits(orderNo.data(), orderNo.size()));
+  BinaryWriter w(&key);
+  w.Fixed32(static_cast<uint32_t>(PartitionOf(orderNo, partitions)));
+  w.Fixed64(XXH3_64bits(orderNo.data(), orderNo.size()));
   key.append(orderNo);
   return key;
 }
@@ -75,9 +80,21 @@ std::string TotalKey(std::string_view buyer, int year) {
   return key;
 }
 
-std::string TimerKey(int64_t due, const ListKey& list) {
+// Timers are led by the task they belong to, so a task's timers are a key
+// range too: 'A' + the stage A partition of a list's orderNo, or 'L' + the
+// hash that leads a stage L expiry's shipment key. The firing order is
+// kept in memory (EngineState::Timer).
+std::string TimerKey(int32_t partitions, int64_t due, const ListKey& list) {
   std::string key;
   BinaryWriter w(&key);
+  if (list.type == DocType::kCeb505) {
+    const std::string shipment = ShipmentKey(list.orderNo);
+    w.U8('L');
+    w.Raw(std::string_view(shipment).substr(0, 8));
+  } else {
+    w.U8('A');
+    w.Fixed32(static_cast<uint32_t>(PartitionOf(list.orderNo, partitions)));
+  }
   w.Fixed64(static_cast<uint64_t>(due) ^ (1ull << 63));
   w.U8(static_cast<uint8_t>(list.type));
   w.Bytes(list.ebpCode);
@@ -137,6 +154,12 @@ absl::Status EngineState::LoadTimers() {
   auto it = store_->NewIterator(Store::kTimers);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BinaryReader r(std::string_view(it->key().data(), it->key().size()));
+    const uint8_t task = r.U8();
+    if (task == 'L') {
+      r.Fixed64();
+    } else {
+      r.Fixed32();
+    }
     Timer t;
     t.due = static_cast<int64_t>(r.Fixed64() ^ (1ull << 63));
     t.list.type = static_cast<DocType>(r.U8());
@@ -263,7 +286,8 @@ bool EngineState::NextTimer(int64_t* due, ListKey* list) const {
 // A timer set and removed within one epoch never reaches the store.
 void EngineState::RemoveTimer(std::set<Timer>::iterator it) {
   if (!unstored_timers_.erase(*it)) {
-    batch_->Delete(store_->Handle(Store::kTimers), TimerKey(it->due, it->list));
+    batch_->Delete(store_->Handle(Store::kTimers),
+                   TimerKey(partitions_, it->due, it->list));
   }
   timers_.erase(it);
 }
@@ -282,7 +306,7 @@ void EngineState::CancelTimer(int64_t due, const ListKey& list) {
 OrderGroup& EngineState::Group(std::string_view orderNo) {
   auto [it, inserted] = groups_.try_emplace(std::string(orderNo));
   if (inserted) {
-    auto stored = store_->Get(Store::kOrders, OrderKey(orderNo));
+    auto stored = store_->Get(Store::kOrders, OrderKey(partitions_, orderNo));
     if (!stored.ok()) {
       if (status_.ok()) status_ = stored.status();
     } else if (stored->has_value()) {
@@ -386,16 +410,18 @@ StageContext::Registered EngineState::LookUp(std::string_view buyer,
 
 void EngineState::Flush() {
   for (const Timer& t : unstored_timers_) {
-    batch_->Put(store_->Handle(Store::kTimers), TimerKey(t.due, t.list), "");
+    batch_->Put(store_->Handle(Store::kTimers),
+                TimerKey(partitions_, t.due, t.list), "");
   }
   unstored_timers_.clear();
   // Pointers into unordered_map nodes stay valid until the maps are
   // cleared, which happens only below, after they are used.
   for (auto& [key, entry] : dirty_group_keys_) {
     if (entry->value.empty()) {
-      batch_->Delete(store_->Handle(Store::kOrders), OrderKey(*key));
+      batch_->Delete(store_->Handle(Store::kOrders),
+                     OrderKey(partitions_, *key));
     } else {
-      batch_->Put(store_->Handle(Store::kOrders), OrderKey(*key),
+      batch_->Put(store_->Handle(Store::kOrders), OrderKey(partitions_, *key),
                   EncodeOrderGroup(entry->value));
     }
     entry->dirty = false;

@@ -65,6 +65,10 @@ class EngineState : public StageContext {
   // The earliest armed month close, if any (it fires by clearing
   // MonthState::close_due, in Clearance::OnMonthClose).
   bool NextMonthClose(int64_t* due, int32_t* period) const;
+  // Stage A's task count: the partitions of orderNo that lead the keys of
+  // orders and list timers (1 in replay, the input topics' partition count
+  // in Kafka mode). Set before any state is read.
+  void set_partitions(int32_t n) { partitions_ = n; }
   // The watermark operators see (StageContext::Watermark).
   void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
@@ -114,6 +118,7 @@ class EngineState : public StageContext {
   rocksdb::WriteBatch* batch_;
   Hmac hmac_;
   bool has_registry_;
+  int32_t partitions_ = 1;
   Outputs outputs_;
   absl::Status status_;
 

@@ -397,6 +397,9 @@ absl::Status Runner::CheckTopics() {
     auto n = need(t);
     if (!n.ok()) return n.status();
   }
+  // Stage A's tasks are the partitions of orderNo.
+  absl::Status st = engine_->SetPartitions(std::max(first_count, 1));
+  if (!st.ok()) return st;
   const std::pair<OutputStream, std::string> outs[] = {
       {OutputStream::kReceipts, config_.decisions_topic},
       {OutputStream::kSummaries, config_.summaries_topic},
@@ -628,6 +631,7 @@ absl::Status Runner::Run() {
   eo.export_timeout_days = config_.export_timeout_days;
   eo.epoch_records = config_.epoch_records;
   eo.epoch_millis = config_.epoch_millis;
+  eo.partitions = 0;  // the input topics' partition count, checked below
   auto engine = Engine::Open(eo, err_);
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
