@@ -125,11 +125,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
       e.store_.get(), &e.batch_, e.secret_, e.meta_.has_registry,
       EngineState::Outputs{
           [&e](const Receipt& r) {
+            if (e.metrics_) e.metrics_->Receipt(r);
             std::string line;
             EncodeReceipt(r, &line);
             e.Emit(OutputStream::kReceipts, r.orderNo, std::move(line));
           },
           [&e](DeadLetterCode code, std::string detail) {
+            if (e.metrics_) e.metrics_->DeadLetter(DeadLetterCodeName(code));
             std::string line;
             EncodeDeadLetter({*e.current_source_, code, std::move(detail),
                               std::string(e.current_record_->bytes)},
@@ -139,6 +141,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
             e.current_dead_ = true;
           },
           [&e](const SummaryForm& f) {
+            if (e.metrics_) e.metrics_->SummaryForm();
             std::string line;
             EncodeSummaryForm(f, &line);
             e.Emit(OutputStream::kSummaries,
@@ -319,6 +322,16 @@ std::optional<int64_t> Engine::Process(
     const std::variant<FileSource, TopicSource>& source,
     std::optional<int64_t> watermark) {
   const DecodeOutcome& outcome = record.outcome;
+  if (metrics_) {
+    const DocType type = outcome.ok() ? TypeOf(record.doc) : DocType{};
+    if (const auto* t = std::get_if<TopicSource>(&source)) {
+      metrics_->Record(t->topic, outcome.ok() ? &type : nullptr);
+    } else {
+      metrics_->Record(std::get<FileSource>(source).file,
+                       outcome.ok() ? &type : nullptr);
+    }
+    if (!outcome.ok()) metrics_->DeadLetter(DeadLetterCodeName(outcome.code()));
+  }
   if (!outcome.ok()) {
     std::string line;
     EncodeDeadLetter(
@@ -387,6 +400,7 @@ absl::Status Engine::CommitIfOld() {
 }
 
 absl::Status Engine::Commit() {
+  const auto start = std::chrono::steady_clock::now();
   if (position_source_) meta_.position = position_source_();
   state_->Flush();
   if (!state_->status().ok()) return state_->status();
@@ -414,7 +428,31 @@ absl::Status Engine::Commit() {
   epoch_records_ = 0;
   epoch_start_ = std::chrono::steady_clock::now();
   committed_ = true;
+  if (metrics_) {
+    metrics_->EpochCommitted(
+        std::chrono::duration<double>(epoch_start_ - start).count());
+    UpdateGauges();
+  }
   return absl::OkStatus();
+}
+
+void Engine::UpdateGauges(bool read_store) {
+  if (!metrics_) return;
+  metrics_->SetPending(state_->pending_lists(), state_->pending_shipments());
+  // appTime is China Standard Time (UTC+8), kept as seconds since
+  // 1970-01-01 00:00 CST.
+  if (meta_.watermark) metrics_->SetWatermark(*meta_.watermark - 8 * 3600);
+  int64_t outbox = 0;
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    outbox += meta_.next_seq[i] - meta_.outbox_floor[i];
+  }
+  metrics_->SetOutbox(outbox);
+  // RocksDB's properties at most once a second.
+  const auto now = std::chrono::steady_clock::now();
+  if (read_store || now - store_figures_read_ >= std::chrono::seconds(1)) {
+    store_figures_read_ = now;
+    metrics_->SetStore(store_->ReadFigures());
+  }
 }
 
 }  // namespace clearlane

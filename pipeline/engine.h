@@ -33,6 +33,7 @@
 #include "operators/clearance.h"
 #include "pipeline/engine_state.h"
 #include "pipeline/file_sink.h"
+#include "pipeline/metrics.h"
 #include "pipeline/parallel_decoder.h"
 #include "rocksdb/write_batch.h"
 #include "state/store.h"
@@ -91,6 +92,13 @@ class Engine {
   // Stage A's task count, when the options left it to the driver: the
   // state keeps it and refuses another one (its keys are laid out by it).
   absl::Status SetPartitions(int32_t n);
+
+  // Counts what goes through, when set (not owned).
+  void set_metrics(Metrics* m) { metrics_ = m; }
+  // Sets the gauges that follow the state (pending lists, watermark,
+  // outbox, RocksDB's figures, these at most once a second unless
+  // `read_store`); done after every commit.
+  void UpdateGauges(bool read_store = false);
 
   // Whether the state was just created.
   bool fresh() const { return fresh_; }
@@ -176,6 +184,8 @@ class Engine {
   std::unique_ptr<EngineState> state_;
   std::unique_ptr<Clearance> clearance_;
   OutputSink* sink_ = nullptr;
+  Metrics* metrics_ = nullptr;
+  std::chrono::steady_clock::time_point store_figures_read_{};
   std::function<std::string()> position_source_;
   // The outbox entries below these are published; the next commit deletes
   // them.

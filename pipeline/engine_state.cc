@@ -167,6 +167,7 @@ absl::Status EngineState::LoadTimers() {
     t.list.orderNo = std::string(r.Bytes());
     if (!r.ok() || !r.done())
       return absl::DataLossError("timer key is corrupt");
+    ++pending_[KindOf(t.list)];
     timers_.insert(std::move(t));
   }
   absl::Status st = FromRocks(it->status(), "reading the timers");
@@ -289,13 +290,17 @@ void EngineState::RemoveTimer(std::set<Timer>::iterator it) {
     batch_->Delete(store_->Handle(Store::kTimers),
                    TimerKey(partitions_, it->due, it->list));
   }
+  --pending_[KindOf(it->list)];
   timers_.erase(it);
 }
 
 void EngineState::PopTimer() { RemoveTimer(timers_.begin()); }
 
 void EngineState::SetTimer(int64_t due, const ListKey& list) {
-  if (timers_.insert({due, list}).second) unstored_timers_.insert({due, list});
+  if (timers_.insert({due, list}).second) {
+    ++pending_[KindOf(list)];
+    unstored_timers_.insert({due, list});
+  }
 }
 
 void EngineState::CancelTimer(int64_t due, const ListKey& list) {

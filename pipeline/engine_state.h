@@ -11,6 +11,7 @@
 
 #include <openssl/types.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -69,6 +70,10 @@ class EngineState : public StageContext {
   // orders and list timers (1 in replay, the input topics' partition count
   // in Kafka mode). Set before any state is read.
   void set_partitions(int32_t n) { partitions_ = n; }
+  // Lists waiting for documents (their timers), and stage L's shipments
+  // waiting to expire.
+  int64_t pending_lists() const { return pending_[0]; }
+  int64_t pending_shipments() const { return pending_[1]; }
   // The watermark operators see (StageContext::Watermark).
   void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
@@ -155,6 +160,9 @@ class EngineState : public StageContext {
     }
   };
   std::set<Timer> timers_;
+  // Timers by kind: list timeouts, stage L expiries.
+  std::array<int64_t, 2> pending_{};
+  static int KindOf(const ListKey& k) { return k.type == DocType::kCeb505; }
   // Timers set in the open epoch, written to the store at its flush.
   std::set<Timer> unstored_timers_;
   void RemoveTimer(std::set<Timer>::iterator it);

@@ -221,6 +221,12 @@ int main(int argc, char** argv) {
       ->add_option("--epoch-millis", replay.epoch_millis,
                    "milliseconds per epoch at most")
       ->check(CLI::PositiveNumber);
+  replay_cmd->add_option(
+      "--metrics-address", replay.metrics_address,
+      "serve Prometheus metrics, /healthz and /readyz on host:port");
+  replay_cmd->add_option("--metrics-out", replay.metrics_out,
+                         "write the final metrics to this file "
+                         "(Prometheus text format)");
 
   BrokerOptions broker;
   CLI::App* broker_cmd = app.add_subcommand(

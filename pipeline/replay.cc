@@ -67,6 +67,20 @@ class FileOutputs : public OutputSink {
   bool sync_;
 };
 
+// Writes `text` to `path` whole: a temporary file renamed over it.
+absl::Status WriteMetrics(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  const bool ok =
+      f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f && std::fclose(f) != 0) f = nullptr;
+  if (!ok || !f || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(
+        absl::StrFormat("cannot write metrics to %s", path));
+  }
+  return absl::OkStatus();
+}
+
 class Replay {
  public:
   Replay(const ReplayOptions& options, std::FILE* err)
@@ -85,6 +99,7 @@ class Replay {
   std::string state_dir_;
   bool temporary_state_ = false;
   bool sync_ = true;  // sync the WAL and the files once per epoch
+  std::unique_ptr<Metrics> metrics_;  // outlives the engine, which counts
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<FileSink> sink_;
   std::unique_ptr<FileOutputs> outputs_;
@@ -126,6 +141,15 @@ absl::Status Replay::Start() {
   auto engine = Engine::Open(eo, err_);
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
+  if (!options_.metrics_address.empty() || !options_.metrics_out.empty()) {
+    metrics_ = std::make_unique<Metrics>();
+    engine_->set_metrics(metrics_.get());
+  }
+  if (!options_.metrics_address.empty()) {
+    auto port = metrics_->Serve(options_.metrics_address);
+    if (!port.ok()) return port.status();
+    absl::FPrintF(err_, "clearlane replay: metrics on port %d\n", *port);
+  }
 
   const bool fresh = engine_->fresh();
   if (!fresh) {
@@ -177,6 +201,10 @@ absl::Status Replay::Start() {
   engine_->StartPublishing(outputs_.get());
   engine_->set_position_source([this] { return EncodePosition(position_); });
   decoder_ = std::make_unique<ParallelDecoder>(options_.threads);
+  if (metrics_) {
+    engine_->UpdateGauges();
+    metrics_->set_ready(true);
+  }
   return absl::OkStatus();
 }
 
@@ -296,6 +324,11 @@ absl::Status Replay::Run() {
   st = engine_->Commit();
   if (!st.ok()) return st;
   if (progress_) Progress(true);
+  if (!options_.metrics_out.empty()) {
+    engine_->UpdateGauges(/*read_store=*/true);
+    st = WriteMetrics(options_.metrics_out, metrics_->Text());
+    if (!st.ok()) return st;
+  }
   engine_.reset();
   if (temporary_state_) {
     std::error_code ec;

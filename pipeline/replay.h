@@ -49,6 +49,12 @@ struct ReplayOptions {
   int summary_flag = 2;
   int form_lines = 50;
   int64_t month_close_hours = 48;
+  // Prometheus metrics and /healthz, /readyz served here while the replay
+  // runs ("host:port"); empty: none.
+  std::string metrics_address;
+  // The metrics' final values written here at the end (Prometheus text
+  // format, as node_exporter's textfile collector reads it); empty: none.
+  std::string metrics_out;
 };
 
 // Runs a replay. Returns the exit status: 0 when the input was processed

@@ -283,6 +283,7 @@ class Runner {
 
   RunConfig config_;
   std::FILE* err_;
+  std::unique_ptr<Metrics> metrics_;  // outlives the engine, which counts
   std::unique_ptr<Engine> engine_;
   Kafka consumer_, producer_;
   std::unique_ptr<KafkaOutputs> outputs_;
@@ -518,6 +519,7 @@ void Runner::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, partitions);
   } else {
     self->assigned_.clear();
+    if (self->metrics_) self->metrics_->set_ready(false);
     rd_kafka_assign(rk, nullptr);
   }
 }
@@ -537,6 +539,9 @@ void Runner::Assign(rd_kafka_topic_partition_list_t* partitions) {
   }
   absl::FPrintF(err_, "clearlane run: assigned %d partition(s)\n",
                 partitions->cnt);
+  // Ready: the state is restored (Recover ran before subscribing) and
+  // partitions are being consumed.
+  if (metrics_) metrics_->set_ready(partitions->cnt > 0);
 }
 
 // The least watermark over the assigned partitions that are not idle; it
@@ -615,6 +620,22 @@ void Runner::AfterCommit() {
   }
   if (list->cnt > 0) rd_kafka_commit(consumer_.get(), list, /*async=*/1);
   rd_kafka_topic_partition_list_destroy(list);
+  if (!metrics_) return;
+  // Lag from the high watermarks the last fetches brought (no request).
+  for (const TopicPartition& tp : assigned_) {
+    auto it = positions_.partitions.find(tp);
+    int64_t low = 0, high = 0;
+    if (it == positions_.partitions.end() ||
+        rd_kafka_get_watermark_offsets(consumer_.get(), tp.first.c_str(),
+                                       tp.second, &low, &high) ||
+        high < 0) {
+      continue;
+    }
+    const int64_t next =
+        it->second.next_offset < 0 ? low : it->second.next_offset;
+    metrics_->SetConsumerLag(tp.first, tp.second,
+                             std::max<int64_t>(0, high - next));
+  }
 }
 
 absl::Status Runner::Run() {
@@ -639,6 +660,13 @@ absl::Status Runner::Run() {
   if (!positions.ok()) return positions.status();
   positions_ = *std::move(positions);
   engine_->set_status(RunStatus::kRunning);
+  if (!config_.metrics_address.empty()) {
+    metrics_ = std::make_unique<Metrics>();
+    engine_->set_metrics(metrics_.get());
+    auto port = metrics_->Serve(config_.metrics_address);
+    if (!port.ok()) return port.status();
+    absl::FPrintF(err_, "clearlane run: metrics on port %d\n", *port);
+  }
 
   absl::FPrintF(err_, "clearlane run: state %s open; connecting to %s\n",
                 config_.state_dir, config_.brokers);

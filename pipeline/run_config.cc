@@ -110,6 +110,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   text_of("registry.file", &c.identity_registry);
   text_of("tax.rates.file", &c.tax_rates);
   text_of("instance.id", &c.instance_id);
+  text_of("metrics.address", &c.metrics_address);
   std::string sync = "epoch";
   text_of("sync", &sync);
   int64_t summary_flag = c.summary_flag, form_lines = c.form_lines;

@@ -44,6 +44,9 @@ struct RunConfig {
   // The transactional.id prefix that fences an older instance of the same
   // deployment (default: "clearlane-" + group.id).
   std::string instance_id;
+  // Prometheus metrics, /healthz and /readyz served here ("host:port");
+  // empty: none.
+  std::string metrics_address;
   // kafka.* keys without the prefix, passed to every client.
   std::map<std::string, std::string> kafka;
 };

@@ -10,8 +10,8 @@ packages=(
   clang libclang-rt-14-dev clang-format
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   librdkafka-dev libsimdjson-dev librocksdb-dev libabsl-dev
-  prometheus-cpp-dev rapidjson-dev libcli11-dev libssl-dev libxxhash-dev
-  kcat
+  prometheus-cpp-dev libcivetweb-dev rapidjson-dev libcli11-dev libssl-dev
+  libxxhash-dev kcat prometheus gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do

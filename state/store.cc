@@ -6,6 +6,7 @@
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 
 namespace clearlane {
@@ -41,6 +42,10 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   db_options.paranoid_checks = true;
   // One writer (the epoch commit); the hashed memtables need this off.
   db_options.allow_concurrent_memtable_write = false;
+  // Counters only (write stalls, bytes written), no timing histograms.
+  auto statistics = rocksdb::CreateDBStatistics();
+  statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db_options.statistics = statistics;
   // Point lookups of state that is mostly absent (new orders): bloom
   // filters keep a miss off the disk.
   rocksdb::BlockBasedTableOptions table;
@@ -75,6 +80,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   }
   auto store = std::unique_ptr<StateStore>(new StateStore());
   store->db_.reset(db);
+  store->statistics_ = std::move(statistics);
   store->path_ = options.path;
   store->write_options_.sync = options.sync;
   // handles[0] is the default family, unused; keep it to close it.
@@ -107,6 +113,36 @@ absl::StatusOr<std::optional<std::string>> StateStore::Get(
 std::unique_ptr<rocksdb::Iterator> StateStore::NewIterator(Store store) const {
   return std::unique_ptr<rocksdb::Iterator>(
       db_->NewIterator(rocksdb::ReadOptions(), Handle(store)));
+}
+
+StateStore::Figures StateStore::ReadFigures() const {
+  Figures f;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimateLiveDataSize,
+                            &v)) {
+      f.live_data_bytes += v;
+    }
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize,
+                            &v)) {
+      f.sst_bytes += v;
+    }
+    if (db_->GetIntProperty(
+            h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
+      f.pending_compaction_bytes += v;
+    }
+  }
+  uint64_t stopped = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped,
+                          &stopped)) {
+    f.writes_stopped = stopped != 0;
+  }
+  f.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
+  f.bytes_written = statistics_->getTickerCount(rocksdb::BYTES_WRITTEN);
+  f.flush_bytes = statistics_->getTickerCount(rocksdb::FLUSH_WRITE_BYTES);
+  f.compact_write_bytes =
+      statistics_->getTickerCount(rocksdb::COMPACT_WRITE_BYTES);
+  return f;
 }
 
 absl::Status StateStore::Commit(rocksdb::WriteBatch* batch) {

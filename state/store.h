@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/write_batch.h"
 
 namespace clearlane {
@@ -73,10 +74,24 @@ class StateStore {
 
   const std::string& path() const { return path_; }
 
+  // What an operator watches of RocksDB, summed over the stores.
+  struct Figures {
+    uint64_t live_data_bytes = 0;           // estimate of the live data
+    uint64_t sst_bytes = 0;                 // all table files
+    uint64_t pending_compaction_bytes = 0;  // estimate
+    bool writes_stopped = false;            // a write stall right now
+    uint64_t stall_micros = 0;              // time writers waited, ever
+    uint64_t bytes_written = 0;             // by the application
+    uint64_t flush_bytes = 0;               // memtables to level 0
+    uint64_t compact_write_bytes = 0;       // compactions' writes
+  };
+  Figures ReadFigures() const;
+
  private:
   StateStore() = default;
   std::string path_;
   rocksdb::WriteOptions write_options_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kStoreCount> handles_{};
 };
