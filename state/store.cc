@@ -133,8 +133,7 @@ StateStore::Figures StateStore::ReadFigures() const {
     }
   }
   uint64_t stopped = 0;
-  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped,
-                          &stopped)) {
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped)) {
     f.writes_stopped = stopped != 0;
   }
   f.stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
