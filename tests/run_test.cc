@@ -37,6 +37,7 @@
 #include "bench/generator.h"
 #include "pipeline/replay.h"
 #include "tests/fixtures.h"
+#include "tests/http_get.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -291,7 +292,7 @@ class RunTest : public ::testing::Test {
                                       << absl::StrJoin(undelivered_, "; ");
   }
 
-  std::string Config(const std::string& state) {
+  std::string Config(const std::string& state, const std::string& extra = "") {
     const std::string path = (dir_ / "run.conf").string();
     std::ofstream out(path);
     out << "# clearlane run, test configuration\n"
@@ -307,7 +308,8 @@ class RunTest : public ::testing::Test {
         << "idle.timeout.ms = 600000\n"
         << "kafka.session.timeout.ms = 3000\n"
         << "kafka.heartbeat.interval.ms = 500\n"
-        << "kafka.log_level = 3\n";
+        << "kafka.log_level = 3\n"
+        << extra;
     return path;
   }
 
@@ -639,6 +641,93 @@ TEST_F(RunTest, FencedInstanceStopsAndItsSuccessorPublishesOnce) {
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
   ExpectReplaysOutputs();
+}
+
+// The values of a running instance's metrics, read by a real Prometheus
+// server that scrapes it (Debian's prometheus package), and its health
+// endpoints; no personal data in its metrics or log.
+TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
+  Generate(400, 77);
+  Replay();
+  const int port = ::clearlane::testing::FreePort();
+  const pid_t run = StartRun(
+      Config((dir_ / "state").string(),
+             absl::StrFormat("metrics.address = 127.0.0.1:%d\n", port)));
+  Produce(0, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  const size_t decisions = Consume("decisions").size();
+  ASSERT_EQ(decisions, expected_decisions_.size());
+
+  EXPECT_EQ(::clearlane::testing::HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(::clearlane::testing::HttpGet(port, "/readyz").status, 200);
+  const std::string scrape =
+      ::clearlane::testing::HttpGet(port, "/metrics").body;
+  double receipts = 0;
+  int lag_series = 0;
+  std::istringstream in(scrape);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("clearlane_receipts_total{", 0) == 0) {
+      receipts += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    if (line.rfind("clearlane_consumer_lag_records{", 0) == 0) ++lag_series;
+  }
+  EXPECT_EQ(receipts, static_cast<double>(decisions)) << scrape;
+  EXPECT_EQ(lag_series, kInputPartitions) << scrape;
+
+  // A Prometheus server scrapes it every second; its query API returns
+  // the same count.
+  const int prom_port = ::clearlane::testing::FreePort();
+  const std::string prom_config = (dir_ / "prometheus.yml").string();
+  std::ofstream(prom_config)
+      << "global:\n  scrape_interval: 1s\n"
+      << "scrape_configs:\n  - job_name: clearlane\n"
+      << "    static_configs:\n      - targets: ['127.0.0.1:" << port << "']\n";
+  const std::string prom_log = (dir_ / "prometheus.log").string();
+  const pid_t prom =
+      Spawn({"/usr/bin/prometheus", "--config.file=" + prom_config,
+             "--storage.tsdb.path=" + (dir_ / "tsdb").string(),
+             absl::StrFormat("--web.listen-address=127.0.0.1:%d", prom_port)},
+            prom_log);
+  ASSERT_GT(prom, 0);
+  running_.insert(prom);
+  std::string answer;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    answer = ::clearlane::testing::HttpGet(
+                 prom_port, "/api/v1/query?query=sum(clearlane_receipts_total)")
+                 .body;
+    if (answer.find(absl::StrFormat("\"%d\"]", decisions)) !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_NE(answer.find(absl::StrFormat("\"%d\"]", decisions)),
+            std::string::npos)
+      << answer << Slurp(prom_log);
+  const std::string up =
+      ::clearlane::testing::HttpGet(
+          prom_port, "/api/v1/query?query=up%7Bjob%3D%22clearlane%22%7D")
+          .body;
+  EXPECT_NE(up.find("\"1\"]"), std::string::npos) << up;
+  EXPECT_EQ(Stop(prom, SIGTERM), 0) << Slurp(prom_log);
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+
+  std::set<std::string> personal;
+  static const std::regex field(
+      R"re("(buyerName|buyerIdNumber|buyerTelephone|payerName|payerIdNumber|consignee|consigneeTelephone)":"([^"]+)")re");
+  for (const std::string& r : records_) {
+    for (auto it = std::sregex_iterator(r.begin(), r.end(), field);
+         it != std::sregex_iterator(); ++it) {
+      personal.insert((*it)[2].str());
+    }
+  }
+  ASSERT_GT(personal.size(), 200u);
+  const std::string seen = scrape + Slurp(log_);
+  for (const std::string& p : personal) {
+    EXPECT_EQ(seen.find(p), std::string::npos) << "in the metrics or log";
+  }
 }
 
 TEST_F(RunTest, SecondInstanceOnTheSameStateIsRefused) {
