@@ -88,7 +88,7 @@ absl::StatusOr<Engine::Meta> Engine::DecodeMeta(std::string_view bytes) {
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
-    const EngineOptions& options, std::FILE* err) {
+    const EngineOptions& options, spdlog::logger* log) {
   auto engine = std::unique_ptr<Engine>(new Engine(options));
   Engine& e = *engine;
   auto store =
@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   }
   e.published_ = e.meta_.next_seq;
   absl::Status st = e.LoadSecret();
-  if (st.ok()) st = e.LoadRegistry(err);
+  if (st.ok()) st = e.LoadRegistry(log);
   if (st.ok()) st = e.LoadTaxRates();
   if (!st.ok()) return st;
 
@@ -212,7 +212,7 @@ absl::Status Engine::LoadSecret() {
 // Replaces the registry in state with the file's: one batch per 10,000
 // people, then the run record says a registry is there. A crash midway is
 // repaired by the restart, which loads the file again.
-absl::Status Engine::LoadRegistry(std::FILE* err) {
+absl::Status Engine::LoadRegistry(spdlog::logger* log) {
   if (options_.identity_registry.empty()) return absl::OkStatus();
   auto reader = NdjsonReader::Open(options_.identity_registry);
   if (!reader.ok()) return reader.status();
@@ -231,10 +231,9 @@ absl::Status Engine::LoadRegistry(std::FILE* err) {
     if (parser.iterate(json).get(doc) || doc["idNumber"].get_string().get(id) ||
         doc["name"].get_string().get(name) || id.empty() || name.empty()) {
       // The line itself may hold personal data: name only where it is.
-      absl::FPrintF(err,
-                    "clearlane: %s:%d: not {\"idNumber\": ..., "
-                    "\"name\": ...}; skipped\n",
-                    options_.identity_registry, record.line);
+      log->warn(absl::StrFormat(
+          "%s:%d: not {\"idNumber\": ..., \"name\": ...}; skipped",
+          options_.identity_registry, record.line));
       continue;
     }
     batch.Put(store_->Handle(Store::kRegistry), hmac(id), hmac(name));

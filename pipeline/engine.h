@@ -33,6 +33,7 @@
 #include "operators/clearance.h"
 #include "pipeline/engine_state.h"
 #include "pipeline/file_sink.h"
+#include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/parallel_decoder.h"
 #include "rocksdb/write_batch.h"
@@ -84,9 +85,9 @@ enum class RunStatus : uint8_t {
 class Engine {
  public:
   // Opens (or creates) the state, loads the secret, the registry and the
-  // tax rates. Messages about skipped registry lines go to `err`.
+  // tax rates. Skipped registry lines are logged to `log`.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(
-      const EngineOptions& options, std::FILE* err);
+      const EngineOptions& options, spdlog::logger* log);
   ~Engine();
 
   // Stage A's task count, when the options left it to the driver: the
@@ -171,7 +172,7 @@ class Engine {
 
   explicit Engine(const EngineOptions& options) : options_(options) {}
   absl::Status LoadSecret();
-  absl::Status LoadRegistry(std::FILE* err);
+  absl::Status LoadRegistry(spdlog::logger* log);
   absl::Status LoadTaxRates();
   void Emit(OutputStream s, std::string key, std::string line);
 

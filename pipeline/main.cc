@@ -224,6 +224,11 @@ int main(int argc, char** argv) {
   replay_cmd->add_option(
       "--metrics-address", replay.metrics_address,
       "serve Prometheus metrics, /healthz and /readyz on host:port");
+  replay_cmd
+      ->add_option("--log-level", replay.log_level,
+                   "debug, info, warn or error (the log: JSON lines on "
+                   "stderr)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   replay_cmd->add_option("--metrics-out", replay.metrics_out,
                          "write the final metrics to this file "
                          "(Prometheus text format)");

@@ -11,6 +11,7 @@
 #include "model/event_time.h"
 #include "pipeline/engine.h"
 #include "pipeline/file_sink.h"
+#include "pipeline/log.h"
 #include "pipeline/ndjson_reader.h"
 #include "pipeline/parallel_decoder.h"
 #include "state/store.h"
@@ -83,8 +84,11 @@ absl::Status WriteMetrics(const std::string& path, const std::string& text) {
 
 class Replay {
  public:
-  Replay(const ReplayOptions& options, std::FILE* err)
-      : options_(options), err_(err), progress_(isatty(fileno(err))) {}
+  Replay(const ReplayOptions& options, std::FILE* err, Logger log)
+      : options_(options),
+        err_(err),
+        log_(std::move(log)),
+        progress_(isatty(fileno(err))) {}
   absl::Status Run();
 
  private:
@@ -95,6 +99,7 @@ class Replay {
 
   const ReplayOptions& options_;
   std::FILE* err_;
+  Logger log_;
   const bool progress_;
   std::string state_dir_;
   bool temporary_state_ = false;
@@ -138,7 +143,7 @@ absl::Status Replay::Start() {
   eo.month_close_hours = options_.month_close_hours;
   eo.epoch_records = options_.epoch_records;
   eo.epoch_millis = options_.epoch_millis;
-  auto engine = Engine::Open(eo, err_);
+  auto engine = Engine::Open(eo, log_.get());
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
   if (!options_.metrics_address.empty() || !options_.metrics_out.empty()) {
@@ -148,7 +153,7 @@ absl::Status Replay::Start() {
   if (!options_.metrics_address.empty()) {
     auto port = metrics_->Serve(options_.metrics_address);
     if (!port.ok()) return port.status();
-    absl::FPrintF(err_, "clearlane replay: metrics on port %d\n", *port);
+    log_->info(absl::StrFormat("metrics on port %d", *port));
   }
 
   const bool fresh = engine_->fresh();
@@ -281,7 +286,16 @@ absl::Status Replay::ProcessFile(int64_t index) {
       ++records_total_;
       absl::Status st = engine_->CountAndMaybeCommit();
       if (!st.ok()) return st;
-      if (progress_ && engine_->committed_since_last_asked()) Progress(false);
+      if (engine_->committed_since_last_asked()) {
+        if (progress_) Progress(false);
+        if (log_->should_log(spdlog::level::debug)) {
+          const std::optional<int64_t> w = engine_->max_app_time();
+          log_->debug(absl::StrFormat(
+              "epoch committed: %d records, input %d line %d, watermark %s",
+              records_total_, position_.file + 1, position_.line,
+              w ? FormatTime14(FromEpochSeconds(*w)) : "-"));
+        }
+      }
     }
   }
   if (!(*reader)->status().ok()) return (*reader)->status();
@@ -340,10 +354,16 @@ absl::Status Replay::Run() {
 }  // namespace
 
 int RunReplay(const ReplayOptions& options, std::FILE* err) {
-  Replay replay(options, err);
-  absl::Status st = replay.Run();
+  Logger log = MakeJsonLogger("replay", err);
+  auto level = ParseLogLevel(options.log_level);
+  if (!level.ok()) {
+    log->error(std::string(level.status().message()));
+    return 2;
+  }
+  log->set_level(*level);
+  absl::Status st = Replay(options, err, log).Run();
   if (!st.ok()) {
-    absl::FPrintF(err, "clearlane replay: %s\n", st.message());
+    log->error(std::string(st.message()));
     return 2;
   }
   return 0;

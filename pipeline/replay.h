@@ -55,6 +55,10 @@ struct ReplayOptions {
   // The metrics' final values written here at the end (Prometheus text
   // format, as node_exporter's textfile collector reads it); empty: none.
   std::string metrics_out;
+  // The log's threshold: "debug", "info", "warn" or "error". The log is
+  // JSON lines on the error stream; the progress line (on a terminal only)
+  // is apart from it.
+  std::string log_level = "info";
 };
 
 // Runs a replay. Returns the exit status: 0 when the input was processed

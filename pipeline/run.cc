@@ -17,6 +17,7 @@
 #include "model/decode.h"
 #include "model/event_time.h"
 #include "pipeline/engine.h"
+#include "pipeline/log.h"
 #include "pipeline/run_config.h"
 
 namespace clearlane {
@@ -25,8 +26,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
-// Where librdkafka's error callback writes (RunKafka's `err`).
-std::FILE* g_log = stderr;
+// The process's log; librdkafka's callbacks write to it too.
+Logger g_logger;
 extern "C" void OnStopSignal(int) { g_stop = true; }
 
 constexpr char kSeqHeader[] = "clearlane-seq";
@@ -102,9 +103,25 @@ void LogKafkaError(rd_kafka_t* rk, int err, const char* reason, void*) {
                           Clock::now().time_since_epoch())
                           .count();
   if (last.exchange(now) == now) return;
-  absl::FPrintF(
-      g_log, "clearlane run: kafka %s: %s: %s; retrying\n", rd_kafka_name(rk),
-      rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  g_logger->warn(absl::StrFormat(
+      "kafka %s: %s: %s; retrying", rd_kafka_name(rk),
+      rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason));
+}
+
+// librdkafka's own log lines (syslog levels) go to the JSON log.
+void LogKafkaLine(const rd_kafka_t* rk, int level, const char* facility,
+                  const char* text) {
+  const std::string line =
+      absl::StrFormat("kafka %s: %s: %s", rd_kafka_name(rk), facility, text);
+  if (level <= 3) {
+    g_logger->error(line);
+  } else if (level == 4) {
+    g_logger->warn(line);
+  } else if (level <= 6) {
+    g_logger->info(line);
+  } else {
+    g_logger->debug(line);
+  }
 }
 
 // A client configuration: ours, then every kafka.* key unchanged.
@@ -112,6 +129,7 @@ absl::StatusOr<Conf> MakeConf(const RunConfig& c,
                               const std::map<std::string, std::string>& ours) {
   Conf conf(rd_kafka_conf_new());
   rd_kafka_conf_set_error_cb(conf.get(), &LogKafkaError);
+  rd_kafka_conf_set_log_cb(conf.get(), &LogKafkaLine);
   char errstr[512];
   std::map<std::string, std::string> all = ours;
   all["bootstrap.servers"] = c.brokers;
@@ -136,8 +154,8 @@ std::string ErrorText(rd_kafka_error_t* e) {
 // Publishes committed outputs in one transaction per epoch.
 class KafkaOutputs : public OutputSink {
  public:
-  KafkaOutputs(rd_kafka_t* producer, std::FILE* err)
-      : rk_(producer), err_(err) {}
+  KafkaOutputs(rd_kafka_t* producer, Logger log)
+      : rk_(producer), log_(std::move(log)) {}
   ~KafkaOutputs() override {
     for (rd_kafka_topic_t* t : topics_) {
       if (t) rd_kafka_topic_destroy(t);
@@ -181,17 +199,16 @@ class KafkaOutputs : public OutputSink {
             ErrorText(e)));
       }
       const bool abort = rd_kafka_error_txn_requires_abort(e);
-      absl::FPrintF(err_,
-                    "clearlane run: committing the outputs' transaction "
-                    "(attempt %d): %s; retrying\n",
-                    attempt, rd_kafka_error_string(e));
+      log_->warn(absl::StrFormat(
+          "committing the outputs' transaction (attempt %d): %s; retrying",
+          attempt, rd_kafka_error_string(e)));
       rd_kafka_error_destroy(e);
       Backoff(attempt);
       if (abort) {
         // The epoch's outputs are in the outbox: publish them again in a
         // new transaction.
         if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk_, 60000)) {
-          absl::FPrintF(err_, "clearlane run: aborting: %s\n", ErrorText(a));
+          log_->warn(absl::StrFormat("aborting: %s", ErrorText(a)));
         }
         in_transaction_ = false;
         for (const Pending& p : pending_) {
@@ -246,7 +263,7 @@ class KafkaOutputs : public OutputSink {
   }
 
   rd_kafka_t* rk_;
-  std::FILE* err_;
+  Logger log_;
   std::array<std::string, kOutputStreamCount> names_;
   std::array<int, kOutputStreamCount> partitions_{};
   std::array<rd_kafka_topic_t*, kOutputStreamCount> topics_{};
@@ -256,8 +273,8 @@ class KafkaOutputs : public OutputSink {
 
 class Runner {
  public:
-  Runner(RunConfig config, std::FILE* err)
-      : config_(std::move(config)), err_(err) {}
+  Runner(RunConfig config, Logger log)
+      : config_(std::move(config)), log_(std::move(log)) {}
   // Leaves the group while the members its rebalance callback touches are
   // still alive.
   ~Runner() { Close(); }
@@ -282,7 +299,7 @@ class Runner {
                         void* opaque);
 
   RunConfig config_;
-  std::FILE* err_;
+  Logger log_;
   std::unique_ptr<Metrics> metrics_;  // outlives the engine, which counts
   std::unique_ptr<Engine> engine_;
   Kafka consumer_, producer_;
@@ -319,10 +336,9 @@ absl::Status Runner::Connect() {
       return absl::UnavailableError(
           absl::StrFormat("initialising transactions: %s", ErrorText(e)));
     }
-    absl::FPrintF(err_,
-                  "clearlane run: initialising transactions (attempt %d): "
-                  "%s; retrying\n",
-                  attempt, ErrorText(e));
+    log_->warn(
+        absl::StrFormat("initialising transactions (attempt %d): %s; retrying",
+                        attempt, ErrorText(e)));
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   auto cconf = MakeConf(config_, {{"group.id", config_.group_id},
@@ -365,10 +381,9 @@ absl::Status Runner::CheckTopics() {
       break;
     }
     if (g_stop) return absl::CancelledError("stopped");
-    absl::FPrintF(err_,
-                  "clearlane run: reading the cluster's metadata (attempt "
-                  "%d): %s; retrying\n",
-                  attempt, rd_kafka_err2str(e));
+    log_->warn(absl::StrFormat(
+        "reading the cluster's metadata (attempt %d): %s; retrying", attempt,
+        rd_kafka_err2str(e)));
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   auto need = [&](const std::string& topic) -> absl::StatusOr<int> {
@@ -405,7 +420,7 @@ absl::Status Runner::CheckTopics() {
       {OutputStream::kReceipts, config_.decisions_topic},
       {OutputStream::kSummaries, config_.summaries_topic},
       {OutputStream::kDeadLetters, config_.dead_letters_topic}};
-  outputs_ = std::make_unique<KafkaOutputs>(producer_.get(), err_);
+  outputs_ = std::make_unique<KafkaOutputs>(producer_.get(), log_);
   for (const auto& [s, t] : outs) {
     auto n = need(t);
     if (!n.ok()) return n.status();
@@ -459,8 +474,8 @@ absl::Status Runner::ReadTail(const std::string& topic, int32_t partition,
     if (!m) continue;
     const bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
     if (m->err && !eof) {
-      absl::FPrintF(err_, "clearlane run: reading %s [%d]: %s\n", topic,
-                    partition, rd_kafka_message_errstr(m));
+      log_->warn(absl::StrFormat("reading %s [%d]: %s", topic, partition,
+                                 rd_kafka_message_errstr(m)));
     }
     if (!m->err) {
       rd_kafka_headers_t* headers = nullptr;
@@ -503,8 +518,8 @@ absl::Status Runner::Recover() {
         });
     if (!st.ok()) return st;
     if (again > 0) {
-      absl::FPrintF(err_, "clearlane run: published %d %s again\n", again,
-                    outputs_->topic(s));
+      log_->info(
+          absl::StrFormat("published %d %s again", again, outputs_->topic(s)));
     }
   }
   return outputs_->Flush();
@@ -537,8 +552,7 @@ void Runner::Assign(rd_kafka_topic_partition_list_t* partitions) {
     p.offset = it == positions_.partitions.end() ? RD_KAFKA_OFFSET_BEGINNING
                                                  : it->second.next_offset;
   }
-  absl::FPrintF(err_, "clearlane run: assigned %d partition(s)\n",
-                partitions->cnt);
+  log_->info(absl::StrFormat("assigned %d partition(s)", partitions->cnt));
   // Ready: the state is restored (Recover ran before subscribing) and
   // partitions are being consumed.
   if (metrics_) metrics_->set_ready(partitions->cnt > 0);
@@ -618,6 +632,19 @@ void Runner::AfterCommit() {
     rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)
         ->offset = it->second.next_offset;
   }
+  if (log_->should_log(spdlog::level::debug)) {
+    std::string where;
+    for (int i = 0; i < list->cnt; ++i) {
+      where += absl::StrFormat(" %s[%d]@%d", list->elems[i].topic,
+                               list->elems[i].partition, list->elems[i].offset);
+    }
+    log_->debug(absl::StrFormat(
+        "epoch committed; watermark %s; next offsets%s",
+        positions_.watermark
+            ? FormatTime14(FromEpochSeconds(*positions_.watermark))
+            : "-",
+        where));
+  }
   if (list->cnt > 0) rd_kafka_commit(consumer_.get(), list, /*async=*/1);
   rd_kafka_topic_partition_list_destroy(list);
   if (!metrics_) return;
@@ -653,7 +680,7 @@ absl::Status Runner::Run() {
   eo.epoch_records = config_.epoch_records;
   eo.epoch_millis = config_.epoch_millis;
   eo.partitions = 0;  // the input topics' partition count, checked below
-  auto engine = Engine::Open(eo, err_);
+  auto engine = Engine::Open(eo, log_.get());
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
   auto positions = DecodePositions(engine_->position());
@@ -665,17 +692,15 @@ absl::Status Runner::Run() {
     engine_->set_metrics(metrics_.get());
     auto port = metrics_->Serve(config_.metrics_address);
     if (!port.ok()) return port.status();
-    absl::FPrintF(err_, "clearlane run: metrics on port %d\n", *port);
+    log_->info(absl::StrFormat("metrics on port %d", *port));
   }
 
-  absl::FPrintF(err_, "clearlane run: state %s open; connecting to %s\n",
-                config_.state_dir, config_.brokers);
+  log_->info(absl::StrFormat("state %s open; connecting to %s",
+                             config_.state_dir, config_.brokers));
   absl::Status st = Connect();
   if (st.ok()) st = CheckTopics();
   if (st.ok()) {
-    absl::FPrintF(err_,
-                  "clearlane run: publishing what the last run committed "
-                  "and did not publish\n");
+    log_->info("publishing what the last run committed and did not publish");
     st = Recover();
   }
   if (!st.ok()) return st;
@@ -693,8 +718,8 @@ absl::Status Runner::Run() {
     return absl::UnavailableError(
         absl::StrFormat("subscribing: %s", rd_kafka_err2str(e)));
   }
-  absl::FPrintF(err_, "clearlane run: consuming %d topic(s) as group %s\n",
-                inputs_.size(), config_.group_id);
+  log_->info(absl::StrFormat("consuming %d topic(s) as group %s",
+                             inputs_.size(), config_.group_id));
   auto last_error = Clock::now() - std::chrono::hours(1);
   while (!g_stop && status_.ok()) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100);
@@ -712,8 +737,8 @@ absl::Status Runner::Run() {
       // Broker trouble: librdkafka retries; say so now and then.
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
           Clock::now() - last_error > std::chrono::seconds(5)) {
-        absl::FPrintF(err_, "clearlane run: consumer: %s; retrying\n",
-                      rd_kafka_message_errstr(m));
+        log_->warn(absl::StrFormat("consumer: %s; retrying",
+                                   rd_kafka_message_errstr(m)));
         last_error = Clock::now();
       }
       rd_kafka_message_destroy(m);
@@ -741,27 +766,31 @@ absl::Status Runner::Run() {
   if (!st.ok()) return st;
   AfterCommit();
   Close();
-  absl::FPrintF(err_, "clearlane run: stopped cleanly\n");
+  log_->info("stopped cleanly");
   return absl::OkStatus();
 }
 
 }  // namespace
 
 int RunKafka(const std::string& config_path, std::FILE* err) {
-  g_log = err;
+  g_logger = MakeJsonLogger("run", err);
   auto config = LoadRunConfig(config_path);
   if (!config.ok()) {
-    absl::FPrintF(err, "clearlane run: %s\n", config.status().message());
+    g_logger->error(std::string(config.status().message()));
     return 2;
   }
+  g_logger->set_level(config->log_level);
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  Runner runner(*std::move(config), err);
-  absl::Status st = runner.Run();
+  absl::Status st;
+  {
+    Runner runner(*std::move(config), g_logger);
+    st = runner.Run();
+  }
   if (!st.ok()) {
-    absl::FPrintF(err, "clearlane run: %s\n", st.message());
+    g_logger->error(std::string(st.message()));
     return 2;
   }
   return 0;

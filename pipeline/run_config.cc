@@ -111,6 +111,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   text_of("tax.rates.file", &c.tax_rates);
   text_of("instance.id", &c.instance_id);
   text_of("metrics.address", &c.metrics_address);
+  std::string log_level = "info";
+  text_of("log.level", &log_level);
   std::string sync = "epoch";
   text_of("sync", &sync);
   int64_t summary_flag = c.summary_flag, form_lines = c.form_lines;
@@ -139,6 +141,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
     return error("sync", "expected epoch or none");
   }
   c.sync = sync == "epoch";
+  auto level = ParseLogLevel(log_level);
+  if (!level.ok())
+    return error("log.level", "expected debug, info, warn or error");
+  c.log_level = *level;
   auto required = [&](const std::string& key, const std::string& v) {
     return v.empty() ? absl::InvalidArgumentError(
                            absl::StrFormat("%s is required", key))

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pipeline/log.h"
 
 namespace clearlane {
 
@@ -47,6 +48,8 @@ struct RunConfig {
   // Prometheus metrics, /healthz and /readyz served here ("host:port");
   // empty: none.
   std::string metrics_address;
+  // The log's threshold (log.level: debug, info, warn, error).
+  spdlog::level::level_enum log_level = spdlog::level::info;
   // kafka.* keys without the prefix, passed to every client.
   std::map<std::string, std::string> kafka;
 };

@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   librdkafka-dev libsimdjson-dev librocksdb-dev libabsl-dev
   prometheus-cpp-dev libcivetweb-dev rapidjson-dev libcli11-dev libssl-dev
-  libxxhash-dev kcat prometheus gnuplot-nox
+  libxxhash-dev libspdlog-dev libfmt-dev kcat prometheus gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
@@ -98,6 +99,8 @@ class MetricsTest : public ::testing::Test {
     r.out_dir = (dir_ / "out").string();
     r.identity_registry = registry_;
     r.metrics_out = (dir_ / "metrics.prom").string();
+    r.log_level = "debug";
+    r.epoch_records = 200;  // several epochs, each logged at debug
     log_ = (dir_ / "replay.log").string();
     std::FILE* err = std::fopen(log_.c_str(), "w");
     EXPECT_EQ(RunReplay(r, err), 0);
@@ -203,6 +206,24 @@ TEST_F(MetricsTest, NoPersonalDataInMetricsOrLog) {
   for (const std::string& p : personal) {
     EXPECT_EQ(text.find(p), std::string::npos) << "found in metrics or log";
   }
+}
+
+// The log is JSON lines with a time, a level, the logger and a message.
+TEST_F(MetricsTest, LogIsOneJsonObjectPerLine) {
+  ReplayDay();
+  const std::vector<std::string> lines = testing::Lines(log_);
+  ASSERT_GT(lines.size(), 3u);
+  simdjson::dom::parser parser;
+  std::set<std::string> levels;
+  for (const std::string& line : lines) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << line;
+    EXPECT_EQ(std::string_view(e["logger"]), "replay");
+    EXPECT_EQ(std::string_view(e["time"]).size(), 24u) << line;
+    EXPECT_FALSE(std::string_view(e["msg"]).empty());
+    levels.insert(std::string(std::string_view(e["level"])));
+  }
+  EXPECT_TRUE(levels.count("debug"));
 }
 
 TEST(MetricsServer, HealthReadyAndMetricsEndpoints) {

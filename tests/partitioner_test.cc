@@ -72,6 +72,11 @@ class Collect : public OutputSink {
 
 class EngineLayoutTest : public ::testing::Test {
  protected:
+  spdlog::logger* Log() {
+    if (!log_) log_ = MakeJsonLogger("test", stderr);
+    return log_.get();
+  }
+  Logger log_;
   void SetUp() override {
     dir_ =
         fs::path(::testing::TempDir()) /
@@ -105,7 +110,7 @@ class EngineLayoutTest : public ::testing::Test {
     GeneratorStats stats;
     ASSERT_TRUE(Generate(g, out, nullptr, nullptr, &stats).ok());
     std::fclose(out);
-    auto engine = Engine::Open(Options(partitions), stderr);
+    auto engine = Engine::Open(Options(partitions), Log());
     ASSERT_TRUE(engine.ok()) << engine.status();
     (*engine)->StartPublishing(&published_);
     auto reader = NdjsonReader::Open(corpus);
@@ -190,7 +195,7 @@ TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
 // would be looked up under the wrong keys.
 TEST_F(EngineLayoutTest, AnotherPartitionCountIsRefused) {
   ProcessDay(4);
-  auto engine = Engine::Open(Options(0), stderr);
+  auto engine = Engine::Open(Options(0), Log());
   ASSERT_TRUE(engine.ok()) << engine.status();
   const absl::Status st = (*engine)->SetPartitions(8);
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
@@ -199,7 +204,7 @@ TEST_F(EngineLayoutTest, AnotherPartitionCountIsRefused) {
   EXPECT_NE(st.message().find((dir_ / "state").string()), std::string::npos);
   EXPECT_TRUE((*engine)->SetPartitions(4).ok());
   engine->reset();
-  EXPECT_EQ(Engine::Open(Options(2), stderr).status().code(),
+  EXPECT_EQ(Engine::Open(Options(2), Log()).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 

@@ -650,9 +650,11 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   Generate(400, 77);
   Replay();
   const int port = ::clearlane::testing::FreePort();
-  const pid_t run = StartRun(
-      Config((dir_ / "state").string(),
-             absl::StrFormat("metrics.address = 127.0.0.1:%d\n", port)));
+  const pid_t run =
+      StartRun(Config((dir_ / "state").string(),
+                      absl::StrFormat("metrics.address = 127.0.0.1:%d\n"
+                                      "log.level = debug\n",
+                                      port)));
   Produce(0, records_.size());
   ProduceClocks();
   WaitForDecisions(expected_decisions_.size());
@@ -725,6 +727,15 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   }
   ASSERT_GT(personal.size(), 200u);
   const std::string seen = scrape + Slurp(log_);
+  // The log: JSON lines, debug ones among them.
+  simdjson::dom::parser parser;
+  int debug_lines = 0;
+  for (const std::string& line : Lines(log_)) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << line;
+    if (std::string_view(e["level"]) == "debug") ++debug_lines;
+  }
+  EXPECT_GT(debug_lines, 0);
   for (const std::string& p : personal) {
     EXPECT_EQ(seen.find(p), std::string::npos) << "in the metrics or log";
   }
