@@ -427,9 +427,10 @@ absl::Status Engine::Commit() {
   epoch_records_ = 0;
   epoch_start_ = std::chrono::steady_clock::now();
   committed_ = true;
+  last_commit_seconds_ =
+      std::chrono::duration<double>(epoch_start_ - start).count();
   if (metrics_) {
-    metrics_->EpochCommitted(
-        std::chrono::duration<double>(epoch_start_ - start).count());
+    metrics_->EpochCommitted(last_commit_seconds_);
     UpdateGauges();
   }
   return absl::OkStatus();

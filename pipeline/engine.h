@@ -154,6 +154,10 @@ class Engine {
   // Commits when the open epoch holds anything and is older than
   // epoch_millis (for a driver whose input went quiet).
   absl::Status CommitIfOld();
+  // How long the last commit took (state write and publishing), seconds.
+  double last_commit_seconds() const { return last_commit_seconds_; }
+  // RocksDB's figures now (for load tests and reports).
+  StateStore::Figures store_figures() const { return store_->ReadFigures(); }
   // True once after each commit (for progress lines).
   bool committed_since_last_asked() { return std::exchange(committed_, false); }
 
@@ -186,6 +190,7 @@ class Engine {
   std::unique_ptr<Clearance> clearance_;
   OutputSink* sink_ = nullptr;
   Metrics* metrics_ = nullptr;
+  double last_commit_seconds_ = 0;
   std::chrono::steady_clock::time_point store_figures_read_{};
   std::function<std::string()> position_source_;
   // The outbox entries below these are published; the next commit deletes

@@ -10,6 +10,7 @@
 #include "model/event_time.h"
 #include "pipeline/broker.h"
 #include "pipeline/check.h"
+#include "pipeline/loadtest.h"
 #include "pipeline/replay.h"
 #include "pipeline/run.h"
 
@@ -255,6 +256,46 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--config", run_config, "the configuration file")
       ->required();
 
+  LoadtestOptions load;
+  CLI::App* load_cmd = app.add_subcommand(
+      "loadtest",
+      "replay a peak day through the engine or Kafka and write a report "
+      "with plots (docs/loadtest.md)");
+  load_cmd->add_option("--out", load.out_dir, "the report directory")
+      ->required();
+  load_cmd->add_option("--input", load.input,
+                       "the corpus (default: generate a Double-11 day)");
+  load_cmd->add_option("--identity-registry", load.registry,
+                       "the corpus's identity registry");
+  load_cmd->add_option("--orders", load.orders,
+                       "orders of the generated day (default 100000)");
+  load_cmd->add_option("--seed", load.seed, "seed of the generated day");
+  load_cmd->add_option("--flow", load.flow, "import, export or mixed")
+      ->check(CLI::IsMember({"import", "export", "mixed"}));
+  load_cmd->add_option("--via", load.via, "engine (default) or kafka")
+      ->check(CLI::IsMember({"engine", "kafka"}));
+  load_cmd->add_option("--bootstrap", load.bootstrap,
+                       "kafka: a cluster (default: an embedded one)");
+  load_cmd
+      ->add_option("--partitions", load.kafka_partitions,
+                   "kafka: partitions of the input topic (default 32)")
+      ->check(CLI::Range(1, 1024));
+  CLI::Option* rate =
+      load_cmd->add_option("--rate", load.rate, "documents per second")
+          ->check(CLI::PositiveNumber);
+  load_cmd
+      ->add_option("--speedup", load.speedup,
+                   "replay the corpus's event time this many times "
+                   "faster (3600: an hour a second)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(rate);
+  load.threads = std::max(1u, std::thread::hardware_concurrency());
+  load_cmd->add_option("--threads", load.threads, "decoding threads (engine)")
+      ->check(CLI::Range(1, 256));
+  std::string load_sync = "epoch";
+  load_cmd->add_option("--sync", load_sync, "epoch or none")
+      ->check(CLI::IsMember({"epoch", "none"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -263,6 +304,13 @@ int main(int argc, char** argv) {
   if (*check_cmd) return RunCheck(check, stdout, stderr);
   if (*broker_cmd) return RunBroker(broker, stderr);
   if (*run_cmd) return RunKafka(run_config, stderr);
+  if (*load_cmd) {
+    load.sync = load_sync == "epoch";
+    for (int i = 0; i < argc; ++i) {
+      load.command_line += (i ? " " : "") + std::string(argv[i]);
+    }
+    return RunLoadtest(load, stderr);
+  }
   if (*replay_cmd) {
     replay.sync = replay_sync == "epoch";
     return RunReplay(replay, stderr);

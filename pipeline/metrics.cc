@@ -5,11 +5,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "pipeline/proc.h"
 #include "prometheus/text_serializer.h"
 
 namespace clearlane {
@@ -289,25 +288,11 @@ void Metrics::SetStore(const StateStore::Figures& f) {
 
 // Linux's /proc: resident and virtual size, CPU time, open descriptors.
 void Metrics::UpdateProcess() {
-  std::ifstream stat("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name, which is in parentheses and may hold
-  // spaces: state is field 3, utime 14, stime 15, vsize 23, rss 24.
-  const size_t close = text.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in(text.substr(close + 2));
-    std::vector<std::string> f;
-    for (std::string s; in >> s;) f.push_back(s);
-    if (f.size() > 21) {
-      const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-      const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
-      if (cpu > last_cpu_) cpu_->Increment(cpu - last_cpu_);
-      last_cpu_ = std::max(last_cpu_, cpu);
-      virtual_->Set(std::stod(f[20]));
-      resident_->Set(std::stod(f[21]) *
-                     static_cast<double>(sysconf(_SC_PAGESIZE)));
-    }
+  if (const std::optional<ProcessSample> p = ReadProcess()) {
+    if (p->cpu_seconds > last_cpu_) cpu_->Increment(p->cpu_seconds - last_cpu_);
+    last_cpu_ = std::max(last_cpu_, p->cpu_seconds);
+    virtual_->Set(p->virtual_bytes);
+    resident_->Set(p->resident_bytes);
   }
   int fds = 0;
   if (DIR* d = opendir("/proc/self/fd")) {

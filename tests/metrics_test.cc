@@ -20,15 +20,15 @@
 
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
+#include "pipeline/http_get.h"
 #include "pipeline/replay.h"
-#include "tests/http_get.h"
 #include "tests/test_util.h"
 
 namespace clearlane {
 namespace {
 
 namespace fs = std::filesystem;
-using ::clearlane::testing::HttpGet;
+using ::clearlane::HttpGet;
 
 // "name{labels} value" lines of the text format: series -> value.
 std::map<std::string, double> ParseExposition(const std::string& text) {

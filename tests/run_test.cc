@@ -35,9 +35,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/generator.h"
+#include "pipeline/http_get.h"
 #include "pipeline/replay.h"
 #include "tests/fixtures.h"
-#include "tests/http_get.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -649,7 +649,7 @@ TEST_F(RunTest, FencedInstanceStopsAndItsSuccessorPublishesOnce) {
 TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   Generate(400, 77);
   Replay();
-  const int port = ::clearlane::testing::FreePort();
+  const int port = ::clearlane::FreePort();
   const pid_t run =
       StartRun(Config((dir_ / "state").string(),
                       absl::StrFormat("metrics.address = 127.0.0.1:%d\n"
@@ -661,10 +661,9 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   const size_t decisions = Consume("decisions").size();
   ASSERT_EQ(decisions, expected_decisions_.size());
 
-  EXPECT_EQ(::clearlane::testing::HttpGet(port, "/healthz").status, 200);
-  EXPECT_EQ(::clearlane::testing::HttpGet(port, "/readyz").status, 200);
-  const std::string scrape =
-      ::clearlane::testing::HttpGet(port, "/metrics").body;
+  EXPECT_EQ(::clearlane::HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(::clearlane::HttpGet(port, "/readyz").status, 200);
+  const std::string scrape = ::clearlane::HttpGet(port, "/metrics").body;
   double receipts = 0;
   int lag_series = 0;
   std::istringstream in(scrape);
@@ -679,7 +678,7 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
 
   // A Prometheus server scrapes it every second; its query API returns
   // the same count.
-  const int prom_port = ::clearlane::testing::FreePort();
+  const int prom_port = ::clearlane::FreePort();
   const std::string prom_config = (dir_ / "prometheus.yml").string();
   std::ofstream(prom_config)
       << "global:\n  scrape_interval: 1s\n"
@@ -696,7 +695,7 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   std::string answer;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
-    answer = ::clearlane::testing::HttpGet(
+    answer = ::clearlane::HttpGet(
                  prom_port, "/api/v1/query?query=sum(clearlane_receipts_total)")
                  .body;
     if (answer.find(absl::StrFormat("\"%d\"]", decisions)) !=
@@ -709,8 +708,8 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
             std::string::npos)
       << answer << Slurp(prom_log);
   const std::string up =
-      ::clearlane::testing::HttpGet(
-          prom_port, "/api/v1/query?query=up%7Bjob%3D%22clearlane%22%7D")
+      ::clearlane::HttpGet(prom_port,
+                           "/api/v1/query?query=up%7Bjob%3D%22clearlane%22%7D")
           .body;
   EXPECT_NE(up.find("\"1\"]"), std::string::npos) << up;
   EXPECT_EQ(Stop(prom, SIGTERM), 0) << Slurp(prom_log);

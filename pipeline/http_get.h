@@ -1,8 +1,9 @@
-// A plain HTTP/1.0 GET over loopback TCP for tests: the status code and the
-// body, or status 0 when nothing answered.
+// A plain HTTP/1.0 GET over loopback TCP, for tests and for the load test
+// reading clearlane's metrics: the status code and the body, or status 0
+// when nothing answered.
 
-#ifndef CLEARLANE_TESTS_HTTP_GET_H_
-#define CLEARLANE_TESTS_HTTP_GET_H_
+#ifndef CLEARLANE_PIPELINE_HTTP_GET_H_
+#define CLEARLANE_PIPELINE_HTTP_GET_H_
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +13,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace clearlane::testing {
+namespace clearlane {
 
 struct HttpResponse {
   int status = 0;
@@ -66,6 +67,6 @@ inline int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-}  // namespace clearlane::testing
+}  // namespace clearlane
 
-#endif  // CLEARLANE_TESTS_HTTP_GET_H_
+#endif  // CLEARLANE_PIPELINE_HTTP_GET_H_

@@ -1,0 +1,107 @@
+// `clearlane loadtest` (issue 8): through the engine and through Kafka,
+// paced and not, it writes a report whose counts are those of the corpus,
+// plots that are PNG files, and a series a second.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "tests/test_util.h"
+
+namespace clearlane {
+namespace {
+
+namespace fs = std::filesystem;
+
+int RunCommand(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The value in the report's table row that starts with `figure`.
+std::string Figure(const std::string& report, const std::string& figure) {
+  const std::regex row("\\| " + figure + " \\| ([^|]+) \\|");
+  std::smatch m;
+  return std::regex_search(report, m, row) ? m[1].str() : "";
+}
+
+bool IsPng(const fs::path& p) {
+  const std::string bytes = testing::Slurp(p);
+  return bytes.size() > 1000 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
+}
+
+class LoadtestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::path(::testing::TempDir()) /
+        ("loadtest-" +
+         std::string(
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+  }
+  // Runs the load test; returns the report.
+  std::string Load(const std::string& args) {
+    const std::string log = (dir_.string() + ".log");
+    EXPECT_EQ(
+        RunCommand(absl::StrFormat("%s loadtest --out %s %s 2>%s",
+                                   CLEARLANE_BINARY, dir_.string(), args, log)),
+        0)
+        << testing::Slurp(log);
+    for (const char* plot :
+         {"throughput.png", "latency.png", "resources.png"}) {
+      EXPECT_TRUE(IsPng(dir_ / plot)) << plot;
+    }
+    return testing::Slurp(dir_ / "report.md");
+  }
+  fs::path dir_;
+};
+
+TEST_F(LoadtestTest, EngineAsFastAsPossible) {
+  const std::string report = Load("--orders 3000 --seed 5 --flow import");
+  EXPECT_EQ(Figure(report, "lists decided"), "3,000") << report;
+  EXPECT_EQ(Figure(report, "decisions measured for latency"), "3,000");
+  // Every line of the generated corpus processed.
+  const size_t lines = testing::Lines(dir_ / "corpus.ndjson").size();
+  EXPECT_EQ(Figure(report, "documents processed"),
+            absl::StrFormat("%d,%03d", lines / 1000, lines % 1000));
+  EXPECT_NE(Figure(report, "latency p50 / p95 / p99 / max"), "");
+  EXPECT_NE(report.find("as fast as possible"), std::string::npos);
+  EXPECT_NE(report.find("ratio to the national record peak"),
+            std::string::npos);
+  EXPECT_GT(testing::Lines(dir_ / "timeseries.tsv").size(), 1u);
+}
+
+// Paced at 4,000 documents a second, about 12,000 documents take about 3
+// seconds: the series has a row per second and the rate shows in it.
+TEST_F(LoadtestTest, EnginePacedAtARate) {
+  const std::string report =
+      Load("--orders 3000 --seed 6 --flow import --rate 4000");
+  EXPECT_EQ(Figure(report, "lists decided"), "3,000") << report;
+  EXPECT_NE(report.find("4000 documents/s"), std::string::npos);
+  const auto rows = testing::Lines(dir_ / "timeseries.tsv");
+  ASSERT_GE(rows.size(), 4u);  // header and at least three seconds
+  // A whole second in the middle ran at the pace, within 10%.
+  const std::string middle = rows[2];
+  const double rate = std::stod(middle.substr(middle.find('\t') + 1));
+  EXPECT_NEAR(rate, 4000, 400) << middle;
+}
+
+TEST_F(LoadtestTest, KafkaEndToEnd) {
+  const std::string report =
+      Load("--orders 1500 --seed 7 --flow mixed --via kafka --partitions 8");
+  EXPECT_EQ(Figure(report, "lists decided"), "1,500") << report;
+  EXPECT_NE(report.find("Kafka end to end"), std::string::npos);
+  EXPECT_NE(report.find("Epoch commits (clearlane's own histogram"),
+            std::string::npos);
+  EXPECT_NE(testing::Slurp(dir_ / "run.log").find("stopped cleanly"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace clearlane
