@@ -192,6 +192,7 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
   // The reader of decisions, and the last time each orderNo was produced.
   std::mutex produced_mu;
   std::map<std::string, LoadClock::time_point, std::less<>> produced_at;
+  std::map<std::string, std::string, std::less<>> order_of;  // by waybill
   std::atomic<bool> stop{false};
   Kafka reader = NewClient(RD_KAFKA_CONSUMER, bootstrap,
                            {{"group.id", "clearlane-loadtest-reader"},
@@ -300,11 +301,32 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
       rd_kafka_poll(producer.get(), 0);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    std::string_view key = FieldOf(line, "orderNo");
-    if (key.empty()) key = FieldOf(line, "logisticsNo");
-    if (!FieldOf(line, "orderNo").empty()) {
+    const std::string_view order = FieldOf(line, "orderNo");
+    const std::string_view key =
+        order.empty() ? FieldOf(line, "logisticsNo") : order;
+    {
+      // The document may complete the list of its order; an export
+      // arrival, which names no order, that of every waybill on its
+      // lines.
       std::lock_guard<std::mutex> lock(produced_mu);
-      produced_at.insert_or_assign(std::string(key), LoadClock::now());
+      const LoadClock::time_point now = LoadClock::now();
+      if (!order.empty()) {
+        produced_at.insert_or_assign(std::string(order), now);
+        const std::string_view waybill = FieldOf(line, "logisticsNo");
+        if (!waybill.empty()) {
+          order_of.insert_or_assign(std::string(waybill), std::string(order));
+        }
+      } else if (FieldOf(line, "docType") == "CEB507") {
+        static constexpr std::string_view kWaybill = "\"logisticsNo\":\"";
+        for (size_t at = line.find(kWaybill); at != std::string_view::npos;
+             at = line.find(kWaybill, at + 1)) {
+          const std::string_view waybill =
+              FieldOf(line.substr(at), "logisticsNo");
+          auto it = order_of.find(waybill);
+          if (it != order_of.end())
+            produced_at.insert_or_assign(it->second, now);
+        }
+      }
     }
     while (rd_kafka_producev(
                producer.get(), RD_KAFKA_V_TOPIC(kLoadDocumentsTopic),
@@ -366,9 +388,9 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
       HistogramBound(scrape, "clearlane_epoch_commit_seconds", 0.5) * 1000,
       HistogramBound(scrape, "clearlane_epoch_commit_seconds", 0.99) * 1000));
   summary->notes.push_back(
-      "Latency: from the moment the harness produced the order's last "
-      "document (the one that completed its list, for import; for export the "
-      "arrival, keyed by logisticsNo, may come later) to the moment the "
+      "Latency: from the moment the harness produced the last document "
+      "that could complete the list (the latest document of its order, or "
+      "an export arrival naming its waybill) to the moment the "
       "harness consumed the decision from the decisions topic.");
   summary->notes.push_back(absl::StrFormat(
       "Flow control: the harness stays at most %d documents ahead of what "
