@@ -77,19 +77,21 @@ TEST_F(LoadtestTest, EngineAsFastAsPossible) {
   EXPECT_GT(testing::Lines(dir_ / "timeseries.tsv").size(), 1u);
 }
 
-// Paced at 4,000 documents a second, about 12,000 documents take about 3
-// seconds: the series has a row per second and the rate shows in it.
+// Paced at 1,000 documents a second (slow enough for a sanitizer build on
+// a loaded machine), about 4,100 documents take about 4 seconds: the
+// series has a row per second and the rate shows in it.
 TEST_F(LoadtestTest, EnginePacedAtARate) {
   const std::string report =
-      Load("--orders 3000 --seed 6 --flow import --rate 4000");
-  EXPECT_EQ(Figure(report, "lists decided"), "3,000") << report;
-  EXPECT_NE(report.find("4000 documents/s"), std::string::npos);
+      Load("--orders 1000 --seed 6 --flow import --rate 1000");
+  EXPECT_EQ(Figure(report, "lists decided"), "1,000") << report;
+  EXPECT_NE(report.find("1000 documents/s"), std::string::npos);
   const auto rows = testing::Lines(dir_ / "timeseries.tsv");
-  ASSERT_GE(rows.size(), 4u);  // header and at least three seconds
-  // A whole second in the middle ran at the pace, within 10%.
-  const std::string middle = rows[2];
-  const double rate = std::stod(middle.substr(middle.find('\t') + 1));
-  EXPECT_NEAR(rate, 4000, 400) << middle;
+  ASSERT_GE(rows.size(), 5u);  // header and at least four seconds
+  // Whole seconds in the middle ran at the pace, within 10%.
+  for (size_t i = 2; i <= 3; ++i) {
+    const double rate = std::stod(rows[i].substr(rows[i].find('\t') + 1));
+    EXPECT_NEAR(rate, 1000, 100) << rows[i];
+  }
 }
 
 TEST_F(LoadtestTest, KafkaEndToEnd) {

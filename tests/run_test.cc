@@ -678,6 +678,14 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   }
   EXPECT_EQ(receipts, static_cast<double>(decisions)) << scrape;
   EXPECT_EQ(lag_series, kInputPartitions) << scrape;
+  // Prometheus's own checker accepts the live scrape.
+  {
+    const std::string file = (dir_ / "scrape.prom").string();
+    std::ofstream(file) << scrape;
+    const std::string command =
+        "promtool check metrics < " + file + " > " + file + ".out 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << Slurp(file + ".out");
+  }
 
   // A Prometheus server scrapes it every second; its query API returns
   // the same count.
