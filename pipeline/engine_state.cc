@@ -24,7 +24,7 @@ std::string OrderKey(int32_t partitions, std::string_view orderNo) {
   return key;
 }
 
-// Forget clean cache entries past this many, after a flush.
+// Forget the oldest clean cache entries past this many, after a flush.
 constexpr size_t kCacheEntries = 200000;
 
 // Store::kLogistics holds import waybill versions (tag 'I', then the
@@ -461,10 +461,10 @@ void EngineState::Flush() {
   dirty_waybills_.clear();
   dirty_totals_.clear();
   dirty_shipments_.clear();
-  if (shipments_.size() > kCacheEntries) shipments_.clear();
-  if (groups_.size() > kCacheEntries) groups_.clear();
-  if (waybills_.size() > kCacheEntries) waybills_.clear();
-  if (totals_.size() > kCacheEntries) totals_.clear();
+  shipments_.Trim(kCacheEntries);
+  groups_.Trim(kCacheEntries);
+  waybills_.Trim(kCacheEntries);
+  totals_.Trim(kCacheEntries);
 }
 
 }  // namespace clearlane

@@ -12,6 +12,7 @@
 #include <openssl/types.h>
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -127,10 +128,46 @@ class EngineState : public StageContext {
   Outputs outputs_;
   absl::Status status_;
 
-  std::unordered_map<std::string, Cached<OrderGroup>> groups_;
-  std::unordered_map<std::string, Cached<WaybillVersion>> waybills_;
-  std::unordered_map<std::string, Cached<int64_t>> totals_;  // units
-  std::unordered_map<std::string, Cached<Shipment>> shipments_;
+  // A cache of state entries that forgets its oldest entries first, a few
+  // at each flush, instead of all at once: freeing a whole cache stalled
+  // an epoch's commit for most of a second and made every order in
+  // flight a RocksDB read again.
+  template <class V>
+  class Cache {
+   public:
+    using Map = std::unordered_map<std::string, Cached<V>>;
+    typename Map::iterator find(const std::string& key) {
+      return map_.find(key);
+    }
+    typename Map::iterator end() { return map_.end(); }
+    size_t size() const { return map_.size(); }
+    std::pair<typename Map::iterator, bool> try_emplace(std::string key) {
+      auto result = map_.try_emplace(std::move(key));
+      if (result.second) order_.push_back(&result.first->first);
+      return result;
+    }
+    std::pair<typename Map::iterator, bool> emplace(std::string key,
+                                                    Cached<V> value) {
+      auto result = map_.emplace(std::move(key), std::move(value));
+      if (result.second) order_.push_back(&result.first->first);
+      return result;
+    }
+    // Forgets the oldest entries beyond `cap`; every entry must be clean.
+    void Trim(size_t cap) {
+      while (map_.size() > cap && !order_.empty()) {
+        map_.erase(map_.find(*order_.front()));
+        order_.pop_front();
+      }
+    }
+
+   private:
+    Map map_;
+    std::deque<const std::string*> order_;  // keys, oldest first
+  };
+  Cache<OrderGroup> groups_;
+  Cache<WaybillVersion> waybills_;
+  Cache<int64_t> totals_;  // units
+  Cache<Shipment> shipments_;
   std::vector<std::pair<const std::string*, Cached<Shipment>*>>
       dirty_shipments_;
   // Every month's state (few), and those the open epoch changed.
