@@ -193,15 +193,8 @@ TEST_F(MetricsTest, PromtoolAcceptsTheExposition) {
 
 TEST_F(MetricsTest, NoPersonalDataInMetricsOrLog) {
   const std::string text = ReplayDay() + testing::Slurp(log_);
-  // Every name, identity number and telephone number in the corpus.
-  std::set<std::string> personal;
-  static const std::regex field(
-      R"re("(buyerName|buyerIdNumber|buyerTelephone|payerName|payerIdNumber|consignee|consigneeTelephone)":"([^"]+)")re");
-  const std::string corpus = testing::Slurp(corpus_);
-  for (auto it = std::sregex_iterator(corpus.begin(), corpus.end(), field);
-       it != std::sregex_iterator(); ++it) {
-    personal.insert((*it)[2].str());
-  }
+  const std::set<std::string> personal =
+      testing::PersonalDataIn(testing::Slurp(corpus_));
   ASSERT_GT(personal.size(), 300u);
   for (const std::string& p : personal) {
     EXPECT_EQ(text.find(p), std::string::npos) << "found in metrics or log";

@@ -46,6 +46,7 @@ namespace clearlane {
 namespace {
 
 using ::clearlane::testing::Lines;
+using ::clearlane::testing::PersonalDataIn;
 using ::clearlane::testing::Slurp;
 
 namespace fs = std::filesystem;
@@ -726,15 +727,7 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   EXPECT_EQ(Stop(prom, SIGTERM), 0) << Slurp(prom_log);
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
 
-  std::set<std::string> personal;
-  static const std::regex field(
-      R"re("(buyerName|buyerIdNumber|buyerTelephone|payerName|payerIdNumber|consignee|consigneeTelephone)":"([^"]+)")re");
-  for (const std::string& r : records_) {
-    for (auto it = std::sregex_iterator(r.begin(), r.end(), field);
-         it != std::sregex_iterator(); ++it) {
-      personal.insert((*it)[2].str());
-    }
-  }
+  const std::set<std::string> personal = PersonalDataIn(Slurp(corpus_));
   ASSERT_GT(personal.size(), 200u);
   const std::string seen = scrape + Slurp(log_);
   // The log: JSON lines, debug ones among them.

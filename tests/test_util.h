@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +38,21 @@ inline std::string With(std::string s, std::string_view from,
   EXPECT_NE(at, std::string::npos) << from;
   if (at != std::string::npos) s.replace(at, from.size(), to);
   return s;
+}
+
+// Every value of a personal field (contract §7: names, identity numbers,
+// telephone numbers, addresses) in `text`, documents as JSON.
+inline std::set<std::string> PersonalDataIn(const std::string& text) {
+  static const std::regex field(
+      R"re("(buyerName|buyerIdNumber|buyerTelephone|payerName|)re"
+      R"re(payerIdNumber|consignee|consigneeTelephone|consigneeAddress)":)re"
+      R"re("([^"]+)")re");
+  std::set<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), field);
+       it != std::sregex_iterator(); ++it) {
+    out.insert((*it)[2].str());
+  }
+  return out;
 }
 
 // `s` with every `from` replaced by `to`.
