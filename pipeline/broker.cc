@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "pipeline/file_util.h"
 
 namespace clearlane {
 namespace {
@@ -134,25 +135,6 @@ class Forwarder {
   std::thread thread_;
 };
 
-absl::Status WriteAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << "\n";
-    if (!out.flush()) {
-      return absl::UnavailableError(
-          absl::StrFormat("cannot write --bootstrap-file %s", path));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrFormat(
-        "cannot write --bootstrap-file %s: %s", path, ec.message()));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 int RunBroker(const BrokerOptions& options, std::FILE* err) {
@@ -215,7 +197,8 @@ int RunBroker(const BrokerOptions& options, std::FILE* err) {
     }
   }
   if (status == 0 && !options.bootstrap_file.empty()) {
-    absl::Status st = WriteAtomically(options.bootstrap_file, bootstrap);
+    absl::Status st =
+        WriteFileAtomically(options.bootstrap_file, bootstrap + "\n");
     if (!st.ok()) {
       absl::FPrintF(err, "clearlane broker: %s\n", st.message());
       status = 2;

@@ -1,17 +1,8 @@
 #include "pipeline/loadtest.h"
 
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <thread>
 #include <tuple>
@@ -27,8 +18,6 @@
 #include "pipeline/ndjson_reader.h"
 #include "pipeline/parallel_decoder.h"
 #include "pipeline/proc.h"
-
-extern char** environ;
 
 namespace clearlane {
 namespace {

@@ -221,11 +221,18 @@ void Metrics::DeadLetter(std::string_view reason) {
 
 void Metrics::Receipt(const clearlane::Receipt& r) {
   // A few dozen label sets at most: statuses times reason codes.
-  receipts_
-      ->Add({{"doc_type", r.docType},
-             {"status", r.returnStatus},
-             {"reason", r.reasons.empty() ? "none" : r.reasons.front().code}})
-      .Increment();
+  const std::string& reason =
+      r.reasons.empty() ? std::string("none") : r.reasons.front().code;
+  const std::string key =
+      absl::StrFormat("%s %s %s", r.docType, r.returnStatus, reason);
+  auto it = receipt_counters_.find(key);
+  if (it == receipt_counters_.end()) {
+    prometheus::Counter& c = receipts_->Add({{"doc_type", r.docType},
+                                             {"status", r.returnStatus},
+                                             {"reason", reason}});
+    it = receipt_counters_.emplace(key, &c).first;
+  }
+  it->second->Increment();
 }
 
 void Metrics::SummaryForm() { summaries_->Increment(); }

@@ -78,7 +78,6 @@ class Metrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::atomic<bool> ready_{false};
-  std::optional<int64_t> watermark_;
 
   prometheus::Family<prometheus::Counter>* documents_;
   prometheus::Family<prometheus::Counter>* dead_letters_;
@@ -115,6 +114,8 @@ class Metrics {
       document_counters_;
   std::map<std::string, prometheus::Counter*, std::less<>>
       dead_letter_counters_;
+  // Receipt counters by "docType status reason".
+  std::map<std::string, prometheus::Counter*, std::less<>> receipt_counters_;
   std::map<std::string, prometheus::Gauge*, std::less<>> lag_gauges_;
   StateStore::Figures last_store_;
   double last_cpu_ = 0;

@@ -11,6 +11,7 @@
 #include "model/event_time.h"
 #include "pipeline/engine.h"
 #include "pipeline/file_sink.h"
+#include "pipeline/file_util.h"
 #include "pipeline/log.h"
 #include "pipeline/ndjson_reader.h"
 #include "pipeline/parallel_decoder.h"
@@ -67,20 +68,6 @@ class FileOutputs : public OutputSink {
   FileSink* files_;
   bool sync_;
 };
-
-// Writes `text` to `path` whole: a temporary file renamed over it.
-absl::Status WriteMetrics(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "w");
-  const bool ok =
-      f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (f && std::fclose(f) != 0) f = nullptr;
-  if (!ok || !f || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(
-        absl::StrFormat("cannot write metrics to %s", path));
-  }
-  return absl::OkStatus();
-}
 
 class Replay {
  public:
@@ -340,7 +327,7 @@ absl::Status Replay::Run() {
   if (progress_) Progress(true);
   if (!options_.metrics_out.empty()) {
     engine_->UpdateGauges(/*read_store=*/true);
-    st = WriteMetrics(options_.metrics_out, metrics_->Text());
+    st = WriteFileAtomically(options_.metrics_out, metrics_->Text());
     if (!st.ok()) return st;
   }
   engine_.reset();
