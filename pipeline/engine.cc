@@ -122,7 +122,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   config.export_timeout = options.export_timeout_days * 24 * 3600;
   e.clearance_ = std::make_unique<Clearance>(config);
   e.state_ = std::make_unique<EngineState>(
-      e.store_.get(), &e.batch_, e.secret_, e.meta_.has_registry,
+      e.store_.get(), e.batch_, e.secret_, e.meta_.has_registry,
       EngineState::Outputs{
           [&e](const Receipt& r) {
             if (e.metrics_) e.metrics_->Receipt(r);
@@ -172,6 +172,8 @@ absl::Status Engine::SetPartitions(int32_t n) {
 }
 
 Engine::~Engine() {
+  // A background commit uses the batches and the sink.
+  if (store_) store_->Await().IgnoreError();
   // The operators' state refers to the store: it goes first.
   state_.reset();
   store_.reset();
@@ -312,7 +314,7 @@ void Engine::Emit(OutputStream s, std::string key, std::string line) {
   std::string value;
   BinaryWriter(&value).Bytes(key);
   value.append(line);
-  batch_.Put(store_->Handle(Store::kOutbox), OutboxKey(s, seq), value);
+  batch_->Put(store_->Handle(Store::kOutbox), OutboxKey(s, seq), value);
   outputs_.push_back({s, seq, std::move(key), std::move(line)});
 }
 
@@ -384,7 +386,7 @@ absl::Status Engine::CountAndMaybeCommit() {
   if (epoch_records_ >= options_.epoch_records ||
       std::chrono::steady_clock::now() - epoch_start_ >=
           std::chrono::milliseconds(options_.epoch_millis)) {
-    return Commit();
+    return CommitEpoch();
   }
   return absl::OkStatus();
 }
@@ -393,36 +395,85 @@ absl::Status Engine::CommitIfOld() {
   if ((epoch_records_ > 0 || !outputs_.empty()) &&
       std::chrono::steady_clock::now() - epoch_start_ >=
           std::chrono::milliseconds(options_.epoch_millis)) {
-    return Commit();
+    return CommitEpoch();
   }
   return absl::OkStatus();
 }
 
 absl::Status Engine::Commit() {
+  absl::Status st = CommitEpoch();
+  if (st.ok()) st = Landed();
+  if (st.ok() && metrics_) UpdateGauges();
+  return st;
+}
+
+absl::Status Engine::Publish(const std::vector<Output>& outputs) {
+  for (const Output& o : outputs) {
+    absl::Status st = sink_->Publish(o.stream, o.seq, o.key, o.line);
+    if (!st.ok()) return st;
+  }
+  return sink_->Flush();
+}
+
+absl::Status Engine::Landed() {
+  if (in_flight_) {
+    absl::Status st = store_->Await();
+    if (!st.ok()) return st;
+    in_flight_ = false;
+    in_flight_outputs_.clear();
+    published_ = in_flight_next_seq_;
+    last_commit_seconds_ = in_flight_seconds_;
+    if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);
+  }
+  state_->Forget();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CommitEpoch() {
   const auto start = std::chrono::steady_clock::now();
+  absl::Status st = Landed();
+  if (!st.ok()) return st;
   if (position_source_) meta_.position = position_source_();
   state_->Flush();
   if (!state_->status().ok()) return state_->status();
   for (int i = 0; i < kOutputStreamCount; ++i) {
     const auto s = static_cast<OutputStream>(i);
     if (published_[i] > meta_.outbox_floor[i]) {
-      batch_.DeleteRange(store_->Handle(Store::kOutbox),
-                         OutboxKey(s, meta_.outbox_floor[i]),
-                         OutboxKey(s, published_[i]));
+      batch_->DeleteRange(store_->Handle(Store::kOutbox),
+                          OutboxKey(s, meta_.outbox_floor[i]),
+                          OutboxKey(s, published_[i]));
       meta_.outbox_floor[i] = published_[i];
     }
   }
-  batch_.Put(store_->Handle(Store::kMeta), kMetaKey, EncodeMeta(meta_));
-  absl::Status st = store_->Commit(&batch_);
-  if (!st.ok()) return st;
-  batch_.Clear();
-  for (const Output& o : outputs_) {
-    st = sink_->Publish(o.stream, o.seq, o.key, o.line);
-    if (!st.ok()) return st;
+  batch_->Put(store_->Handle(Store::kMeta), kMetaKey, EncodeMeta(meta_));
+  if (options_.overlap_commits) {
+    rocksdb::WriteBatch* writing = batch_;
+    batch_ = writing == &batches_[0] ? &batches_[1] : &batches_[0];
+    batch_->Clear();
+    state_->set_batch(batch_);
+    in_flight_ = true;
+    in_flight_outputs_ = std::move(outputs_);
+    outputs_.clear();
+    in_flight_next_seq_ = meta_.next_seq;
+    store_->CommitInBackground(writing, [this, begun = start] {
+      absl::Status published = Publish(in_flight_outputs_);
+      in_flight_seconds_ = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - begun)
+                               .count();
+      return published;
+    });
+    epoch_records_ = 0;
+    epoch_start_ = std::chrono::steady_clock::now();
+    committed_ = true;
+    if (metrics_) UpdateGauges();
+    return absl::OkStatus();
   }
-  outputs_.clear();
-  st = sink_->Flush();
+  st = store_->Commit(batch_);
   if (!st.ok()) return st;
+  batch_->Clear();
+  st = Publish(outputs_);
+  if (!st.ok()) return st;
+  outputs_.clear();
   published_ = meta_.next_seq;
   epoch_records_ = 0;
   epoch_start_ = std::chrono::steady_clock::now();

@@ -62,6 +62,12 @@ struct EngineOptions {
   // and timer keys); 0: the driver calls Engine::SetPartitions before
   // processing (Kafka mode learns it from the topics).
   int32_t partitions = 1;
+  // Write each epoch in the background while the next one is processed,
+  // publishing its outputs there once it is durable (replay). Commit()
+  // still returns with everything durable and published. Off, each epoch
+  // is written and published before processing goes on (run: its sink
+  // belongs to the driver's thread).
+  bool overlap_commits = false;
 };
 
 // Where committed outputs go.
@@ -147,14 +153,17 @@ class Engine {
   // summary supplements are written.
   absl::Status Drain();
 
-  // Counts one record toward the epoch and commits when the epoch is full.
+  // Counts one record toward the epoch and commits when the epoch is full
+  // (in the background with overlap_commits).
   absl::Status CountAndMaybeCommit();
-  // Commits the open epoch and publishes its outputs.
+  // Commits the open epoch and publishes its outputs; on return every
+  // epoch is durable and published.
   absl::Status Commit();
   // Commits when the open epoch holds anything and is older than
   // epoch_millis (for a driver whose input went quiet).
   absl::Status CommitIfOld();
-  // How long the last commit took (state write and publishing), seconds.
+  // How long the last commit took (state write and publishing), seconds;
+  // with overlap_commits, the last one that finished.
   double last_commit_seconds() const { return last_commit_seconds_; }
   // RocksDB's figures now (for load tests and reports).
   StateStore::Figures store_figures() const { return store_->ReadFigures(); }
@@ -179,6 +188,12 @@ class Engine {
   absl::Status LoadRegistry(spdlog::logger* log);
   absl::Status LoadTaxRates();
   void Emit(OutputStream s, std::string key, std::string line);
+  // Ends the open epoch: commits it, in the background with
+  // overlap_commits once the previous background commit has landed.
+  absl::Status CommitEpoch();
+  // After the previous epoch's commit landed: what it published, and the
+  // cache entries it made durable may be forgotten.
+  absl::Status Landed();
 
   const EngineOptions options_;
   std::unique_ptr<StateStore> store_;
@@ -197,15 +212,26 @@ class Engine {
   // them.
   std::array<int64_t, kOutputStreamCount> published_{};
 
-  // The open epoch.
-  rocksdb::WriteBatch batch_;
   struct Output {
     OutputStream stream;
     int64_t seq;
     std::string key;
     std::string line;
   };
+  absl::Status Publish(const std::vector<Output>& outputs);
+
+  // The open epoch: its batch (one of two, the other being written in the
+  // background with overlap_commits) and its outputs.
+  std::array<rocksdb::WriteBatch, 2> batches_;
+  rocksdb::WriteBatch* batch_ = &batches_[0];
   std::vector<Output> outputs_;
+  // The epoch being committed in the background: its outputs, the sequences
+  // that follow them, and how long its write and publishing took (set by
+  // the background thread, read after StateStore::Await).
+  bool in_flight_ = false;
+  std::vector<Output> in_flight_outputs_;
+  std::array<int64_t, kOutputStreamCount> in_flight_next_seq_{};
+  double in_flight_seconds_ = 0;
   int64_t epoch_records_ = 0;
   std::chrono::steady_clock::time_point epoch_start_;
   bool committed_ = false;

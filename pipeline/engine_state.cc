@@ -461,6 +461,9 @@ void EngineState::Flush() {
   dirty_waybills_.clear();
   dirty_totals_.clear();
   dirty_shipments_.clear();
+}
+
+void EngineState::Forget() {
   shipments_.Trim(kCacheEntries);
   groups_.Trim(kCacheEntries);
   waybills_.Trim(kCacheEntries);

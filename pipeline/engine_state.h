@@ -81,6 +81,11 @@ class EngineState : public StageContext {
   // Writes the changed state into the epoch's batch and forgets clean
   // entries when the cache is large.
   void Flush();
+  // Forgets the oldest clean entries of the caches beyond their size; only
+  // once the writes that made them clean have landed.
+  void Forget();
+  // The batch the open epoch's changes go to.
+  void set_batch(rocksdb::WriteBatch* batch) { batch_ = batch; }
   // The first error of a state read, if any; the engine stops on it.
   const absl::Status& status() const { return status_; }
 
@@ -152,11 +157,18 @@ class EngineState : public StageContext {
       if (result.second) order_.push_back(&result.first->first);
       return result;
     }
-    // Forgets the oldest entries beyond `cap`; every entry must be clean.
+    // Forgets the oldest clean entries beyond `cap`; an entry that is
+    // dirty goes to the back, as if new.
     void Trim(size_t cap) {
-      while (map_.size() > cap && !order_.empty()) {
-        map_.erase(map_.find(*order_.front()));
+      for (size_t turns = order_.size(); map_.size() > cap && turns > 0;
+           --turns) {
+        auto it = map_.find(*order_.front());
         order_.pop_front();
+        if (it->second.dirty) {
+          order_.push_back(&it->first);
+        } else {
+          map_.erase(it);
+        }
       }
     }
 

@@ -130,6 +130,9 @@ absl::Status Replay::Start() {
   eo.month_close_hours = options_.month_close_hours;
   eo.epoch_records = options_.epoch_records;
   eo.epoch_millis = options_.epoch_millis;
+  // The output files are this thread's only after Commit: each epoch is
+  // written, and its outputs appended, while the next one is processed.
+  eo.overlap_commits = true;
   auto engine = Engine::Open(eo, log_.get());
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);

@@ -90,6 +90,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
 }
 
 StateStore::~StateStore() {
+  Await().IgnoreError();
   if (!db_) return;
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
     if (h) db_->DestroyColumnFamilyHandle(h);
@@ -110,7 +111,10 @@ absl::StatusOr<std::optional<std::string>> StateStore::Get(
   return value;
 }
 
-std::unique_ptr<rocksdb::Iterator> StateStore::NewIterator(Store store) const {
+std::unique_ptr<rocksdb::Iterator> StateStore::NewIterator(Store store) {
+  // An error is kept for the committer, which stops before anything read
+  // here is committed.
+  Await().IgnoreError();
   return std::unique_ptr<rocksdb::Iterator>(
       db_->NewIterator(rocksdb::ReadOptions(), Handle(store)));
 }
@@ -147,6 +151,24 @@ StateStore::Figures StateStore::ReadFigures() const {
 absl::Status StateStore::Commit(rocksdb::WriteBatch* batch) {
   return FromRocks(db_->Write(write_options_, batch),
                    absl::StrFormat("committing an epoch to %s", path_));
+}
+
+void StateStore::CommitInBackground(rocksdb::WriteBatch* batch,
+                                    std::function<absl::Status()> then) {
+  Await().IgnoreError();
+  background_ = std::async(std::launch::async,
+                           [this, batch, then = std::move(then)] {
+                             absl::Status st = Commit(batch);
+                             return st.ok() ? then() : st;
+                           });
+}
+
+absl::Status StateStore::Await() {
+  if (background_.valid()) {
+    absl::Status st = background_.get();
+    if (background_status_.ok()) background_status_ = std::move(st);
+  }
+  return background_status_;
 }
 
 }  // namespace clearlane

@@ -6,13 +6,20 @@
 // and is written with one call, so after a crash the database holds either
 // all of an epoch or none of it (design.md "How the guarantees are kept").
 //
-// Thread-safety: Get and NewIterator may be called from any thread;
-// Commit from one thread at a time.
+// An epoch may also be written in the background (CommitInBackground)
+// while the next one is processed; the caller then keeps in memory every
+// entry that write holds until Await, and NewIterator waits for it, so
+// reads never see the store behind the caller's own writes.
+//
+// Thread-safety: Get may be called from any thread; NewIterator, Commit,
+// CommitInBackground and Await from one thread at a time.
 
 #ifndef CLEARLANE_STATE_STORE_H_
 #define CLEARLANE_STATE_STORE_H_
 
 #include <array>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,13 +71,23 @@ class StateStore {
   // The value at `key`, nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Store store,
                                                  std::string_view key) const;
-  std::unique_ptr<rocksdb::Iterator> NewIterator(Store store) const;
+  // An iterator over the store after any background commit has landed.
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Store store);
   rocksdb::ColumnFamilyHandle* Handle(Store store) const {
     return handles_[static_cast<int>(store)];
   }
 
   // Writes `batch` atomically (and durably when sync is on).
   absl::Status Commit(rocksdb::WriteBatch* batch);
+  // Starts writing `batch` on a thread of its own and returns; once the
+  // write succeeded, runs `then` on that thread (to publish the epoch's
+  // outputs). The caller leaves `batch`, and what `then` uses, alone until
+  // Await. A background commit still running is awaited first.
+  void CommitInBackground(rocksdb::WriteBatch* batch,
+                          std::function<absl::Status()> then);
+  // Waits for the background commit, if any; the first error any of them
+  // met, once met (it stays the answer).
+  absl::Status Await();
 
   const std::string& path() const { return path_; }
 
@@ -94,6 +111,8 @@ class StateStore {
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kStoreCount> handles_{};
+  std::future<absl::Status> background_;
+  absl::Status background_status_;
 };
 
 // Converts a RocksDB status, naming the path for operators.
