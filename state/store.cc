@@ -156,11 +156,11 @@ absl::Status StateStore::Commit(rocksdb::WriteBatch* batch) {
 void StateStore::CommitInBackground(rocksdb::WriteBatch* batch,
                                     std::function<absl::Status()> then) {
   Await().IgnoreError();
-  background_ = std::async(std::launch::async,
-                           [this, batch, then = std::move(then)] {
-                             absl::Status st = Commit(batch);
-                             return st.ok() ? then() : st;
-                           });
+  background_ =
+      std::async(std::launch::async, [this, batch, then = std::move(then)] {
+        absl::Status st = Commit(batch);
+        return st.ok() ? then() : st;
+      });
 }
 
 absl::Status StateStore::Await() {
