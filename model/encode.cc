@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "model/event_time.h"
+#include "model/personal_data.h"
 #include "model/utf8.h"
 
 namespace clearlane {
@@ -135,7 +136,8 @@ void EncodeSummaryForm(const SummaryForm& f, std::string* out) {
   Append(buf, out);
 }
 
-void EncodeDeadLetter(const DeadLetter& d, std::string* out) {
+void EncodeDeadLetter(const DeadLetter& d, std::string* out,
+                      bool mask_personal_data) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -161,7 +163,8 @@ void EncodeDeadLetter(const DeadLetter& d, std::string* out) {
   Str(w, "detail");
   Str(w, d.detail);
   Str(w, "raw");
-  Str(w, RepairUtf8(d.raw, kMaxRawBytes));
+  Str(w, RepairUtf8(mask_personal_data ? MaskPersonalData(d.raw) : d.raw,
+                    kMaxRawBytes));
   w.EndObject();
   Append(buf, out);
 }

@@ -14,8 +14,11 @@ namespace clearlane {
 
 void EncodeReceipt(const Receipt& r, std::string* out);
 void EncodeSummaryForm(const SummaryForm& f, std::string* out);
-// `raw` is repaired and cut to kMaxRawBytes here.
-void EncodeDeadLetter(const DeadLetter& d, std::string* out);
+// `raw` is repaired and cut to kMaxRawBytes here; with
+// `mask_personal_data`, its personal values are masked first
+// (MaskPersonalData, contract §7).
+void EncodeDeadLetter(const DeadLetter& d, std::string* out,
+                      bool mask_personal_data = false);
 
 }  // namespace clearlane
 

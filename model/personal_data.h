@@ -4,6 +4,7 @@
 #ifndef CLEARLANE_MODEL_PERSONAL_DATA_H_
 #define CLEARLANE_MODEL_PERSONAL_DATA_H_
 
+#include <string>
 #include <string_view>
 
 namespace clearlane {
@@ -11,6 +12,16 @@ namespace clearlane {
 // True for buyer and payer names, identity numbers and telephones, the
 // buyer's platform account, and consignee names, phones and addresses.
 bool IsPersonalField(std::string_view name);
+
+// What `raw` (a received record, any bytes) becomes in a dead letter when
+// personal data is masked (contract §7): the value of every member named by
+// a personal field, at any depth, is replaced by "***" (a string, an
+// object, an array or a bare word alike). Names are compared after their
+// JSON escapes are decoded, as the decoder reads them. Everything else is
+// kept byte for byte. A value cut off by the end of the record is masked to
+// the end; so a record that does not parse loses only the personal values
+// it names.
+std::string MaskPersonalData(std::string_view raw);
 
 }  // namespace clearlane
 

@@ -47,7 +47,7 @@ int RunCheck(const CheckOptions& options, std::FILE* out, std::FILE* err) {
           encoded.clear();
           EncodeDeadLetter({FileSource{input, record.line}, outcome.code(),
                             outcome.detail(), std::string(record.bytes)},
-                           &encoded);
+                           &encoded, options.mask_dead_letters);
           encoded.push_back('\n');
           std::fwrite(encoded.data(), 1, encoded.size(), dead);
         }

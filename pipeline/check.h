@@ -16,6 +16,8 @@ namespace clearlane {
 struct CheckOptions {
   std::vector<std::string> inputs;
   std::string dead_letters;  // when set, dead letters are written there
+  // Mask personal data in the dead letters' raw record (contract §7).
+  bool mask_dead_letters = false;
 };
 
 // Returns the process exit status: 0 when every record decodes, 1 when some

@@ -135,7 +135,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
             std::string line;
             EncodeDeadLetter({*e.current_source_, code, std::move(detail),
                               std::string(e.current_record_->bytes)},
-                             &line);
+                             &line, e.options_.mask_dead_letters);
             e.Emit(OutputStream::kDeadLetters, SourceKey(*e.current_source_),
                    std::move(line));
             e.current_dead_ = true;
@@ -337,7 +337,7 @@ std::optional<int64_t> Engine::Process(
     std::string line;
     EncodeDeadLetter(
         {source, outcome.code(), outcome.detail(), std::string(record.bytes)},
-        &line);
+        &line, options_.mask_dead_letters);
     Emit(OutputStream::kDeadLetters, SourceKey(source), std::move(line));
     return std::nullopt;
   }

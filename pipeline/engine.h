@@ -68,6 +68,8 @@ struct EngineOptions {
   // is written and published before processing goes on (run: its sink
   // belongs to the driver's thread).
   bool overlap_commits = false;
+  // Mask personal data in the dead letters' raw record (contract §7).
+  bool mask_dead_letters = false;
 };
 
 // Where committed outputs go.

@@ -157,6 +157,8 @@ int main(int argc, char** argv) {
       ->required();
   check_cmd->add_option("--dead-letters", check.dead_letters,
                         "write the dead letters here (contract §6)");
+  check_cmd->add_flag("--mask-dead-letters", check.mask_dead_letters,
+                      "mask personal data in the dead letters' raw record");
 
   GeneratorOptions gen;
   std::string gen_out, gen_truth, gen_registry, gen_flow = "mixed",
@@ -233,6 +235,9 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--metrics-out", replay.metrics_out,
                          "write the final metrics to this file "
                          "(Prometheus text format)");
+  replay_cmd->add_flag("--mask-dead-letters", replay.mask_dead_letters,
+                       "mask personal data in the dead letters' raw record "
+                       "(contract §7)");
 
   BrokerOptions broker;
   CLI::App* broker_cmd = app.add_subcommand(

@@ -59,6 +59,8 @@ struct ReplayOptions {
   // JSON lines on the error stream; the progress line (on a terminal only)
   // is apart from it.
   std::string log_level = "info";
+  // Mask personal data in the dead letters' raw record (contract §7).
+  bool mask_dead_letters = false;
 };
 
 // Runs a replay. Returns the exit status: 0 when the input was processed

@@ -679,6 +679,7 @@ absl::Status Runner::Run() {
   eo.export_timeout_days = config_.export_timeout_days;
   eo.epoch_records = config_.epoch_records;
   eo.epoch_millis = config_.epoch_millis;
+  eo.mask_dead_letters = config_.mask_dead_letters;
   eo.partitions = 0;  // the input topics' partition count, checked below
   auto engine = Engine::Open(eo, log_.get());
   if (!engine.ok()) return engine.status();

@@ -115,6 +115,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   text_of("log.level", &log_level);
   std::string sync = "epoch";
   text_of("sync", &sync);
+  std::string mask = "false";
+  text_of("deadletters.mask", &mask);
   int64_t summary_flag = c.summary_flag, form_lines = c.form_lines;
   int_of("epoch.records", &c.epoch_records, 1, 10000000);
   int_of("epoch.millis", &c.epoch_millis, 1, 3600000);
@@ -141,6 +143,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
     return error("sync", "expected epoch or none");
   }
   c.sync = sync == "epoch";
+  if (mask != "true" && mask != "false") {
+    return error("deadletters.mask", "expected true or false");
+  }
+  c.mask_dead_letters = mask == "true";
   auto level = ParseLogLevel(log_level);
   if (!level.ok())
     return error("log.level", "expected debug, info, warn or error");

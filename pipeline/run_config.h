@@ -50,6 +50,9 @@ struct RunConfig {
   std::string metrics_address;
   // The log's threshold (log.level: debug, info, warn, error).
   spdlog::level::level_enum log_level = spdlog::level::info;
+  // Mask personal data in the dead letters' raw record (contract §7;
+  // deadletters.mask: true or false).
+  bool mask_dead_letters = false;
   // kafka.* keys without the prefix, passed to every client.
   std::map<std::string, std::string> kafka;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "model/event_time.h"
+#include "model/personal_data.h"
 
 namespace clearlane {
 namespace {
@@ -115,6 +116,91 @@ TEST(EncodeDeadLetter, KafkaSource) {
   EncodeDeadLetter(d, &out);
   EXPECT_EQ(out.substr(0, 54),
             R"({"source":{"topic":"orders","partition":3,"offset":42})");
+}
+
+TEST(MaskPersonalData, MasksEveryPersonalMemberAndKeepsTheRest) {
+  const std::string raw =
+      R"({"docType":"CEB311","orderNo":"O-1","buyerName":"张三",)"
+      R"("buyerIdNumber":"110101199003077777","buyerTelephone":"13800000000",)"
+      R"("buyerRegNo":"u-42","consignee":"李四","consigneeTelephone":"139",)"
+      R"("consigneeAddress":"北京市 \"东城\" 1号","payerName":"王五",)"
+      R"("payerIdNumber":"X","telephone":"021","items":[{"gname":"tea"}]})";
+  EXPECT_EQ(
+      MaskPersonalData(raw),
+      R"({"docType":"CEB311","orderNo":"O-1","buyerName":"***",)"
+      R"("buyerIdNumber":"***","buyerTelephone":"***",)"
+      R"("buyerRegNo":"***","consignee":"***","consigneeTelephone":"***",)"
+      R"("consigneeAddress":"***","payerName":"***",)"
+      R"("payerIdNumber":"***","telephone":"***","items":[{"gname":"tea"}]})");
+}
+
+TEST(MaskPersonalData, LeavesADocumentWithoutPersonalDataByteForByte) {
+  const std::string raw =
+      "{ \"docType\" : \"CEB511\",\n\t\"logisticsNo\":\"L1\", \"note\": "
+      "\"buyerName\", \"x\":[1, {\"y\": null}] }";
+  EXPECT_EQ(MaskPersonalData(raw), raw);
+}
+
+TEST(MaskPersonalData, MasksValuesOfAnyShapeAndKeepsTheSpacing) {
+  EXPECT_EQ(MaskPersonalData(R"({"buyerIdNumber" :  110101199003077777 })"),
+            R"({"buyerIdNumber" :  "***" })");
+  EXPECT_EQ(MaskPersonalData(R"({"consignee":{"first":"A","last":"B"},"a":1})"),
+            R"({"consignee":"***","a":1})");
+  EXPECT_EQ(MaskPersonalData(R"({"payerName":["A",["B}"]],"a":1})"),
+            R"({"payerName":"***","a":1})");
+  EXPECT_EQ(MaskPersonalData(R"({"telephone":null})"),
+            R"({"telephone":"***"})");
+  // Nested at any depth.
+  EXPECT_EQ(MaskPersonalData(R"({"a":{"b":[{"buyerName":"C"}]}})"),
+            R"({"a":{"b":[{"buyerName":"***"}]}})");
+}
+
+TEST(MaskPersonalData, NamesAreReadWithTheirEscapesDecoded) {
+  // simdjson reads "buyer\u004eame" as buyerName: so does the mask.
+  EXPECT_EQ(MaskPersonalData(R"({"buyer\u004eame":"张三"})"),
+            R"({"buyer\u004eame":"***"})");
+  EXPECT_EQ(MaskPersonalData(R"({"consignee\/":"x"})"),
+            R"({"consignee\/":"x"})");
+  // An escaped quote inside a value does not end it.
+  EXPECT_EQ(MaskPersonalData(R"({"buyerName":"a\"b","c":"d"})"),
+            R"({"buyerName":"***","c":"d"})");
+}
+
+TEST(MaskPersonalData, RecordsThatDoNotParseLoseOnlyTheirPersonalValues) {
+  // Cut off inside the value: masked to the end.
+  EXPECT_EQ(MaskPersonalData(R"({"orderNo":"O1","buyerName":"张)"),
+            R"({"orderNo":"O1","buyerName":"***")");
+  EXPECT_EQ(MaskPersonalData(R"({"consignee":{"a":"b")"),
+            R"({"consignee":"***")");
+  // Missing quotes and commas.
+  EXPECT_EQ(MaskPersonalData(R"({"buyerName":Zhang San, "orderNo":O1})"),
+            R"({"buyerName":"***" San, "orderNo":O1})");
+  EXPECT_EQ(MaskPersonalData(R"({"buyerName":"A" "payerName":"B"})"),
+            R"({"buyerName":"***" "payerName":"***"})");
+  // A name with no value, or no colon, masks nothing and loses nothing.
+  EXPECT_EQ(MaskPersonalData(R"({"buyerName":)"), R"({"buyerName":)");
+  EXPECT_EQ(MaskPersonalData(R"({"buyerName")"), R"({"buyerName")");
+  EXPECT_EQ(MaskPersonalData("\"buyerName\":\"\xff\xfe\""),
+            "\"buyerName\":\"***\"");
+  EXPECT_EQ(MaskPersonalData(""), "");
+  EXPECT_EQ(MaskPersonalData("\""), "\"");
+  EXPECT_EQ(MaskPersonalData(R"("buyer\u004)"), R"("buyer\u004)");
+}
+
+TEST(EncodeDeadLetter, MasksTheRawRecordWhenAsked) {
+  DeadLetter d;
+  d.source = FileSource{"day.ndjson", 3};
+  d.reason = DeadLetterCode::kInvalidField;
+  d.detail = "buyerIdNumber: expected a string, got a number";
+  d.raw = R"({"docType":"CEB311","buyerIdNumber":110101199003077777})";
+  std::string kept, masked;
+  EncodeDeadLetter(d, &kept);
+  EncodeDeadLetter(d, &masked, /*mask_personal_data=*/true);
+  EXPECT_NE(kept.find("110101199003077777"), std::string::npos);
+  EXPECT_EQ(masked.find("110101199003077777"), std::string::npos);
+  EXPECT_NE(masked.find(R"(\"buyerIdNumber\":\"***\")"), std::string::npos)
+      << masked;
+  EXPECT_NE(masked.find(d.detail), std::string::npos);
 }
 
 }  // namespace

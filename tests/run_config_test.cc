@@ -32,6 +32,11 @@ TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
   EXPECT_EQ(c->summary_flag, 2);
   EXPECT_EQ(c->instance_id, "clearlane-clearlane");
   EXPECT_TRUE(c->kafka.empty());
+  EXPECT_FALSE(c->mask_dead_letters);
+  auto masked =
+      ParseRunConfig(std::string(kMinimal) + "deadletters.mask = true\n");
+  ASSERT_TRUE(masked.ok()) << masked.status();
+  EXPECT_TRUE(masked->mask_dead_letters);
 }
 
 TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
@@ -56,6 +61,8 @@ TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
            Case{"topic.order = x\n", "topic.order: unknown key"},
            Case{"state.dir = again\n", "state.dir given twice"},
            Case{"sync = sometimes\n", "sync: expected epoch or none"},
+           Case{"deadletters.mask = yes\n",
+                "deadletters.mask: expected true or false"},
            Case{"just words\n", "line 10: expected key = value"},
        }) {
     auto c = ParseRunConfig(std::string(kMinimal) + k.extra);

@@ -44,8 +44,9 @@ inline std::string With(std::string s, std::string_view from,
 // telephone numbers, addresses) in `text`, documents as JSON.
 inline std::set<std::string> PersonalDataIn(const std::string& text) {
   static const std::regex field(
-      R"re("(buyerName|buyerIdNumber|buyerTelephone|payerName|)re"
-      R"re(payerIdNumber|consignee|consigneeTelephone|consigneeAddress)":)re"
+      R"re("(buyerName|buyerIdNumber|buyerTelephone|buyerRegNo|payerName|)re"
+      R"re(payerIdNumber|telephone|consignee|consigneeTelephone|)re"
+      R"re(consigneeAddress)":)re"
       R"re("([^"]+)")re");
   std::set<std::string> out;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), field);

@@ -1,6 +1,6 @@
 // libFuzzer target: whatever the bytes, decoding gives a document or a dead
 // letter, never a crash, a hang or an out-of-bounds read; and a dead letter
-// always encodes as valid UTF-8 within the raw limit.
+// always encodes as valid UTF-8 within the raw limit, masked or not.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,10 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (outcome.detail().empty()) std::abort();
-  std::string encoded;
-  clearlane::EncodeDeadLetter({clearlane::FileSource{"fuzz", 1}, outcome.code(),
-                               outcome.detail(), std::string(record)},
-                              &encoded);
-  if (!clearlane::IsValidUtf8(encoded)) std::abort();
+  for (bool mask : {false, true}) {
+    std::string encoded;
+    clearlane::EncodeDeadLetter(
+        {clearlane::FileSource{"fuzz", 1}, outcome.code(), outcome.detail(),
+         std::string(record)},
+        &encoded, mask);
+    if (!clearlane::IsValidUtf8(encoded)) std::abort();
+  }
   return 0;
 }
