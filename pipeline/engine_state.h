@@ -78,8 +78,8 @@ class EngineState : public StageContext {
   // The watermark operators see (StageContext::Watermark).
   void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
-  // Writes the changed state into the epoch's batch and forgets clean
-  // entries when the cache is large.
+  // Writes the changed state into the epoch's batch; the entries are
+  // clean from then on.
   void Flush();
   // Forgets the oldest clean entries of the caches beyond their size; only
   // once the writes that made them clean have landed.
