@@ -90,6 +90,8 @@ class Replay {
   const bool progress_;
   std::string state_dir_;
   bool temporary_state_ = false;
+  // The state is of this same replay, which had finished (drained).
+  bool finished_ = false;
   bool sync_ = true;  // sync the WAL and the files once per epoch
   std::unique_ptr<Metrics> metrics_;  // outlives the engine, which counts
   std::unique_ptr<Engine> engine_;
@@ -171,10 +173,21 @@ absl::Status Replay::Start() {
       position_ = Position();
       break;
     case RunStatus::kDrained:
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "state %s was closed by a replay that drained it at the end of "
-          "input; only state left by --keep-open can be continued",
+      if (position_.inputs != options_.inputs) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "state %s was closed by a replay that drained it at the end of "
+            "input; only state left by --keep-open can be continued",
+            state_dir_));
+      }
+      // The same replay, started again after it had finished: killed
+      // after its last commit, perhaps before its last outputs reached
+      // the files. Recovery writes them; there is nothing to process.
+      finished_ = true;
+      log_->info(absl::StrFormat(
+          "state %s: this replay had already finished; its outputs are "
+          "complete",
           state_dir_));
+      break;
   }
   position_.inputs = options_.inputs;
   engine_->set_position(EncodePosition(position_));
@@ -313,21 +326,23 @@ absl::Status Replay::Run() {
   started_ = last_progress_ = std::chrono::steady_clock::now();
   absl::Status st = Start();
   if (!st.ok()) return st;
-  for (int64_t i = position_.file;
-       i < static_cast<int64_t>(options_.inputs.size()); ++i) {
-    st = ProcessFile(i);
+  if (!finished_) {
+    for (int64_t i = position_.file;
+         i < static_cast<int64_t>(options_.inputs.size()); ++i) {
+      st = ProcessFile(i);
+      if (!st.ok()) return st;
+    }
+    if (!options_.keep_open) {
+      // End of input: the watermark becomes infinite and every timer
+      // fires, in order, with epochs committed as usual.
+      st = engine_->Drain();
+      if (!st.ok()) return st;
+    }
+    engine_->set_status(options_.keep_open ? RunStatus::kKeptOpen
+                                           : RunStatus::kDrained);
+    st = engine_->Commit();
     if (!st.ok()) return st;
   }
-  if (!options_.keep_open) {
-    // End of input: the watermark becomes infinite and every timer fires,
-    // in order, with epochs committed as usual.
-    st = engine_->Drain();
-    if (!st.ok()) return st;
-  }
-  engine_->set_status(options_.keep_open ? RunStatus::kKeptOpen
-                                         : RunStatus::kDrained);
-  st = engine_->Commit();
-  if (!st.ok()) return st;
   if (progress_) Progress(true);
   if (!options_.metrics_out.empty()) {
     engine_->UpdateGauges(/*read_store=*/true);
