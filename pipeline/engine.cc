@@ -453,7 +453,6 @@ absl::Status Engine::CommitEpoch() {
     state_->set_batch(batch_);
     in_flight_ = true;
     in_flight_outputs_ = std::move(outputs_);
-    outputs_.clear();
     in_flight_next_seq_ = meta_.next_seq;
     store_->CommitInBackground(writing, [this, begun = start] {
       absl::Status published = Publish(in_flight_outputs_);
@@ -462,28 +461,23 @@ absl::Status Engine::CommitEpoch() {
                                .count();
       return published;
     });
-    epoch_records_ = 0;
-    epoch_start_ = std::chrono::steady_clock::now();
-    committed_ = true;
-    if (metrics_) UpdateGauges();
-    return absl::OkStatus();
+  } else {
+    st = store_->Commit(batch_);
+    if (!st.ok()) return st;
+    batch_->Clear();
+    st = Publish(outputs_);
+    if (!st.ok()) return st;
+    published_ = meta_.next_seq;
+    last_commit_seconds_ =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);
   }
-  st = store_->Commit(batch_);
-  if (!st.ok()) return st;
-  batch_->Clear();
-  st = Publish(outputs_);
-  if (!st.ok()) return st;
   outputs_.clear();
-  published_ = meta_.next_seq;
   epoch_records_ = 0;
   epoch_start_ = std::chrono::steady_clock::now();
   committed_ = true;
-  last_commit_seconds_ =
-      std::chrono::duration<double>(epoch_start_ - start).count();
-  if (metrics_) {
-    metrics_->EpochCommitted(last_commit_seconds_);
-    UpdateGauges();
-  }
+  if (metrics_) UpdateGauges();
   return absl::OkStatus();
 }
 

@@ -24,7 +24,7 @@ std::string OrderKey(int32_t partitions, std::string_view orderNo) {
   return key;
 }
 
-// Forget the oldest clean cache entries past this many, after a flush.
+// Forget the oldest clean cache entries past this many, at each commit.
 constexpr size_t kCacheEntries = 200000;
 
 // Store::kLogistics holds import waybill versions (tag 'I', then the

@@ -134,7 +134,7 @@ class EngineState : public StageContext {
   absl::Status status_;
 
   // A cache of state entries that forgets its oldest entries first, a few
-  // at each flush, instead of all at once: freeing a whole cache stalled
+  // at each commit, instead of all at once: freeing a whole cache stalled
   // an epoch's commit for most of a second and made every order in
   // flight a RocksDB read again.
   template <class V>
