@@ -106,6 +106,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
                                           meta.status().message()));
     }
     e.meta_ = *std::move(meta);
+    // Loading the registry, or setting the partitions, writes the run
+    // record before the first epoch; until an epoch has committed the
+    // driver's position, nothing was processed.
+    e.fresh_ = e.meta_.position.empty();
   }
   e.published_ = e.meta_.next_seq;
   absl::Status st = e.LoadSecret();

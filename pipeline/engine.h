@@ -109,7 +109,8 @@ class Engine {
   // `read_store`); done after every commit.
   void UpdateGauges(bool read_store = false);
 
-  // Whether the state was just created.
+  // Whether the state has no epoch yet: just created, or left by a run
+  // stopped before its first commit.
   bool fresh() const { return fresh_; }
   RunStatus status() const { return meta_.status; }
   void set_status(RunStatus s) { meta_.status = s; }

@@ -191,6 +191,39 @@ TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
   EXPECT_GT(stage_l_timers, 0);
 }
 
+// Loading the registry writes the run record before the first epoch: a run
+// killed then has processed nothing, and its state is still fresh to the
+// driver (replay starts from the top instead of reading a position that
+// was never written).
+TEST_F(EngineLayoutTest, StateWithoutAnEpochIsFreshEvenWithItsRunRecord) {
+  const std::string registry = (dir_ / "registry.ndjson").string();
+  {
+    std::FILE* f = std::fopen(registry.c_str(), "w");
+    std::fputs("{\"idNumber\":\"110101199003077777\",\"name\":\"A\"}\n", f);
+    std::fclose(f);
+  }
+  EngineOptions o = Options(4);
+  o.identity_registry = registry;
+  {
+    auto engine = Engine::Open(o, Log());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    EXPECT_TRUE((*engine)->fresh());
+  }
+  {
+    auto engine = Engine::Open(o, Log());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    EXPECT_TRUE((*engine)->fresh());
+    EXPECT_EQ((*engine)->position(), "");
+    (*engine)->set_position("somewhere");
+    (*engine)->StartPublishing(&published_);
+    ASSERT_TRUE((*engine)->Commit().ok());
+  }
+  auto engine = Engine::Open(o, Log());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_FALSE((*engine)->fresh());
+  EXPECT_EQ((*engine)->position(), "somewhere");
+}
+
 // A state laid out for one partition count refuses another: its orders
 // would be looked up under the wrong keys.
 TEST_F(EngineLayoutTest, AnotherPartitionCountIsRefused) {
