@@ -1,5 +1,9 @@
 #include "model/document_codec.h"
 
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
 #include "model/coding.h"
 #include "model/event_time.h"
 #include "model/personal_data.h"
@@ -7,19 +11,86 @@
 namespace clearlane {
 namespace {
 
-constexpr uint8_t kCodecVersion = 1;
+// Version 2 keeps a text field that no operator reads as a one-byte
+// mark of its presence; version 1 kept every value. Both decode the same
+// way.
+constexpr uint8_t kCodecVersion = 2;
+
+// The text fields whose values the operators read: the rules of contract
+// §5, the fields receipts echo, the heads and lines of the monthly
+// summary, and the buyer's key. State keeps any other text field only as
+// present or absent, which is all the required-field check (FIELD_INVALID)
+// asks of it: an order's documents are written to RocksDB at every epoch
+// that changes the order, and most of their bytes are names and
+// descriptions that nothing reads. A rule that reads a new field must add
+// it here.
+constexpr std::string_view kReadFields[] = {"agentCode",
+                                            "buyerIdNumber",
+                                            "buyerIdType",
+                                            "buyerName",
+                                            "consignee",
+                                            "consigneeAddress",
+                                            "consigneeTelephone",
+                                            "copNo",
+                                            "country",
+                                            "currency",
+                                            "customsCode",
+                                            "ebcCode",
+                                            "ebpCode",
+                                            "gcode",
+                                            "invtNo",
+                                            "logisticsCode",
+                                            "logisticsNo",
+                                            "orderNo",
+                                            "ownerCode",
+                                            "payerIdNumber",
+                                            "payerName",
+                                            "portCode",
+                                            "preNo",
+                                            "statisticsFlag",
+                                            "tradeMode",
+                                            "trafMode",
+                                            "unit1"};
+
+// The presence mark of a text field that state does not keep.
+constexpr std::string_view kPresent = "\x01";
+
+enum class Kept : uint8_t { kPresence, kValue, kHashed };
+
+// What state keeps of each field of T, in the order of T::Fields().
+template <class T>
+const std::vector<Kept>& KeptOf() {
+  static const std::vector<Kept> kept = [] {
+    std::vector<Kept> out;
+    for (const FieldSpec<T>& f : T::Fields()) {
+      const bool read =
+          std::find(std::begin(kReadFields), std::end(kReadFields), f.name) !=
+          std::end(kReadFields);
+      out.push_back(!read                     ? Kept::kPresence
+                    : IsPersonalField(f.name) ? Kept::kHashed
+                                              : Kept::kValue);
+    }
+    return out;
+  }();
+  return kept;
+}
 
 template <class T>
 void PutFields(const T& record, const PersonalHash& hash, BinaryWriter& w) {
+  const std::vector<Kept>& kept = KeptOf<T>();
+  size_t i = 0;
   for (const FieldSpec<T>& f : T::Fields()) {
+    const Kept k = kept[i++];
     VisitMember<T>(f.member, [&](auto member) {
       const auto& v = record.*member;
       using V = std::decay_t<decltype(v)>;
       if constexpr (std::is_same_v<V, std::string_view>) {
-        if (!v.empty() && IsPersonalField(f.name)) {
+        if (v.empty() || k == Kept::kValue) {
+          w.Bytes(v);
+        } else if (k == Kept::kHashed) {
           w.Bytes(hash(v));
         } else {
-          w.Bytes(v);
+          w.Bytes(kPresent);
         }
       } else {
         w.U8(v.has_value());
@@ -76,7 +147,8 @@ std::string EncodeDocument(const Document& doc, const PersonalHash& hash) {
   std::visit(
       [&](const auto& d) {
         using T = std::decay_t<decltype(d)>;
-        w.Bytes(d.guid);
+        // No operator reads the guid either.
+        w.Bytes(d.guid.empty() ? std::string_view() : kPresent);
         w.U8(static_cast<uint8_t>(d.appType));
         w.SignedVarint(ToEpochSeconds(d.appTime));
         w.Bytes(d.appStatus);
@@ -92,7 +164,7 @@ std::string EncodeDocument(const Document& doc, const PersonalHash& hash) {
 
 absl::Status DecodeDocument(std::string_view bytes, Document* doc) {
   BinaryReader r(bytes);
-  if (r.U8() != kCodecVersion) {
+  if (const uint8_t version = r.U8(); version != 1 && version != 2) {
     return absl::DataLossError("stored document of an unknown version");
   }
   const uint8_t type = r.U8();

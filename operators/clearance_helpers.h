@@ -73,8 +73,7 @@ inline int64_t Seconds(absl::CivilSecond t) { return ToEpochSeconds(t); }
 
 // The state form of a document: personal fields keyed-hashed.
 inline std::string Encode(const Document& doc, StageContext& ctx) {
-  return EncodeDocument(doc,
-                        [&](std::string_view v) { return ctx.KeyedHash(v); });
+  return ctx.StateForm(doc);
 }
 
 }  // namespace clearlane::clearance_internal

@@ -16,6 +16,7 @@
 #include "model/dead_letter.h"
 #include "model/decimal.h"
 #include "model/document.h"
+#include "model/document_codec.h"
 #include "model/outputs.h"
 #include "operators/order_state.h"
 
@@ -62,6 +63,13 @@ class StageContext {
   // The keyed hash state keeps of a personal field (contract §7); a
   // buyer's key is the hash of the identity number.
   virtual std::string KeyedHash(std::string_view value) = 0;
+  // The state form of a document (model/document_codec.h), its personal
+  // fields keyed-hashed. An engine may have prepared it for the record
+  // being processed, off the operators' thread.
+  virtual std::string StateForm(const Document& doc) {
+    return EncodeDocument(doc,
+                          [&](std::string_view v) { return KeyedHash(v); });
+  }
   // Stage B: the buyer's released total for a calendar year, and the
   // registry.
   virtual Decimal YearTotal(std::string_view buyer, int year) = 0;

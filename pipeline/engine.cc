@@ -349,7 +349,9 @@ std::optional<int64_t> Engine::Process(
   current_record_ = &record;
   current_dead_ = false;
   state_->set_watermark(watermark);
+  state_->set_prepared(&record.doc, &record.state_form);
   clearance_->OnDocument(record.doc, *state_);
+  state_->set_prepared(nullptr, nullptr);
   // A record that became a dead letter does not move the watermark.
   if (current_dead_) return std::nullopt;
   const int64_t t = ToEpochSeconds(HeadOf(record.doc).appTime);

@@ -112,6 +112,9 @@ class Engine {
   // Whether the state has no epoch yet: just created, or left by a run
   // stopped before its first commit.
   bool fresh() const { return fresh_; }
+  // The secret personal fields are hashed under: a decoder given it
+  // prepares each record's state form (DecodedRecord::state_form).
+  const std::string& secret() const { return secret_; }
   RunStatus status() const { return meta_.status; }
   void set_status(RunStatus s) { meta_.status = s; }
   // The driver's input position, committed with every epoch.

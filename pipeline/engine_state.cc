@@ -1,8 +1,5 @@
 #include "pipeline/engine_state.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <xxhash.h>
 
 #include "model/coding.h"
@@ -113,33 +110,6 @@ std::string EncodeWaybill(const WaybillVersion& v) {
 }
 
 }  // namespace
-
-Hmac::Hmac(std::string_view secret) {
-  mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  ctx_ = EVP_MAC_CTX_new(mac_);
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
-  EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(secret.data()),
-               secret.size(), params);
-}
-
-Hmac::~Hmac() {
-  EVP_MAC_CTX_free(ctx_);
-  EVP_MAC_free(mac_);
-}
-
-std::string Hmac::operator()(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  // A null key keeps the one set up in the constructor.
-  EVP_MAC_init(ctx_, nullptr, 0, nullptr);
-  EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(data.data()),
-                 data.size());
-  EVP_MAC_final(ctx_, out, &len, sizeof out);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
 
 EngineState::EngineState(StateStore* store, rocksdb::WriteBatch* batch,
                          std::string hmac_secret, bool has_registry,
@@ -368,6 +338,14 @@ void EngineState::PutWaybill(std::string_view logisticsCode,
     it->second.dirty = true;
     dirty_waybills_.emplace_back(&it->first, &it->second);
   }
+}
+
+std::string EngineState::StateForm(const Document& doc) {
+  if (&doc == prepared_doc_ && prepared_form_ && !prepared_form_->empty()) {
+    prepared_doc_ = nullptr;
+    return std::move(*prepared_form_);
+  }
+  return StageContext::StateForm(doc);
 }
 
 std::string EngineState::KeyedHash(std::string_view value) {

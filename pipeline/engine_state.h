@@ -9,8 +9,6 @@
 #ifndef CLEARLANE_PIPELINE_ENGINE_STATE_H_
 #define CLEARLANE_PIPELINE_ENGINE_STATE_H_
 
-#include <openssl/types.h>
-
 #include <array>
 #include <deque>
 #include <functional>
@@ -22,29 +20,11 @@
 
 #include "absl/status/status.h"
 #include "operators/stage_context.h"
+#include "pipeline/hmac.h"
 #include "rocksdb/write_batch.h"
 #include "state/store.h"
 
 namespace clearlane {
-
-// HMAC-SHA256 under one secret, keeping OpenSSL's keyed context between
-// messages (the one-shot HMAC() fetches the digest and sets up the key on
-// every call, which dominated replay's profile).
-//
-// Thread-safety: not thread-safe; one per thread.
-class Hmac {
- public:
-  explicit Hmac(std::string_view secret);
-  ~Hmac();
-  Hmac(const Hmac&) = delete;
-  Hmac& operator=(const Hmac&) = delete;
-  // The 32 raw bytes of the HMAC of `data`.
-  std::string operator()(std::string_view data);
-
- private:
-  EVP_MAC* mac_ = nullptr;
-  EVP_MAC_CTX* ctx_ = nullptr;
-};
 
 class EngineState : public StageContext {
  public:
@@ -98,6 +78,13 @@ class EngineState : public StageContext {
   void SetTimer(int64_t due, const ListKey& list) override;
   void CancelTimer(int64_t due, const ListKey& list) override;
   std::string KeyedHash(std::string_view value) override;
+  std::string StateForm(const Document& doc) override;
+  // The state form the decoder prepared for `doc`, the record about to be
+  // processed (null: none); StateForm of that document takes it.
+  void set_prepared(const Document* doc, std::string* form) {
+    prepared_doc_ = doc;
+    prepared_form_ = form;
+  }
   Decimal YearTotal(std::string_view buyer, int year) override;
   void SetYearTotal(std::string_view buyer, int year, Decimal total) override;
   bool HasRegistry() const override { return has_registry_; }
@@ -132,6 +119,8 @@ class EngineState : public StageContext {
   int32_t partitions_ = 1;
   Outputs outputs_;
   absl::Status status_;
+  const Document* prepared_doc_ = nullptr;
+  std::string* prepared_form_ = nullptr;
 
   // A cache of state entries that forgets its oldest entries first, a few
   // at each commit, instead of all at once: freeing a whole cache stalled

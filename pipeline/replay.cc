@@ -98,8 +98,6 @@ class Replay {
   std::unique_ptr<FileSink> sink_;
   std::unique_ptr<FileOutputs> outputs_;
   Position position_;
-  std::unique_ptr<ParallelDecoder> decoder_;
-  std::vector<DecodedRecord> batch_records_;
   int64_t records_total_ = 0;
   std::chrono::steady_clock::time_point started_, last_progress_;
 };
@@ -209,7 +207,6 @@ absl::Status Replay::Start() {
   if (!st.ok()) return st;
   engine_->StartPublishing(outputs_.get());
   engine_->set_position_source([this] { return EncodePosition(position_); });
-  decoder_ = std::make_unique<ParallelDecoder>(options_.threads);
   if (metrics_) {
     engine_->UpdateGauges();
     metrics_->set_ready(true);
@@ -255,28 +252,17 @@ absl::Status Replay::ProcessFile(int64_t index) {
     absl::Status st = (*reader)->Seek(position_.offset, position_.line);
     if (!st.ok()) return st;
   }
-  // Records are read and decoded a batch at a time (decoding on
-  // --threads threads), then processed one by one in order.
-  constexpr size_t kBatchRecords = 2048;
-  if (batch_records_.size() < kBatchRecords) {
-    batch_records_.resize(kBatchRecords);
-  }
-  NdjsonReader::Record record;
+  // Records are read and decoded ahead, a batch at a time, on --threads
+  // threads of their own (at least one), while this thread processes them
+  // one by one, in order.
+  DecodeAhead ahead(*std::move(reader), std::max(1, options_.threads - 1),
+                    engine_->secret());
   std::variant<FileSource, TopicSource> source = FileSource{file, 0};
   FileSource& at = std::get<FileSource>(source);
-  bool more = true;
-  while (more) {
-    size_t n = 0;
-    while (n < kBatchRecords && (more = (*reader)->Next(&record))) {
-      DecodedRecord& r = batch_records_[n++];
-      r.line = record.line;
-      r.end_offset = record.end_offset;
-      r.bytes.assign(record.bytes);
-      r.size = record.size;
-    }
-    decoder_->DecodeAll(batch_records_, n);
-    for (size_t i = 0; i < n; ++i) {
-      const DecodedRecord& r = batch_records_[i];
+  while (true) {
+    absl::Span<const DecodedRecord> batch = ahead.Next();
+    if (batch.empty()) break;
+    for (const DecodedRecord& r : batch) {
       at.line = r.line;
       const std::optional<int64_t> before = engine_->max_app_time();
       if (engine_->Process(r, source, before)) {
@@ -302,7 +288,7 @@ absl::Status Replay::ProcessFile(int64_t index) {
       }
     }
   }
-  if (!(*reader)->status().ok()) return (*reader)->status();
+  if (absl::Status st = ahead.status(); !st.ok()) return st;
   position_.file = index + 1;
   position_.offset = 0;
   position_.line = 0;
