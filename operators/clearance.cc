@@ -187,7 +187,8 @@ void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
       std::max({it->second.version.appTime, order->appTime, payment->appTime,
                 w->second.appTime});
   ctx.CancelTimer(it->second.version.appTime + config_.import_timeout, key);
-  Decide(g, key, /*timed_out=*/false, completed_at, ctx);
+  Decide(g, key, /*timed_out=*/false, completed_at, ctx,
+         /*list_decoded=*/true);
 }
 
 void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
@@ -209,9 +210,13 @@ void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
 }
 
 void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
-                       int64_t decided_at, StageContext& ctx) {
+                       int64_t decided_at, StageContext& ctx,
+                       bool list_decoded) {
   ListEntry& entry = g.lists[{key.type, key.ebpCode}];
-  if (!DecodeDocument(entry.version.encoded, &list_doc_).ok()) return;
+  if (!list_decoded &&
+      !DecodeDocument(entry.version.encoded, &list_doc_).ok()) {
+    return;
+  }
   const auto& list = std::get<Ceb621List>(list_doc_);
   ImportBundle b;
   b.list = &list;

@@ -90,8 +90,10 @@ class Clearance {
   void WriteRound(int32_t period, int32_t round, StageContext& ctx);
   // Decides the list if its documents are all there.
   void TryComplete(OrderGroup& g, const ListKey& key, StageContext& ctx);
+  // Decides the list, timed out or complete. `list_decoded`: list_doc_
+  // already holds its held version (TryComplete decoded it).
   void Decide(OrderGroup& g, const ListKey& key, bool timed_out,
-              int64_t decided_at, StageContext& ctx);
+              int64_t decided_at, StageContext& ctx, bool list_decoded = false);
 
   ClearanceConfig config_;
   // A bundle's documents, decoded side by side from state.

@@ -97,7 +97,14 @@ std::optional<ShipmentEvent> GetEvent(BinaryReader& r) {
 }  // namespace
 
 std::string EncodeOrderGroup(const OrderGroup& g) {
+  // Room for the held documents and a little per entry, so the writes
+  // below seldom grow the string.
+  size_t size = 16;
+  for (const auto& [key, v] : g.docs) size += v.encoded.size() + 32;
+  for (const auto& [key, e] : g.lists) size += e.version.encoded.size() + 256;
+  for (const auto& [key, v] : g.waybills) size += v.encoded.size() + 64;
   std::string out;
+  out.reserve(size);
   BinaryWriter w(&out);
   w.U8(kGroupVersion);
   w.Varint(g.docs.size());

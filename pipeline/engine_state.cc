@@ -279,7 +279,7 @@ void EngineState::CancelTimer(int64_t due, const ListKey& list) {
 }
 
 OrderGroup& EngineState::Group(std::string_view orderNo) {
-  auto [it, inserted] = groups_.try_emplace(std::string(orderNo));
+  auto [it, inserted] = groups_.try_emplace(orderNo);
   if (inserted) {
     auto stored = store_->Get(Store::kOrders, OrderKey(partitions_, orderNo));
     if (!stored.ok()) {

@@ -16,8 +16,8 @@
 #include <memory>
 #include <set>
 #include <string>
-#include <unordered_map>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "operators/stage_context.h"
 #include "pipeline/hmac.h"
@@ -129,15 +129,19 @@ class EngineState : public StageContext {
   template <class V>
   class Cache {
    public:
-    using Map = std::unordered_map<std::string, Cached<V>>;
-    typename Map::iterator find(const std::string& key) {
-      return map_.find(key);
+    // Nodes keep their address (order_ and the dirty lists point into
+    // them); lookups take a string_view and allocate nothing.
+    using Map = absl::node_hash_map<std::string, Cached<V>>;
+    typename Map::iterator find(std::string_view key) {
+      // Debian's Abseil has a string_view of its own.
+      return map_.find(absl::string_view(key.data(), key.size()));
     }
     typename Map::iterator end() { return map_.end(); }
     size_t size() const { return map_.size(); }
-    std::pair<typename Map::iterator, bool> try_emplace(std::string key) {
-      auto result = map_.try_emplace(std::move(key));
-      if (result.second) order_.push_back(&result.first->first);
+    std::pair<typename Map::iterator, bool> try_emplace(std::string_view key) {
+      if (auto it = find(key); it != map_.end()) return {it, false};
+      auto result = map_.try_emplace(std::string(key));
+      order_.push_back(&result.first->first);
       return result;
     }
     std::pair<typename Map::iterator, bool> emplace(std::string key,
