@@ -218,11 +218,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 24 * 365));
   replay_cmd
       ->add_option("--epoch-records", replay.epoch_records,
-                   "records per epoch at most")
+                   "records per epoch at most (default 32768)")
       ->check(CLI::PositiveNumber);
   replay_cmd
       ->add_option("--epoch-millis", replay.epoch_millis,
-                   "milliseconds per epoch at most")
+                   "milliseconds per epoch at most (default 1000)")
       ->check(CLI::PositiveNumber);
   replay_cmd->add_option(
       "--metrics-address", replay.metrics_address,

@@ -30,8 +30,12 @@ struct ReplayOptions {
   bool sync = true;
   // An epoch ends after this many records or this much wall-clock time,
   // whichever comes first. Epoch boundaries never change the outputs.
-  int64_t epoch_records = 4096;
-  int64_t epoch_millis = 100;
+  // A replay is a batch job: larger epochs than `run`'s, so that an order
+  // whose documents are spread over the input is written to state fewer
+  // times (on the 100,000-order import day, 32768 records cut replay's
+  // time by an eighth against 4096).
+  int64_t epoch_records = 32768;
+  int64_t epoch_millis = 1000;
   // Threads decoding input ahead of the operators, which run in input
   // order; the outputs are the same for any number.
   int threads = 1;
