@@ -24,6 +24,9 @@ std::string OrderKey(int32_t partitions, std::string_view orderNo) {
 // Forget the oldest clean cache entries past this many, at each commit.
 constexpr size_t kCacheEntries = 200000;
 
+// Registry answers remembered, at most (about 100 bytes each).
+constexpr size_t kRegistryMemo = 400000;
+
 // Store::kLogistics holds import waybill versions (tag 'I', then the
 // length-prefixed logisticsCode and the logisticsNo) and stage L's export
 // shipments (tag 'E', then the logisticsNo), each key led by 8 bytes of
@@ -255,7 +258,7 @@ bool EngineState::NextTimer(int64_t* due, ListKey* list) const {
 }
 
 // A timer set and removed within one epoch never reaches the store.
-void EngineState::RemoveTimer(std::set<Timer>::iterator it) {
+void EngineState::RemoveTimer(TimerSet::iterator it) {
   if (!unstored_timers_.erase(*it)) {
     batch_->Delete(store_->Handle(Store::kTimers),
                    TimerKey(partitions_, it->due, it->list));
@@ -381,14 +384,21 @@ void EngineState::SetYearTotal(std::string_view buyer, int year,
 
 StageContext::Registered EngineState::LookUp(std::string_view buyer,
                                              std::string_view name_hash) {
-  auto stored = store_->Get(Store::kRegistry, buyer);
-  if (!stored.ok()) {
-    if (status_.ok()) status_ = stored.status();
-    return Registered::kUnknown;
+  const absl::string_view key(buyer.data(), buyer.size());
+  auto it = registry_memo_.find(key);
+  if (it == registry_memo_.end()) {
+    auto stored = store_->Get(Store::kRegistry, buyer);
+    if (!stored.ok()) {
+      if (status_.ok()) status_ = stored.status();
+      return Registered::kUnknown;
+    }
+    // A memo, not state: it may be dropped whole at any time.
+    if (registry_memo_.size() >= kRegistryMemo) registry_memo_.clear();
+    it = registry_memo_.emplace(key, std::move(*stored)).first;
   }
-  if (!stored->has_value()) return Registered::kUnknown;
-  return **stored == name_hash ? Registered::kMatches
-                               : Registered::kNameDiffers;
+  if (!it->second) return Registered::kUnknown;
+  return *it->second == name_hash ? Registered::kMatches
+                                  : Registered::kNameDiffers;
 }
 
 void EngineState::Flush() {
