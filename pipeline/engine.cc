@@ -153,7 +153,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
                                    f.ownerCode, f.country, f.portCode),
                    std::move(line));
           }});
+  e.state_->set_cache_entries(static_cast<size_t>(options.cache_entries));
   st = e.state_->LoadTimers();
+  if (st.ok() && e.fresh_) st = e.state_->NoteStartedEmpty();
   if (st.ok() && options.partitions > 0)
     st = e.SetPartitions(options.partitions);
   if (!st.ok()) return st;

@@ -68,6 +68,9 @@ struct EngineOptions {
   // is written and published before processing goes on (run: its sink
   // belongs to the driver's thread).
   bool overlap_commits = false;
+  // Entries each state cache (order groups, waybills, yearly totals,
+  // shipments) keeps before it forgets the oldest clean ones.
+  int64_t cache_entries = 200000;
   // Mask personal data in the dead letters' raw record (contract §7).
   bool mask_dead_letters = false;
 };

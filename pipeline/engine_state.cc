@@ -21,9 +21,6 @@ std::string OrderKey(int32_t partitions, std::string_view orderNo) {
   return key;
 }
 
-// Forget the oldest clean cache entries past this many, at each commit.
-constexpr size_t kCacheEntries = 200000;
-
 // Registry answers remembered, at most (about 100 bytes each).
 constexpr size_t kRegistryMemo = 400000;
 
@@ -160,6 +157,21 @@ absl::Status EngineState::LoadTimers() {
   return FromRocks(months->status(), "reading the months");
 }
 
+absl::Status EngineState::NoteStartedEmpty() {
+  for (Store s : {Store::kOrders, Store::kLogistics, Store::kBuyers}) {
+    auto it = store_->NewIterator(s);
+    it->SeekToFirst();
+    absl::Status st = FromRocks(it->status(), "reading the state");
+    if (!st.ok()) return st;
+    if (it->Valid()) return absl::OkStatus();  // not empty: read as usual
+  }
+  groups_.set_started_empty();
+  waybills_.set_started_empty();
+  totals_.set_started_empty();
+  shipments_.set_started_empty();
+  return absl::OkStatus();
+}
+
 bool EngineState::NextMonthClose(int64_t* due, int32_t* period) const {
   bool found = false;
   for (const auto& [p, m] : months_) {
@@ -174,7 +186,7 @@ bool EngineState::NextMonthClose(int64_t* due, int32_t* period) const {
 
 Shipment& EngineState::ShipmentOf(std::string_view logisticsNo) {
   auto [it, inserted] = shipments_.try_emplace(ShipmentKey(logisticsNo));
-  if (inserted) {
+  if (inserted && shipments_.MayBeStored(it->first)) {
     auto stored = store_->Get(Store::kLogistics, it->first);
     if (!stored.ok()) {
       if (status_.ok()) status_ = stored.status();
@@ -283,7 +295,7 @@ void EngineState::CancelTimer(int64_t due, const ListKey& list) {
 
 OrderGroup& EngineState::Group(std::string_view orderNo) {
   auto [it, inserted] = groups_.try_emplace(orderNo);
-  if (inserted) {
+  if (inserted && groups_.MayBeStored(orderNo)) {
     auto stored = store_->Get(Store::kOrders, OrderKey(partitions_, orderNo));
     if (!stored.ok()) {
       if (status_.ok()) status_ = stored.status();
@@ -309,6 +321,7 @@ const WaybillVersion* EngineState::Waybill(std::string_view logisticsCode,
   const std::string key = WaybillKey(logisticsCode, logisticsNo);
   auto it = waybills_.find(key);
   if (it == waybills_.end()) {
+    if (!waybills_.MayBeStored(key)) return nullptr;
     auto stored = store_->Get(Store::kLogistics, key);
     if (!stored.ok()) {
       if (status_.ok()) status_ = stored.status();
@@ -359,7 +372,8 @@ Decimal EngineState::YearTotal(std::string_view buyer, int year) {
   const std::string key = TotalKey(buyer, year);
   auto it = totals_.find(key);
   if (it == totals_.end()) {
-    auto stored = store_->Get(Store::kBuyers, key);
+    absl::StatusOr<std::optional<std::string>> stored = std::nullopt;
+    if (totals_.MayBeStored(key)) stored = store_->Get(Store::kBuyers, key);
     int64_t units = 0;
     if (!stored.ok()) {
       if (status_.ok()) status_ = stored.status();
@@ -452,10 +466,10 @@ void EngineState::Flush() {
 }
 
 void EngineState::Forget() {
-  shipments_.Trim(kCacheEntries);
-  groups_.Trim(kCacheEntries);
-  waybills_.Trim(kCacheEntries);
-  totals_.Trim(kCacheEntries);
+  shipments_.Trim(cache_entries_);
+  groups_.Trim(cache_entries_);
+  waybills_.Trim(cache_entries_);
+  totals_.Trim(cache_entries_);
 }
 
 }  // namespace clearlane

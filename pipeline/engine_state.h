@@ -9,6 +9,8 @@
 #ifndef CLEARLANE_PIPELINE_ENGINE_STATE_H_
 #define CLEARLANE_PIPELINE_ENGINE_STATE_H_
 
+#include <xxhash.h>
+
 #include <array>
 #include <deque>
 #include <functional>
@@ -19,6 +21,7 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "operators/stage_context.h"
@@ -42,6 +45,10 @@ class EngineState : public StageContext {
   // Loads the timers and the months' states from the store. Call once,
   // before processing.
   absl::Status LoadTimers();
+  // For a state on which no epoch has committed: if its orders, logistics
+  // and buyers stores are indeed empty, the caches skip the reads of keys
+  // they never wrote (Cache::MayBeStored). Call once, before processing.
+  absl::Status NoteStartedEmpty();
   // The earliest list timer, if any.
   bool NextTimer(int64_t* due, ListKey* list) const;
   // Removes the earliest list timer (it is firing).
@@ -66,6 +73,8 @@ class EngineState : public StageContext {
   // Forgets the oldest clean entries of the caches beyond their size; only
   // once the writes that made them clean have landed.
   void Forget();
+  // Entries each cache keeps past a commit (EngineOptions::cache_entries).
+  void set_cache_entries(size_t n) { cache_entries_ = n; }
   // The batch the open epoch's changes go to.
   void set_batch(rocksdb::WriteBatch* batch) { batch_ = batch; }
   // The first error of a state read, if any; the engine stops on it.
@@ -121,6 +130,7 @@ class EngineState : public StageContext {
   int32_t partitions_ = 1;
   Outputs outputs_;
   absl::Status status_;
+  size_t cache_entries_ = 200000;
   const Document* prepared_doc_ = nullptr;
   std::string* prepared_form_ = nullptr;
 
@@ -162,12 +172,39 @@ class EngineState : public StageContext {
         if (it->second.dirty) {
           order_.push_back(&it->first);
         } else {
+          Forgotten(it->first);
           map_.erase(it);
         }
       }
     }
+    // The store held none of this cache's keys when the engine started:
+    // a key then is in the store only if this cache wrote it, and so
+    // either holds it or forgot it.
+    void set_started_empty() { started_empty_ = true; }
+    // Whether a key the cache does not hold may be in the store. When it
+    // may not, the read is skipped: most lookups on a fresh state are of
+    // new orders, waybills and buyers.
+    bool MayBeStored(std::string_view key) const {
+      return !started_empty_ || forgotten_.contains(HashOf(key));
+    }
 
    private:
+    // Keys forgotten, by 64-bit hash (a collision only costs a read), up
+    // to this many; past it the cache stops telling.
+    static constexpr size_t kForgottenMax = 4'000'000;
+    static uint64_t HashOf(std::string_view key) {
+      return XXH3_64bits(key.data(), key.size());
+    }
+    void Forgotten(std::string_view key) {
+      if (!started_empty_) return;
+      forgotten_.insert(HashOf(key));
+      if (forgotten_.size() > kForgottenMax) {
+        started_empty_ = false;
+        forgotten_ = {};
+      }
+    }
+    bool started_empty_ = false;
+    absl::flat_hash_set<uint64_t> forgotten_;
     Map map_;
     std::deque<const std::string*> order_;  // keys, oldest first
   };

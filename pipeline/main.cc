@@ -221,6 +221,11 @@ int main(int argc, char** argv) {
                    "records per epoch at most (default 32768)")
       ->check(CLI::PositiveNumber);
   replay_cmd
+      ->add_option("--cache-entries", replay.cache_entries,
+                   "state entries each cache keeps in memory before it "
+                   "forgets the oldest (default 200000)")
+      ->check(CLI::PositiveNumber);
+  replay_cmd
       ->add_option("--epoch-millis", replay.epoch_millis,
                    "milliseconds per epoch at most (default 1000)")
       ->check(CLI::PositiveNumber);

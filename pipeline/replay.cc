@@ -133,6 +133,7 @@ absl::Status Replay::Start() {
   // The output files are this thread's only after Commit: each epoch is
   // written, and its outputs appended, while the next one is processed.
   eo.overlap_commits = true;
+  eo.cache_entries = options_.cache_entries;
   eo.mask_dead_letters = options_.mask_dead_letters;
   auto engine = Engine::Open(eo, log_.get());
   if (!engine.ok()) return engine.status();

@@ -36,6 +36,8 @@ struct ReplayOptions {
   // time by an eighth against 4096).
   int64_t epoch_records = 32768;
   int64_t epoch_millis = 1000;
+  // EngineOptions::cache_entries.
+  int64_t cache_entries = 200000;
   // Threads decoding input ahead of the operators, which run in input
   // order; the outputs are the same for any number.
   int threads = 1;
