@@ -86,7 +86,8 @@ absl::Status RunThroughEngine(const LoadtestOptions& o,
   (*engine)->StartPublishing(&outputs);
   auto reader = NdjsonReader::Open(corpus);
   if (!reader.ok()) return reader.status();
-  ParallelDecoder decoder(o.threads);
+  // With the state's secret, the decoders also prepare each state form.
+  ParallelDecoder decoder(o.threads, (*engine)->secret());
   constexpr size_t kBatch = 4096;
   std::vector<DecodedRecord> batch(kBatch);
   recorder->Restart();
