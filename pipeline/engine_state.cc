@@ -421,8 +421,8 @@ void EngineState::Flush() {
                 TimerKey(partitions_, t.due, t.list), "");
   }
   unstored_timers_.clear();
-  // Pointers into unordered_map nodes stay valid until the maps are
-  // cleared, which happens only below, after they are used.
+  // The dirty lists point into the caches' nodes, which stay put: a dirty
+  // entry is never forgotten.
   for (auto& [key, entry] : dirty_group_keys_) {
     if (entry->value.empty()) {
       batch_->Delete(store_->Handle(Store::kOrders),

@@ -9,6 +9,11 @@ namespace {
 // enough to balance.
 constexpr size_t kChunk = 32;
 
+// DecodeAhead: records per batch, and batches in the ring (one being
+// processed, the others read and decoded ahead).
+constexpr size_t kAheadRecords = 2048;
+constexpr size_t kRing = 3;
+
 }  // namespace
 
 ParallelDecoder::ParallelDecoder(int threads, std::string_view secret) {
@@ -82,18 +87,6 @@ void ParallelDecoder::DecodeAll(std::vector<DecodedRecord>& records, size_t n) {
   std::unique_lock<std::mutex> lock(mu_);
   done_.wait(lock, [&] { return busy_ == 0; });
 }
-
-}  // namespace clearlane
-
-namespace clearlane {
-namespace {
-
-// Records per batch, and batches in the ring: one being processed, the
-// others read and decoded ahead.
-constexpr size_t kAheadRecords = 2048;
-constexpr size_t kRing = 3;
-
-}  // namespace
 
 DecodeAhead::DecodeAhead(std::unique_ptr<NdjsonReader> reader, int threads,
                          std::string_view secret)

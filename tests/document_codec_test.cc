@@ -24,13 +24,19 @@ std::string Tag(std::string_view v) {
   return "H" + std::to_string(std::hash<std::string_view>()(v));
 }
 
-Document Decoded(const std::string& record) {
-  Decoder decoder;
+// A decoded document whose text lives as long as the object (the
+// decoder's own buffer does not outlive the decoder).
+struct Decoded {
+  explicit Decoded(const std::string& record) {
+    Decoder decoder;
+    DecodeOutcome out = decoder.Decode(record, &doc);
+    EXPECT_TRUE(out.ok()) << out.detail();
+    if (out.ok()) RelocateDocument(&doc, &storage);
+  }
+  Decoded(const Decoded&) = delete;
   Document doc;
-  DecodeOutcome out = decoder.Decode(record, &doc);
-  EXPECT_TRUE(out.ok()) << out.detail();
-  return doc;
-}
+  std::string storage;
+};
 
 TEST(DocumentCodecTest, KeepsWhatTheRulesReadAndMarksTheRest) {
   const std::string record = ValidRecord("CEB621");
@@ -68,7 +74,8 @@ TEST(DocumentCodecTest, KeepsWhatTheRulesReadAndMarksTheRest) {
 
 TEST(DocumentCodecTest, RequiredFieldsReadTheSameFromTheStateForm) {
   for (std::string_view type : kAllDocTypes) {
-    const Document full = Decoded(ValidRecord(type));
+    const Decoded full_record(ValidRecord(type));
+    const Document& full = full_record.doc;
     Document back;
     const std::string state = EncodeDocument(full, Tag);
     ASSERT_TRUE(DecodeDocument(state, &back).ok()) << type;
@@ -81,12 +88,14 @@ TEST(DocumentCodecTest, RequiredFieldsReadTheSameFromTheStateForm) {
   ASSERT_NE(at, std::string::npos);
   record.replace(at, record.find('"', at + 11) + 1 - at, "\"ebpName\":\"\"");
   Document back;
-  ASSERT_TRUE(DecodeDocument(EncodeDocument(Decoded(record), Tag), &back).ok());
+  const Decoded without(record);
+  ASSERT_TRUE(DecodeDocument(EncodeDocument(without.doc, Tag), &back).ok());
   EXPECT_EQ(MissingRequiredFields(back), std::vector<std::string>{"ebpName"});
 }
 
 TEST(DocumentCodecTest, RefusesAnUnknownVersion) {
-  std::string state = EncodeDocument(Decoded(ValidRecord("CEB411")), Tag);
+  const Decoded payment(ValidRecord("CEB411"));
+  std::string state = EncodeDocument(payment.doc, Tag);
   state[0] = 9;
   Document back;
   EXPECT_FALSE(DecodeDocument(state, &back).ok());
