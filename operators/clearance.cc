@@ -15,7 +15,6 @@ namespace {
 
 using clearance_internal::EchoInto;
 using clearance_internal::EchoList;
-using clearance_internal::Encode;
 using clearance_internal::GuidFor;
 using clearance_internal::Present;
 using clearance_internal::ReceiptType;
@@ -83,7 +82,7 @@ void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
   if (!fresh && t <= held.appTime) return;  // stale or duplicate
   held.appTime = t;
   held.deleted = head.appType == AppType::kDelete;
-  held.encoded = held.deleted ? std::string() : Encode(doc, ctx);
+  held.encoded = held.deleted ? std::string() : ctx.StateForm(doc);
   const bool is_export = type == DocType::kCeb303 || type == DocType::kCeb403;
   const ListKey key{is_export ? DocType::kCeb603 : DocType::kCeb621,
                     std::string(ebpCode), std::string(orderNo)};
@@ -115,7 +114,7 @@ void Clearance::OnWaybill(const Ceb511Waybill& w, const Document& doc,
     g.waybills.erase(id);
     return;
   }
-  g.waybills[id] = Version{t, false, Encode(doc, ctx)};
+  g.waybills[id] = Version{t, false, ctx.StateForm(doc)};
   // Lists of any platform with this orderNo may now be complete.
   std::vector<ListKey> keys;
   for (const auto& [k, entry] : g.lists) {
@@ -153,7 +152,7 @@ void Clearance::OnList(const Ceb621List& list, const Document& doc,
   entry.version.appTime = t;
   entry.version.deleted = list.appType == AppType::kDelete;
   entry.version.encoded =
-      entry.version.deleted ? std::string() : Encode(doc, ctx);
+      entry.version.deleted ? std::string() : ctx.StateForm(doc);
   entry.id_problem.clear();
   if (entry.version.deleted) return;  // withdrawn: no receipt (contract §1)
   // The identity number is in clear only now: check it before state keeps

@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "absl/strings/str_format.h"
-#include "model/document_codec.h"
 #include "model/event_time.h"
 #include "model/outputs.h"
 #include "operators/order_state.h"
@@ -70,11 +69,6 @@ inline void EchoInto(const Decision& d, Receipt* r) {
 }
 
 inline int64_t Seconds(absl::CivilSecond t) { return ToEpochSeconds(t); }
-
-// The state form of a document: personal fields keyed-hashed.
-inline std::string Encode(const Document& doc, StageContext& ctx) {
-  return ctx.StateForm(doc);
-}
 
 }  // namespace clearlane::clearance_internal
 

@@ -15,7 +15,6 @@ namespace {
 
 using clearance_internal::EchoInto;
 using clearance_internal::EchoList;
-using clearance_internal::Encode;
 using clearance_internal::GuidFor;
 using clearance_internal::Present;
 using clearance_internal::Seconds;
@@ -50,7 +49,7 @@ void Clearance::OnExportWaybill(const Ceb505Waybill& w, const Document& doc,
   if (!fresh && t <= held.appTime) return;  // stale or duplicate
   held.appTime = t;
   held.deleted = w.appType == AppType::kDelete;
-  held.encoded = held.deleted ? std::string() : Encode(doc, ctx);
+  held.encoded = held.deleted ? std::string() : ctx.StateForm(doc);
   // Every list waiting on this logisticsNo may now be complete.
   const auto waiting = s.lists;
   for (const auto& [ebpCode, orderNo] : waiting) {
@@ -124,7 +123,7 @@ void Clearance::OnExportList(const Ceb603List& list, const Document& doc,
   entry.version.appTime = t;
   entry.version.deleted = list.appType == AppType::kDelete;
   entry.version.encoded =
-      entry.version.deleted ? std::string() : Encode(doc, ctx);
+      entry.version.deleted ? std::string() : ctx.StateForm(doc);
   if (entry.version.deleted) return;  // withdrawn: no receipt (contract §1)
   ctx.SetTimer(t + config_.export_timeout, key);
   if (!list.logisticsNo.empty()) {
