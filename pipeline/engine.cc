@@ -154,6 +154,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
                    std::move(line));
           }});
   e.state_->set_cache_entries(static_cast<size_t>(options.cache_entries));
+  e.reaper_ = std::make_unique<Reaper>();
+  e.state_->set_reaper(e.reaper_.get());
   st = e.state_->LoadTimers();
   if (st.ok() && e.fresh_) st = e.state_->NoteStartedEmpty();
   if (st.ok() && options.partitions > 0)
@@ -428,7 +430,8 @@ absl::Status Engine::Landed() {
     absl::Status st = store_->Await();
     if (!st.ok()) return st;
     in_flight_ = false;
-    in_flight_outputs_.clear();
+    reaper_->Dispose(std::move(in_flight_outputs_));
+    in_flight_outputs_.clear();  // moved from: make it empty for sure
     published_ = in_flight_next_seq_;
     last_commit_seconds_ = in_flight_seconds_;
     if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);

@@ -36,6 +36,7 @@
 #include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/parallel_decoder.h"
+#include "pipeline/reaper.h"
 #include "rocksdb/write_batch.h"
 #include "state/store.h"
 
@@ -210,6 +211,8 @@ class Engine {
   Meta meta_;
   std::string secret_;
   std::optional<TaxRateTable> tax_rates_;
+  // Frees forgotten cache entries and published outputs off this thread.
+  std::unique_ptr<Reaper> reaper_;
   std::unique_ptr<EngineState> state_;
   std::unique_ptr<Clearance> clearance_;
   OutputSink* sink_ = nullptr;

@@ -466,10 +466,10 @@ void EngineState::Flush() {
 }
 
 void EngineState::Forget() {
-  shipments_.Trim(cache_entries_);
-  groups_.Trim(cache_entries_);
-  waybills_.Trim(cache_entries_);
-  totals_.Trim(cache_entries_);
+  shipments_.Trim(cache_entries_, reaper_);
+  groups_.Trim(cache_entries_, reaper_);
+  waybills_.Trim(cache_entries_, reaper_);
+  totals_.Trim(cache_entries_, reaper_);
 }
 
 }  // namespace clearlane

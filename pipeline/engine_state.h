@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "operators/stage_context.h"
 #include "pipeline/hmac.h"
+#include "pipeline/reaper.h"
 #include "rocksdb/write_batch.h"
 #include "state/store.h"
 
@@ -73,6 +74,8 @@ class EngineState : public StageContext {
   // Forgets the oldest clean entries of the caches beyond their size; only
   // once the writes that made them clean have landed.
   void Forget();
+  // Who frees the entries Forget forgets (null: Forget frees them).
+  void set_reaper(Reaper* reaper) { reaper_ = reaper; }
   // Entries each cache keeps past a commit (EngineOptions::cache_entries).
   void set_cache_entries(size_t n) { cache_entries_ = n; }
   // The batch the open epoch's changes go to.
@@ -131,6 +134,7 @@ class EngineState : public StageContext {
   Outputs outputs_;
   absl::Status status_;
   size_t cache_entries_ = 200000;
+  Reaper* reaper_ = nullptr;
   const Document* prepared_doc_ = nullptr;
   std::string* prepared_form_ = nullptr;
 
@@ -162,9 +166,11 @@ class EngineState : public StageContext {
       if (result.second) order_.push_back(&result.first->first);
       return result;
     }
-    // Forgets the oldest clean entries beyond `cap`; an entry that is
-    // dirty goes to the back, as if new.
-    void Trim(size_t cap) {
+    // Forgets the oldest clean entries beyond `cap`, handing them to
+    // `reaper` to free (null: freed here); an entry that is dirty goes to
+    // the back, as if new.
+    void Trim(size_t cap, Reaper* reaper) {
+      std::vector<typename Map::node_type> forgotten;
       for (size_t turns = order_.size(); map_.size() > cap && turns > 0;
            --turns) {
         auto it = map_.find(*order_.front());
@@ -173,9 +179,10 @@ class EngineState : public StageContext {
           order_.push_back(&it->first);
         } else {
           Forgotten(it->first);
-          map_.erase(it);
+          forgotten.push_back(map_.extract(it));
         }
       }
+      if (reaper && !forgotten.empty()) reaper->Dispose(std::move(forgotten));
     }
     // The store held none of this cache's keys when the engine started:
     // a key then is in the store only if this cache wrote it, and so

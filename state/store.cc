@@ -60,7 +60,18 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   // lookup, hit or miss, without walking one big skiplist.
   rocksdb::ColumnFamilyOptions point_options = cf_options;
   point_options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(8));
-  point_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory());
+  switch (options.point_memtable) {
+    case StoreOptions::Memtable::kHashed:
+      point_options.memtable_factory.reset(
+          rocksdb::NewHashSkipListRepFactory());
+      break;
+    case StoreOptions::Memtable::kSkipList:
+      break;  // RocksDB's default
+    case StoreOptions::Memtable::kVector:
+      point_options.memtable_factory =
+          std::make_shared<rocksdb::VectorRepFactory>();
+      break;
+  }
   point_options.memtable_prefix_bloom_size_ratio = 0.1;
   point_options.memtable_whole_key_filtering = true;
 

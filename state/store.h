@@ -60,6 +60,10 @@ struct StoreOptions {
   // lose the last epochs.
   bool sync = true;
   size_t block_cache_bytes = 256 << 20;
+  // The memtables of the point stores (IsPointStore). clearlane uses
+  // kHashed; bench/state_floor tries the others.
+  enum class Memtable { kHashed, kSkipList, kVector };
+  Memtable point_memtable = Memtable::kHashed;
 };
 
 class StateStore {
