@@ -3,13 +3,17 @@
 #
 #   bash bench/replay_bench.sh [--orders N] [--runs R] [--flow import|export|mixed]
 #                              [--seed S] [--skew SHARE] [--work DIR] [--bin PATH]
-#                              [--configs "check epoch:1 epoch:2 none:1 none:2"]
+#                              [--floor-bin PATH]
+#                              [--configs "check floor epoch:1 epoch:2 none:1 none:2"]
 #
 # Generates the corpus once (kept in --work, default /tmp/clearlane-bench),
 # then runs, R times each and in turn (so machine noise spreads over all of
 # them): `clearlane check` (decode and required fields only), and `clearlane
 # replay --state` with --sync=epoch and --sync=none on 1 and 2 threads (or
-# the --configs given). --skew passes --top-sellers-share to gen: that share
+# the --configs given). `floor` runs bench/state_floor on the same file: the
+# least any durable replay must do (decode, state forms, one Put per
+# document, one outbox entry per list), so its ratio bounds replay's.
+# --skew passes --top-sellers-share to gen: that share
 # of export orders from the three largest sellers.
 # Prints a Markdown table of medians: seconds, documents/s, lists/s and the
 # ratio to the decode-only rate. Every replay must write the same receipts
@@ -24,6 +28,7 @@ flow=import
 seed=11
 work=/tmp/clearlane-bench
 bin="$(dirname "$0")/../build/pipeline/clearlane"
+floor_bin="$(dirname "$0")/../build/bench/state_floor"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --orders) orders=$2; shift 2 ;;
@@ -34,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --configs) read -r -a configs <<< "$2"; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
+    --floor-bin) floor_bin=$2; shift 2 ;;
     *) echo "replay_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -61,6 +67,10 @@ run_one() {
   if [[ $config == check ]]; then
     start=$(now)
     "$bin" check --input "$corpus" > /dev/null
+    end=$(now)
+  elif [[ $config == floor ]]; then
+    start=$(now)
+    "$floor_bin" --input "$corpus" > /dev/null
     end=$(now)
   else
     IFS=: read -r sync threads <<< "$config"
@@ -108,6 +118,8 @@ for c in "${configs[@]}"; do
   s=$(echo "${times[$c]}" | median)
   if [[ $c == check ]]; then
     label='`check` (decode only)'
+  elif [[ $c == floor ]]; then
+    label='`state_floor` (decode, state forms, one Put per document)'
   else
     IFS=: read -r sync threads <<< "$c"
     label="\`replay --state --sync=$sync --threads $threads\`"
