@@ -18,12 +18,14 @@
 //
 //   build/bench/state_floor --input FILE [--epoch-records 32768]
 //       [--sync epoch|none] [--threads 2] [--receipt-bytes 573]
-//       [--write yes|no] [--document-bytes N]
+//       [--write yes|no] [--document-bytes N] [--raw yes|no]
 //       [--memtable hashed|skiplist|vector]
 //
 // --write no decodes and prepares the state forms and writes nothing;
 // --document-bytes N puts N bytes for each document instead of its state
 // form, which tells RocksDB's cost per entry from its cost per byte;
+// --raw yes prepares no state form and puts each record's own bytes (state
+// may not hold personal fields in clear, so this is below any real design);
 // --memtable picks the point stores' memtables (clearlane's own are
 // hashed; a vector memtable is the cheapest to fill and cannot serve the
 // reads a real engine makes, so it only lowers the bound further).
@@ -66,6 +68,10 @@ struct Options {
   // Decode and prepare state forms only, write nothing: what the decoding
   // half costs by itself.
   bool write = true;
+  // Put each record's own bytes and prepare no state form (no HMAC): less
+  // than any design may do, since state must not hold personal fields in
+  // clear (contract §7); a lower bound still.
+  bool raw = false;
   // Put this many bytes per document instead of its state form (-1): to
   // tell RocksDB's cost per entry from its cost per byte.
   int64_t document_bytes = -1;
@@ -105,6 +111,8 @@ Options Parse(int argc, char** argv) {
       o.epoch_records = n;
     } else if (flag == "--threads" && absl::SimpleAtoi(value, &n) && n > 0) {
       o.threads = static_cast<int>(n);
+    } else if (flag == "--raw" && (value == "yes" || value == "no")) {
+      o.raw = value == "yes";
     } else if (flag == "--write" && (value == "yes" || value == "no")) {
       o.write = value == "yes";
     } else if (flag == "--memtable" && value == "hashed") {
@@ -145,9 +153,10 @@ int Main(int argc, char** argv) {
     Check(store.status());
     auto reader = NdjsonReader::Open(o.input);
     Check(reader.status());
-    // A fixed secret: the HMACs cost the same under any key.
+    // A fixed secret: the HMACs cost the same under any key. Without one
+    // (--raw), the decoder prepares no state form.
     DecodeAhead ahead(*std::move(reader), std::max(1, o.threads - 1),
-                      "state_floor");
+                      o.raw ? "" : "state_floor");
     const std::string receipt(static_cast<size_t>(o.receipt_bytes), 'r');
     const std::string filler(
         static_cast<size_t>(std::max<int64_t>(0, o.document_bytes)), 'd');
@@ -184,9 +193,11 @@ int Main(int argc, char** argv) {
           BinaryWriter w(&key);
           w.Fixed64(XXH3_64bits(&r.line, sizeof r.line));
           w.Fixed64(static_cast<uint64_t>(r.line));
+          const std::string& value = o.document_bytes >= 0 ? filler
+                                     : o.raw               ? r.bytes
+                                                           : r.state_form;
           Check(FromRocks(
-              batches[open].Put((*store)->Handle(Store::kOrders), key,
-                                o.document_bytes < 0 ? r.state_form : filler),
+              batches[open].Put((*store)->Handle(Store::kOrders), key, value),
               "batch"));
           const DocType t = TypeOf(r.doc);
           if (t == DocType::kCeb621 || t == DocType::kCeb603) {
