@@ -200,9 +200,16 @@ class RunTest : public ::testing::Test {
 
   // A record the broker never took would make clearlane look as if it lost
   // it: every failed delivery is kept and fails the test by name.
+  // Acknowledged records are counted by partition: if the end of a
+  // partition's log falls short of them, the broker lost input the
+  // producer was told it had, and InputLag says so.
   static void Delivered(rd_kafka_t*, const rd_kafka_message_t* m,
                         void* opaque) {
-    if (!m->err) return;
+    if (!m->err) {
+      ++static_cast<RunTest*>(opaque)
+            ->delivered_[{rd_kafka_topic_name(m->rkt), m->partition}];
+      return;
+    }
     static_cast<RunTest*>(opaque)->undelivered_.push_back(absl::StrFormat(
         "%s [%d] key %s: %s", rd_kafka_topic_name(m->rkt), m->partition,
         std::string(static_cast<const char*>(m->key), m->key_len),
@@ -426,8 +433,10 @@ class RunTest : public ::testing::Test {
         int64_t low = 0, high = 0;
         rd_kafka_query_watermark_offsets(c, "imp", list->elems[i].partition,
                                          &low, &high, 10000);
-        out += absl::StrFormat("[%d] %d of %d; ", list->elems[i].partition,
-                               list->elems[i].offset, high);
+        const int32_t p = list->elems[i].partition;
+        out += absl::StrFormat("[%d] %d of %d (%d acknowledged to the test); ",
+                               p, list->elems[i].offset, high,
+                               delivered_[{"imp", p}]);
       }
     }
     rd_kafka_topic_partition_list_destroy(list);
@@ -484,6 +493,7 @@ class RunTest : public ::testing::Test {
   std::vector<std::string> records_;
   std::set<std::string> expected_decisions_;
   std::vector<std::string> undelivered_;
+  std::map<std::pair<std::string, int32_t>, int64_t> delivered_;
   std::multiset<std::string> expected_dead_;
   std::set<pid_t> running_;
   pid_t broker_ = -1;
