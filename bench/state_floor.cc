@@ -19,16 +19,14 @@
 //   build/bench/state_floor --input FILE [--epoch-records 32768]
 //       [--sync epoch|none] [--threads 2] [--receipt-bytes 573]
 //       [--write yes|no] [--document-bytes N] [--raw yes|no]
-//       [--memtable hashed|skiplist|vector]
 //
 // --write no decodes and prepares the state forms and writes nothing;
 // --document-bytes N puts N bytes for each document instead of its state
 // form, which tells RocksDB's cost per entry from its cost per byte;
 // --raw yes prepares no state form and puts each record's own bytes (state
-// may not hold personal fields in clear, so this is below any real design);
-// --memtable picks the point stores' memtables (clearlane's own are
-// hashed; a vector memtable is the cheapest to fill and cannot serve the
-// reads a real engine makes, so it only lowers the bound further).
+// may not hold personal fields in clear, so this is below any real design).
+// (Session 6 also compared memtables here; docs/benchmarks.md has the
+// figures. The store's production API no longer offers that choice.)
 //
 // It prints one line: documents, lists, seconds of wall time, CPU seconds
 // of the whole process (all threads, RocksDB's included), documents per
@@ -49,9 +47,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "model/coding.h"
-#include "pipeline/ndjson_reader.h"
-#include "pipeline/parallel_decoder.h"
-#include "rocksdb/write_batch.h"
+#include "pipeline/files/file_source.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -75,7 +71,6 @@ struct Options {
   // Put this many bytes per document instead of its state form (-1): to
   // tell RocksDB's cost per entry from its cost per byte.
   int64_t document_bytes = -1;
-  StoreOptions::Memtable memtable = StoreOptions::Memtable::kHashed;
 };
 
 double CpuSeconds() {
@@ -115,12 +110,6 @@ Options Parse(int argc, char** argv) {
       o.raw = value == "yes";
     } else if (flag == "--write" && (value == "yes" || value == "no")) {
       o.write = value == "yes";
-    } else if (flag == "--memtable" && value == "hashed") {
-      o.memtable = StoreOptions::Memtable::kHashed;
-    } else if (flag == "--memtable" && value == "skiplist") {
-      o.memtable = StoreOptions::Memtable::kSkipList;
-    } else if (flag == "--memtable" && value == "vector") {
-      o.memtable = StoreOptions::Memtable::kVector;
     } else if (flag == "--document-bytes" && absl::SimpleAtoi(value, &n) &&
                n >= 0) {
       o.document_bytes = n;
@@ -148,21 +137,19 @@ int Main(int argc, char** argv) {
     StoreOptions so;
     so.path = dir.string();
     so.sync = o.sync;
-    so.point_memtable = o.memtable;
     auto store = StateStore::Open(so);
     Check(store.status());
-    auto reader = NdjsonReader::Open(o.input);
-    Check(reader.status());
-    // A fixed secret: the HMACs cost the same under any key. Without one
-    // (--raw), the decoder prepares no state form.
-    DecodeAhead ahead(*std::move(reader), std::max(1, o.threads - 1),
-                      o.raw ? "" : "state_floor");
+    // Read and decoded ahead as replay does. A fixed secret: the HMACs
+    // cost the same under any key. Without one (--raw), the decoder
+    // prepares no state form.
+    FileRecordSource ahead(FilePosition{.inputs = {o.input}}, o.threads - 1,
+                           o.raw ? "" : "state_floor");
     const std::string receipt(static_cast<size_t>(o.receipt_bytes), 'r');
     const std::string filler(
         static_cast<size_t>(std::max<int64_t>(0, o.document_bytes)), 'd');
     // Two batches, as replay: one is written in the background while the
     // next is filled.
-    rocksdb::WriteBatch batches[2];
+    WriteBatch batches[2] = {WriteBatch(**store), WriteBatch(**store)};
     int open = 0;
     int64_t in_epoch = 0, outbox_seq = 0;
     uint64_t end_offset = 0;
@@ -170,9 +157,7 @@ int Main(int argc, char** argv) {
     auto commit = [&] {
       std::string position;
       BinaryWriter(&position).Fixed64(end_offset);
-      Check(FromRocks(batches[open].Put((*store)->Handle(Store::kMeta),
-                                        "position", position),
-                      "batch"));
+      batches[open].Put(Store::kMeta, "position", position);
       Check((*store)->Await());
       (*store)->CommitInBackground(&batches[open],
                                    [] { return absl::OkStatus(); });
@@ -181,32 +166,29 @@ int Main(int argc, char** argv) {
       in_epoch = 0;
     };
     while (true) {
-      absl::Span<const DecodedRecord> batch = ahead.Next();
+      absl::Span<DecodedRecord> batch = ahead.Next();
       if (batch.empty()) break;
       for (const DecodedRecord& r : batch) {
-        end_offset = r.end_offset;
+        end_offset = r.origin.end;
         if (r.outcome.ok()) {
           ++documents;
           if (!o.write) continue;
           // 8 bytes of hash lead a point store's keys (state/store.h).
           key.clear();
           BinaryWriter w(&key);
-          w.Fixed64(XXH3_64bits(&r.line, sizeof r.line));
-          w.Fixed64(static_cast<uint64_t>(r.line));
+          const int64_t line = r.origin.offset;
+          w.Fixed64(XXH3_64bits(&line, sizeof line));
+          w.Fixed64(static_cast<uint64_t>(line));
           const std::string& value = o.document_bytes >= 0 ? filler
                                      : o.raw               ? r.bytes
                                                            : r.state_form;
-          Check(FromRocks(
-              batches[open].Put((*store)->Handle(Store::kOrders), key, value),
-              "batch"));
+          batches[open].Put(Store::kOrders, key, value);
           const DocType t = TypeOf(r.doc);
           if (t == DocType::kCeb621 || t == DocType::kCeb603) {
             ++lists;
             key.clear();
             BinaryWriter(&key).Fixed64(static_cast<uint64_t>(outbox_seq++));
-            Check(FromRocks(batches[open].Put((*store)->Handle(Store::kOutbox),
-                                              key, receipt),
-                            "batch"));
+            batches[open].Put(Store::kOutbox, key, receipt);
           }
         }
         if (++in_epoch >= o.epoch_records) commit();

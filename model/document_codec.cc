@@ -76,7 +76,7 @@ const std::vector<Kept>& KeptOf() {
 }
 
 template <class T>
-void PutFields(const T& record, const PersonalHash& hash, BinaryWriter& w) {
+void PutFields(const T& record, PersonalHash hash, BinaryWriter& w) {
   const std::vector<Kept>& kept = KeptOf<T>();
   size_t i = 0;
   for (const FieldSpec<T>& f : T::Fields()) {
@@ -139,7 +139,7 @@ void GetFields(BinaryReader& r, T* record) {
 
 }  // namespace
 
-std::string EncodeDocument(const Document& doc, const PersonalHash& hash) {
+std::string EncodeDocument(const Document& doc, PersonalHash hash) {
   std::string out;
   BinaryWriter w(&out);
   w.U8(kCodecVersion);

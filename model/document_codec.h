@@ -8,19 +8,19 @@
 #ifndef CLEARLANE_MODEL_DOCUMENT_CODEC_H_
 #define CLEARLANE_MODEL_DOCUMENT_CODEC_H_
 
-#include <functional>
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "model/document.h"
 
 namespace clearlane {
 
 // Maps a personal field's value to what state keeps of it.
-using PersonalHash = std::function<std::string(std::string_view value)>;
+using PersonalHash = absl::FunctionRef<std::string(std::string_view value)>;
 
-std::string EncodeDocument(const Document& doc, const PersonalHash& hash);
+std::string EncodeDocument(const Document& doc, PersonalHash hash);
 
 // Decodes what EncodeDocument wrote. Text fields are views into `bytes`,
 // which must outlive `doc`.

@@ -33,6 +33,14 @@ std::string FormatPeriod(absl::CivilMonth m);
 int64_t ToEpochSeconds(absl::CivilSecond t);
 absl::CivilSecond FromEpochSeconds(int64_t s);
 
+// China Standard Time is UTC+8 all year.
+inline constexpr int64_t kCstOffsetSeconds = 8 * 3600;
+// Seconds since 1970-01-01 00:00:00 CST as Unix seconds (since 00:00 UTC),
+// for comparing event time with a wall clock (metrics only).
+inline int64_t ToUnixSeconds(int64_t cst_seconds) {
+  return cst_seconds - kCstOffsetSeconds;
+}
+
 }  // namespace clearlane
 
 #endif  // CLEARLANE_MODEL_EVENT_TIME_H_

@@ -8,12 +8,26 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/civil_time.h"
 #include "model/decimal.h"
 
 namespace clearlane {
+
+// The three streams clearlane writes (contract §8): one file each in
+// replay, one topic each in Kafka mode. Each numbers its records from 0
+// (the outbox's sequence numbers, state/outbox.h).
+enum class OutputStream : uint8_t { kReceipts, kSummaries, kDeadLetters };
+inline constexpr int kOutputStreamCount = 3;
+
+// "receipts", "summaries", "deadletters".
+inline std::string_view OutputStreamName(OutputStream s) {
+  constexpr std::string_view kNames[] = {"receipts", "summaries",
+                                         "deadletters"};
+  return kNames[static_cast<int>(s)];
+}
 
 struct Reason {
   std::string code;    // FIELD_INVALID, ORDER_MISSING, ... (contract §5)

@@ -1,193 +1,62 @@
+// Clearance's entry points: each document and each fired timer to the
+// stage that owns it (clearance.h lists the stages and their files).
+
 #include "operators/clearance.h"
 
-#include <algorithm>
-#include <map>
-
-#include "absl/strings/str_format.h"
-#include "model/document_codec.h"
-#include "model/event_time.h"
-#include "model/identity_number.h"
-#include "operators/clearance_helpers.h"
-#include "operators/import_rules.h"
+#include <utility>
+#include <variant>
 
 namespace clearlane {
-namespace {
 
-using clearance_internal::EchoInto;
-using clearance_internal::EchoList;
-using clearance_internal::GuidFor;
-using clearance_internal::Present;
-using clearance_internal::ReceiptType;
-using clearance_internal::Seconds;
-
-// 财关税〔2018〕49号: the single-transaction and yearly limits.
-const Decimal kSingleLimit = Decimal::FromInteger(5000);
-const Decimal kAnnualLimit = Decimal::FromInteger(26000);
-
-}  // namespace
-
-void Clearance::OnDocument(const Document& doc, StageContext& ctx) {
+std::optional<Refusal> Clearance::OnDocument(const Document& doc,
+                                             std::string state_form,
+                                             StageContext& ctx) {
   switch (TypeOf(doc)) {
     case DocType::kCeb311: {
       const auto& d = std::get<Ceb311Order>(doc);
-      OnOrderOrPayment(DocType::kCeb311, d.ebpCode, d.orderNo, doc, ctx);
-      return;
+      OnOrderOrPayment(DocType::kCeb311, d.ebpCode, d.orderNo, doc,
+                       std::move(state_form), ctx);
+      break;
     }
     case DocType::kCeb411: {
       const auto& d = std::get<Ceb411Payment>(doc);
-      OnOrderOrPayment(DocType::kCeb411, d.ebpCode, d.orderNo, doc, ctx);
-      return;
+      OnOrderOrPayment(DocType::kCeb411, d.ebpCode, d.orderNo, doc,
+                       std::move(state_form), ctx);
+      break;
     }
     case DocType::kCeb511:
-      OnWaybill(std::get<Ceb511Waybill>(doc), doc, ctx);
-      return;
+      OnWaybill(std::get<Ceb511Waybill>(doc), std::move(state_form), ctx);
+      break;
     case DocType::kCeb621:
-      OnList(std::get<Ceb621List>(doc), doc, ctx);
-      return;
+      return OnList(std::get<Ceb621List>(doc), std::move(state_form), ctx);
     case DocType::kCeb623:
     case DocType::kCeb625:
       OnCancelOrReturn(doc, ctx);
-      return;
+      break;
     case DocType::kCeb303: {
       const auto& d = std::get<Ceb303Order>(doc);
-      OnOrderOrPayment(DocType::kCeb303, d.ebpCode, d.orderNo, doc, ctx);
-      return;
+      OnOrderOrPayment(DocType::kCeb303, d.ebpCode, d.orderNo, doc,
+                       std::move(state_form), ctx);
+      break;
     }
     case DocType::kCeb403: {
       const auto& d = std::get<Ceb403PaymentReceived>(doc);
-      OnOrderOrPayment(DocType::kCeb403, d.ebpCode, d.orderNo, doc, ctx);
-      return;
+      OnOrderOrPayment(DocType::kCeb403, d.ebpCode, d.orderNo, doc,
+                       std::move(state_form), ctx);
+      break;
     }
     case DocType::kCeb505:
-      OnExportWaybill(std::get<Ceb505Waybill>(doc), doc, ctx);
-      return;
+      OnExportWaybill(std::get<Ceb505Waybill>(doc), std::move(state_form), ctx);
+      break;
     case DocType::kCeb507:
     case DocType::kCeb509:
       OnArrivalOrDeparture(doc, ctx);
-      return;
+      break;
     case DocType::kCeb603:
-      OnExportList(std::get<Ceb603List>(doc), doc, ctx);
-      return;
+      return OnExportList(std::get<Ceb603List>(doc), std::move(state_form),
+                          ctx);
   }
-}
-
-void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
-                                 std::string_view orderNo, const Document& doc,
-                                 StageContext& ctx) {
-  const DocumentHead& head = HeadOf(doc);
-  OrderGroup& g = ctx.Group(orderNo);
-  const int64_t t = Seconds(head.appTime);
-  auto [it, fresh] = g.docs.try_emplace({type, std::string(ebpCode)});
-  Version& held = it->second;
-  if (!fresh && t <= held.appTime) return;  // stale or duplicate
-  held.appTime = t;
-  held.deleted = head.appType == AppType::kDelete;
-  held.encoded = held.deleted ? std::string() : ctx.StateForm(doc);
-  const bool is_export = type == DocType::kCeb303 || type == DocType::kCeb403;
-  const ListKey key{is_export ? DocType::kCeb603 : DocType::kCeb621,
-                    std::string(ebpCode), std::string(orderNo)};
-  if (is_export) {
-    TryCompleteExport(g, key, ctx);
-  } else {
-    TryComplete(g, key, ctx);
-  }
-}
-
-void Clearance::OnWaybill(const Ceb511Waybill& w, const Document& doc,
-                          StageContext& ctx) {
-  const int64_t t = Seconds(w.appTime);
-  const WaybillVersion* held = ctx.Waybill(w.logisticsCode, w.logisticsNo);
-  if (held && t <= held->appTime) return;
-  const std::pair<std::string, std::string> id{std::string(w.logisticsCode),
-                                               std::string(w.logisticsNo)};
-  // A new version may name another orderNo: it leaves the old one.
-  if (held && !held->deleted && !held->orderNo.empty() &&
-      held->orderNo != w.orderNo) {
-    ctx.Group(held->orderNo).waybills.erase(id);
-  }
-  const bool deleted = w.appType == AppType::kDelete;
-  ctx.PutWaybill(w.logisticsCode, w.logisticsNo,
-                 {t, deleted, std::string(w.orderNo)});
-  if (w.orderNo.empty()) return;  // cannot be matched to any list
-  OrderGroup& g = ctx.Group(w.orderNo);
-  if (deleted) {
-    g.waybills.erase(id);
-    return;
-  }
-  g.waybills[id] = Version{t, false, ctx.StateForm(doc)};
-  // Lists of any platform with this orderNo may now be complete.
-  std::vector<ListKey> keys;
-  for (const auto& [k, entry] : g.lists) {
-    if (k.first == DocType::kCeb621) {
-      keys.push_back({k.first, k.second, std::string(w.orderNo)});
-    }
-  }
-  for (const ListKey& k : keys) TryComplete(g, k, ctx);
-}
-
-void Clearance::OnList(const Ceb621List& list, const Document& doc,
-                       StageContext& ctx) {
-  OrderGroup& g = ctx.Group(list.orderNo);
-  const ListKey key{DocType::kCeb621, std::string(list.ebpCode),
-                    std::string(list.orderNo)};
-  const int64_t t = Seconds(list.appTime);
-  auto it = g.lists.find({key.type, key.ebpCode});
-  if (it != g.lists.end()) {
-    ListEntry& entry = it->second;
-    if (t <= entry.version.appTime) return;  // stale or duplicate
-    if (entry.decision) {
-      ctx.EmitDeadLetter(
-          DeadLetterCode::kListAlreadyDecided,
-          absl::StrFormat(
-              "CEB621 ebpCode %s orderNo %s was decided %s at %s", list.ebpCode,
-              list.orderNo, entry.decision->status,
-              FormatTime14(FromEpochSeconds(entry.decision->decided_at))));
-      return;
-    }
-    if (entry.version.present()) {
-      ctx.CancelTimer(entry.version.appTime + config_.import_timeout, key);
-    }
-  }
-  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
-  entry.version.appTime = t;
-  entry.version.deleted = list.appType == AppType::kDelete;
-  entry.version.encoded =
-      entry.version.deleted ? std::string() : ctx.StateForm(doc);
-  entry.id_problem.clear();
-  if (entry.version.deleted) return;  // withdrawn: no receipt (contract §1)
-  // The identity number is in clear only now: check it before state keeps
-  // its hash alone.
-  if (!list.buyerIdNumber.empty()) {
-    absl::Status id = ValidateIdentityNumber(list.buyerIdNumber,
-                                             absl::CivilDay(list.appTime));
-    if (!id.ok()) entry.id_problem = std::string(id.message());
-  }
-  // A new version re-arms the timeout from its own appTime.
-  ctx.SetTimer(t + config_.import_timeout, key);
-  TryComplete(g, key, ctx);
-}
-
-void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
-                            StageContext& ctx) {
-  auto it = g.lists.find({key.type, key.ebpCode});
-  if (it == g.lists.end() || it->second.decision ||
-      !it->second.version.present()) {
-    return;
-  }
-  const Version* order = Present(g, DocType::kCeb311, key.ebpCode);
-  const Version* payment = Present(g, DocType::kCeb411, key.ebpCode);
-  if (!order || !payment) return;
-  if (!DecodeDocument(it->second.version.encoded, &list_doc_).ok()) return;
-  const auto& list = std::get<Ceb621List>(list_doc_);
-  auto w = g.waybills.find(
-      {std::string(list.logisticsCode), std::string(list.logisticsNo)});
-  if (w == g.waybills.end()) return;
-  const int64_t completed_at =
-      std::max({it->second.version.appTime, order->appTime, payment->appTime,
-                w->second.appTime});
-  ctx.CancelTimer(it->second.version.appTime + config_.import_timeout, key);
-  Decide(g, key, /*timed_out=*/false, completed_at, ctx,
-         /*list_decoded=*/true);
+  return std::nullopt;
 }
 
 void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
@@ -206,266 +75,6 @@ void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
   } else {
     Decide(g, key, /*timed_out=*/true, due, ctx);
   }
-}
-
-void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
-                       int64_t decided_at, StageContext& ctx,
-                       bool list_decoded) {
-  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
-  if (!list_decoded &&
-      !DecodeDocument(entry.version.encoded, &list_doc_).ok()) {
-    return;
-  }
-  const auto& list = std::get<Ceb621List>(list_doc_);
-  ImportBundle b;
-  b.list = &list;
-  b.timed_out = timed_out;
-  if (const Version* v = Present(g, DocType::kCeb311, key.ebpCode);
-      v && DecodeDocument(v->encoded, &order_doc_).ok()) {
-    b.order = &std::get<Ceb311Order>(order_doc_);
-  }
-  if (const Version* v = Present(g, DocType::kCeb411, key.ebpCode);
-      v && DecodeDocument(v->encoded, &payment_doc_).ok()) {
-    b.payment = &std::get<Ceb411Payment>(payment_doc_);
-  }
-  auto w = g.waybills.find(
-      {std::string(list.logisticsCode), std::string(list.logisticsNo)});
-  if (w != g.waybills.end() &&
-      DecodeDocument(w->second.encoded, &waybill_doc_).ok()) {
-    b.waybill = &std::get<Ceb511Waybill>(waybill_doc_);
-  }
-  b.other_waybills = !b.waybill && !g.waybills.empty();
-  b.id_problem = entry.id_problem;
-
-  ReasonList reasons;
-  CheckImportList(b, &reasons);
-
-  Decision decision;
-  EchoList(list, &decision);
-  decision.decided_at = decided_at;
-  Receipt r;
-  r.docType = std::string(ReceiptType(key.type));
-  EchoInto(decision, &r);
-  r.returnTime = FromEpochSeconds(decided_at);
-
-  // Stage B: only a list that passed every check above (contract §5).
-  std::optional<ListTax> tax;
-  std::string buyer;
-  int year = absl::CivilYear(list.appTime).year();
-  Decimal total_before;
-  if (reasons.empty()) {
-    // Stored documents hold the keyed hash of the number: the buyer's key.
-    buyer = std::string(list.buyerIdNumber);
-    if (ctx.HasRegistry()) {
-      const auto found = ctx.LookUp(buyer, list.buyerName);
-      if (found == StageContext::Registered::kUnknown) {
-        reasons.Add(ReasonCode::kIdUnknown,
-                    "CEB621 buyerIdNumber is not in the identity registry");
-      } else if (found == StageContext::Registered::kNameDiffers) {
-        reasons.Add(ReasonCode::kIdNameMismatch,
-                    "CEB621 buyerName differs from the registered name");
-      }
-    }
-    std::vector<TaxLine> lines;
-    for (const auto& l : list.items) lines.push_back({l.gcode, *l.totalPrice});
-    const bool single_item =
-        list.items.size() == 1 && *list.items[0].qty == Decimal::FromInteger(1);
-    tax = ComputeTax(lines, *list.freight, *list.insuredFee,
-                     /*full=*/false, *config_.tax_rates);
-    const Decimal value = tax->amounts.dutiableValue;
-    if (value > kSingleLimit) {
-      if (!single_item) {
-        reasons.Add(ReasonCode::kSingleLimitExceeded,
-                    absl::StrFormat("dutiable value %s is over %s and the "
-                                    "list is not a single item",
-                                    value.ToFixed2(), kSingleLimit.ToFixed2()));
-      } else {
-        // 财关税〔2018〕49号 clause 2: a single item over the limit is taxed
-        // in full.
-        tax = ComputeTax(lines, *list.freight, *list.insuredFee,
-                         /*full=*/true, *config_.tax_rates);
-      }
-    }
-    total_before = ctx.YearTotal(buyer, year);
-    if (total_before + value > kAnnualLimit) {
-      reasons.Add(ReasonCode::kAnnualLimitExceeded,
-                  absl::StrFormat("the buyer's %d total would be %s, over %s",
-                                  year, (total_before + value).ToFixed2(),
-                                  kAnnualLimit.ToFixed2()));
-    }
-  }
-
-  if (reasons.empty()) {
-    const Decimal value = tax->amounts.dutiableValue;
-    decision.status = "800";
-    decision.buyer = buyer;
-    decision.year = year;
-    for (size_t i = 0; i < list.items.size(); ++i) {
-      decision.lines.push_back({list.items[i].gnum.value_or(0),
-                                *list.items[i].qty, tax->line_value[i]});
-    }
-    ctx.SetYearTotal(buyer, year, total_before + value);
-    r.tax = tax->amounts;
-    r.annualTotal = total_before + value;
-    r.returnInfo = absl::StrFormat(
-        "released: dutiable value %s, tax %s, buyer's %d total %s",
-        value.ToFixed2(), tax->amounts.taxTotal.ToFixed2(), year,
-        (total_before + value).ToFixed2());
-  } else {
-    decision.status = "100";
-    r.reasons = reasons.Sorted();
-    r.returnInfo = ReasonList::Info(r.reasons);
-  }
-  r.returnStatus = decision.status;
-  r.guid = GuidFor(key.type, key.ebpCode, key.orderNo, entry.version.appTime,
-                   r.returnStatus);
-  ctx.EmitReceipt(r);
-  entry.decision = std::move(decision);
-  // Decided: the documents' content is no longer needed, only their
-  // appTimes against later versions.
-  entry.version.encoded.clear();
-  for (DocType t : {DocType::kCeb311, DocType::kCeb411}) {
-    auto d = g.docs.find({t, key.ebpCode});
-    if (d != g.docs.end()) d->second.encoded.clear();
-  }
-}
-
-void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
-  const DocType type = TypeOf(doc);
-  const bool is_return = type == DocType::kCeb625;
-  const Ceb623Cancel* cancel = std::get_if<Ceb623Cancel>(&doc);
-  const Ceb625Return* ret = std::get_if<Ceb625Return>(&doc);
-  const std::string ebpCode(is_return ? ret->ebpCode : cancel->ebpCode);
-  const std::string orderNo(is_return ? ret->orderNo : cancel->orderNo);
-  const DocumentHead& head = HeadOf(doc);
-  OrderGroup& g = ctx.Group(orderNo);
-  const int64_t t = Seconds(head.appTime);
-  auto [held_it, fresh] = g.docs.try_emplace({type, ebpCode});
-  Version& held = held_it->second;
-  if (!fresh && t <= held.appTime) return;  // stale or duplicate
-  held.appTime = t;
-  held.deleted = head.appType == AppType::kDelete;
-  if (held.deleted) return;  // deleting a cancel or return does nothing
-
-  Receipt r;
-  r.docType = std::string(ReceiptType(type));
-  r.returnTime = FromEpochSeconds(t);
-  ReasonList reasons;
-  auto it = g.lists.find({DocType::kCeb621, ebpCode});
-  Decision* decision = nullptr;
-  if (it != g.lists.end() && it->second.decision) {
-    decision = &*it->second.decision;
-    EchoInto(*decision, &r);
-  } else if (it != g.lists.end() && it->second.version.present() &&
-             DecodeDocument(it->second.version.encoded, &list_doc_).ok()) {
-    Decision echo;
-    EchoList(std::get<Ceb621List>(list_doc_), &echo);
-    EchoInto(echo, &r);
-  } else {
-    // A list never seen: echo the cancel or return itself, no tradeMode.
-    std::visit(
-        [&](const auto& d) {
-          using T = std::decay_t<decltype(d)>;
-          if constexpr (std::is_same_v<T, Ceb623Cancel> ||
-                        std::is_same_v<T, Ceb625Return>) {
-            Decision echo;
-            echo.orderNo = std::string(d.orderNo);
-            echo.ebpCode = std::string(d.ebpCode);
-            echo.ebcCode = std::string(d.ebcCode);
-            echo.copNo = std::string(d.copNo);
-            echo.preNo = std::string(d.preNo);
-            echo.invtNo = std::string(d.invtNo);
-            echo.agentCode = std::string(d.agentCode);
-            echo.customsCode = std::string(d.customsCode);
-            EchoInto(echo, &r);
-          }
-        },
-        doc);
-  }
-  const bool released =
-      decision && decision->status == "800" && !decision->withdrawn;
-
-  // Lines of a return: gnum and qty each, no more than the list's qty.
-  std::map<int64_t, Decimal> returned;
-  if (is_return) {
-    for (size_t i = 0; i < ret->items.size(); ++i) {
-      const auto& l = ret->items[i];
-      if (!l.gnum || !l.qty) {
-        reasons.Add(ReasonCode::kFieldInvalid,
-                    absl::StrFormat("CEB625 items[%d].%s absent", i,
-                                    !l.gnum ? "gnum" : "qty"));
-        continue;
-      }
-      returned[*l.gnum] += *l.qty;
-    }
-    if (decision && decision->status == "800") {
-      for (const auto& [gnum, qty] : returned) {
-        const int64_t wanted = gnum;  // clang 14 cannot capture a binding
-        auto line = std::find_if(
-            decision->lines.begin(), decision->lines.end(),
-            [&](const ReleasedLine& rl) { return rl.gnum == wanted; });
-        if (line == decision->lines.end()) {
-          reasons.Add(
-              ReasonCode::kFieldInvalid,
-              absl::StrFormat("CEB625 gnum %d is not on the list", gnum));
-        } else if (qty > line->qty) {
-          reasons.Add(ReasonCode::kFieldInvalid,
-                      absl::StrFormat("CEB625 gnum %d returns %s of %s", gnum,
-                                      qty.ToPlain(), line->qty.ToPlain()));
-        }
-      }
-    }
-  }
-  if (!released) {
-    reasons.Add(ReasonCode::kNotReleased,
-                it == g.lists.end() ? "no CEB621 for this ebpCode and orderNo"
-                : !decision         ? "the list is not decided"
-                : decision->status != "800"
-                    ? "the list was rejected"
-                    : "the list was already cancelled or returned");
-  } else if (is_return && t - decision->decided_at > config_.return_window) {
-    reasons.Add(
-        ReasonCode::kReturnWindowExpired,
-        absl::StrFormat("released %s, more than 30 days before",
-                        FormatTime14(FromEpochSeconds(decision->decided_at))));
-  }
-
-  if (reasons.empty()) {
-    // Accepted: the list's value, or the returned part, leaves the
-    // buyer's year (海关总署公告2020年第45号).
-    Decimal back;
-    if (!is_return || returned.empty()) {
-      for (const ReleasedLine& l : decision->lines) back += l.value;
-    } else {
-      for (const auto& [gnum, qty] : returned) {
-        for (const ReleasedLine& l : decision->lines) {
-          if (l.gnum != gnum) continue;
-          if (qty == l.qty) {
-            back += l.value;
-          } else {
-            // v x returned / qty, rounded half-up to the fen.
-            back += Decimal::RatioRoundToFen(
-                static_cast<__int128>(l.value.units()) * qty.units(),
-                l.qty.units());
-          }
-        }
-      }
-    }
-    const Decimal total = ctx.YearTotal(decision->buyer, decision->year);
-    ctx.SetYearTotal(decision->buyer, decision->year, total - back);
-    decision->withdrawn = true;
-    r.returnStatus = "399";
-    r.returnInfo = absl::StrFormat(
-        "%s accepted: %s given back to the buyer's "
-        "%d total",
-        is_return ? "return" : "cancel", back.ToFixed2(), decision->year);
-  } else {
-    r.returnStatus = "100";
-    r.reasons = reasons.Sorted();
-    r.returnInfo = ReasonList::Info(r.reasons);
-  }
-  r.guid = GuidFor(type, ebpCode, orderNo, t, r.returnStatus);
-  ctx.EmitReceipt(r);
 }
 
 }  // namespace clearlane

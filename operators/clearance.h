@@ -1,26 +1,39 @@
-// Clearance: the import flow of stages A and B (design.md "The dataflow").
-// Stage A keeps each document's held version (contract §1 "appType"),
-// matches a list with its order, payment and waybill, and decides it when
-// it is complete or when its timeout fires; stage B checks the buyer
-// against the registry and the limits, computes the tax and keeps the
-// buyer's yearly total. Cancels and returns are judged when they arrive.
+// Clearance: the clearance rules of every stage, as code that takes a
+// document (or a fired timer) and a StageContext and changes state, sets
+// timers and emits outputs (design.md "The dataflow"). One file a stage:
 //
-// The 9610 export flow (operators/export_clearance.cc): stage A matches an
-// export list with its order and payment received, stage L (keyed by
-// logisticsNo) holds its waybill, arrival and departure; the list is
-// released (800) when all are there and consistent, and closed (899) when a
-// departure names its waybill. Stage C collects the closed lists with
-// statisticsFlag B per month and writes the month's summary forms when the
-// month closes, and supplements for lists that close later.
+//   import_clearance.cc  stage A, import: each document's held version
+//                        (contract §1 "appType"), matching a list with its
+//                        order, payment and waybill, the checks, the
+//                        decision when complete or timed out; cancels and
+//                        returns.
+//   allowance.cc         stage B: the identity registry, the single and
+//                        yearly limits, the tax, the buyer's yearly total.
+//   export_clearance.cc  stage L and export stage A: the 9610 export list
+//                        matched with its order and payment received, its
+//                        waybill, arrival and departure (keyed by
+//                        logisticsNo); released (800) when all agree,
+//                        closed (899) at its departure.
+//   summary.cc           stage C: the closed lists with statisticsFlag B of
+//                        each month, written as summary forms when the
+//                        month closes, and supplements after.
+//
+// The rules themselves are in import_rules, export_rules, tax and reasons;
+// the state they keep in order_state.
 //
 // Thread-safety: not thread-safe; one instance per task.
 
 #ifndef CLEARLANE_OPERATORS_CLEARANCE_H_
 #define CLEARLANE_OPERATORS_CLEARANCE_H_
 
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "model/dead_letter.h"
 #include "model/document.h"
+#include "operators/reasons.h"
 #include "operators/stage_context.h"
 #include "operators/summary.h"
 #include "operators/tax.h"
@@ -38,12 +51,23 @@ struct ClearanceConfig {
   const TaxRateTable* tax_rates = &TaxRateTable::Default();
 };
 
+// A document the operators refuse: a later version of a list that was
+// already decided (contract §1). It becomes a dead letter with this code
+// and detail, and it does not move event time.
+struct Refusal {
+  DeadLetterCode code;
+  std::string detail;
+};
+
 class Clearance {
  public:
   explicit Clearance(ClearanceConfig config) : config_(config) {}
 
-  // Processes one accepted document.
-  void OnDocument(const Document& doc, StageContext& ctx);
+  // Processes one accepted document. `state_form` is the document in the
+  // form state keeps it (model/document_codec.h: personal fields keyed
+  // hashes), prepared by the decoder.
+  std::optional<Refusal> OnDocument(const Document& doc, std::string state_form,
+                                    StageContext& ctx);
   // A list's timeout (or stage L's expiry of a shipment) fired.
   void OnTimeout(const ListKey& list, int64_t due, StageContext& ctx);
   // A month's close fired (Month(period).close_due).
@@ -55,20 +79,48 @@ class Clearance {
   int64_t MonthCloseDue(int32_t period) const;
 
  private:
+  // Stage A, import (import_clearance.cc).
   void OnOrderOrPayment(DocType type, std::string_view ebpCode,
                         std::string_view orderNo, const Document& doc,
-                        StageContext& ctx);
-  void OnWaybill(const Ceb511Waybill& w, const Document& doc,
+                        std::string state_form, StageContext& ctx);
+  void OnWaybill(const Ceb511Waybill& w, std::string state_form,
                  StageContext& ctx);
-  void OnList(const Ceb621List& list, const Document& doc, StageContext& ctx);
+  std::optional<Refusal> OnList(const Ceb621List& list, std::string state_form,
+                                StageContext& ctx);
   void OnCancelOrReturn(const Document& doc, StageContext& ctx);
+  // Decides the list if its documents are all there.
+  void TryComplete(OrderGroup& g, const ListKey& key, StageContext& ctx);
+  // Decides the list, timed out or complete. `list_decoded`: list_doc_
+  // already holds its held version (TryComplete decoded it).
+  void Decide(OrderGroup& g, const ListKey& key, bool timed_out,
+              int64_t decided_at, StageContext& ctx, bool list_decoded = false);
 
-  // Export (export_clearance.cc).
-  void OnExportWaybill(const Ceb505Waybill& w, const Document& doc,
+  // Stage B (allowance.cc): what a list that passed every check of stage
+  // A brings to its buyer.
+  struct Allowance {
+    std::string buyer;  // keyed hash of the identity number
+    int year = 0;
+    Decimal total_before;  // the buyer's released total for the year
+    ListTax tax;
+  };
+  // Checks the buyer against the registry and the limits and computes the
+  // tax; adds a reason for each check that fails.
+  Allowance CheckAllowance(const Ceb621List& list, ReasonList* reasons,
+                           StageContext& ctx);
+  // Releases the list: counts its value in the buyer's year, and says so
+  // in `decision` and the receipt.
+  void CountInYear(const Ceb621List& list, const Allowance& a,
+                   Decision* decision, Receipt* r, StageContext& ctx);
+  // An accepted cancel or return gives `back` to the buyer's year.
+  void GiveBack(const Decision& d, Decimal back, StageContext& ctx);
+
+  // Stage L and export stage A (export_clearance.cc).
+  void OnExportWaybill(const Ceb505Waybill& w, std::string state_form,
                        StageContext& ctx);
   void OnArrivalOrDeparture(const Document& doc, StageContext& ctx);
-  void OnExportList(const Ceb603List& list, const Document& doc,
-                    StageContext& ctx);
+  std::optional<Refusal> OnExportList(const Ceb603List& list,
+                                      std::string state_form,
+                                      StageContext& ctx);
   // Releases or rejects the export list if its documents are all there.
   void TryCompleteExport(OrderGroup& g, const ListKey& key, StageContext& ctx);
   void DecideExport(OrderGroup& g, const ListKey& key, bool timed_out,
@@ -83,17 +135,13 @@ class Clearance {
   void ArmExpiry(Shipment& s, std::string_view logisticsNo, StageContext& ctx);
   void OnShipmentExpiry(std::string_view logisticsNo, int64_t due,
                         StageContext& ctx);
-  // Stage C: a closed list with statisticsFlag B enters its month.
+
+  // Stage C (summary.cc): a closed list with statisticsFlag B enters its
+  // month.
   void Summarise(std::string_view closing, int64_t closed_at,
                  StageContext& ctx);
   // Writes the forms of one round of a month and moves the month on.
   void WriteRound(int32_t period, int32_t round, StageContext& ctx);
-  // Decides the list if its documents are all there.
-  void TryComplete(OrderGroup& g, const ListKey& key, StageContext& ctx);
-  // Decides the list, timed out or complete. `list_decoded`: list_doc_
-  // already holds its held version (TryComplete decoded it).
-  void Decide(OrderGroup& g, const ListKey& key, bool timed_out,
-              int64_t decided_at, StageContext& ctx, bool list_decoded = false);
 
   ClearanceConfig config_;
   // A bundle's documents, decoded side by side from state.

@@ -1,5 +1,7 @@
-// Helpers the import and export halves of Clearance share
-// (clearance.cc, export_clearance.cc). Not for use elsewhere.
+// Helpers the stages of Clearance share (clearance.h lists their files).
+// Not for use elsewhere.
+//
+// Thread-safety: functions of their arguments.
 
 #ifndef CLEARLANE_OPERATORS_CLEARANCE_HELPERS_H_
 #define CLEARLANE_OPERATORS_CLEARANCE_HELPERS_H_
@@ -10,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "model/event_time.h"
 #include "model/outputs.h"
+#include "operators/clearance.h"
 #include "operators/order_state.h"
 #include "operators/stage_context.h"
 
@@ -69,6 +72,15 @@ inline void EchoInto(const Decision& d, Receipt* r) {
 }
 
 inline int64_t Seconds(absl::CivilSecond t) { return ToEpochSeconds(t); }
+
+// A later version of a list that was decided (contract §1).
+inline Refusal AlreadyDecided(const ListKey& key, const Decision& d) {
+  return {
+      DeadLetterCode::kListAlreadyDecided,
+      absl::StrFormat("%s ebpCode %s orderNo %s was decided %s at %s",
+                      DocTypeName(key.type), key.ebpCode, key.orderNo, d.status,
+                      FormatTime14(FromEpochSeconds(d.decided_at)))};
+}
 
 }  // namespace clearlane::clearance_internal
 

@@ -1,5 +1,9 @@
-// The 9610 export flow of Clearance: "清单核放、汇总申报" (海关总署公告2018年
-// 第194号). See clearance.h for the stages.
+// The 9610 export flow up to the close of each list: export stage A (the
+// CEB303 order, CEB403 payment received and CEB603 list of an orderNo) and
+// stage L, keyed by logisticsNo (CEB505 waybills, CEB507 arrivals and
+// CEB509 departures, and the lists waiting on them): "清单核放" of
+// "清单核放、汇总申报" (海关总署公告2018年第194号). Stage C, the summaries, is
+// in summary.cc.
 
 #include <algorithm>
 
@@ -13,6 +17,7 @@
 namespace clearlane {
 namespace {
 
+using clearance_internal::AlreadyDecided;
 using clearance_internal::EchoInto;
 using clearance_internal::EchoList;
 using clearance_internal::GuidFor;
@@ -40,7 +45,7 @@ ListKey ExpiryKey(std::string_view logisticsNo) {
 
 }  // namespace
 
-void Clearance::OnExportWaybill(const Ceb505Waybill& w, const Document& doc,
+void Clearance::OnExportWaybill(const Ceb505Waybill& w, std::string state_form,
                                 StageContext& ctx) {
   const int64_t t = Seconds(w.appTime);
   Shipment& s = ctx.ShipmentOf(w.logisticsNo);
@@ -49,7 +54,7 @@ void Clearance::OnExportWaybill(const Ceb505Waybill& w, const Document& doc,
   if (!fresh && t <= held.appTime) return;  // stale or duplicate
   held.appTime = t;
   held.deleted = w.appType == AppType::kDelete;
-  held.encoded = held.deleted ? std::string() : ctx.StateForm(doc);
+  held.encoded = held.deleted ? std::string() : std::move(state_form);
   // Every list waiting on this logisticsNo may now be complete.
   const auto waiting = s.lists;
   for (const auto& [ebpCode, orderNo] : waiting) {
@@ -91,8 +96,9 @@ void Clearance::OnArrivalOrDeparture(const Document& doc, StageContext& ctx) {
   }
 }
 
-void Clearance::OnExportList(const Ceb603List& list, const Document& doc,
-                             StageContext& ctx) {
+std::optional<Refusal> Clearance::OnExportList(const Ceb603List& list,
+                                               std::string state_form,
+                                               StageContext& ctx) {
   OrderGroup& g = ctx.Group(list.orderNo);
   const ListKey key{DocType::kCeb603, std::string(list.ebpCode),
                     std::string(list.orderNo)};
@@ -100,16 +106,8 @@ void Clearance::OnExportList(const Ceb603List& list, const Document& doc,
   auto it = g.lists.find({key.type, key.ebpCode});
   if (it != g.lists.end()) {
     ListEntry& entry = it->second;
-    if (t <= entry.version.appTime) return;  // stale or duplicate
-    if (entry.decision) {
-      ctx.EmitDeadLetter(
-          DeadLetterCode::kListAlreadyDecided,
-          absl::StrFormat(
-              "CEB603 ebpCode %s orderNo %s was decided %s at %s", list.ebpCode,
-              list.orderNo, entry.decision->status,
-              FormatTime14(FromEpochSeconds(entry.decision->decided_at))));
-      return;
-    }
+    if (t <= entry.version.appTime) return std::nullopt;  // stale, duplicate
+    if (entry.decision) return AlreadyDecided(key, *entry.decision);
     if (entry.version.present()) {
       ctx.CancelTimer(entry.version.appTime + config_.export_timeout, key);
       // The older version may have named another waybill.
@@ -123,8 +121,9 @@ void Clearance::OnExportList(const Ceb603List& list, const Document& doc,
   entry.version.appTime = t;
   entry.version.deleted = list.appType == AppType::kDelete;
   entry.version.encoded =
-      entry.version.deleted ? std::string() : ctx.StateForm(doc);
-  if (entry.version.deleted) return;  // withdrawn: no receipt (contract §1)
+      entry.version.deleted ? std::string() : std::move(state_form);
+  // Withdrawn: no receipt (contract §1).
+  if (entry.version.deleted) return std::nullopt;
   ctx.SetTimer(t + config_.export_timeout, key);
   if (!list.logisticsNo.empty()) {
     Shipment& s = ctx.ShipmentOf(list.logisticsNo);
@@ -132,6 +131,7 @@ void Clearance::OnExportList(const Ceb603List& list, const Document& doc,
     ArmExpiry(s, list.logisticsNo, ctx);
   }
   TryCompleteExport(g, key, ctx);
+  return std::nullopt;
 }
 
 void Clearance::TryCompleteExport(OrderGroup& g, const ListKey& key,
@@ -286,85 +286,6 @@ void Clearance::OnShipmentExpiry(std::string_view logisticsNo, int64_t due,
   Shipment& s = ctx.ShipmentOf(logisticsNo);
   if (s.expires != due || !s.lists.empty()) return;
   s = Shipment();
-}
-
-int64_t Clearance::MonthCloseDue(int32_t period) const {
-  const absl::CivilMonth next = MonthOf(period) + 1;
-  return ToEpochSeconds(absl::CivilSecond(next)) + config_.month_close_delay;
-}
-
-void Clearance::Summarise(std::string_view closing, int64_t closed_at,
-                          StageContext& ctx) {
-  auto closed = DecodeClosedList(closing);
-  if (!closed.ok()) return;
-  const std::string key = ClosedListKey(*closed, config_.forms.summary_flag);
-  const int32_t period = PeriodOf(FromEpochSeconds(closed_at));
-  MonthState& m = ctx.Month(period);
-  if (m.written) {
-    // The month's forms are out: the list waits for the next supplement.
-    ctx.AddClosedList(period, m.round, key, closing);
-    m.pending = true;
-    return;
-  }
-  ctx.AddClosedList(period, 0, key, closing);
-  const int64_t due = MonthCloseDue(period);
-  const std::optional<int64_t> watermark = ctx.Watermark();
-  if (m.close_due == 0 && watermark && *watermark >= due) {
-    // The month's first list, closing after its close was due: its forms
-    // follow its 899 at once, as supplement 0 (contract §10 "Months").
-    WriteRound(period, 0, ctx);
-    return;
-  }
-  m.close_due = due;
-}
-
-void Clearance::WriteRound(int32_t period, int32_t round, StageContext& ctx) {
-  group_.clear();
-  auto flush = [&] {
-    for (const SummaryForm& f :
-         BuildForms(period, round, group_, config_.forms)) {
-      ctx.EmitSummary(f);
-    }
-    group_.clear();
-  };
-  ctx.ForEachClosedList(period, round, [&](std::string_view value) {
-    auto c = DecodeClosedList(value);
-    if (!c.ok()) return true;
-    if (!group_.empty() &&
-        !SameHeadGroup(group_.back(), *c, config_.forms.summary_flag)) {
-      flush();
-    }
-    group_.push_back(*std::move(c));
-    return true;
-  });
-  flush();
-  ctx.DropRound(period, round);
-  MonthState& m = ctx.Month(period);
-  m.written = true;
-  m.round = round + 1;
-  m.pending = false;
-  m.close_due = 0;
-}
-
-void Clearance::OnMonthClose(int32_t period, StageContext& ctx) {
-  // The forms written together go in order of period (contract §10): an
-  // earlier month's supplement before this month's own forms.
-  for (int32_t p : ctx.Months()) {
-    const MonthState m = ctx.Month(p);
-    if (p == period && !m.written) {
-      WriteRound(p, 0, ctx);
-    } else if (m.written && m.pending) {
-      WriteRound(p, m.round, ctx);
-    }
-  }
-  ctx.Month(period).close_due = 0;  // fired, whatever it found
-}
-
-void Clearance::OnEndOfInput(StageContext& ctx) {
-  for (int32_t p : ctx.Months()) {
-    const MonthState m = ctx.Month(p);
-    if (m.written && m.pending) WriteRound(p, m.round, ctx);
-  }
 }
 
 }  // namespace clearlane

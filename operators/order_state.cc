@@ -237,4 +237,25 @@ absl::StatusOr<MonthState> DecodeMonthState(std::string_view bytes) {
   return m;
 }
 
+std::string EncodeWaybillVersion(const WaybillVersion& v) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(1);  // version
+  w.SignedVarint(v.appTime);
+  w.U8(v.deleted);
+  w.Bytes(v.orderNo);
+  return out;
+}
+
+absl::StatusOr<WaybillVersion> DecodeWaybillVersion(std::string_view bytes) {
+  BinaryReader r(bytes);
+  WaybillVersion v;
+  r.U8();
+  v.appTime = r.SignedVarint();
+  v.deleted = r.U8() != 0;
+  v.orderNo = std::string(r.Bytes());
+  if (!r.ok()) return absl::DataLossError("waybill is corrupt");
+  return v;
+}
+
 }  // namespace clearlane

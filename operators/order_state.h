@@ -113,6 +113,15 @@ struct Shipment {
   }
 };
 
+// The held version of an import waybill identity (contract §1: docType +
+// logisticsCode + logisticsNo) and the orderNo it names: the waybill index
+// that finds the order a new version leaves.
+struct WaybillVersion {
+  int64_t appTime = 0;
+  bool deleted = false;
+  std::string orderNo;
+};
+
 // Stage C: where a month's summary stands.
 struct MonthState {
   int64_t close_due = 0;  // the armed month close; 0: none armed
@@ -128,6 +137,8 @@ absl::StatusOr<MonthState> DecodeMonthState(std::string_view bytes);
 
 std::string EncodeOrderGroup(const OrderGroup& g);
 absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes);
+std::string EncodeWaybillVersion(const WaybillVersion& v);
+absl::StatusOr<WaybillVersion> DecodeWaybillVersion(std::string_view bytes);
 
 }  // namespace clearlane
 

@@ -1,7 +1,11 @@
 // StageContext is what the clearance operators see of the engine: their own
-// state, their timers and their outputs. The pipeline implements it over
-// RocksDB and the epoch (pipeline/replay.cc); tests implement it in memory.
-// Operators never touch RocksDB, files, Kafka or the clock.
+// state, their timers and their outputs. The engine implements it over its
+// state stores and the epoch (pipeline/engine/task_context.h); tests
+// implement it in memory (tests/memory_context.h). Operators never touch
+// RocksDB, files, Kafka, the clock or the secret: the personal fields they
+// keep come already hashed, in a document's state form.
+//
+// Thread-safety: one per task; not thread-safe.
 
 #ifndef CLEARLANE_OPERATORS_STAGE_CONTEXT_H_
 #define CLEARLANE_OPERATORS_STAGE_CONTEXT_H_
@@ -13,30 +17,13 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
-#include "model/dead_letter.h"
 #include "model/decimal.h"
 #include "model/document.h"
-#include "model/document_codec.h"
+#include "model/list_key.h"
 #include "model/outputs.h"
 #include "operators/order_state.h"
 
 namespace clearlane {
-
-// A list's identity: docType, ebpCode, orderNo.
-struct ListKey {
-  DocType type;
-  std::string ebpCode;
-  std::string orderNo;
-  friend auto operator<=>(const ListKey&, const ListKey&) = default;
-};
-
-// The held version of a waybill identity (contract §1: docType +
-// logisticsCode + logisticsNo) and the orderNo it names.
-struct WaybillVersion {
-  int64_t appTime = 0;
-  bool deleted = false;
-  std::string orderNo;
-};
 
 class StageContext {
  public:
@@ -60,16 +47,6 @@ class StageContext {
   virtual void SetTimer(int64_t due, const ListKey& list) = 0;
   virtual void CancelTimer(int64_t due, const ListKey& list) = 0;
 
-  // The keyed hash state keeps of a personal field (contract §7); a
-  // buyer's key is the hash of the identity number.
-  virtual std::string KeyedHash(std::string_view value) = 0;
-  // The state form of a document (model/document_codec.h), its personal
-  // fields keyed-hashed. An engine may have prepared it for the record
-  // being processed, off the operators' thread.
-  virtual std::string StateForm(const Document& doc) {
-    return EncodeDocument(doc,
-                          [&](std::string_view v) { return KeyedHash(v); });
-  }
   // Stage B: the buyer's released total for a calendar year, and the
   // registry.
   virtual Decimal YearTotal(std::string_view buyer, int year) = 0;
@@ -77,8 +54,8 @@ class StageContext {
                             Decimal total) = 0;
   // Whether an identity registry is configured (contract §2).
   virtual bool HasRegistry() const = 0;
-  // The registry's answer for a buyer key and the keyed hash of the name on
-  // the list.
+  // The registry's answer for a buyer key (the keyed hash of the identity
+  // number) and the keyed hash of the name on the list.
   enum class Registered { kUnknown, kNameDiffers, kMatches };
   virtual Registered LookUp(std::string_view buyer,
                             std::string_view name_hash) = 0;
@@ -109,8 +86,6 @@ class StageContext {
   virtual void EmitSummary(const SummaryForm& f) = 0;
 
   virtual void EmitReceipt(const Receipt& r) = 0;
-  // A dead letter for the record being processed.
-  virtual void EmitDeadLetter(DeadLetterCode code, std::string detail) = 0;
 };
 
 }  // namespace clearlane

@@ -1,10 +1,19 @@
+// Stage C of the 9610 export flow: the closed lists with statisticsFlag B
+// of each month, and the summary declaration forms they become
+// ("汇总申报" of "清单核放、汇总申报", 海关总署公告2018年第194号; contract §4,
+// §10 "Months").
+
 #include "operators/summary.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
+#include "absl/strings/str_format.h"
 #include "model/coding.h"
+#include "model/event_time.h"
+#include "operators/clearance.h"
 
 namespace clearlane {
 namespace {
@@ -107,6 +116,11 @@ std::string ClosedListKey(const ClosedList& c, int summary_flag) {
   return key;
 }
 
+std::string HeadGroupKey(const SummaryForm& f) {
+  return absl::StrFormat("%s|%s|%s|%s|%s", f.ebcCode, f.trafMode, f.ownerCode,
+                         f.country, f.portCode);
+}
+
 bool SameHeadGroup(const ClosedList& a, const ClosedList& b, int summary_flag) {
   return a.ebcCode == b.ebcCode && a.trafMode == b.trafMode &&
          (summary_flag == 1 || a.ownerCode == b.ownerCode) &&
@@ -189,6 +203,85 @@ std::vector<SummaryForm> BuildForms(int32_t period, int supplement,
     }
   }
   return forms;
+}
+
+int64_t Clearance::MonthCloseDue(int32_t period) const {
+  const absl::CivilMonth next = MonthOf(period) + 1;
+  return ToEpochSeconds(absl::CivilSecond(next)) + config_.month_close_delay;
+}
+
+void Clearance::Summarise(std::string_view closing, int64_t closed_at,
+                          StageContext& ctx) {
+  auto closed = DecodeClosedList(closing);
+  if (!closed.ok()) return;
+  const std::string key = ClosedListKey(*closed, config_.forms.summary_flag);
+  const int32_t period = PeriodOf(FromEpochSeconds(closed_at));
+  MonthState& m = ctx.Month(period);
+  if (m.written) {
+    // The month's forms are out: the list waits for the next supplement.
+    ctx.AddClosedList(period, m.round, key, closing);
+    m.pending = true;
+    return;
+  }
+  ctx.AddClosedList(period, 0, key, closing);
+  const int64_t due = MonthCloseDue(period);
+  const std::optional<int64_t> watermark = ctx.Watermark();
+  if (m.close_due == 0 && watermark && *watermark >= due) {
+    // The month's first list, closing after its close was due: its forms
+    // follow its 899 at once, as supplement 0 (contract §10 "Months").
+    WriteRound(period, 0, ctx);
+    return;
+  }
+  m.close_due = due;
+}
+
+void Clearance::WriteRound(int32_t period, int32_t round, StageContext& ctx) {
+  group_.clear();
+  auto flush = [&] {
+    for (const SummaryForm& f :
+         BuildForms(period, round, group_, config_.forms)) {
+      ctx.EmitSummary(f);
+    }
+    group_.clear();
+  };
+  ctx.ForEachClosedList(period, round, [&](std::string_view value) {
+    auto c = DecodeClosedList(value);
+    if (!c.ok()) return true;
+    if (!group_.empty() &&
+        !SameHeadGroup(group_.back(), *c, config_.forms.summary_flag)) {
+      flush();
+    }
+    group_.push_back(*std::move(c));
+    return true;
+  });
+  flush();
+  ctx.DropRound(period, round);
+  MonthState& m = ctx.Month(period);
+  m.written = true;
+  m.round = round + 1;
+  m.pending = false;
+  m.close_due = 0;
+}
+
+void Clearance::OnMonthClose(int32_t period, StageContext& ctx) {
+  // The forms written together go in order of period (contract §10): an
+  // earlier month's supplement before this month's own forms.
+  for (int32_t p : ctx.Months()) {
+    const MonthState m = ctx.Month(p);
+    if (p == period && !m.written) {
+      WriteRound(p, 0, ctx);
+    } else if (m.written && m.pending) {
+      WriteRound(p, m.round, ctx);
+    }
+  }
+  ctx.Month(period).close_due = 0;  // fired, whatever it found
+}
+
+void Clearance::OnEndOfInput(StageContext& ctx) {
+  for (int32_t p : ctx.Months()) {
+    const MonthState m = ctx.Month(p);
+    if (m.written && m.pending) WriteRound(p, m.round, ctx);
+  }
 }
 
 }  // namespace clearlane

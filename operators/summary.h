@@ -1,6 +1,7 @@
 // Stage C of the 9610 export flow: what a closed list brings to its month's
 // summary declaration (汇总申报, 海关总署公告2018年第194号), and how the lists
-// of one head group become declaration forms (contract §4).
+// of one head group become declaration forms (contract §4). Clearance's
+// own stage C (a month's close, its supplements) is in summary.cc too.
 //
 // Each closed list is kept as a record of its own, under a key that sorts
 // by head group, orderNo and logisticsNo: a large seller's month is then
@@ -66,6 +67,10 @@ struct FormOptions {
 std::vector<SummaryForm> BuildForms(int32_t period, int supplement,
                                     const std::vector<ClosedList>& lists,
                                     const FormOptions& options);
+
+// A form's head group as one text, ebcCode|trafMode|ownerCode|country|
+// portCode: the Kafka key of its summaries (docs/kafka-mode.md).
+std::string HeadGroupKey(const SummaryForm& f);
 
 // Whether two closed lists fall in the same head group.
 bool SameHeadGroup(const ClosedList& a, const ClosedList& b, int summary_flag);

@@ -1,4 +1,6 @@
-// The clearlane binary: one command per job of contract §8.
+// The clearlane binary: one command per job of contract §8. The
+// composition root: the only file that reaches into bench/ (the generator
+// and the load test are commands of the binary).
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -7,12 +9,13 @@
 
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
+#include "bench/loadtest/loadtest.h"
 #include "model/event_time.h"
-#include "pipeline/broker.h"
-#include "pipeline/check.h"
-#include "pipeline/loadtest.h"
-#include "pipeline/replay.h"
-#include "pipeline/run.h"
+#include "pipeline/files/check.h"
+#include "pipeline/files/replay.h"
+#include "pipeline/kafka/broker.h"
+#include "pipeline/kafka/run.h"
+#include "pipeline/observe/log.h"
 
 namespace clearlane {
 namespace {
@@ -28,6 +31,63 @@ File OpenForWriting(const std::string& path) {
   if (path.empty()) return nullptr;
   if (path == "-") return File(stdout);
   return File(std::fopen(path.c_str(), "w"));
+}
+
+// The engine's flags (EngineOptions), as replay takes them; defaults are
+// the struct's.
+void AddEngineFlags(CLI::App& app, EngineOptions& e) {
+  app.add_option(
+      "--state", e.state_dir,
+      "RocksDB state directory; a run killed midway continues from it");
+  app.add_option("--identity-registry", e.identity_registry,
+                 "identity registry, NDJSON {idNumber, name}");
+  app.add_option("--tax-rates", e.tax_rates,
+                 "tax rates CSV (default: the contract's table)");
+  app.add_option("--hmac-secret-file", e.hmac_secret_file,
+                 "secret for the keyed hashes of identity numbers (default: "
+                 "a random one kept in the state)");
+  app.add_option("--threads", e.threads,
+                 "threads decoding input (default: the cores); the outputs "
+                 "do not depend on it")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--summary-flag", e.summary_flag,
+                 "summary declarations: 1 leaves ownerCode out of the head "
+                 "group (default 2)")
+      ->check(CLI::IsMember({1, 2}));
+  app.add_option("--form-lines", e.form_lines,
+                 "lines per summary declaration form (default 50)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--month-close-hours", e.month_close_hours,
+                 "hours of event time after its end at which a month closes "
+                 "(default 48)")
+      ->check(CLI::Range(0, 24 * 365));
+  app.add_option("--import-timeout-hours", e.import_timeout_hours,
+                 "hours of event time an import list waits for its "
+                 "documents (default 24)")
+      ->check(CLI::Range(1, 24 * 365));
+  app.add_option("--export-timeout-days", e.export_timeout_days,
+                 "days of event time an export list waits for its "
+                 "documents (default 7)")
+      ->check(CLI::Range(1, 365));
+  app.add_option("--return-window-days", e.return_window_days,
+                 "days after its release that a return is accepted "
+                 "(default 30)")
+      ->check(CLI::Range(1, 365));
+  app.add_option("--epoch-records", e.epoch_records,
+                 absl::StrFormat("records per epoch at most (default %d)",
+                                 e.epoch_records))
+      ->check(CLI::PositiveNumber);
+  app.add_option("--epoch-millis", e.epoch_millis,
+                 absl::StrFormat("milliseconds per epoch at most (default %d)",
+                                 e.epoch_millis))
+      ->check(CLI::PositiveNumber);
+  app.add_option("--cache-entries", e.cache_entries,
+                 "state entries each cache keeps in memory before it forgets "
+                 "the oldest (default 200000)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--mask-dead-letters", e.mask_dead_letters,
+               "mask personal data in the dead letters' raw record "
+               "(contract §7)");
 }
 
 void AddGen(CLI::App& app, GeneratorOptions& g, std::string& out,
@@ -168,7 +228,7 @@ int main(int argc, char** argv) {
          gen_day);
 
   ReplayOptions replay;
-  std::string replay_sync = "epoch";
+  std::string replay_sync = "epoch", replay_log_level = "info";
   CLI::App* replay_cmd = app.add_subcommand(
       "replay", "process files of documents with the embedded engine");
   replay_cmd
@@ -179,70 +239,25 @@ int main(int argc, char** argv) {
       ->add_option("--out", replay.out_dir,
                    "directory for receipts, summaries and dead letters")
       ->required();
-  replay_cmd->add_option(
-      "--state", replay.state_dir,
-      "RocksDB state directory; a run killed midway continues from it");
   replay_cmd->add_flag("--keep-open", replay.keep_open,
                        "leave state open for a later replay to continue");
   replay_cmd
       ->add_option("--sync", replay_sync,
                    "epoch: sync the WAL and outputs every epoch; none: never")
       ->check(CLI::IsMember({"epoch", "none"}));
-  replay_cmd->add_option("--identity-registry", replay.identity_registry,
-                         "identity registry, NDJSON {idNumber, name}");
-  replay_cmd->add_option("--tax-rates", replay.tax_rates,
-                         "tax rates CSV (default: the contract's table)");
+  replay.engine.threads = std::max(1u, std::thread::hardware_concurrency());
+  AddEngineFlags(*replay_cmd, replay.engine);
   replay_cmd->add_option(
-      "--hmac-secret-file", replay.hmac_secret_file,
-      "secret for the keyed hashes of identity numbers (default: a random "
-      "one kept in the state)");
-  replay.threads = std::max(1u, std::thread::hardware_concurrency());
-  replay_cmd
-      ->add_option("--threads", replay.threads,
-                   "threads decoding input (default: the cores); the "
-                   "outputs do not depend on it")
-      ->check(CLI::Range(1, 256));
-  replay_cmd
-      ->add_option("--summary-flag", replay.summary_flag,
-                   "summary declarations: 1 leaves ownerCode out of the "
-                   "head group (default 2)")
-      ->check(CLI::IsMember({1, 2}));
-  replay_cmd
-      ->add_option("--form-lines", replay.form_lines,
-                   "lines per summary declaration form (default 50)")
-      ->check(CLI::Range(1, 100000));
-  replay_cmd
-      ->add_option("--month-close-hours", replay.month_close_hours,
-                   "hours of event time after its end at which a month "
-                   "closes (default 48)")
-      ->check(CLI::Range(0, 24 * 365));
-  replay_cmd
-      ->add_option("--epoch-records", replay.epoch_records,
-                   "records per epoch at most (default 32768)")
-      ->check(CLI::PositiveNumber);
-  replay_cmd
-      ->add_option("--cache-entries", replay.cache_entries,
-                   "state entries each cache keeps in memory before it "
-                   "forgets the oldest (default 200000)")
-      ->check(CLI::PositiveNumber);
-  replay_cmd
-      ->add_option("--epoch-millis", replay.epoch_millis,
-                   "milliseconds per epoch at most (default 1000)")
-      ->check(CLI::PositiveNumber);
-  replay_cmd->add_option(
-      "--metrics-address", replay.metrics_address,
+      "--metrics-address", replay.observe.metrics_address,
       "serve Prometheus metrics, /healthz and /readyz on host:port");
   replay_cmd
-      ->add_option("--log-level", replay.log_level,
+      ->add_option("--log-level", replay_log_level,
                    "debug, info, warn or error (the log: JSON lines on "
                    "stderr)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   replay_cmd->add_option("--metrics-out", replay.metrics_out,
                          "write the final metrics to this file "
                          "(Prometheus text format)");
-  replay_cmd->add_flag("--mask-dead-letters", replay.mask_dead_letters,
-                       "mask personal data in the dead letters' raw record "
-                       "(contract §7)");
 
   BrokerOptions broker;
   CLI::App* broker_cmd = app.add_subcommand(
@@ -322,7 +337,8 @@ int main(int argc, char** argv) {
     return RunLoadtest(load, stderr);
   }
   if (*replay_cmd) {
-    replay.sync = replay_sync == "epoch";
+    replay.engine.sync = replay_sync == "epoch";
+    replay.observe.log_level = *ParseLogLevel(replay_log_level);
     return RunReplay(replay, stderr);
   }
   if (*gen_cmd) {

@@ -2,12 +2,15 @@
 
 #include "absl/strings/str_format.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "state/rocks_status.h"
 
 namespace clearlane {
 namespace {
@@ -32,6 +35,52 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsIOError()) return absl::UnavailableError(message);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
   return absl::InternalError(message);
+}
+
+namespace {
+rocksdb::Slice SliceOf(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ViewOf(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+}  // namespace
+
+WriteBatch::WriteBatch(const StateStore& store)
+    : store_(&store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+
+WriteBatch::~WriteBatch() = default;
+
+void WriteBatch::Put(Store s, std::string_view key, std::string_view value) {
+  batch_->Put(store_->Handle(s), SliceOf(key), SliceOf(value));
+}
+
+void WriteBatch::Delete(Store s, std::string_view key) {
+  batch_->Delete(store_->Handle(s), SliceOf(key));
+}
+
+void WriteBatch::DeleteRange(Store s, std::string_view begin,
+                             std::string_view end) {
+  batch_->DeleteRange(store_->Handle(s), SliceOf(begin), SliceOf(end));
+}
+
+void WriteBatch::Clear() { batch_->Clear(); }
+
+uint32_t WriteBatch::Count() const { return batch_->Count(); }
+
+StoreIterator::StoreIterator(std::unique_ptr<rocksdb::Iterator> it,
+                             std::string what)
+    : it_(std::move(it)), what_(std::move(what)) {}
+StoreIterator::~StoreIterator() = default;
+StoreIterator::StoreIterator(StoreIterator&&) noexcept = default;
+StoreIterator& StoreIterator::operator=(StoreIterator&&) noexcept = default;
+
+void StoreIterator::SeekToFirst() { it_->SeekToFirst(); }
+void StoreIterator::Seek(std::string_view key) { it_->Seek(SliceOf(key)); }
+bool StoreIterator::Valid() const { return it_->Valid(); }
+void StoreIterator::Next() { it_->Next(); }
+std::string_view StoreIterator::key() const { return ViewOf(it_->key()); }
+std::string_view StoreIterator::value() const { return ViewOf(it_->value()); }
+absl::Status StoreIterator::status() const {
+  return FromRocks(it_->status(), what_);
 }
 
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
@@ -60,18 +109,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   // lookup, hit or miss, without walking one big skiplist.
   rocksdb::ColumnFamilyOptions point_options = cf_options;
   point_options.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(8));
-  switch (options.point_memtable) {
-    case StoreOptions::Memtable::kHashed:
-      point_options.memtable_factory.reset(
-          rocksdb::NewHashSkipListRepFactory());
-      break;
-    case StoreOptions::Memtable::kSkipList:
-      break;  // RocksDB's default
-    case StoreOptions::Memtable::kVector:
-      point_options.memtable_factory =
-          std::make_shared<rocksdb::VectorRepFactory>();
-      break;
-  }
+  point_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory());
   point_options.memtable_prefix_bloom_size_ratio = 0.1;
   point_options.memtable_whole_key_filtering = true;
 
@@ -93,7 +131,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   store->db_.reset(db);
   store->statistics_ = std::move(statistics);
   store->path_ = options.path;
-  store->write_options_.sync = options.sync;
+  store->sync_ = options.sync;
   // handles[0] is the default family, unused; keep it to close it.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
   for (int i = 0; i < kStoreCount; ++i) store->handles_[i] = handles[i + 1];
@@ -112,8 +150,8 @@ StateStore::~StateStore() {
 absl::StatusOr<std::optional<std::string>> StateStore::Get(
     Store store, std::string_view key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(store),
-                               rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), Handle(store), SliceOf(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) {
     return FromRocks(
@@ -122,12 +160,14 @@ absl::StatusOr<std::optional<std::string>> StateStore::Get(
   return value;
 }
 
-std::unique_ptr<rocksdb::Iterator> StateStore::NewIterator(Store store) {
+StoreIterator StateStore::NewIterator(Store store) {
   // An error is kept for the committer, which stops before anything read
   // here is committed.
   Await().IgnoreError();
-  return std::unique_ptr<rocksdb::Iterator>(
-      db_->NewIterator(rocksdb::ReadOptions(), Handle(store)));
+  return StoreIterator(
+      std::unique_ptr<rocksdb::Iterator>(
+          db_->NewIterator(rocksdb::ReadOptions(), Handle(store))),
+      absl::StrFormat("reading %s in %s", StoreName(store), path_));
 }
 
 StateStore::Figures StateStore::ReadFigures() const {
@@ -159,19 +199,21 @@ StateStore::Figures StateStore::ReadFigures() const {
   return f;
 }
 
-absl::Status StateStore::Commit(rocksdb::WriteBatch* batch) {
-  return FromRocks(db_->Write(write_options_, batch),
+absl::Status StateStore::Commit(WriteBatch* batch) {
+  rocksdb::WriteOptions options;
+  options.sync = sync_;
+  return FromRocks(db_->Write(options, batch->batch_.get()),
                    absl::StrFormat("committing an epoch to %s", path_));
 }
 
-void StateStore::CommitInBackground(rocksdb::WriteBatch* batch,
-                                    std::function<absl::Status()> then) {
+void StateStore::CommitInBackground(
+    WriteBatch* batch, absl::AnyInvocable<absl::Status() &&> then) {
   Await().IgnoreError();
-  background_ =
-      std::async(std::launch::async, [this, batch, then = std::move(then)] {
-        absl::Status st = Commit(batch);
-        return st.ok() ? then() : st;
-      });
+  background_ = std::async(std::launch::async,
+                           [this, batch, then = std::move(then)]() mutable {
+                             absl::Status st = Commit(batch);
+                             return st.ok() ? std::move(then)() : st;
+                           });
 }
 
 absl::Status StateStore::Await() {

@@ -1,10 +1,12 @@
 // StateStore is clearlane's RocksDB database: one column family per store,
 // and the epoch commit that makes a slice of processing durable at once.
+// Nothing outside state/ sees RocksDB: the rest of clearlane writes through
+// WriteBatch and reads through Get and StoreIterator, declared here.
 //
 // Everything an epoch changes (every store's changes, the input position,
-// the timers, the outputs in the outbox) goes into one rocksdb::WriteBatch
-// and is written with one call, so after a crash the database holds either
-// all of an epoch or none of it (design.md "How the guarantees are kept").
+// the timers, the outputs in the outbox) goes into one WriteBatch and is
+// written with one call, so after a crash the database holds either all of
+// an epoch or none of it (design.md "How the guarantees are kept").
 //
 // An epoch may also be written in the background (CommitInBackground)
 // while the next one is processed; the caller then keeps in memory every
@@ -12,30 +14,37 @@
 // reads never see the store behind the caller's own writes.
 //
 // Thread-safety: Get may be called from any thread; NewIterator, Commit,
-// CommitInBackground and Await from one thread at a time.
+// CommitInBackground and Await from one thread at a time. A WriteBatch or
+// a StoreIterator belongs to one thread.
 
 #ifndef CLEARLANE_STATE_STORE_H_
 #define CLEARLANE_STATE_STORE_H_
 
 #include <array>
-#include <functional>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "rocksdb/db.h"
-#include "rocksdb/statistics.h"
-#include "rocksdb/write_batch.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Iterator;
+class Statistics;
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace clearlane {
 
-// The stores, one column family each.
+// The stores, one column family each. Their key layouts are in keys.h.
 enum class Store : uint8_t {
-  kMeta,       // input positions, watermark, output sequence numbers
+  kMeta,       // the run record, the secret
   kOrders,     // stage A: the documents of each order, keyed by orderNo
   kLogistics,  // stage L: export waybills, arrivals, departures
   kBuyers,     // stage B: yearly allowance per buyer (keyed hash)
@@ -60,10 +69,56 @@ struct StoreOptions {
   // lose the last epochs.
   bool sync = true;
   size_t block_cache_bytes = 256 << 20;
-  // The memtables of the point stores (IsPointStore). clearlane uses
-  // kHashed; bench/state_floor tries the others.
-  enum class Memtable { kHashed, kSkipList, kVector };
-  Memtable point_memtable = Memtable::kHashed;
+};
+
+class StateStore;
+
+// Changes to apply to a StateStore at once (Commit). Put, Delete and
+// DeleteRange apply in the order they were made.
+class WriteBatch {
+ public:
+  explicit WriteBatch(const StateStore& store);
+  ~WriteBatch();
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  void Put(Store s, std::string_view key, std::string_view value);
+  void Delete(Store s, std::string_view key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(Store s, std::string_view begin, std::string_view end);
+  void Clear();
+  // Changes held.
+  uint32_t Count() const;
+
+ private:
+  friend class StateStore;
+  const StateStore* store_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+};
+
+// A cursor over one store in key order. The views it returns are valid
+// until it moves.
+class StoreIterator {
+ public:
+  ~StoreIterator();
+  StoreIterator(StoreIterator&&) noexcept;
+  StoreIterator& operator=(StoreIterator&&) noexcept;
+
+  void SeekToFirst();
+  // To the first key at or after `key`.
+  void Seek(std::string_view key);
+  bool Valid() const;
+  void Next();
+  std::string_view key() const;
+  std::string_view value() const;
+  // Not ok when a read failed (then Valid() is false).
+  absl::Status status() const;
+
+ private:
+  friend class StateStore;
+  StoreIterator(std::unique_ptr<rocksdb::Iterator> it, std::string what);
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::string what_;  // the store and path, for errors
 };
 
 class StateStore {
@@ -76,19 +131,16 @@ class StateStore {
   absl::StatusOr<std::optional<std::string>> Get(Store store,
                                                  std::string_view key) const;
   // An iterator over the store after any background commit has landed.
-  std::unique_ptr<rocksdb::Iterator> NewIterator(Store store);
-  rocksdb::ColumnFamilyHandle* Handle(Store store) const {
-    return handles_[static_cast<int>(store)];
-  }
+  StoreIterator NewIterator(Store store);
 
   // Writes `batch` atomically (and durably when sync is on).
-  absl::Status Commit(rocksdb::WriteBatch* batch);
+  absl::Status Commit(WriteBatch* batch);
   // Starts writing `batch` on a thread of its own and returns; once the
   // write succeeded, runs `then` on that thread (to publish the epoch's
   // outputs). The caller leaves `batch`, and what `then` uses, alone until
   // Await. A background commit still running is awaited first.
-  void CommitInBackground(rocksdb::WriteBatch* batch,
-                          std::function<absl::Status()> then);
+  void CommitInBackground(WriteBatch* batch,
+                          absl::AnyInvocable<absl::Status() &&> then);
   // Waits for the background commit, if any; the first error any of them
   // met, once met (it stays the answer).
   absl::Status Await();
@@ -109,18 +161,20 @@ class StateStore {
   Figures ReadFigures() const;
 
  private:
+  friend class WriteBatch;
   StateStore() = default;
+  rocksdb::ColumnFamilyHandle* Handle(Store store) const {
+    return handles_[static_cast<int>(store)];
+  }
+
   std::string path_;
-  rocksdb::WriteOptions write_options_;
+  bool sync_ = true;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kStoreCount> handles_{};
   std::future<absl::Status> background_;
   absl::Status background_status_;
 };
-
-// Converts a RocksDB status, naming the path for operators.
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
 }  // namespace clearlane
 

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/http_get.h"
+#include "bench/loadtest/http_client.h"
 #include "tests/test_util.h"
 
 extern char** environ;

@@ -1,4 +1,4 @@
-#include "pipeline/check.h"
+#include "pipeline/files/check.h"
 
 #include <gtest/gtest.h>
 

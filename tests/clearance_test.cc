@@ -35,7 +35,7 @@ class ClearanceTest : public ::testing::Test {
     DecodeOutcome out = decoder_.Decode(record, &doc);
     ASSERT_TRUE(out.ok()) << out.detail();
     const size_t dead_before = ctx_.dead.size();
-    clearance_.OnDocument(doc, ctx_);
+    ctx_.Submit(clearance_, doc);
     if (ctx_.dead.size() == dead_before) {
       watermark_ = std::max(watermark_, ToEpochSeconds(HeadOf(doc).appTime));
     }
@@ -79,7 +79,7 @@ TEST_F(ClearanceTest, CompleteListIsReleasedWithTaxInEveryArrivalOrder) {
     for (const std::string& t : types) {
       Document doc;
       ASSERT_TRUE(decoder.Decode(ValidRecord(t), &doc).ok());
-      clearance.OnDocument(doc, ctx);
+      ctx.Submit(clearance, doc);
     }
     ASSERT_EQ(ctx.receipts.size(), 1u);
     const Receipt& r = ctx.receipts[0];

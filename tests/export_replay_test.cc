@@ -16,7 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
 #include "model/decimal.h"
-#include "pipeline/replay.h"
+#include "pipeline/files/replay.h"
 #include "tests/fixtures.h"
 #include "tests/test_util.h"
 
@@ -85,7 +85,7 @@ void CheckExportDay(const Day& day) {
   ReplayOptions options;
   options.inputs = {day.input};
   options.out_dir = (day.dir / "out").string();
-  options.sync = false;
+  options.engine.sync = false;
   ASSERT_EQ(RunReplay(options, stderr), 0);
 
   simdjson::dom::parser parser;
@@ -266,7 +266,7 @@ TEST(ExportReplay, MonthsAndSupplementsContinueAcrossRunsAtEveryCut) {
   ReplayOptions one;
   one.inputs = {(dir / "all.ndjson").string()};
   one.out_dir = (dir / "one").string();
-  one.sync = false;
+  one.engine.sync = false;
   ASSERT_EQ(RunReplay(one, stderr), 0);
   // November 0, then (on 3 January) November 1 and December 0, then
   // December 1 at the end of input.
@@ -288,10 +288,10 @@ TEST(ExportReplay, MonthsAndSupplementsContinueAcrossRunsAtEveryCut) {
     ReplayOptions first;
     first.inputs = {(run / "a.ndjson").string()};
     first.out_dir = (run / "out").string();
-    first.state_dir = (run / "state").string();
+    first.engine.state_dir = (run / "state").string();
     first.keep_open = true;
-    first.sync = false;
-    first.epoch_records = 1;
+    first.engine.sync = false;
+    first.engine.epoch_records = 1;
     ASSERT_EQ(RunReplay(first, stderr), 0);
     ReplayOptions second = first;
     second.inputs = {(run / "b.ndjson").string()};

@@ -52,7 +52,7 @@ class ExportTest : public ::testing::Test {
     ASSERT_TRUE(out.ok()) << out.detail() << record;
     ctx_.watermark = watermark_;
     const size_t dead_before = ctx_.dead.size();
-    clearance_.OnDocument(doc, ctx_);
+    ctx_.Submit(clearance_, doc);
     if (ctx_.dead.size() == dead_before) {
       const int64_t t = ToEpochSeconds(HeadOf(doc).appTime);
       if (!watermark_ || t > *watermark_) watermark_ = t;
@@ -123,7 +123,7 @@ TEST_F(ExportTest, ReleasedInEveryArrivalOrderOfTheFiveDocuments) {
     for (const std::string& t : types) {
       Document doc;
       ASSERT_TRUE(decoder.Decode(ValidRecord(t), &doc).ok());
-      clearance.OnDocument(doc, ctx);
+      ctx.Submit(clearance, doc);
     }
     ASSERT_EQ(ctx.receipts.size(), 1u);
     const Receipt& r = ctx.receipts[0];

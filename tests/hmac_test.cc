@@ -1,8 +1,6 @@
 // The keyed hash that state keeps of personal fields (contract §7) must be
 // HMAC-SHA256 exactly: RFC 4231's test vectors.
 
-#include "pipeline/hmac.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,7 +8,8 @@
 
 #include "absl/strings/escaping.h"
 #include "model/document_codec.h"
-#include "pipeline/parallel_decoder.h"
+#include "model/keyed_hash.h"
+#include "pipeline/engine/decoder.h"
 #include "tests/fixtures.h"
 
 namespace clearlane {
@@ -18,25 +17,25 @@ namespace {
 
 using ::clearlane::testing::ValidRecord;
 
-std::string HexOf(Hmac& hmac, std::string_view data) {
+std::string HexOf(KeyedHash& hmac, std::string_view data) {
   return absl::BytesToHexString(hmac(data));
 }
 
-TEST(HmacTest, ShortKey) {  // RFC 4231 test case 2
-  Hmac hmac("Jefe");
+TEST(KeyedHashTest, ShortKey) {  // RFC 4231 test case 2
+  KeyedHash hmac("Jefe");
   EXPECT_EQ(HexOf(hmac, "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
-TEST(HmacTest, KeyLongerThanTheBlockIsHashedFirst) {  // test case 6
-  Hmac hmac(std::string(131, '\xaa'));
+TEST(KeyedHashTest, KeyLongerThanTheBlockIsHashedFirst) {  // test case 6
+  KeyedHash hmac(std::string(131, '\xaa'));
   EXPECT_EQ(
       HexOf(hmac, "Test Using Larger Than Block-Size Key - Hash Key First"),
       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
-TEST(HmacTest, EachMessageStartsFromTheKeyAlone) {  // test case 1, twice
-  Hmac hmac(std::string(20, '\x0b'));
+TEST(KeyedHashTest, EachMessageStartsFromTheKeyAlone) {  // test case 1, twice
+  KeyedHash hmac(std::string(20, '\x0b'));
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(
         HexOf(hmac, "Hi There"),
@@ -47,7 +46,7 @@ TEST(HmacTest, EachMessageStartsFromTheKeyAlone) {  // test case 1, twice
 
 // The decoder prepares each record's state form off the engine's thread:
 // it must be the one the engine would write.
-TEST(HmacTest, DecoderPreparesTheStateFormUnderTheSecret) {
+TEST(KeyedHashTest, DecoderPreparesTheStateFormUnderTheSecret) {
   const std::string secret = "a test secret of 32 bytes.......";
   std::vector<DecodedRecord> records(2);
   records[0].bytes = ValidRecord("CEB311");
@@ -55,10 +54,9 @@ TEST(HmacTest, DecoderPreparesTheStateFormUnderTheSecret) {
   for (DecodedRecord& r : records) r.size = r.bytes.size();
   ParallelDecoder(2, secret).DecodeAll(records, records.size());
   ASSERT_TRUE(records[0].outcome.ok());
-  Hmac hmac(secret);
-  EXPECT_EQ(records[0].state_form,
-            EncodeDocument(records[0].doc,
-                           [&](std::string_view v) { return hmac(v); }));
+  KeyedHash hmac(secret);
+  auto hash = [&](std::string_view v) { return hmac(v); };
+  EXPECT_EQ(records[0].state_form, EncodeDocument(records[0].doc, hash));
   EXPECT_FALSE(records[1].outcome.ok());
   EXPECT_TRUE(records[1].state_form.empty());
   // Without a secret, nothing is prepared.

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "bench/generator.h"
-#include "pipeline/replay.h"
+#include "pipeline/files/replay.h"
 #include "tests/test_util.h"
 
 namespace clearlane {
@@ -61,8 +61,8 @@ TEST(ImportReplay, EveryInjectedAnomalyGetsItsReasonAndCleanOrdersAreReleased) {
   ReplayOptions options;
   options.inputs = {input};
   options.out_dir = (dir / "out").string();
-  options.identity_registry = registry;
-  options.sync = false;
+  options.engine.identity_registry = registry;
+  options.engine.sync = false;
   ASSERT_EQ(RunReplay(options, stderr), 0);
 
   simdjson::dom::parser parser;

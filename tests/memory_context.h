@@ -1,5 +1,5 @@
 // An in-memory StageContext for the operators' tests: every store a plain
-// map, timers a set, outputs collected in vectors.
+// map, timers a set, outputs and refusals collected in vectors.
 
 #ifndef CLEARLANE_TESTS_MEMORY_CONTEXT_H_
 #define CLEARLANE_TESTS_MEMORY_CONTEXT_H_
@@ -8,8 +8,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "model/document_codec.h"
+#include "operators/clearance.h"
 #include "operators/stage_context.h"
 
 namespace clearlane::testing {
@@ -33,9 +36,6 @@ class MemoryContext : public StageContext {
   }
   void CancelTimer(int64_t due, const ListKey& list) override {
     timers.erase({due, list});
-  }
-  std::string KeyedHash(std::string_view v) override {
-    return "#" + std::string(v);
   }
   Decimal YearTotal(std::string_view buyer, int year) override {
     return totals[{std::string(buyer), year}];
@@ -75,8 +75,15 @@ class MemoryContext : public StageContext {
   }
   void EmitSummary(const SummaryForm& f) override { summaries.push_back(f); }
   void EmitReceipt(const Receipt& r) override { receipts.push_back(r); }
-  void EmitDeadLetter(DeadLetterCode code, std::string detail) override {
-    dead.push_back(code);
+
+  // Hands `doc` to `clearance` as the engine does: in its state form, with
+  // "#" + value as the keyed hash; a refusal is kept in `dead`.
+  void Submit(Clearance& clearance, const Document& doc) {
+    std::string form = EncodeDocument(
+        doc, [](std::string_view v) { return "#" + std::string(v); });
+    if (auto refusal = clearance.OnDocument(doc, std::move(form), *this)) {
+      dead.push_back(refusal->code);
+    }
   }
 
   std::map<std::string, OrderGroup> groups;

@@ -4,7 +4,7 @@
 // only metrics clearlane exports, and no personal data reaches a metric or
 // the log.
 
-#include "pipeline/metrics.h"
+#include "pipeline/observe/metrics.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -20,8 +20,8 @@
 
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
-#include "pipeline/http_get.h"
-#include "pipeline/replay.h"
+#include "bench/loadtest/http_client.h"
+#include "pipeline/files/replay.h"
 #include "tests/test_util.h"
 
 namespace clearlane {
@@ -97,10 +97,10 @@ class MetricsTest : public ::testing::Test {
     ReplayOptions r;
     r.inputs = {corpus_};
     r.out_dir = (dir_ / "out").string();
-    r.identity_registry = registry_;
+    r.engine.identity_registry = registry_;
     r.metrics_out = (dir_ / "metrics.prom").string();
-    r.log_level = "debug";
-    r.epoch_records = 200;  // several epochs, each logged at debug
+    r.observe.log_level = spdlog::level::debug;
+    r.engine.epoch_records = 200;  // several epochs, each logged at debug
     log_ = (dir_ / "replay.log").string();
     std::FILE* err = std::fopen(log_.c_str(), "w");
     EXPECT_EQ(RunReplay(r, err), 0);

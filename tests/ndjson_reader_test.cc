@@ -1,4 +1,4 @@
-#include "pipeline/ndjson_reader.h"
+#include "pipeline/files/ndjson_reader.h"
 
 #include <gtest/gtest.h>
 

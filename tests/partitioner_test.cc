@@ -1,8 +1,6 @@
 // Stage A's tasks are Kafka's partitions of orderNo: the hash must be the
 // Java client's, and the state of a task must be a key range.
 
-#include "pipeline/partitioner.h"
-
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -17,9 +15,12 @@
 #include "bench/generator.h"
 #include "model/coding.h"
 #include "model/decode.h"
-#include "pipeline/engine.h"
-#include "pipeline/ndjson_reader.h"
-#include "pipeline/parallel_decoder.h"
+#include "pipeline/engine/driver.h"
+#include "pipeline/engine/engine.h"
+#include "pipeline/engine/partition_group.h"
+#include "pipeline/files/file_source.h"
+#include "pipeline/observe/log.h"
+#include "state/keys.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -88,12 +89,14 @@ class EngineLayoutTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  EngineOptions Options(int32_t partitions) {
+  EngineOptions Options() {
     EngineOptions o;
     o.state_dir = (dir_ / "state").string();
     o.sync = false;
-    o.partitions = partitions;
     return o;
+  }
+  static Engine::Mode Partitions(int32_t n) {
+    return {.overlap_commits = false, .partitions = n};
   }
 
   // Processes a generated mixed day through an engine with `partitions`
@@ -110,29 +113,18 @@ class EngineLayoutTest : public ::testing::Test {
     GeneratorStats stats;
     ASSERT_TRUE(Generate(g, out, nullptr, nullptr, &stats).ok());
     std::fclose(out);
-    auto engine = Engine::Open(Options(partitions), Log());
+    auto engine = Engine::Open(Options(), Partitions(partitions), Log());
     ASSERT_TRUE(engine.ok()) << engine.status();
-    (*engine)->StartPublishing(&published_);
-    auto reader = NdjsonReader::Open(corpus);
-    ASSERT_TRUE(reader.ok()) << reader.status();
-    Decoder decoder;
-    DecodedRecord r;
-    NdjsonReader::Record record;
-    std::variant<FileSource, TopicSource> source = FileSource{corpus, 0};
-    while ((*reader)->Next(&record)) {
-      std::get<FileSource>(source).line = record.line;
-      r.bytes.assign(record.bytes);
-      r.size = record.size;
-      r.outcome = decoder.Decode(r.bytes, r.size, &r.doc);
-      if (r.outcome.ok()) RelocateDocument(&r.doc, &r.storage);
-      if ((*engine)->Process(r, source, (*engine)->max_app_time())) {
-        ASSERT_TRUE((*engine)
-                        ->FireTimers(*(*engine)->max_app_time(),
-                                     /*commit_between=*/false)
-                        .ok());
-      }
-    }
-    ASSERT_TRUE((*engine)->Commit().ok());
+    (*engine)->epochs().StartPublishing(&published_);
+    FilePosition start;
+    start.inputs = {corpus};
+    FileRecordSource source(start, 1, (*engine)->secret());
+    PartitionGroup time;
+    time.Assign({PartitionId{}}, PartitionGroup::Clock::now());
+    Driver driver(engine->get(), &source, &time);
+    ASSERT_TRUE(driver.Run().ok());
+    ASSERT_TRUE(source.ended());
+    ASSERT_TRUE(driver.Commit().ok());
     ASSERT_FALSE(published_.lines.empty());
   }
 
@@ -150,9 +142,9 @@ TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
   ASSERT_TRUE(store.ok()) << store.status();
   std::set<uint32_t> order_tasks, timer_tasks;
   int64_t orders = 0, stage_l_timers = 0;
-  auto it = (*store)->NewIterator(Store::kOrders);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
+  StoreIterator it = (*store)->NewIterator(Store::kOrders);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    const std::string_view key = it.key();
     BinaryReader r(key);
     const uint32_t task = r.Fixed32();
     r.Fixed64();
@@ -163,11 +155,10 @@ TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
     order_tasks.insert(task);
     ++orders;
   }
-  ASSERT_TRUE(it->status().ok());
-  auto timers = (*store)->NewIterator(Store::kTimers);
-  for (timers->SeekToFirst(); timers->Valid(); timers->Next()) {
-    BinaryReader r(
-        std::string_view(timers->key().data(), timers->key().size()));
+  ASSERT_TRUE(it.status().ok());
+  StoreIterator timers = (*store)->NewIterator(Store::kTimers);
+  for (timers.SeekToFirst(); timers.Valid(); timers.Next()) {
+    BinaryReader r(timers.key());
     const uint8_t tag = r.U8();
     if (tag == 'L') {
       ++stage_l_timers;
@@ -184,7 +175,7 @@ TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
         << orderNo;
     timer_tasks.insert(task);
   }
-  ASSERT_TRUE(timers->status().ok());
+  ASSERT_TRUE(timers.status().ok());
   EXPECT_GT(orders, 300);
   EXPECT_EQ(order_tasks, (std::set<uint32_t>{0, 1, 2, 3}));
   EXPECT_EQ(timer_tasks, (std::set<uint32_t>{0, 1, 2, 3}));
@@ -202,33 +193,33 @@ TEST_F(EngineLayoutTest, StateWithoutAnEpochIsFreshEvenWithItsRunRecord) {
     std::fputs("{\"idNumber\":\"110101199003077777\",\"name\":\"A\"}\n", f);
     std::fclose(f);
   }
-  EngineOptions o = Options(4);
+  EngineOptions o = Options();
   o.identity_registry = registry;
   {
-    auto engine = Engine::Open(o, Log());
+    auto engine = Engine::Open(o, Partitions(4), Log());
     ASSERT_TRUE(engine.ok()) << engine.status();
     EXPECT_TRUE((*engine)->fresh());
   }
   {
-    auto engine = Engine::Open(o, Log());
+    auto engine = Engine::Open(o, Partitions(4), Log());
     ASSERT_TRUE(engine.ok()) << engine.status();
     EXPECT_TRUE((*engine)->fresh());
-    EXPECT_EQ((*engine)->position(), "");
-    (*engine)->set_position("somewhere");
-    (*engine)->StartPublishing(&published_);
-    ASSERT_TRUE((*engine)->Commit().ok());
+    EXPECT_EQ((*engine)->run().position, "");
+    (*engine)->epochs().set_position_source([] { return "somewhere"; });
+    (*engine)->epochs().StartPublishing(&published_);
+    ASSERT_TRUE((*engine)->epochs().Commit().ok());
   }
-  auto engine = Engine::Open(o, Log());
+  auto engine = Engine::Open(o, Partitions(4), Log());
   ASSERT_TRUE(engine.ok()) << engine.status();
   EXPECT_FALSE((*engine)->fresh());
-  EXPECT_EQ((*engine)->position(), "somewhere");
+  EXPECT_EQ((*engine)->run().position, "somewhere");
 }
 
 // A state laid out for one partition count refuses another: its orders
 // would be looked up under the wrong keys.
 TEST_F(EngineLayoutTest, AnotherPartitionCountIsRefused) {
   ProcessDay(4);
-  auto engine = Engine::Open(Options(0), Log());
+  auto engine = Engine::Open(Options(), Partitions(0), Log());
   ASSERT_TRUE(engine.ok()) << engine.status();
   const absl::Status st = (*engine)->SetPartitions(8);
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
@@ -237,7 +228,7 @@ TEST_F(EngineLayoutTest, AnotherPartitionCountIsRefused) {
   EXPECT_NE(st.message().find((dir_ / "state").string()), std::string::npos);
   EXPECT_TRUE((*engine)->SetPartitions(4).ok());
   engine->reset();
-  EXPECT_EQ(Engine::Open(Options(2), Log()).status().code(),
+  EXPECT_EQ(Engine::Open(Options(), Partitions(2), Log()).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 

@@ -2,7 +2,7 @@
 // frees everything before it stops, and never lets its backlog grow
 // without bound.
 
-#include "pipeline/reaper.h"
+#include "pipeline/engine/reaper.h"
 
 #include <gtest/gtest.h>
 

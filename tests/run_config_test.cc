@@ -1,7 +1,7 @@
 // The configuration file of `clearlane run`: its format, defaults,
 // pass-through of kafka.* keys, and errors that name the line and key.
 
-#include "pipeline/run_config.h"
+#include "pipeline/kafka/run_config.h"
 
 #include <gtest/gtest.h>
 
@@ -27,16 +27,16 @@ TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
   EXPECT_EQ(c->order_keyed_topics,
             (std::vector<std::string>{"ceb311", "ceb621"}));
   EXPECT_EQ(c->other_topics, std::vector<std::string>{"ceb507"});
-  EXPECT_EQ(c->epoch_records, 4096);
-  EXPECT_TRUE(c->sync);
-  EXPECT_EQ(c->summary_flag, 2);
+  EXPECT_EQ(c->engine.epoch_records, 4096);
+  EXPECT_TRUE(c->engine.sync);
+  EXPECT_EQ(c->engine.summary_flag, 2);
   EXPECT_EQ(c->instance_id, "clearlane-clearlane");
   EXPECT_TRUE(c->kafka.empty());
-  EXPECT_FALSE(c->mask_dead_letters);
+  EXPECT_FALSE(c->engine.mask_dead_letters);
   auto masked =
       ParseRunConfig(std::string(kMinimal) + "deadletters.mask = true\n");
   ASSERT_TRUE(masked.ok()) << masked.status();
-  EXPECT_TRUE(masked->mask_dead_letters);
+  EXPECT_TRUE(masked->engine.mask_dead_letters);
 }
 
 TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
@@ -47,8 +47,8 @@ TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->kafka.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(c->kafka.at("sasl.mechanism"), "SCRAM-SHA-512");
-  EXPECT_FALSE(c->sync);
-  EXPECT_EQ(c->summary_flag, 1);
+  EXPECT_FALSE(c->engine.sync);
+  EXPECT_EQ(c->engine.summary_flag, 1);
 }
 
 TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {

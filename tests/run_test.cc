@@ -35,8 +35,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/generator.h"
-#include "pipeline/http_get.h"
-#include "pipeline/replay.h"
+#include "bench/loadtest/http_client.h"
+#include "pipeline/files/replay.h"
 #include "tests/fixtures.h"
 #include "tests/test_util.h"
 
@@ -240,7 +240,7 @@ class RunTest : public ::testing::Test {
     ReplayOptions options;
     options.inputs = {corpus_};
     options.out_dir = (dir_ / "replay").string();
-    options.sync = false;
+    options.engine.sync = false;
     ASSERT_EQ(RunReplay(options, stderr), 0);
     for (const std::string& l : Lines(dir_ / "replay" / "receipts.ndjson")) {
       expected_decisions_.insert(DecisionOf(l));

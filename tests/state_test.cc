@@ -65,9 +65,9 @@ TEST(StateStore, CommitsABatchAtomicallyAndKeepsItAcrossReopen) {
   {
     auto store = StateStore::Open({.path = path});
     ASSERT_TRUE(store.ok()) << store.status();
-    rocksdb::WriteBatch batch;
-    batch.Put((*store)->Handle(Store::kOrders), "O1", "order");
-    batch.Put((*store)->Handle(Store::kMeta), "run", "position");
+    WriteBatch batch(**store);
+    batch.Put(Store::kOrders, "O1", "order");
+    batch.Put(Store::kMeta, "run", "position");
     ASSERT_TRUE((*store)->Commit(&batch).ok());
     auto missing = (*store)->Get(Store::kOrders, "O2");
     ASSERT_TRUE(missing.ok());

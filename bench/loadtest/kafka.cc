@@ -1,0 +1,412 @@
+#include "bench/loadtest/kafka.h"
+
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "bench/loadtest/harness.h"
+#include "bench/loadtest/http_client.h"
+#include "model/event_time.h"
+#include "pipeline/files/ndjson_reader.h"
+#include "pipeline/observe/proc.h"
+
+extern char** environ;
+
+namespace clearlane {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+Kafka NewClient(rd_kafka_type_t type, const std::string& bootstrap,
+                const std::map<std::string, std::string>& settings,
+                std::string* error) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  std::map<std::string, std::string> all = settings;
+  all["bootstrap.servers"] = bootstrap;
+  all.emplace("log_level", "3");
+  for (const auto& [k, v] : all) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      *error = absl::StrFormat("%s: %s", k, errstr);
+      rd_kafka_conf_destroy(conf);
+      return nullptr;
+    }
+  }
+  Kafka rk(rd_kafka_new(type, conf, errstr, sizeof errstr));
+  if (!rk) *error = errstr;
+  return rk;
+}
+
+// Sum of every series of `name` in a Prometheus text exposition.
+double SumOf(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : ' ';
+    if (next != '{' && next != ' ') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// The upper bound of the histogram bucket where quantile `q` falls.
+double HistogramBound(const std::string& text, const std::string& name,
+                      double q) {
+  std::vector<std::pair<double, double>> buckets;  // le, cumulative count
+  std::istringstream in(text);
+  const std::string prefix = name + "_bucket{le=\"";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const std::string le = line.substr(
+        prefix.size(), line.find('"', prefix.size()) - prefix.size());
+    buckets.emplace_back(le == "+Inf" ? INFINITY : std::stod(le),
+                         std::stod(line.substr(line.rfind(' ') + 1)));
+  }
+  if (buckets.empty() || buckets.back().second == 0) return NAN;
+  const double target = q * buckets.back().second;
+  for (const auto& [le, count] : buckets) {
+    if (count >= target) return le;
+  }
+  return INFINITY;
+}
+
+}  // namespace
+
+absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
+                                 const std::string& corpus,
+                                 const std::string& registry, Logger log,
+                                 std::FILE* err, LoadSummary* summary,
+                                 LoadRecorder* recorder) {
+  std::string error;
+  // The cluster: embedded unless one is given.
+  Kafka host;
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+  std::string bootstrap = o.bootstrap;
+  if (bootstrap.empty()) {
+    host = NewClient(RD_KAFKA_PRODUCER, "", {}, &error);
+    if (!host) return absl::InternalError(error);
+    cluster = rd_kafka_mock_cluster_new(host.get(), 3);
+    if (!cluster) return absl::InternalError("cannot start the mock cluster");
+    bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+    rd_kafka_mock_topic_create(cluster, kLoadDocumentsTopic, o.kafka_partitions,
+                               1);
+    rd_kafka_mock_topic_create(cluster, kLoadDecisionsTopic, 4, 1);
+    rd_kafka_mock_topic_create(cluster, kLoadSummariesTopic, 1, 1);
+    rd_kafka_mock_topic_create(cluster, kLoadDeadLettersTopic, 2, 1);
+  }
+  struct ClusterGuard {
+    rd_kafka_mock_cluster_t* c;
+    ~ClusterGuard() {
+      if (c) rd_kafka_mock_cluster_destroy(c);
+    }
+  } cluster_guard{cluster};
+
+  // clearlane run, as a child process of this binary.
+  const std::string state = o.out_dir + "/state";
+  std::error_code ec;
+  fs::remove_all(state, ec);
+  const int metrics_port = FreePort();
+  const std::string config = o.out_dir + "/run.conf";
+  {
+    std::ofstream out(config);
+    out << "# written by clearlane loadtest\n"
+        << "bootstrap.servers = " << bootstrap << "\n"
+        << "group.id = clearlane-loadtest\n"
+        << "topic.orders = " << kLoadDocumentsTopic << "\n"
+        << "topic.decisions = " << kLoadDecisionsTopic << "\n"
+        << "topic.summaries = " << kLoadSummariesTopic << "\n"
+        << "topic.deadletters = " << kLoadDeadLettersTopic << "\n"
+        << "state.dir = " << state << "\n"
+        << "sync = " << (o.sync ? "epoch" : "none") << "\n"
+        << "metrics.address = 127.0.0.1:" << metrics_port << "\n"
+        << "log.level = debug\n"
+        << "kafka.log_level = 3\n";
+    if (!registry.empty()) out << "registry.file = " << registry << "\n";
+    if (!out) {
+      return absl::UnavailableError(absl::StrFormat("cannot write %s", config));
+    }
+  }
+  const std::string run_log = o.out_dir + "/run.log";
+  std::vector<std::string> args = {"/proc/self/exe", "run", "--config", config};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, run_log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t child = -1;
+  const int spawned = posix_spawn(&child, "/proc/self/exe", &actions, nullptr,
+                                  argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    return absl::InternalError("cannot start clearlane run");
+  }
+  auto child_failed = [&]() -> std::optional<absl::Status> {
+    int status = 0;
+    if (waitpid(child, &status, WNOHANG) == child) {
+      child = -1;
+      return absl::InternalError(absl::StrFormat(
+          "clearlane run stopped (status %d); its log: %s", status, run_log));
+    }
+    return std::nullopt;
+  };
+  struct ChildGuard {
+    pid_t* pid;
+    ~ChildGuard() {
+      if (*pid > 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, nullptr, 0);
+      }
+    }
+  } child_guard{&child};
+  log->info(absl::StrFormat(
+      "clearlane run started (pid %d, metrics on port %d, log %s)", child,
+      metrics_port, run_log));
+  for (int i = 0; HttpGet(metrics_port, "/readyz").status != 200; ++i) {
+    if (auto st = child_failed()) return *st;
+    if (i > 1200) return absl::DeadlineExceededError("clearlane run not ready");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  // The reader of decisions, and the last time each orderNo was produced.
+  absl::Mutex produced_mu;
+  std::map<std::string, LoadClock::time_point, std::less<>> produced_at;
+  std::map<std::string, std::string, std::less<>> order_of;  // by waybill
+  std::atomic<bool> stop{false};
+  Kafka reader = NewClient(RD_KAFKA_CONSUMER, bootstrap,
+                           {{"group.id", "clearlane-loadtest-reader"},
+                            {"enable.auto.commit", "false"}},
+                           &error);
+  if (!reader) return absl::InternalError(error);
+  {
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(4);
+    for (int p = 0; p < 4; ++p) {
+      rd_kafka_topic_partition_list_add(list, kLoadDecisionsTopic, p)->offset =
+          o.bootstrap.empty() ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    }
+    rd_kafka_poll_set_consumer(reader.get());
+    rd_kafka_assign(reader.get(), list);
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+  std::atomic<int64_t> last_decision_ns{0};
+  std::thread read_thread([&] {
+    while (!stop) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(reader.get(), 100);
+      if (!m) continue;
+      if (!m->err) {
+        const std::string_view line(static_cast<const char*>(m->payload),
+                                    m->len);
+        if (IsDecision(line)) {
+          std::optional<double> latency;
+          const std::string_view order = FieldOf(line, "orderNo");
+          {
+            absl::MutexLock lock(&produced_mu);
+            auto it = produced_at.find(order);
+            if (it != produced_at.end()) {
+              latency =
+                  std::chrono::duration<double>(LoadClock::now() - it->second)
+                      .count();
+            }
+          }
+          recorder->Decision(latency);
+          last_decision_ns = LoadClock::now().time_since_epoch().count();
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+  });
+  // Scrapes the child: its progress (documents processed), RSS and CPU.
+  std::atomic<int64_t> processed{0};
+  std::string last_scrape;
+  absl::Mutex scrape_mu;
+  std::thread sample_thread([&] {
+    auto sampled = LoadClock::now() - std::chrono::seconds(1);
+    while (!stop) {
+      const HttpResponse r = HttpGet(metrics_port, "/metrics");
+      if (r.status == 200) {
+        processed =
+            static_cast<int64_t>(SumOf(r.body, "clearlane_documents_total"));
+        absl::MutexLock lock(&scrape_mu);
+        last_scrape = r.body;
+      }
+      if (LoadClock::now() - sampled >= std::chrono::seconds(1)) {
+        sampled = LoadClock::now();
+        if (auto p = ReadProcess(child)) recorder->SampleProcess(*p);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  struct Joiner {
+    std::atomic<bool>* stop;
+    std::thread* a;
+    std::thread* b;
+    ~Joiner() {
+      *stop = true;
+      if (a->joinable()) a->join();
+      if (b->joinable()) b->join();
+    }
+  } joiner{&stop, &read_thread, &sample_thread};
+
+  // Produce the corpus, keyed by orderNo (logisticsNo for the export
+  // facts that have none), paced, never more than `window` documents
+  // ahead of what clearlane processed: the embedded broker keeps only the
+  // last few megabytes of each partition.
+  Kafka producer = NewClient(RD_KAFKA_PRODUCER, bootstrap,
+                             {{"partitioner", "murmur2_random"},
+                              {"enable.idempotence", "true"},
+                              {"linger.ms", "5"}},
+                             &error);
+  if (!producer) return absl::InternalError(error);
+  const int64_t window = static_cast<int64_t>(o.kafka_partitions) * 500;
+  auto reader_file = NdjsonReader::Open(corpus);
+  if (!reader_file.ok()) return reader_file.status();
+  recorder->Restart();
+  const LoadClock::time_point start = LoadClock::now();
+  Pacer pacer(o, start);
+  Progress progress(err, summary->corpus_lines);
+  NdjsonReader::Record record;
+  int64_t index = 0;
+  std::optional<int64_t> last_app;
+  while ((*reader_file)->Next(&record)) {
+    const std::string_view line = record.bytes;
+    const std::string_view time = FieldOf(line, "appTime");
+    if (auto t = ParseTime14(time); t.ok()) last_app = ToEpochSeconds(*t);
+    const LoadClock::time_point due = pacer.Due(index++, last_app);
+    while ((pacer.paced() && LoadClock::now() < due) ||
+           recorder->documents() - processed.load() > window) {
+      if (auto st = child_failed()) return *st;
+      progress.Show(*recorder);
+      rd_kafka_poll(producer.get(), 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const std::string_view order = FieldOf(line, "orderNo");
+    const std::string_view key =
+        order.empty() ? FieldOf(line, "logisticsNo") : order;
+    {
+      // The document may complete the list of its order; an export
+      // arrival, which names no order, that of every waybill on its
+      // lines.
+      absl::MutexLock lock(&produced_mu);
+      const LoadClock::time_point now = LoadClock::now();
+      if (!order.empty()) {
+        produced_at.insert_or_assign(std::string(order), now);
+        const std::string_view waybill = FieldOf(line, "logisticsNo");
+        if (!waybill.empty()) {
+          order_of.insert_or_assign(std::string(waybill), std::string(order));
+        }
+      } else if (FieldOf(line, "docType") == "CEB507") {
+        static constexpr std::string_view kWaybill = "\"logisticsNo\":\"";
+        for (size_t at = line.find(kWaybill); at != std::string_view::npos;
+             at = line.find(kWaybill, at + 1)) {
+          const std::string_view waybill =
+              FieldOf(line.substr(at), "logisticsNo");
+          auto it = order_of.find(waybill);
+          if (it != order_of.end())
+            produced_at.insert_or_assign(it->second, now);
+        }
+      }
+    }
+    while (rd_kafka_producev(
+               producer.get(), RD_KAFKA_V_TOPIC(kLoadDocumentsTopic),
+               RD_KAFKA_V_KEY(key.data(), key.size()),
+               RD_KAFKA_V_VALUE(const_cast<char*>(line.data()), line.size()),
+               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer.get(), 10);
+    }
+    rd_kafka_poll(producer.get(), 0);
+    recorder->Documents(1);
+    progress.Show(*recorder);
+  }
+  if (!(*reader_file)->status().ok()) return (*reader_file)->status();
+  rd_kafka_flush(producer.get(), 300000);
+  // Until clearlane processed everything and no decision came for 3 s.
+  while (true) {
+    if (auto st = child_failed()) return *st;
+    progress.Show(*recorder);
+    const auto last =
+        LoadClock::time_point(LoadClock::duration(last_decision_ns.load()));
+    if (processed.load() >= recorder->documents() &&
+        LoadClock::now() - last > std::chrono::seconds(3)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  summary->wall_seconds = recorder->elapsed() - 3;
+  progress.Show(*recorder, /*final=*/true);
+  const std::string scrape = HttpGet(metrics_port, "/metrics").body;
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  child = -1;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrFormat(
+        "clearlane run did not stop cleanly; its log: %s", run_log));
+  }
+
+  summary->state_live_bytes =
+      SumOf(scrape, "clearlane_rocksdb_live_data_bytes");
+  summary->state_sst_bytes = SumOf(scrape, "clearlane_rocksdb_sst_bytes");
+  const double written = SumOf(scrape, "clearlane_rocksdb_written_bytes_total");
+  if (written > 0) {
+    summary->write_amplification =
+        (SumOf(scrape, "clearlane_rocksdb_flush_bytes_total") +
+         SumOf(scrape, "clearlane_rocksdb_compaction_write_bytes_total")) /
+        written;
+  }
+  const double commits = SumOf(scrape, "clearlane_epoch_commit_seconds_count");
+  summary->notes.push_back(absl::StrFormat(
+      "Epoch commits (clearlane's own histogram, which includes publishing "
+      "to Kafka): %.0f, mean %.1f ms, p50 at most %.0f ms, p99 at most %.0f "
+      "ms (bucket bounds).",
+      commits,
+      commits > 0
+          ? SumOf(scrape, "clearlane_epoch_commit_seconds_sum") / commits * 1000
+          : 0,
+      HistogramBound(scrape, "clearlane_epoch_commit_seconds", 0.5) * 1000,
+      HistogramBound(scrape, "clearlane_epoch_commit_seconds", 0.99) * 1000));
+  summary->notes.push_back(
+      "Latency: from the moment the harness produced the last document "
+      "that could complete the list (the latest document of its order, or "
+      "an export arrival naming its waybill) to the moment the "
+      "harness consumed the decision from the decisions topic.");
+  summary->notes.push_back(absl::StrFormat(
+      "Flow control: the harness stays at most %d documents ahead of what "
+      "clearlane processed (read from its metrics), because the embedded "
+      "broker keeps only the last few megabytes of each partition.",
+      window));
+  summary->via = absl::StrFormat(
+      "Kafka end to end: `clearlane run` (a child process, --sync=%s) on "
+      "%s, input topic of %d partitions",
+      o.sync ? "epoch" : "none",
+      o.bootstrap.empty() ? "the embedded mock cluster (3 brokers)"
+                          : "the cluster at " + o.bootstrap,
+      o.kafka_partitions);
+  summary->pacing = pacer.Describe();
+  return absl::OkStatus();
+}
+
+}  // namespace clearlane

@@ -1,0 +1,348 @@
+// Stage A of the import flow (1210 and 9610 import): the held version of
+// each document (contract §1 "appType"), matching a list with its order,
+// payment and waybill (三单对碰), the checks of contract §5, the decision
+// when the list is complete or its timeout fires, and cancels (CEB623) and
+// returns (CEB625) of decided lists (海关总署公告2018年第194号).
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "model/document_codec.h"
+#include "model/event_time.h"
+#include "model/identity_number.h"
+#include "operators/clearance.h"
+#include "operators/clearance_helpers.h"
+#include "operators/import_rules.h"
+
+namespace clearlane {
+namespace {
+
+using clearance_internal::AlreadyDecided;
+using clearance_internal::EchoInto;
+using clearance_internal::EchoList;
+using clearance_internal::GuidFor;
+using clearance_internal::Present;
+using clearance_internal::ReceiptType;
+using clearance_internal::Seconds;
+
+}  // namespace
+
+void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
+                                 std::string_view orderNo, const Document& doc,
+                                 std::string state_form, StageContext& ctx) {
+  const DocumentHead& head = HeadOf(doc);
+  OrderGroup& g = ctx.Group(orderNo);
+  const int64_t t = Seconds(head.appTime);
+  auto [it, fresh] = g.docs.try_emplace({type, std::string(ebpCode)});
+  Version& held = it->second;
+  if (!fresh && t <= held.appTime) return;  // stale or duplicate
+  held.appTime = t;
+  held.deleted = head.appType == AppType::kDelete;
+  held.encoded = held.deleted ? std::string() : std::move(state_form);
+  const bool is_export = type == DocType::kCeb303 || type == DocType::kCeb403;
+  const ListKey key{is_export ? DocType::kCeb603 : DocType::kCeb621,
+                    std::string(ebpCode), std::string(orderNo)};
+  if (is_export) {
+    TryCompleteExport(g, key, ctx);
+  } else {
+    TryComplete(g, key, ctx);
+  }
+}
+
+void Clearance::OnWaybill(const Ceb511Waybill& w, std::string state_form,
+                          StageContext& ctx) {
+  const int64_t t = Seconds(w.appTime);
+  const WaybillVersion* held = ctx.Waybill(w.logisticsCode, w.logisticsNo);
+  if (held && t <= held->appTime) return;
+  const std::pair<std::string, std::string> id{std::string(w.logisticsCode),
+                                               std::string(w.logisticsNo)};
+  // A new version may name another orderNo: it leaves the old one.
+  if (held && !held->deleted && !held->orderNo.empty() &&
+      held->orderNo != w.orderNo) {
+    ctx.Group(held->orderNo).waybills.erase(id);
+  }
+  const bool deleted = w.appType == AppType::kDelete;
+  ctx.PutWaybill(w.logisticsCode, w.logisticsNo,
+                 {t, deleted, std::string(w.orderNo)});
+  if (w.orderNo.empty()) return;  // cannot be matched to any list
+  OrderGroup& g = ctx.Group(w.orderNo);
+  if (deleted) {
+    g.waybills.erase(id);
+    return;
+  }
+  g.waybills[id] = Version{t, false, std::move(state_form)};
+  // Lists of any platform with this orderNo may now be complete.
+  std::vector<ListKey> keys;
+  for (const auto& [k, entry] : g.lists) {
+    if (k.first == DocType::kCeb621) {
+      keys.push_back({k.first, k.second, std::string(w.orderNo)});
+    }
+  }
+  for (const ListKey& k : keys) TryComplete(g, k, ctx);
+}
+
+std::optional<Refusal> Clearance::OnList(const Ceb621List& list,
+                                         std::string state_form,
+                                         StageContext& ctx) {
+  OrderGroup& g = ctx.Group(list.orderNo);
+  const ListKey key{DocType::kCeb621, std::string(list.ebpCode),
+                    std::string(list.orderNo)};
+  const int64_t t = Seconds(list.appTime);
+  auto it = g.lists.find({key.type, key.ebpCode});
+  if (it != g.lists.end()) {
+    ListEntry& entry = it->second;
+    if (t <= entry.version.appTime) return std::nullopt;  // stale, duplicate
+    if (entry.decision) return AlreadyDecided(key, *entry.decision);
+    if (entry.version.present()) {
+      ctx.CancelTimer(entry.version.appTime + config_.import_timeout, key);
+    }
+  }
+  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
+  entry.version.appTime = t;
+  entry.version.deleted = list.appType == AppType::kDelete;
+  entry.version.encoded =
+      entry.version.deleted ? std::string() : std::move(state_form);
+  entry.id_problem.clear();
+  // Withdrawn: no receipt (contract §1).
+  if (entry.version.deleted) return std::nullopt;
+  // The identity number is in clear only now: check it before state keeps
+  // its hash alone.
+  if (!list.buyerIdNumber.empty()) {
+    absl::Status id = ValidateIdentityNumber(list.buyerIdNumber,
+                                             absl::CivilDay(list.appTime));
+    if (!id.ok()) entry.id_problem = std::string(id.message());
+  }
+  // A new version re-arms the timeout from its own appTime.
+  ctx.SetTimer(t + config_.import_timeout, key);
+  TryComplete(g, key, ctx);
+  return std::nullopt;
+}
+
+void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
+                            StageContext& ctx) {
+  auto it = g.lists.find({key.type, key.ebpCode});
+  if (it == g.lists.end() || it->second.decision ||
+      !it->second.version.present()) {
+    return;
+  }
+  const Version* order = Present(g, DocType::kCeb311, key.ebpCode);
+  const Version* payment = Present(g, DocType::kCeb411, key.ebpCode);
+  if (!order || !payment) return;
+  if (!DecodeDocument(it->second.version.encoded, &list_doc_).ok()) return;
+  const auto& list = std::get<Ceb621List>(list_doc_);
+  auto w = g.waybills.find(
+      {std::string(list.logisticsCode), std::string(list.logisticsNo)});
+  if (w == g.waybills.end()) return;
+  const int64_t completed_at =
+      std::max({it->second.version.appTime, order->appTime, payment->appTime,
+                w->second.appTime});
+  ctx.CancelTimer(it->second.version.appTime + config_.import_timeout, key);
+  Decide(g, key, /*timed_out=*/false, completed_at, ctx,
+         /*list_decoded=*/true);
+}
+
+void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
+                       int64_t decided_at, StageContext& ctx,
+                       bool list_decoded) {
+  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
+  if (!list_decoded &&
+      !DecodeDocument(entry.version.encoded, &list_doc_).ok()) {
+    return;
+  }
+  const auto& list = std::get<Ceb621List>(list_doc_);
+  ImportBundle b;
+  b.list = &list;
+  b.timed_out = timed_out;
+  if (const Version* v = Present(g, DocType::kCeb311, key.ebpCode);
+      v && DecodeDocument(v->encoded, &order_doc_).ok()) {
+    b.order = &std::get<Ceb311Order>(order_doc_);
+  }
+  if (const Version* v = Present(g, DocType::kCeb411, key.ebpCode);
+      v && DecodeDocument(v->encoded, &payment_doc_).ok()) {
+    b.payment = &std::get<Ceb411Payment>(payment_doc_);
+  }
+  auto w = g.waybills.find(
+      {std::string(list.logisticsCode), std::string(list.logisticsNo)});
+  if (w != g.waybills.end() &&
+      DecodeDocument(w->second.encoded, &waybill_doc_).ok()) {
+    b.waybill = &std::get<Ceb511Waybill>(waybill_doc_);
+  }
+  b.other_waybills = !b.waybill && !g.waybills.empty();
+  b.id_problem = entry.id_problem;
+
+  ReasonList reasons;
+  CheckImportList(b, &reasons);
+
+  Decision decision;
+  EchoList(list, &decision);
+  decision.decided_at = decided_at;
+  Receipt r;
+  r.docType = std::string(ReceiptType(key.type));
+  EchoInto(decision, &r);
+  r.returnTime = FromEpochSeconds(decided_at);
+
+  // Stage B: only a list that passed every check above (contract §5).
+  std::optional<Allowance> allowance;
+  if (reasons.empty()) allowance = CheckAllowance(list, &reasons, ctx);
+  if (reasons.empty()) {
+    decision.status = "800";
+    CountInYear(list, *allowance, &decision, &r, ctx);
+  } else {
+    decision.status = "100";
+    r.reasons = reasons.Sorted();
+    r.returnInfo = ReasonList::Info(r.reasons);
+  }
+  r.returnStatus = decision.status;
+  r.guid = GuidFor(key.type, key.ebpCode, key.orderNo, entry.version.appTime,
+                   r.returnStatus);
+  ctx.EmitReceipt(r);
+  entry.decision = std::move(decision);
+  // Decided: the documents' content is no longer needed, only their
+  // appTimes against later versions.
+  entry.version.encoded.clear();
+  for (DocType t : {DocType::kCeb311, DocType::kCeb411}) {
+    auto d = g.docs.find({t, key.ebpCode});
+    if (d != g.docs.end()) d->second.encoded.clear();
+  }
+}
+
+void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
+  const DocType type = TypeOf(doc);
+  const bool is_return = type == DocType::kCeb625;
+  const Ceb623Cancel* cancel = std::get_if<Ceb623Cancel>(&doc);
+  const Ceb625Return* ret = std::get_if<Ceb625Return>(&doc);
+  const std::string ebpCode(is_return ? ret->ebpCode : cancel->ebpCode);
+  const std::string orderNo(is_return ? ret->orderNo : cancel->orderNo);
+  const DocumentHead& head = HeadOf(doc);
+  OrderGroup& g = ctx.Group(orderNo);
+  const int64_t t = Seconds(head.appTime);
+  auto [held_it, fresh] = g.docs.try_emplace({type, ebpCode});
+  Version& held = held_it->second;
+  if (!fresh && t <= held.appTime) return;  // stale or duplicate
+  held.appTime = t;
+  held.deleted = head.appType == AppType::kDelete;
+  if (held.deleted) return;  // deleting a cancel or return does nothing
+
+  Receipt r;
+  r.docType = std::string(ReceiptType(type));
+  r.returnTime = FromEpochSeconds(t);
+  ReasonList reasons;
+  auto it = g.lists.find({DocType::kCeb621, ebpCode});
+  Decision* decision = nullptr;
+  if (it != g.lists.end() && it->second.decision) {
+    decision = &*it->second.decision;
+    EchoInto(*decision, &r);
+  } else if (it != g.lists.end() && it->second.version.present() &&
+             DecodeDocument(it->second.version.encoded, &list_doc_).ok()) {
+    Decision echo;
+    EchoList(std::get<Ceb621List>(list_doc_), &echo);
+    EchoInto(echo, &r);
+  } else {
+    // A list never seen: echo the cancel or return itself, no tradeMode.
+    std::visit(
+        [&](const auto& d) {
+          using T = std::decay_t<decltype(d)>;
+          if constexpr (std::is_same_v<T, Ceb623Cancel> ||
+                        std::is_same_v<T, Ceb625Return>) {
+            Decision echo;
+            echo.orderNo = std::string(d.orderNo);
+            echo.ebpCode = std::string(d.ebpCode);
+            echo.ebcCode = std::string(d.ebcCode);
+            echo.copNo = std::string(d.copNo);
+            echo.preNo = std::string(d.preNo);
+            echo.invtNo = std::string(d.invtNo);
+            echo.agentCode = std::string(d.agentCode);
+            echo.customsCode = std::string(d.customsCode);
+            EchoInto(echo, &r);
+          }
+        },
+        doc);
+  }
+  const bool released =
+      decision && decision->status == "800" && !decision->withdrawn;
+
+  // Lines of a return: gnum and qty each, no more than the list's qty.
+  std::map<int64_t, Decimal> returned;
+  if (is_return) {
+    for (size_t i = 0; i < ret->items.size(); ++i) {
+      const auto& l = ret->items[i];
+      if (!l.gnum || !l.qty) {
+        reasons.Add(ReasonCode::kFieldInvalid,
+                    absl::StrFormat("CEB625 items[%d].%s absent", i,
+                                    !l.gnum ? "gnum" : "qty"));
+        continue;
+      }
+      returned[*l.gnum] += *l.qty;
+    }
+    if (decision && decision->status == "800") {
+      for (const auto& [gnum, qty] : returned) {
+        const int64_t wanted = gnum;  // clang 14 cannot capture a binding
+        auto line = std::find_if(
+            decision->lines.begin(), decision->lines.end(),
+            [&](const ReleasedLine& rl) { return rl.gnum == wanted; });
+        if (line == decision->lines.end()) {
+          reasons.Add(
+              ReasonCode::kFieldInvalid,
+              absl::StrFormat("CEB625 gnum %d is not on the list", gnum));
+        } else if (qty > line->qty) {
+          reasons.Add(ReasonCode::kFieldInvalid,
+                      absl::StrFormat("CEB625 gnum %d returns %s of %s", gnum,
+                                      qty.ToPlain(), line->qty.ToPlain()));
+        }
+      }
+    }
+  }
+  if (!released) {
+    reasons.Add(ReasonCode::kNotReleased,
+                it == g.lists.end() ? "no CEB621 for this ebpCode and orderNo"
+                : !decision         ? "the list is not decided"
+                : decision->status != "800"
+                    ? "the list was rejected"
+                    : "the list was already cancelled or returned");
+  } else if (is_return && t - decision->decided_at > config_.return_window) {
+    reasons.Add(
+        ReasonCode::kReturnWindowExpired,
+        absl::StrFormat("released %s, more than %d days before",
+                        FormatTime14(FromEpochSeconds(decision->decided_at)),
+                        config_.return_window / (24 * 3600)));
+  }
+
+  if (reasons.empty()) {
+    // Accepted: the list's value, or the returned part, leaves the
+    // buyer's year (stage B; 海关总署公告2020年第45号).
+    Decimal back;
+    if (!is_return || returned.empty()) {
+      for (const ReleasedLine& l : decision->lines) back += l.value;
+    } else {
+      for (const auto& [gnum, qty] : returned) {
+        for (const ReleasedLine& l : decision->lines) {
+          if (l.gnum != gnum) continue;
+          if (qty == l.qty) {
+            back += l.value;
+          } else {
+            // v x returned / qty, rounded half-up to the fen.
+            back += Decimal::RatioRoundToFen(
+                static_cast<__int128>(l.value.units()) * qty.units(),
+                l.qty.units());
+          }
+        }
+      }
+    }
+    GiveBack(*decision, back, ctx);
+    decision->withdrawn = true;
+    r.returnStatus = "399";
+    r.returnInfo = absl::StrFormat(
+        "%s accepted: %s given back to the buyer's "
+        "%d total",
+        is_return ? "return" : "cancel", back.ToFixed2(), decision->year);
+  } else {
+    r.returnStatus = "100";
+    r.reasons = reasons.Sorted();
+    r.returnInfo = ReasonList::Info(r.reasons);
+  }
+  r.guid = GuidFor(type, ebpCode, orderNo, t, r.returnStatus);
+  ctx.EmitReceipt(r);
+}
+
+}  // namespace clearlane

@@ -1,0 +1,136 @@
+// The decoder threads: records decoded off the engine's thread, each with
+// its state form (model/document_codec.h: its personal fields keyed-hashed
+// under the state's secret) prepared beside it, so that the engine's
+// thread only processes.
+//
+// ParallelDecoder decodes a batch of records on several threads. Each
+// record's outcome and document are its own (the document is relocated
+// into the record's storage), so the engine then processes the batch one
+// record at a time, in order: the outputs never depend on the number of
+// threads. DecodeAhead reads and decodes ahead of the engine, on threads
+// of its own, from any RecordReader (a file, in replay).
+//
+// Thread-safety: ParallelDecoder::DecodeAll is called from one thread at a
+// time; DecodeAhead::Next from one thread.
+
+#ifndef CLEARLANE_PIPELINE_ENGINE_DECODER_H_
+#define CLEARLANE_PIPELINE_ENGINE_DECODER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "model/decode.h"
+#include "model/keyed_hash.h"
+
+namespace clearlane {
+
+// Where a record came from, in its driver's terms.
+struct RecordOrigin {
+  int32_t input = 0;      // the driver's input: a file's index, a topic's
+  int32_t partition = 0;  // the Kafka partition; 0 for a file
+  int64_t offset = 0;     // the Kafka offset, or a file's 1-based line
+  uint64_t end = 0;       // a file's byte offset just past the record
+};
+
+struct DecodedRecord {
+  RecordOrigin origin;
+  std::string bytes;  // the record (or the head of an over-long one)
+  size_t size = 0;    // its full length; 0: no document (a Kafka tombstone)
+  DecodeOutcome outcome = DecodeOutcome::Accepted();
+  Document doc;
+  std::string storage;  // the document's text
+  // The document's state form, when the decoder was given the state's
+  // secret; else empty. The task moves it into state.
+  std::string state_form;
+};
+
+class ParallelDecoder {
+ public:
+  // `threads` >= 1; the calling thread is one of them. With a `secret`,
+  // each record also gets its state form, personal fields hashed under it.
+  explicit ParallelDecoder(int threads, std::string_view secret = {});
+  ~ParallelDecoder();
+  ParallelDecoder(const ParallelDecoder&) = delete;
+  ParallelDecoder& operator=(const ParallelDecoder&) = delete;
+
+  // Decodes records[0, n).
+  void DecodeAll(std::vector<DecodedRecord>& records, size_t n);
+
+ private:
+  void Work(int index);
+  void Worker(int index);
+
+  std::vector<std::unique_ptr<Decoder>> decoders_;
+  // One per thread, with a secret.
+  std::vector<std::unique_ptr<KeyedHash>> hashes_;
+  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // The batch being decoded; set before a generation starts.
+  std::vector<DecodedRecord>* records_ = nullptr;
+  size_t count_ = 0;
+  std::atomic<size_t> next_{0};
+};
+
+// Where DecodeAhead reads raw records.
+class RecordReader {
+ public:
+  virtual ~RecordReader() = default;
+  // Fills the next record's origin, bytes and size; false at the end of
+  // the input or on a read error (then status() is not ok).
+  virtual bool Next(DecodedRecord* record) = 0;
+  virtual absl::Status status() const = 0;
+};
+
+// DecodeAhead reads and decodes records ahead of the engine, on threads of
+// its own: while the engine processes one batch, the next ones are read
+// and decoded. Batches come out in input order.
+class DecodeAhead {
+ public:
+  // Takes `reader` (already positioned); decodes on `threads` >= 1
+  // threads, none of them the caller's; `secret` as for ParallelDecoder.
+  DecodeAhead(std::unique_ptr<RecordReader> reader, int threads,
+              std::string_view secret = {});
+  ~DecodeAhead();
+  DecodeAhead(const DecodeAhead&) = delete;
+  DecodeAhead& operator=(const DecodeAhead&) = delete;
+
+  // The next batch of decoded records, the caller's until the next call;
+  // empty at the end of the input or on a read error (then status() is
+  // not ok).
+  absl::Span<DecodedRecord> Next();
+  absl::Status status();
+
+ private:
+  struct Batch {
+    std::vector<DecodedRecord> records;  // sized once; `count` are filled
+    size_t count = 0;
+  };
+  void Fill();
+
+  std::unique_ptr<RecordReader> reader_;  // the filler's only
+  ParallelDecoder decoder_;               // driven by the filler
+  std::vector<Batch> ring_;
+  absl::Mutex mu_;
+  size_t filled_ ABSL_GUARDED_BY(mu_) = 0;    // batches filled so far
+  size_t consumed_ ABSL_GUARDED_BY(mu_) = 0;  // batches handed out so far
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;   // the filler reached the end
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);  // the reader's, once ended_
+  std::thread filler_;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_ENGINE_DECODER_H_

@@ -1,0 +1,144 @@
+#include "pipeline/engine/epoch.h"
+
+#include "model/event_time.h"
+#include "pipeline/observe/metrics.h"
+
+namespace clearlane {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+EpochCommitter::EpochCommitter(StateStore* store, RunRecord* run,
+                               Outbox* outbox, TaskContext* state,
+                               Reaper* reaper, Options options)
+    : store_(store),
+      run_(run),
+      outbox_(outbox),
+      state_(state),
+      reaper_(reaper),
+      options_(options),
+      batches_{std::make_unique<WriteBatch>(*store),
+               std::make_unique<WriteBatch>(*store)},
+      batch_(batches_[0].get()),
+      start_(Clock::now()),
+      published_(run->next_seq) {}
+
+EpochCommitter::~EpochCommitter() {
+  // A background commit uses the batches and the sink.
+  store_->Await().IgnoreError();
+}
+
+void EpochCommitter::StartPublishing(OutputSink* sink) {
+  sink_ = sink;
+  published_ = run_->next_seq;
+}
+
+void EpochCommitter::Emit(OutputStream s, std::string key, std::string line) {
+  const int64_t seq = outbox_->Append(batch_, s, key, line);
+  outputs_.push_back({s, seq, std::move(key), std::move(line)});
+}
+
+bool EpochCommitter::Old() const {
+  return Clock::now() - start_ >= std::chrono::milliseconds(options_.millis);
+}
+
+absl::Status EpochCommitter::Count() {
+  if (++records_ >= options_.records || Old()) return CommitEpoch();
+  return absl::OkStatus();
+}
+
+absl::Status EpochCommitter::CommitIfOld() {
+  if ((records_ > 0 || !outputs_.empty()) && Old()) return CommitEpoch();
+  return absl::OkStatus();
+}
+
+absl::Status EpochCommitter::Commit() {
+  absl::Status st = CommitEpoch();
+  if (st.ok()) st = Landed();
+  if (st.ok()) UpdateGauges();
+  return st;
+}
+
+absl::Status EpochCommitter::Publish(const std::vector<Output>& outputs) {
+  for (const Output& o : outputs) {
+    absl::Status st = sink_->Publish(o.stream, o.seq, o.key, o.line);
+    if (!st.ok()) return st;
+  }
+  return sink_->Flush();
+}
+
+absl::Status EpochCommitter::Landed() {
+  if (in_flight_) {
+    absl::Status st = store_->Await();
+    if (!st.ok()) return st;
+    in_flight_ = false;
+    reaper_->Dispose(std::move(in_flight_outputs_));
+    in_flight_outputs_.clear();  // moved from: make it empty for sure
+    published_ = in_flight_next_seq_;
+    last_commit_seconds_ = in_flight_seconds_;
+    if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);
+  }
+  state_->Forget(options_.cache_entries, reaper_);
+  return absl::OkStatus();
+}
+
+absl::Status EpochCommitter::CommitEpoch() {
+  const auto start = Clock::now();
+  absl::Status st = Landed();
+  if (!st.ok()) return st;
+  if (position_source_) run_->position = position_source_();
+  state_->Flush(batch_);
+  if (st = state_->status(); !st.ok()) return st;
+  outbox_->Trim(batch_, published_);
+  PutRunRecord(*run_, batch_);
+  if (options_.overlap) {
+    WriteBatch* writing = batch_;
+    batch_ =
+        writing == batches_[0].get() ? batches_[1].get() : batches_[0].get();
+    batch_->Clear();
+    in_flight_ = true;
+    in_flight_outputs_ = std::move(outputs_);
+    in_flight_next_seq_ = run_->next_seq;
+    store_->CommitInBackground(writing, [this, start] {
+      absl::Status published = Publish(in_flight_outputs_);
+      in_flight_seconds_ = SecondsSince(start);
+      return published;
+    });
+  } else {
+    st = store_->Commit(batch_);
+    if (!st.ok()) return st;
+    batch_->Clear();
+    st = Publish(outputs_);
+    if (!st.ok()) return st;
+    published_ = run_->next_seq;
+    last_commit_seconds_ = SecondsSince(start);
+    if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);
+  }
+  outputs_.clear();
+  records_ = 0;
+  start_ = Clock::now();
+  committed_ = true;
+  UpdateGauges();
+  return absl::OkStatus();
+}
+
+void EpochCommitter::UpdateGauges(bool read_store) {
+  if (!metrics_) return;
+  metrics_->SetPending(state_->pending_lists(), state_->pending_shipments());
+  if (run_->watermark) metrics_->SetWatermark(ToUnixSeconds(*run_->watermark));
+  metrics_->SetOutbox(outbox_->size());
+  // RocksDB's properties at most once a second.
+  const auto now = Clock::now();
+  if (read_store || now - store_figures_read_ >= std::chrono::seconds(1)) {
+    store_figures_read_ = now;
+    metrics_->SetStore(store_->ReadFigures());
+  }
+}
+
+}  // namespace clearlane

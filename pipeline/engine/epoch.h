@@ -1,0 +1,157 @@
+// The epoch committer: what makes processing durable, a slice at a time
+// (design.md "How the guarantees are kept"; docs/engine.md).
+//
+// An epoch is the records processed (and timers fired) since the last
+// commit. Its outputs are numbered into the outbox as they are emitted,
+// in the epoch's WriteBatch; at the commit, the task's changed state, the
+// outbox trims and the run record (with the driver's input position) join
+// them, the batch is written with one call, and only then are the outputs
+// handed to the driver's OutputSink. Until the sink says they are
+// durable, the outbox keeps them.
+//
+// An epoch ends after `records` records or `millis` of wall-clock time.
+// With `overlap`, an epoch is written and published on a thread of its
+// own (StateStore::CommitInBackground) while the next one is processed:
+// two batches take turns, and the task's caches forget entries only after
+// the write that made them clean has landed. Commit() still returns with
+// everything durable and published.
+//
+// Thread-safety: not thread-safe; the engine's thread. With `overlap`, the
+// sink is called from the commit's thread, one epoch at a time.
+
+#ifndef CLEARLANE_PIPELINE_ENGINE_EPOCH_H_
+#define CLEARLANE_PIPELINE_ENGINE_EPOCH_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "model/outputs.h"
+#include "pipeline/engine/reaper.h"
+#include "pipeline/engine/task_context.h"
+#include "state/outbox.h"
+#include "state/run_record.h"
+#include "state/store.h"
+
+namespace clearlane {
+
+class Metrics;
+
+// Where committed outputs go: files in replay, topics in Kafka mode.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  // One committed output; `key` is its Kafka key (contract §1: decisions
+  // by orderNo, summaries by head group, dead letters by their source).
+  virtual absl::Status Publish(OutputStream s, int64_t seq,
+                               std::string_view key, std::string_view line) = 0;
+  // Makes everything published durable (files synced, messages acked).
+  virtual absl::Status Flush() = 0;
+};
+
+class EpochCommitter {
+ public:
+  struct Options {
+    int64_t records = 4096;
+    int64_t millis = 200;
+    bool overlap = false;
+    // EngineOptions::cache_entries: what the caches keep past a commit.
+    size_t cache_entries = 200000;
+  };
+  // None owned; all outlive the committer.
+  EpochCommitter(StateStore* store, RunRecord* run, Outbox* outbox,
+                 TaskContext* state, Reaper* reaper, Options options);
+  ~EpochCommitter();
+
+  void set_metrics(Metrics* m) { metrics_ = m; }
+  // Asked for the driver's input position at every commit.
+  void set_position_source(absl::AnyInvocable<std::string()> f) {
+    position_source_ = std::move(f);
+  }
+  // Everything committed so far is published (the driver's recovery
+  // published what was missing); commits go to `sink` from now on.
+  void StartPublishing(OutputSink* sink);
+
+  // An output of the open epoch.
+  void Emit(OutputStream s, std::string key, std::string line);
+
+  // Counts one record (or fired timer) toward the epoch and commits when
+  // the epoch is full or old.
+  absl::Status Count();
+  // Commits when the open epoch holds anything and is older than its
+  // time (for a driver whose input went quiet).
+  absl::Status CommitIfOld();
+  // Commits the open epoch; on return every epoch is durable and
+  // published.
+  absl::Status Commit();
+
+  // How long the last commit took (state write and publishing), seconds;
+  // with overlap, the last one that finished.
+  double last_commit_seconds() const { return last_commit_seconds_; }
+  // True once after each commit (for progress lines and offsets).
+  bool committed_since_last_asked() { return std::exchange(committed_, false); }
+  // The next sequence number of a stream (outputs emitted so far).
+  int64_t next_seq(OutputStream s) const { return outbox_->next_seq(s); }
+
+  // Sets the gauges that follow the state (pending lists, watermark,
+  // outbox, RocksDB's figures, these at most once a second unless
+  // `read_store`); done after every commit.
+  void UpdateGauges(bool read_store = false);
+
+ private:
+  struct Output {
+    OutputStream stream;
+    int64_t seq;
+    std::string key;
+    std::string line;
+  };
+  // Ends the open epoch: commits it, in the background with overlap once
+  // the previous background commit has landed.
+  absl::Status CommitEpoch();
+  // After the previous epoch's commit landed: what it published, and the
+  // cache entries it made durable may be forgotten.
+  absl::Status Landed();
+  absl::Status Publish(const std::vector<Output>& outputs);
+  bool Old() const;
+
+  StateStore* store_;
+  RunRecord* run_;
+  Outbox* outbox_;
+  TaskContext* state_;
+  Reaper* reaper_;
+  const Options options_;
+  Metrics* metrics_ = nullptr;
+  OutputSink* sink_ = nullptr;
+  absl::AnyInvocable<std::string()> position_source_;
+
+  // The open epoch: its batch (one of two, the other being written in the
+  // background with overlap) and its outputs.
+  std::array<std::unique_ptr<WriteBatch>, 2> batches_;
+  WriteBatch* batch_;
+  std::vector<Output> outputs_;
+  int64_t records_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  // The outbox entries below these are published; the next commit deletes
+  // them.
+  std::array<int64_t, kOutputStreamCount> published_{};
+  // The epoch being committed in the background: its outputs, the
+  // sequences that follow them, and how long its write and publishing
+  // took (set by the background thread, read after StateStore::Await).
+  bool in_flight_ = false;
+  std::vector<Output> in_flight_outputs_;
+  std::array<int64_t, kOutputStreamCount> in_flight_next_seq_{};
+  double in_flight_seconds_ = 0;
+  double last_commit_seconds_ = 0;
+  bool committed_ = false;
+  std::chrono::steady_clock::time_point store_figures_read_{};
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_ENGINE_EPOCH_H_

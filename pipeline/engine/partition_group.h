@@ -1,0 +1,81 @@
+// PartitionGroup owns event time (contract §9) across the partitions the
+// engine reads: each partition's watermark is the greatest appTime among
+// its accepted documents; the group's watermark, the one that fires
+// timers, is the least over the assigned partitions that are not idle,
+// and it never goes back. A partition that brought nothing for the idle
+// timeout (wall clock: the driver's, never the operators') stops holding
+// time back; with every partition idle, the greatest of them counts.
+//
+// Replay reads one partition (its files, in order) that is never idle:
+// its watermark is then the greatest appTime processed, as contract §9
+// says of replay. Kafka mode reads every assigned input partition.
+//
+// Thread-safety: not thread-safe; the driver's thread.
+
+#ifndef CLEARLANE_PIPELINE_ENGINE_PARTITION_GROUP_H_
+#define CLEARLANE_PIPELINE_ENGINE_PARTITION_GROUP_H_
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace clearlane {
+
+// A partition: the driver's input (a topic's index; 0 in replay) and its
+// partition number.
+struct PartitionId {
+  int32_t input = 0;
+  int32_t partition = 0;
+  friend auto operator<=>(const PartitionId&, const PartitionId&) = default;
+};
+
+class PartitionGroup {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // A partition quiet for `idle_timeout` is idle; Duration::max(): never.
+  explicit PartitionGroup(Clock::duration idle_timeout = Clock::duration::max())
+      : idle_timeout_(idle_timeout) {}
+
+  // The partitions read from now on (a rebalance). Each starts as just
+  // seen; what it knew of event time before stays.
+  void Assign(const std::set<PartitionId>& partitions, Clock::time_point now);
+  const std::set<PartitionId>& assigned() const { return assigned_; }
+
+  // Restores what the run record kept: a partition's watermark, and the
+  // group's.
+  void RestorePartition(PartitionId p, std::optional<int64_t> watermark);
+  void RestoreWatermark(std::optional<int64_t> watermark) {
+    watermark_ = watermark;
+  }
+
+  // A record of `p` arrived; `event_time` is its appTime when the task
+  // accepted it.
+  void Record(PartitionId p, std::optional<int64_t> event_time,
+              Clock::time_point now);
+  // Moves the group's watermark as far as the partitions allow, and
+  // returns it.
+  std::optional<int64_t> Advance(Clock::time_point now);
+  // The group's watermark, as last advanced.
+  std::optional<int64_t> watermark() const { return watermark_; }
+  // A partition's own watermark.
+  std::optional<int64_t> watermark(PartitionId p) const;
+
+ private:
+  struct Partition {
+    std::optional<int64_t> watermark;
+    Clock::time_point last_seen{};
+  };
+  bool Idle(const Partition& p, Clock::time_point now) const;
+
+  const Clock::duration idle_timeout_;
+  std::map<PartitionId, Partition> partitions_;
+  std::set<PartitionId> assigned_;
+  std::optional<int64_t> watermark_;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_ENGINE_PARTITION_GROUP_H_

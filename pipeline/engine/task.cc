@@ -1,0 +1,102 @@
+#include "pipeline/engine/task.h"
+
+#include <variant>
+
+#include "absl/strings/str_format.h"
+#include "model/document_codec.h"
+#include "model/encode.h"
+#include "model/event_time.h"
+#include "pipeline/observe/metrics.h"
+
+namespace clearlane {
+namespace {
+
+// A dead letter's Kafka key (contract §1): where its record came from.
+std::string DeadLetterKey(const std::variant<FileSource, TopicSource>& source) {
+  if (const auto* t = std::get_if<TopicSource>(&source)) {
+    return absl::StrFormat("%s/%d/%d", t->topic, t->partition, t->offset);
+  }
+  const auto& f = std::get<FileSource>(source);
+  return absl::StrFormat("%s:%d", f.file, f.line);
+}
+
+}  // namespace
+
+Task::Task(ClearanceConfig config, TaskContext* context, EpochCommitter* epoch,
+           std::string_view secret, bool mask_dead_letters)
+    : clearance_(config),
+      context_(context),
+      epoch_(epoch),
+      hash_(secret),
+      mask_dead_letters_(mask_dead_letters) {}
+
+void Task::DeadLetter(const DecodedRecord& record, const RecordSource& source,
+                      DeadLetterCode code, std::string_view detail) {
+  if (metrics_) metrics_->DeadLetter(DeadLetterCodeName(code));
+  std::variant<FileSource, TopicSource> origin = source.SourceOf(record.origin);
+  std::string key = DeadLetterKey(origin);
+  std::string line;
+  EncodeDeadLetter(
+      {std::move(origin), code, std::string(detail), std::string(record.bytes)},
+      &line, mask_dead_letters_);
+  epoch_->Emit(OutputStream::kDeadLetters, std::move(key), std::move(line));
+}
+
+std::optional<int64_t> Task::Process(DecodedRecord& record,
+                                     const RecordSource& source,
+                                     std::optional<int64_t> watermark) {
+  if (record.size == 0) return std::nullopt;  // a tombstone is no document
+  const DecodeOutcome& outcome = record.outcome;
+  if (metrics_) {
+    const DocType type = outcome.ok() ? TypeOf(record.doc) : DocType{};
+    metrics_->Record(source.InputName(record.origin.input),
+                     outcome.ok() ? &type : nullptr);
+  }
+  if (!outcome.ok()) {
+    DeadLetter(record, source, outcome.code(), outcome.detail());
+    return std::nullopt;
+  }
+  context_->set_watermark(watermark);
+  std::string form =
+      !record.state_form.empty()
+          ? std::move(record.state_form)
+          : EncodeDocument(record.doc,
+                           [this](std::string_view v) { return hash_(v); });
+  std::optional<Refusal> refused =
+      clearance_.OnDocument(record.doc, std::move(form), *context_);
+  if (refused) {
+    DeadLetter(record, source, refused->code, refused->detail);
+    return std::nullopt;  // a dead letter does not move event time
+  }
+  return ToEpochSeconds(HeadOf(record.doc).appTime);
+}
+
+absl::Status Task::Punctuate(int64_t limit,
+                             absl::FunctionRef<absl::Status()> after_each) {
+  TimerStore& timers = context_->timers();
+  while (true) {
+    int64_t due;
+    int32_t period;
+    if (const Timer* next = timers.Next(); next && next->due <= limit) {
+      const Timer fired = *next;
+      timers.Pop();
+      clearance_.OnTimeout(fired.list, fired.due, *context_);
+    } else if (context_->NextMonthClose(&due, &period) && due <= limit) {
+      clearance_.OnMonthClose(period, *context_);
+    } else {
+      break;
+    }
+    absl::Status st = after_each();
+    if (!st.ok()) return st;
+  }
+  return context_->status();
+}
+
+absl::Status Task::Drain(absl::FunctionRef<absl::Status()> after_each) {
+  absl::Status st = Punctuate(INT64_MAX, after_each);
+  if (!st.ok()) return st;
+  clearance_.OnEndOfInput(*context_);
+  return context_->status();
+}
+
+}  // namespace clearlane

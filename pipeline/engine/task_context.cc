@@ -1,0 +1,198 @@
+#include "pipeline/engine/task_context.h"
+
+#include "model/coding.h"
+#include "model/encode.h"
+#include "operators/summary.h"
+#include "pipeline/engine/epoch.h"
+#include "pipeline/observe/metrics.h"
+#include "state/keys.h"
+
+namespace clearlane {
+namespace {
+
+// A yearly total in units of 10^-5.
+std::string EncodeTotal(const int64_t& units) {
+  std::string value;
+  BinaryWriter(&value).SignedVarint(units);
+  return value;
+}
+absl::StatusOr<int64_t> DecodeTotal(std::string_view bytes) {
+  BinaryReader r(bytes);
+  const int64_t units = r.SignedVarint();
+  if (!r.ok()) return absl::DataLossError("yearly total is corrupt");
+  return units;
+}
+
+bool IsEmptyGroup(const OrderGroup& g) { return g.empty(); }
+bool IsEmptyShipment(const Shipment& s) { return s.empty() && s.expires == 0; }
+
+}  // namespace
+
+TaskContext::TaskContext(StateStore* store, bool has_registry)
+    : store_(store),
+      has_registry_(has_registry),
+      groups_(store, Store::kOrders,
+              {&EncodeOrderGroup, &DecodeOrderGroup, &IsEmptyGroup},
+              [this](std::string_view orderNo) {
+                return OrderKey(partitions_, orderNo);
+              }),
+      waybills_(store, Store::kLogistics,
+                {&EncodeWaybillVersion, &DecodeWaybillVersion}),
+      totals_(store, Store::kBuyers, {&EncodeTotal, &DecodeTotal}),
+      shipments_(store, Store::kLogistics,
+                 {&EncodeShipment, &DecodeShipment, &IsEmptyShipment}),
+      months_({&EncodeMonthState, &DecodeMonthState}),
+      closed_(store, Store::kSummaries),
+      registry_(store) {}
+
+void TaskContext::set_partitions(int32_t n) {
+  partitions_ = n;
+  timers_.set_partitions(n);
+}
+
+absl::Status TaskContext::Load() {
+  absl::Status st = timers_.Load(*store_);
+  if (st.ok()) st = months_.Load(*store_);
+  return st;
+}
+
+absl::Status TaskContext::NoteStartedEmpty() {
+  for (Store s : {Store::kOrders, Store::kLogistics, Store::kBuyers}) {
+    StoreIterator it = store_->NewIterator(s);
+    it.SeekToFirst();
+    if (absl::Status st = it.status(); !st.ok()) return st;
+    if (it.Valid()) return absl::OkStatus();  // not empty: read as usual
+  }
+  groups_.set_started_empty();
+  waybills_.set_started_empty();
+  totals_.set_started_empty();
+  shipments_.set_started_empty();
+  return absl::OkStatus();
+}
+
+absl::Status TaskContext::status() const {
+  for (const absl::Status* st :
+       {&status_, &groups_.status(), &waybills_.status(), &totals_.status(),
+        &shipments_.status(), &closed_.status()}) {
+    if (!st->ok()) return *st;
+  }
+  return absl::OkStatus();
+}
+
+bool TaskContext::NextMonthClose(int64_t* due, int32_t* period) const {
+  bool found = false;
+  for (const auto& [p, m] : months_.months()) {
+    if (m.close_due != 0 && (!found || m.close_due < *due)) {
+      *due = m.close_due;
+      *period = p;
+      found = true;
+    }
+  }
+  return found;
+}
+
+OrderGroup& TaskContext::Group(std::string_view orderNo) {
+  // Every caller of Group may change it.
+  return groups_.Modify(orderNo);
+}
+
+const WaybillVersion* TaskContext::Waybill(std::string_view logisticsCode,
+                                           std::string_view logisticsNo) {
+  return waybills_.Find(WaybillKey(logisticsCode, logisticsNo));
+}
+
+void TaskContext::PutWaybill(std::string_view logisticsCode,
+                             std::string_view logisticsNo,
+                             const WaybillVersion& v) {
+  waybills_.Put(WaybillKey(logisticsCode, logisticsNo), v);
+}
+
+Shipment& TaskContext::ShipmentOf(std::string_view logisticsNo) {
+  return shipments_.Modify(ShipmentKey(logisticsNo));
+}
+
+Decimal TaskContext::YearTotal(std::string_view buyer, int year) {
+  const int64_t* units = totals_.Find(TotalKey(buyer, year));
+  return Decimal::FromUnits(units ? *units : 0);
+}
+
+void TaskContext::SetYearTotal(std::string_view buyer, int year,
+                               Decimal total) {
+  totals_.Put(TotalKey(buyer, year), total.units());
+}
+
+StageContext::Registered TaskContext::LookUp(std::string_view buyer,
+                                             std::string_view name_hash) {
+  auto registered = registry_.LookUp(buyer);
+  if (!registered.ok()) {
+    if (status_.ok()) status_ = registered.status();
+    return Registered::kUnknown;
+  }
+  const std::optional<std::string>& name = **registered;
+  if (!name) return Registered::kUnknown;
+  return *name == name_hash ? Registered::kMatches : Registered::kNameDiffers;
+}
+
+std::vector<int32_t> TaskContext::Months() {
+  std::vector<int32_t> out;
+  for (const auto& [p, m] : months_.months()) out.push_back(p);
+  return out;
+}
+
+void TaskContext::AddClosedList(int32_t period, int32_t round,
+                                std::string_view key, std::string_view value) {
+  std::string full = RoundPrefix(period, round);
+  full.append(key);
+  closed_.Put(std::move(full), std::string(value));
+}
+
+void TaskContext::ForEachClosedList(
+    int32_t period, int32_t round,
+    absl::FunctionRef<bool(std::string_view value)> visit) {
+  closed_.Scan(RoundPrefix(period, round), RoundPrefix(period, round + 1),
+               visit);
+}
+
+void TaskContext::DropRound(int32_t period, int32_t round) {
+  closed_.DeleteRange(RoundPrefix(period, round),
+                      RoundPrefix(period, round + 1));
+}
+
+void TaskContext::EmitReceipt(const Receipt& r) {
+  if (metrics_) metrics_->Receipt(r);
+  std::string line;
+  EncodeReceipt(r, &line);
+  epoch_->Emit(OutputStream::kReceipts, r.orderNo, std::move(line));
+}
+
+void TaskContext::EmitSummary(const SummaryForm& f) {
+  if (metrics_) metrics_->SummaryForm();
+  std::string line;
+  EncodeSummaryForm(f, &line);
+  epoch_->Emit(OutputStream::kSummaries, HeadGroupKey(f), std::move(line));
+}
+
+void TaskContext::Flush(WriteBatch* batch) {
+  timers_.Flush(batch);
+  groups_.Flush(batch);
+  waybills_.Flush(batch);
+  shipments_.Flush(batch);
+  months_.Flush(batch);
+  closed_.Flush(batch);
+  totals_.Flush(batch);
+}
+
+void TaskContext::Forget(size_t capacity, Reaper* reaper) {
+  auto dispose = [reaper](auto forgotten) {
+    if (forgotten.empty()) return;
+    if (reaper) {
+      reaper->Dispose(std::move(forgotten));
+    }  // else: freed here, as `forgotten` goes
+  };
+  dispose(shipments_.Trim(capacity));
+  dispose(groups_.Trim(capacity));
+  dispose(waybills_.Trim(capacity));
+  dispose(totals_.Trim(capacity));
+}
+
+}  // namespace clearlane

@@ -1,0 +1,129 @@
+// TaskContext is the operators' StageContext over the task's state stores
+// (state/): order groups, import waybills, yearly totals and shipments in
+// CachedStores, the timers, stage C's months and closed lists, and the
+// identity registry. The operators' outputs go to the open epoch, encoded
+// as their lines (model/encode.h) with their Kafka keys (contract §1).
+//
+// Changes stay in memory until Flush writes them into the epoch's batch;
+// Forget then trims the caches, once that batch has landed.
+//
+// Thread-safety: not thread-safe; the engine's thread.
+
+#ifndef CLEARLANE_PIPELINE_ENGINE_TASK_CONTEXT_H_
+#define CLEARLANE_PIPELINE_ENGINE_TASK_CONTEXT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "operators/order_state.h"
+#include "operators/stage_context.h"
+#include "pipeline/engine/reaper.h"
+#include "state/cached_store.h"
+#include "state/month_store.h"
+#include "state/registry_store.h"
+#include "state/sorted_store.h"
+#include "state/store.h"
+#include "state/timer_store.h"
+
+namespace clearlane {
+
+class EpochCommitter;
+class Metrics;
+
+class TaskContext : public StageContext {
+ public:
+  TaskContext(StateStore* store, bool has_registry);
+
+  // Loads the timers and the months' states. Call once, before processing.
+  absl::Status Load();
+  // For a state on which no epoch has committed: if its orders, logistics
+  // and buyers stores are indeed empty, the caches skip the reads of keys
+  // they never wrote (CachedStore::set_started_empty). Call once, before
+  // processing.
+  absl::Status NoteStartedEmpty();
+  // Stage A's task count: the partitions of orderNo that lead the keys of
+  // orders and list timers (1 in replay, the input topics' partition count
+  // in Kafka mode). Set before any state is read.
+  void set_partitions(int32_t n);
+  // Where outputs go (not owned), and what counts them (may be null).
+  void set_epoch(EpochCommitter* epoch) { epoch_ = epoch; }
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // The watermark operators see (StageContext::Watermark).
+  void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
+
+  TimerStore& timers() { return timers_; }
+  // The earliest armed month close, if any (it fires by clearing
+  // MonthState::close_due, in Clearance::OnMonthClose).
+  bool NextMonthClose(int64_t* due, int32_t* period) const;
+  // Lists waiting for documents (their timers), and stage L's shipments
+  // waiting to expire.
+  int64_t pending_lists() const { return timers_.pending_lists(); }
+  int64_t pending_shipments() const { return timers_.pending_shipments(); }
+
+  // Writes the changed state into `batch`; the entries are clean from
+  // then on.
+  void Flush(WriteBatch* batch);
+  // Forgets the oldest clean entries of the caches beyond `capacity`,
+  // handing them to `reaper` to free; only once the writes that made them
+  // clean have landed.
+  void Forget(size_t capacity, Reaper* reaper);
+  // The first error of a state read, if any; the engine stops on it.
+  absl::Status status() const;
+
+  // StageContext.
+  OrderGroup& Group(std::string_view orderNo) override;
+  const WaybillVersion* Waybill(std::string_view logisticsCode,
+                                std::string_view logisticsNo) override;
+  void PutWaybill(std::string_view logisticsCode, std::string_view logisticsNo,
+                  const WaybillVersion& v) override;
+  void SetTimer(int64_t due, const ListKey& list) override {
+    timers_.Set(due, list);
+  }
+  void CancelTimer(int64_t due, const ListKey& list) override {
+    timers_.Cancel(due, list);
+  }
+  Decimal YearTotal(std::string_view buyer, int year) override;
+  void SetYearTotal(std::string_view buyer, int year, Decimal total) override;
+  bool HasRegistry() const override { return has_registry_; }
+  Registered LookUp(std::string_view buyer,
+                    std::string_view name_hash) override;
+  std::optional<int64_t> Watermark() const override { return watermark_; }
+  Shipment& ShipmentOf(std::string_view logisticsNo) override;
+  MonthState& Month(int32_t period) override { return months_.Month(period); }
+  std::vector<int32_t> Months() override;
+  void AddClosedList(int32_t period, int32_t round, std::string_view key,
+                     std::string_view value) override;
+  void ForEachClosedList(
+      int32_t period, int32_t round,
+      absl::FunctionRef<bool(std::string_view value)> visit) override;
+  void DropRound(int32_t period, int32_t round) override;
+  void EmitSummary(const SummaryForm& f) override;
+  void EmitReceipt(const Receipt& r) override;
+
+ private:
+  StateStore* store_;
+  bool has_registry_;
+  int32_t partitions_ = 1;
+  EpochCommitter* epoch_ = nullptr;
+  Metrics* metrics_ = nullptr;
+  std::optional<int64_t> watermark_;
+  // Read errors the engine stops on, besides the stores' own.
+  absl::Status status_;
+
+  CachedStore<OrderGroup> groups_;  // keyed by orderNo
+  CachedStore<WaybillVersion> waybills_;
+  CachedStore<int64_t> totals_;  // units of 10^-5
+  CachedStore<Shipment> shipments_;
+  TimerStore timers_;
+  MonthStore<MonthState> months_;
+  SortedStore closed_;
+  RegistryStore registry_;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_ENGINE_TASK_CONTEXT_H_

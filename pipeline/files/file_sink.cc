@@ -1,0 +1,113 @@
+#include "pipeline/files/file_sink.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+
+namespace clearlane {
+namespace {
+
+constexpr std::array<std::string_view, kOutputStreamCount> kFileNames = {
+    "receipts.ndjson", "summaries.ndjson", "deadletters.ndjson"};
+
+// Flushes appended records once this much is buffered, between epochs too.
+constexpr size_t kBufferBytes = 1 << 20;
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::UnavailableError(
+      absl::StrFormat("%s %s: %s", what, path, strerror(errno)));
+}
+
+// Counts the complete lines of `fd` and cuts off a partial last line.
+absl::StatusOr<int64_t> CountAndRepair(int fd, const std::string& path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno("cannot stat", path);
+  std::vector<char> buf(1 << 20);
+  int64_t lines = 0;
+  off_t offset = 0, last_newline_end = 0;
+  while (offset < st.st_size) {
+    ssize_t n = pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot read", path);
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        ++lines;
+        last_newline_end = offset + i + 1;
+      }
+    }
+    offset += n;
+  }
+  if (last_newline_end != st.st_size && ftruncate(fd, last_newline_end) != 0) {
+    return Errno("cannot cut the partial last line of", path);
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string_view OutputFileName(OutputStream s) {
+  return kFileNames[static_cast<int>(s)];
+}
+
+absl::StatusOr<std::unique_ptr<FileSink>> FileSink::Open(
+    const std::string& dir) {
+  auto sink = std::unique_ptr<FileSink>(new FileSink());
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    File& f = sink->files_[i];
+    f.path = absl::StrFormat("%s/%s", dir, kFileNames[i]);
+    f.fd = open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f.fd < 0) return Errno("cannot open", f.path);
+    auto lines = CountAndRepair(f.fd, f.path);
+    if (!lines.ok()) return lines.status();
+    sink->records_[i] = *lines;
+    if (lseek(f.fd, 0, SEEK_END) < 0) return Errno("cannot seek", f.path);
+  }
+  return sink;
+}
+
+FileSink::~FileSink() {
+  for (File& f : files_) {
+    if (f.fd >= 0) close(f.fd);
+  }
+}
+
+absl::Status FileSink::Append(OutputStream s, int64_t seq,
+                              std::string_view line) {
+  const int i = static_cast<int>(s);
+  if (seq < records_[i]) return absl::OkStatus();
+  if (seq > records_[i]) {
+    return absl::DataLossError(
+        absl::StrFormat("%s holds %d records; record %d cannot follow them",
+                        files_[i].path, records_[i], seq));
+  }
+  File& f = files_[i];
+  f.buffer.append(line);
+  f.buffer.push_back('\n');
+  ++records_[i];
+  if (f.buffer.size() >= kBufferBytes) return Flush(false);
+  return absl::OkStatus();
+}
+
+absl::Status FileSink::Flush(bool sync) {
+  for (File& f : files_) {
+    size_t done = 0;
+    while (done < f.buffer.size()) {
+      ssize_t n = write(f.fd, f.buffer.data() + done, f.buffer.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Errno("cannot write", f.path);
+      done += n;
+    }
+    f.buffer.clear();
+    if (sync && fdatasync(f.fd) != 0) return Errno("cannot sync", f.path);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace clearlane

@@ -1,0 +1,198 @@
+#include "pipeline/kafka/record_collector.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+
+namespace clearlane {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void Backoff(int attempt) {
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(std::min(5000, 100 << std::min(attempt, 6))));
+}
+
+}  // namespace
+
+RecordCollector::RecordCollector(rd_kafka_t* producer, Logger log)
+    : rk_(producer), log_(std::move(log)) {}
+
+RecordCollector::~RecordCollector() {
+  for (rd_kafka_topic_t* t : topics_) {
+    if (t) rd_kafka_topic_destroy(t);
+  }
+}
+
+void RecordCollector::SetTopic(OutputStream s, const std::string& name,
+                               int partitions) {
+  const int i = static_cast<int>(s);
+  names_[i] = name;
+  partitions_[i] = partitions;
+  topics_[i] = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+}
+
+int32_t RecordCollector::PartitionOf(OutputStream s,
+                                     std::string_view key) const {
+  const int i = static_cast<int>(s);
+  return rd_kafka_msg_partitioner_murmur2_random(
+      topics_[i], key.data(), key.size(), partitions_[i], nullptr, nullptr);
+}
+
+absl::Status RecordCollector::Publish(OutputStream s, int64_t seq,
+                                      std::string_view key,
+                                      std::string_view line) {
+  pending_.push_back({s, seq, std::string(key), std::string(line)});
+  return Produce(pending_.back());
+}
+
+absl::Status RecordCollector::Flush() {
+  if (pending_.empty()) return absl::OkStatus();
+  for (int attempt = 1;; ++attempt) {
+    rd_kafka_error_t* e = rd_kafka_commit_transaction(rk_, 60000);
+    if (!e) break;
+    if (rd_kafka_error_is_fatal(e)) {
+      return absl::UnavailableError(absl::StrFormat(
+          "publishing outputs: %s (another instance with this "
+          "instance.id fenced this one, or the producer failed for good)",
+          ErrorText(e)));
+    }
+    const bool abort = rd_kafka_error_txn_requires_abort(e);
+    log_->warn(absl::StrFormat(
+        "committing the outputs' transaction (attempt %d): %s; retrying",
+        attempt, rd_kafka_error_string(e)));
+    rd_kafka_error_destroy(e);
+    Backoff(attempt);
+    if (abort) {
+      // The epoch's outputs are in the outbox: publish them again in a
+      // new transaction.
+      if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk_, 60000)) {
+        log_->warn(absl::StrFormat("aborting: %s", ErrorText(a)));
+      }
+      in_transaction_ = false;
+      for (const Pending& p : pending_) {
+        absl::Status st = Produce(p);
+        if (!st.ok()) return st;
+      }
+    }
+  }
+  in_transaction_ = false;
+  pending_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status RecordCollector::Produce(const Pending& p) {
+  if (!in_transaction_) {
+    if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk_)) {
+      return absl::UnavailableError(
+          absl::StrFormat("beginning a transaction: %s", ErrorText(e)));
+    }
+    in_transaction_ = true;
+  }
+  const std::string seq = absl::StrFormat("%d", p.seq);
+  const int i = static_cast<int>(p.stream);
+  const int32_t partition = PartitionOf(p.stream, p.key);
+  while (true) {
+    const rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk_, RD_KAFKA_V_RKT(topics_[i]), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_KEY(p.key.data(), p.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(p.line.data()), p.line.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER(kSeqHeader, seq.data(),
+                          static_cast<ssize_t>(seq.size())),
+        RD_KAFKA_V_END);
+    if (!e) return absl::OkStatus();
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return absl::UnavailableError(absl::StrFormat(
+          "producing to %s: %s", names_[i], rd_kafka_err2str(e)));
+    }
+    rd_kafka_poll(rk_, 100);
+  }
+}
+
+absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
+                                                  const std::string& topic,
+                                                  int32_t partition) {
+  int64_t max_seq = -1;
+  int64_t low = 0, high = 0;
+  const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+      reader, topic.c_str(), partition, &low, &high, 30000);
+  if (e) {
+    return absl::UnavailableError(
+        absl::StrFormat("reading the end of %s [%d]: %s", topic, partition,
+                        rd_kafka_err2str(e)));
+  }
+  if (high <= low) return max_seq;
+  // One epoch's outputs at most were unconfirmed; their partition's last
+  // records tell how far they got. Transaction markers take offsets too,
+  // so read a little more than the last record.
+  const int64_t from = std::max(low, high - 256);
+  rd_kafka_poll_set_consumer(reader);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
+      from;
+  rd_kafka_assign(reader, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(reader, 500);
+    if (!m) continue;
+    const bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+    if (m->err && !eof) {
+      log_->warn(absl::StrFormat("reading %s [%d]: %s", topic, partition,
+                                 rd_kafka_message_errstr(m)));
+    }
+    if (!m->err) {
+      rd_kafka_headers_t* headers = nullptr;
+      const void* value = nullptr;
+      size_t size = 0;
+      int64_t seq = 0;
+      if (!rd_kafka_message_headers(m, &headers) &&
+          !rd_kafka_header_get_last(headers, kSeqHeader, &value, &size) &&
+          absl::SimpleAtoi(std::string(static_cast<const char*>(value), size),
+                           &seq)) {
+        max_seq = std::max(max_seq, seq);
+      }
+    }
+    const int64_t offset = m->offset;
+    rd_kafka_message_destroy(m);
+    if (eof || offset >= high - 1) break;
+  }
+  rd_kafka_consumer_close(reader);
+  return max_seq;
+}
+
+absl::Status RecordCollector::Recover(
+    Outbox& outbox, absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader) {
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    const auto s = static_cast<OutputStream>(i);
+    if (outbox.floor(s) == outbox.next_seq(s)) continue;
+    std::vector<int64_t> tail(partitions_[i], -1);
+    for (int32_t p = 0; p < partitions_[i]; ++p) {
+      auto reader = new_reader();
+      if (!reader.ok()) return reader.status();
+      auto seq = ReadTail(reader->get(), names_[i], p);
+      if (!seq.ok()) return seq.status();
+      tail[p] = *seq;
+    }
+    int64_t again = 0;
+    absl::Status st = outbox.ForEachUnpublished(
+        s, outbox.floor(s),
+        [&](int64_t seq, std::string_view key, std::string_view line) {
+          if (seq <= tail[PartitionOf(s, key)]) return absl::OkStatus();
+          ++again;
+          return Publish(s, seq, key, line);
+        });
+    if (!st.ok()) return st;
+    if (again > 0) {
+      log_->info(absl::StrFormat("published %d %s again", again, names_[i]));
+    }
+  }
+  return Flush();
+}
+
+}  // namespace clearlane

@@ -1,0 +1,90 @@
+// RecordCollector publishes the engine's committed outputs to Kafka: the
+// OutputSink of `clearlane run`. Each epoch's outputs go in one
+// transaction of the idempotent, transactional producer (its
+// transactional.id fences an older instance), each with a `clearlane-seq`
+// header holding its sequence number in its stream, to the partition the
+// Java client would pick for its key (murmur2).
+//
+// Recovery (Recover) reads the tail of every output partition to learn the
+// last sequence number that made it, and publishes again only the outbox
+// records past it: nothing is lost or written twice, whether or not the
+// broker hides aborted transactions (docs/kafka-mode.md).
+//
+// Thread-safety: not thread-safe; the driver's thread.
+
+#ifndef CLEARLANE_PIPELINE_KAFKA_RECORD_COLLECTOR_H_
+#define CLEARLANE_PIPELINE_KAFKA_RECORD_COLLECTOR_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "model/outputs.h"
+#include "pipeline/engine/epoch.h"
+#include "pipeline/kafka/client.h"
+#include "pipeline/observe/log.h"
+#include "state/outbox.h"
+
+namespace clearlane {
+
+// The header that carries an output's sequence number.
+inline constexpr char kSeqHeader[] = "clearlane-seq";
+
+class RecordCollector : public OutputSink {
+ public:
+  // `producer` (not owned) has transactions initialised.
+  RecordCollector(rd_kafka_t* producer, Logger log);
+  ~RecordCollector() override;
+
+  // The topic of a stream and its partition count.
+  void SetTopic(OutputStream s, const std::string& name, int partitions);
+
+  // Publishes what `outbox` committed and the topics lack. Reading a
+  // partition's tail takes a consumer of its own, outside the group, which
+  // `new_reader` makes (once a partition).
+  absl::Status Recover(Outbox& outbox,
+                       absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader);
+
+  // OutputSink.
+  absl::Status Publish(OutputStream s, int64_t seq, std::string_view key,
+                       std::string_view line) override;
+  // Commits the epoch's transaction, retrying (and producing the epoch
+  // again in a new one) while the error is not fatal.
+  absl::Status Flush() override;
+
+ private:
+  struct Pending {
+    OutputStream stream;
+    int64_t seq;
+    std::string key;
+    std::string line;
+  };
+  // The Java client's partition of `key` (murmur2), as the producer's
+  // murmur2_random partitioner picks it.
+  int32_t PartitionOf(OutputStream s, std::string_view key) const;
+  absl::Status Produce(const Pending& p);
+  // The greatest clearlane-seq among the last records of a partition, -1
+  // if none: every record of the stream below it in that partition is
+  // there.
+  absl::StatusOr<int64_t> ReadTail(rd_kafka_t* reader, const std::string& topic,
+                                   int32_t partition);
+
+  rd_kafka_t* rk_;
+  Logger log_;
+  std::array<std::string, kOutputStreamCount> names_;
+  std::array<int, kOutputStreamCount> partitions_{};
+  std::array<rd_kafka_topic_t*, kOutputStreamCount> topics_{};
+  std::vector<Pending> pending_;
+  bool in_transaction_ = false;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_KAFKA_RECORD_COLLECTOR_H_

@@ -1,0 +1,321 @@
+#include "pipeline/kafka/run.h"
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "model/event_time.h"
+#include "pipeline/engine/driver.h"
+#include "pipeline/engine/engine.h"
+#include "pipeline/kafka/client.h"
+#include "pipeline/kafka/record_collector.h"
+#include "pipeline/kafka/run_config.h"
+#include "pipeline/kafka/topic_source.h"
+#include "pipeline/observe/log.h"
+#include "pipeline/observe/metrics.h"
+
+namespace clearlane {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop = true; }
+
+class Runner : public DriverObserver {
+ public:
+  Runner(RunConfig config, Logger log)
+      : config_(std::move(config)),
+        log_(std::move(log)),
+        time_(std::chrono::milliseconds(config_.idle_timeout_ms)) {}
+  // Leaves the group while the members its rebalance callback touches are
+  // still alive.
+  ~Runner() override { Close(); }
+  absl::Status Run();
+
+  // DriverObserver: the group's offsets follow the state's, so lag shows
+  // in the usual tools.
+  void AfterCommit() override;
+
+ private:
+  absl::Status Connect();
+  absl::Status CheckTopics();
+  absl::StatusOr<Kafka> NewTailReader();
+  void Close() {
+    if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
+    closed_ = true;
+  }
+
+  RunConfig config_;
+  Logger log_;
+  std::unique_ptr<Metrics> metrics_;  // outlives the engine, which counts
+  std::unique_ptr<Engine> engine_;
+  Kafka producer_, consumer_;
+  std::unique_ptr<RecordCollector> outputs_;
+  std::vector<std::string> inputs_;  // distinct input topics
+  PartitionGroup time_;
+  std::unique_ptr<TopicRecordSource> source_;
+  bool closed_ = false;
+};
+
+absl::Status Runner::Connect() {
+  auto pconf = MakeKafkaConf(config_.brokers,
+                             {{"transactional.id", config_.instance_id},
+                              {"enable.idempotence", "true"},
+                              {"acks", "all"},
+                              {"linger.ms", "5"}},
+                             config_.kafka);
+  if (!pconf.ok()) return pconf.status();
+  auto producer =
+      NewKafka(RD_KAFKA_PRODUCER, *std::move(pconf), "the producer");
+  if (!producer.ok()) return producer.status();
+  producer_ = *std::move(producer);
+  // Fences an older instance with the same instance.id: its next
+  // transaction fails and it stops.
+  for (int attempt = 1;; ++attempt) {
+    rd_kafka_error_t* e = rd_kafka_init_transactions(producer_.get(), 30000);
+    if (!e) break;
+    if (!rd_kafka_error_is_retriable(e) || g_stop) {
+      return absl::UnavailableError(
+          absl::StrFormat("initialising transactions: %s", ErrorText(e)));
+    }
+    log_->warn(
+        absl::StrFormat("initialising transactions (attempt %d): %s; retrying",
+                        attempt, ErrorText(e)));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  auto cconf = MakeKafkaConf(config_.brokers,
+                             {{"group.id", config_.group_id},
+                              {"session.timeout.ms", "10000"},
+                              {"enable.auto.commit", "false"},
+                              {"enable.auto.offset.store", "false"},
+                              // A position the log no longer holds
+                              // (retention deleted it) is an error, never a
+                              // silent jump.
+                              {"auto.offset.reset", "error"},
+                              {"isolation.level", "read_committed"}},
+                             config_.kafka);
+  if (!cconf.ok()) return cconf.status();
+  // Rebalances go to the source, which is made once the topics are known
+  // (they come only once it has subscribed, inside its polls).
+  rd_kafka_conf_set_rebalance_cb(
+      cconf->get(),
+      [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+        static_cast<Runner*>(opaque)->source_->Rebalance(rk, err, partitions);
+      });
+  rd_kafka_conf_set_opaque(cconf->get(), this);
+  auto consumer =
+      NewKafka(RD_KAFKA_CONSUMER, *std::move(cconf), "the consumer");
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = *std::move(consumer);
+  rd_kafka_poll_set_consumer(consumer_.get());
+  return absl::OkStatus();
+}
+
+// Input topics keyed by orderNo must be co-partitioned; output topics must
+// exist. Waits for the cluster while it is unreachable.
+absl::Status Runner::CheckTopics() {
+  std::map<std::string, int> counts;
+  for (int attempt = 1;; ++attempt) {
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e =
+        rd_kafka_metadata(consumer_.get(), 1, nullptr, &md, 10000);
+    if (!e) {
+      for (int i = 0; i < md->topic_cnt; ++i) {
+        if (!md->topics[i].err) {
+          counts[md->topics[i].topic] = md->topics[i].partition_cnt;
+        }
+      }
+      rd_kafka_metadata_destroy(md);
+      break;
+    }
+    if (g_stop) return absl::CancelledError("stopped");
+    log_->warn(absl::StrFormat(
+        "reading the cluster's metadata (attempt %d): %s; retrying", attempt,
+        rd_kafka_err2str(e)));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  auto need = [&](const std::string& topic) -> absl::StatusOr<int> {
+    auto it = counts.find(topic);
+    if (it == counts.end()) {
+      return absl::NotFoundError(absl::StrFormat(
+          "topic %s does not exist in %s", topic, config_.brokers));
+    }
+    return it->second;
+  };
+  std::string first;
+  int first_count = 0;
+  for (const std::string& t : config_.order_keyed_topics) {
+    auto n = need(t);
+    if (!n.ok()) return n.status();
+    if (first.empty()) {
+      first = t;
+      first_count = *n;
+    } else if (*n != first_count) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "input topics keyed by orderNo must have the same partition "
+          "count: %s has %d, %s has %d",
+          first, first_count, t, *n));
+    }
+  }
+  for (const std::string& t : config_.other_topics) {
+    auto n = need(t);
+    if (!n.ok()) return n.status();
+  }
+  // Stage A's tasks are the partitions of orderNo.
+  absl::Status st = engine_->SetPartitions(std::max(first_count, 1));
+  if (!st.ok()) return st;
+  const std::pair<OutputStream, std::string> outs[] = {
+      {OutputStream::kReceipts, config_.decisions_topic},
+      {OutputStream::kSummaries, config_.summaries_topic},
+      {OutputStream::kDeadLetters, config_.dead_letters_topic}};
+  outputs_ = std::make_unique<RecordCollector>(producer_.get(), log_);
+  for (const auto& [s, t] : outs) {
+    auto n = need(t);
+    if (!n.ok()) return n.status();
+    outputs_->SetTopic(s, t, *n);
+  }
+  std::set<std::string> distinct(config_.order_keyed_topics.begin(),
+                                 config_.order_keyed_topics.end());
+  distinct.insert(config_.other_topics.begin(), config_.other_topics.end());
+  inputs_.assign(distinct.begin(), distinct.end());
+  return absl::OkStatus();
+}
+
+// A consumer of its own, outside the group, to read an output partition's
+// tail (it assigns, never subscribes or commits; librdkafka still wants a
+// group.id).
+absl::StatusOr<Kafka> Runner::NewTailReader() {
+  auto conf = MakeKafkaConf(config_.brokers,
+                            {{"enable.partition.eof", "true"},
+                             {"group.id", config_.group_id + "-recovery"},
+                             {"enable.auto.commit", "false"},
+                             {"isolation.level", "read_committed"}},
+                            config_.kafka);
+  if (!conf.ok()) return conf.status();
+  return NewKafka(RD_KAFKA_CONSUMER, *std::move(conf), "a tail reader");
+}
+
+void Runner::AfterCommit() {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(
+      static_cast<int>(source_->assigned().size()));
+  for (const PartitionId& p : source_->assigned()) {
+    const int64_t next = source_->next_offset(p);
+    if (next < 0) continue;
+    rd_kafka_topic_partition_list_add(list, source_->topic(p.input).c_str(),
+                                      p.partition)
+        ->offset = next;
+  }
+  if (log_->should_log(spdlog::level::debug)) {
+    std::string where;
+    for (int i = 0; i < list->cnt; ++i) {
+      where += absl::StrFormat(" %s[%d]@%d", list->elems[i].topic,
+                               list->elems[i].partition, list->elems[i].offset);
+    }
+    const std::optional<int64_t> w = time_.watermark();
+    log_->debug(absl::StrFormat("epoch committed; watermark %s; next offsets%s",
+                                w ? FormatTime14(FromEpochSeconds(*w)) : "-",
+                                where));
+  }
+  if (list->cnt > 0) rd_kafka_commit(consumer_.get(), list, /*async=*/1);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (!metrics_) return;
+  // Lag from the high watermarks the last fetches brought (no request).
+  for (const PartitionId& p : source_->assigned()) {
+    const std::string& topic = source_->topic(p.input);
+    int64_t low = 0, high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_.get(), topic.c_str(),
+                                       p.partition, &low, &high) ||
+        high < 0) {
+      continue;
+    }
+    const int64_t next = source_->next_offset(p);
+    metrics_->SetConsumerLag(
+        topic, p.partition,
+        std::max<int64_t>(0, high - (next < 0 ? low : next)));
+  }
+}
+
+absl::Status Runner::Run() {
+  auto engine =
+      Engine::Open(config_.engine,
+                   // The input topics' partition count, checked
+                   // below.
+                   {.overlap_commits = false, .partitions = 0}, log_.get());
+  if (!engine.ok()) return engine.status();
+  engine_ = *std::move(engine);
+  engine_->run().status = RunStatus::kRunning;
+  if (!config_.observe.metrics_address.empty()) {
+    metrics_ = std::make_unique<Metrics>();
+    engine_->set_metrics(metrics_.get());
+    auto port = metrics_->Serve(config_.observe.metrics_address);
+    if (!port.ok()) return port.status();
+    log_->info(absl::StrFormat("metrics on port %d", *port));
+  }
+
+  log_->info(absl::StrFormat("state %s open; connecting to %s",
+                             config_.engine.state_dir, config_.brokers));
+  absl::Status st = Connect();
+  if (st.ok()) st = CheckTopics();
+  if (!st.ok()) return st;
+  source_ = std::make_unique<TopicRecordSource>(
+      consumer_.get(), inputs_, &time_, config_.engine.threads,
+      engine_->secret(), log_, metrics_.get());
+  st = source_->Restore(engine_->run().position);
+  if (st.ok()) {
+    log_->info("publishing what the last run committed and did not publish");
+    st = outputs_->Recover(engine_->outbox(),
+                           [this] { return NewTailReader(); });
+  }
+  if (!st.ok()) return st;
+  engine_->epochs().StartPublishing(outputs_.get());
+  Driver driver(engine_.get(), source_.get(), &time_, this);
+
+  st = source_->Subscribe();
+  if (!st.ok()) return st;
+  log_->info(absl::StrFormat("consuming %d topic(s) as group %s",
+                             inputs_.size(), config_.group_id));
+  st = driver.Run(&g_stop);
+  if (!st.ok()) return st;
+  // SIGTERM: finish the epoch, publish, commit.
+  st = driver.Commit();
+  if (!st.ok()) return st;
+  Close();
+  log_->info("stopped cleanly");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunKafka(const std::string& config_path, std::FILE* err) {
+  Logger log = MakeJsonLogger("run", err);
+  SetKafkaLogger(log);
+  auto config = LoadRunConfig(config_path);
+  if (!config.ok()) {
+    log->error(std::string(config.status().message()));
+    return 2;
+  }
+  log->set_level(config->observe.log_level);
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  absl::Status st;
+  {
+    Runner runner(*std::move(config), log);
+    st = runner.Run();
+  }
+  if (!st.ok()) {
+    log->error(std::string(st.message()));
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace clearlane

@@ -1,0 +1,61 @@
+// The configuration of `clearlane run` (Kafka mode): a plain text file of
+// `key = value` lines; `#` starts a comment; blank lines are ignored; a key
+// given twice is an error. Every `kafka.<name>` key is passed to
+// librdkafka unchanged as `<name>` (security.protocol, sasl.*, ssl.*, ...).
+// docs/kafka-mode.md lists every key with its default.
+
+#ifndef CLEARLANE_PIPELINE_KAFKA_RUN_CONFIG_H_
+#define CLEARLANE_PIPELINE_KAFKA_RUN_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pipeline/engine/options.h"
+#include "pipeline/observe/options.h"
+
+namespace clearlane {
+
+// Kafka mode's defaults for the engine: epochs small enough for the
+// latency a platform expects of a decision.
+inline constexpr int64_t kRunEpochRecords = 4096;
+inline constexpr int64_t kRunEpochMillis = 200;
+
+struct RunConfig {
+  RunConfig() {
+    engine.epoch_records = kRunEpochRecords;
+    engine.epoch_millis = kRunEpochMillis;
+  }
+  // The engine (state.dir, epoch.records, registry.file, ...).
+  EngineOptions engine;
+  // Metrics address and log level.
+  ObserveOptions observe;
+  std::string brokers;  // bootstrap.servers
+  std::string group_id = "clearlane";
+  // Input topics by the documents they carry. Topics keyed by orderNo
+  // (contract §1 "Kafka keys") must have the same partition count.
+  std::vector<std::string> order_keyed_topics;  // orders ... export lists
+  std::vector<std::string>
+      other_topics;  // export waybills, arrivals, departures
+  std::string decisions_topic, summaries_topic, dead_letters_topic;
+  // A partition that brings nothing for this long stops holding event time
+  // back (its watermark is left out of the least).
+  int64_t idle_timeout_ms = 30000;
+  // The transactional.id that fences an older instance of the same
+  // deployment (default: "clearlane-" + group.id).
+  std::string instance_id;
+  // kafka.* keys without the prefix, passed to every client.
+  std::map<std::string, std::string> kafka;
+};
+
+// Parses a configuration; errors name the line and the key.
+absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text);
+// Reads and parses a file; errors also name the file.
+absl::StatusOr<RunConfig> LoadRunConfig(const std::string& path);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_KAFKA_RUN_CONFIG_H_

@@ -1,0 +1,199 @@
+#include "pipeline/kafka/topic_source.h"
+
+#include "absl/strings/str_format.h"
+#include "model/coding.h"
+#include "pipeline/observe/metrics.h"
+
+namespace clearlane {
+namespace {
+
+// Messages taken from the consumer at most per batch.
+constexpr size_t kBatch = 1024;
+// The poll's wait for the first message of a batch: how soon a quiet
+// consumer lets the driver fire timers and commit an old epoch.
+constexpr int kPollMillis = 100;
+// The position's encoding.
+constexpr uint8_t kPositionVersion = 1;
+
+}  // namespace
+
+TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
+                                     std::vector<std::string> topics,
+                                     PartitionGroup* time, int threads,
+                                     std::string_view secret, Logger log,
+                                     Metrics* metrics)
+    : consumer_(consumer),
+      topics_(std::move(topics)),
+      time_(time),
+      decoder_(std::max(1, threads), secret),
+      log_(std::move(log)),
+      metrics_(metrics),
+      batch_(kBatch) {
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    topic_index_[topics_[i]] = static_cast<int32_t>(i);
+  }
+}
+
+absl::Status TopicRecordSource::Restore(std::string_view position) {
+  if (position.empty()) return absl::OkStatus();
+  BinaryReader r(position);
+  if (r.U8() != kPositionVersion) {
+    return absl::DataLossError("run positions: unknown version");
+  }
+  const uint64_t n = r.Varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string topic(r.Bytes());
+    const auto partition = static_cast<int32_t>(r.Varint());
+    const int64_t next = r.SignedVarint();
+    const bool has = r.U8();
+    const int64_t w = r.SignedVarint();
+    const std::optional<int64_t> watermark =
+        has ? std::optional<int64_t>(w) : std::nullopt;
+    auto it = topic_index_.find(topic);
+    if (it == topic_index_.end()) {
+      others_[{std::move(topic), partition}] = {next, watermark};
+      continue;
+    }
+    const PartitionId id{it->second, partition};
+    next_offsets_[id] = next;
+    time_->RestorePartition(id, watermark);
+  }
+  const bool has = r.U8();
+  const int64_t w = r.SignedVarint();
+  if (!r.ok() || !r.done()) {
+    return absl::DataLossError("run positions are corrupt");
+  }
+  if (has) time_->RestoreWatermark(w);
+  return absl::OkStatus();
+}
+
+std::string TopicRecordSource::Position() const {
+  std::map<std::pair<std::string, int32_t>, Kept> all = others_;
+  for (const auto& [id, next] : next_offsets_) {
+    all[{topics_[id.input], id.partition}] = {next, time_->watermark(id)};
+  }
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kPositionVersion);
+  w.Varint(all.size());
+  for (const auto& [tp, kept] : all) {
+    w.Bytes(tp.first);
+    w.Varint(static_cast<uint64_t>(tp.second));
+    w.SignedVarint(kept.next_offset);
+    w.U8(kept.watermark.has_value());
+    w.SignedVarint(kept.watermark.value_or(0));
+  }
+  const std::optional<int64_t> watermark = time_->watermark();
+  w.U8(watermark.has_value());
+  w.SignedVarint(watermark.value_or(0));
+  return out;
+}
+
+int64_t TopicRecordSource::next_offset(PartitionId p) const {
+  auto it = next_offsets_.find(p);
+  return it == next_offsets_.end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+}
+
+absl::Status TopicRecordSource::Subscribe() {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()));
+  for (const std::string& t : topics_) {
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  const rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e) {
+    return absl::UnavailableError(
+        absl::StrFormat("subscribing: %s", rd_kafka_err2str(e)));
+  }
+  return absl::OkStatus();
+}
+
+void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t* partitions) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    Assign(partitions);
+    rd_kafka_assign(rk, partitions);
+  } else {
+    time_->Assign({}, PartitionGroup::Clock::now());
+    if (metrics_) metrics_->set_ready(false);
+    rd_kafka_assign(rk, nullptr);
+  }
+  ++rebalances_;
+}
+
+// Starts each assigned partition where the state says it stands.
+void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
+  std::set<PartitionId> ids;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& p = partitions->elems[i];
+    auto it = topic_index_.find(p.topic);
+    if (it == topic_index_.end()) continue;
+    const PartitionId id{it->second, p.partition};
+    ids.insert(id);
+    p.offset = next_offset(id);
+  }
+  time_->Assign(ids, PartitionGroup::Clock::now());
+  log_->info(absl::StrFormat("assigned %d partition(s)", partitions->cnt));
+  // Ready: the state is restored (recovery ran before subscribing) and
+  // partitions are being consumed.
+  if (metrics_) metrics_->set_ready(partitions->cnt > 0);
+}
+
+void TopicRecordSource::Processed(const DecodedRecord& record) {
+  next_offsets_[{record.origin.input, record.origin.partition}] =
+      record.origin.offset + 1;
+}
+
+absl::Span<DecodedRecord> TopicRecordSource::Next() {
+  size_t n = 0;
+  const uint64_t rebalances = rebalances_;
+  for (int wait = kPollMillis; n < kBatch; wait = 0) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, wait);
+    if (rebalances_ != rebalances) {
+      // The assignment starts each partition at the position of what was
+      // processed: what this batch took before is fetched again.
+      n = 0;
+    }
+    if (!m) break;
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      status_ = absl::DataLossError(absl::StrFormat(
+          "input %s [%d]: %s; the records from the state's position on are "
+          "no longer in the log (retention deleted them), so stopping "
+          "rather than skipping them",
+          m->rkt ? rd_kafka_topic_name(m->rkt) : "?", m->partition,
+          rd_kafka_message_errstr(m)));
+      rd_kafka_message_destroy(m);
+      return {};
+    }
+    auto input = m->err ? topic_index_.end()
+                        : topic_index_.find(rd_kafka_topic_name(m->rkt));
+    if (m->err) {
+      // Broker trouble: librdkafka retries; say so now and then.
+      const auto now = std::chrono::steady_clock::now();
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+          now - last_error_ > std::chrono::seconds(5)) {
+        log_->warn(absl::StrFormat("consumer: %s; retrying",
+                                   rd_kafka_message_errstr(m)));
+        last_error_ = now;
+      }
+    } else if (input != topic_index_.end()) {
+      DecodedRecord& r = batch_[n++];
+      r.origin = {.input = input->second,
+                  .partition = m->partition,
+                  .offset = m->offset,
+                  .end = 0};
+      if (m->len > 0) {
+        r.bytes.assign(static_cast<const char*>(m->payload), m->len);
+      } else {
+        r.bytes.clear();
+      }
+      r.size = m->len;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  decoder_.DecodeAll(batch_, n);
+  return absl::MakeSpan(batch_.data(), n);
+}
+
+}  // namespace clearlane

@@ -1,0 +1,109 @@
+// TopicRecordSource: Kafka mode's input as the driver loop's RecordSource.
+// One consumer-group member consumes every input topic; each assigned
+// partition starts where the state says it stands (its next offset, kept
+// in the run record with every epoch, never read back from the group),
+// and batches of messages are decoded with their state forms prepared.
+// Rebalances assign partitions to the partition group, which owns event
+// time.
+//
+// The position it keeps, per partition: the next offset to read and the
+// partition's watermark; and the group's watermark. A partition of a
+// topic that is no longer configured keeps its entry unchanged.
+//
+// Thread-safety: one thread, the driver's; the rebalance callback runs on
+// it too (inside Next's poll).
+
+#ifndef CLEARLANE_PIPELINE_KAFKA_TOPIC_SOURCE_H_
+#define CLEARLANE_PIPELINE_KAFKA_TOPIC_SOURCE_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "pipeline/engine/decoder.h"
+#include "pipeline/engine/partition_group.h"
+#include "pipeline/engine/record_source.h"
+#include "pipeline/observe/log.h"
+
+namespace clearlane {
+
+class Metrics;
+
+class TopicRecordSource : public RecordSource {
+ public:
+  // `consumer` (not owned) must route its rebalances to Rebalance.
+  // Reads `topics`,
+  // decoding on `threads` threads (the caller's among them), each state
+  // form under `secret`; event time goes to `time`. `metrics` may be null.
+  TopicRecordSource(rd_kafka_t* consumer, std::vector<std::string> topics,
+                    PartitionGroup* time, int threads, std::string_view secret,
+                    Logger log, Metrics* metrics);
+
+  // Restores the position the run record kept (empty: a new state).
+  absl::Status Restore(std::string_view position);
+  // Subscribes the consumer to the topics.
+  absl::Status Subscribe();
+
+  // What the consumer's rebalance callback does: starts the partitions
+  // assigned where the state stands, or lets the revoked ones go.
+  void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* partitions);
+
+  // RecordSource.
+  absl::Span<DecodedRecord> Next() override;
+  bool ended() const override { return false; }
+  absl::Status status() const override { return status_; }
+  void Processed(const DecodedRecord& record) override;
+  std::string Position() const override;
+  std::variant<FileSource, TopicSource> SourceOf(
+      const RecordOrigin& origin) const override {
+    return TopicSource{topics_[origin.input], origin.partition, origin.offset};
+  }
+  std::string_view InputName(int32_t input) const override {
+    return topics_[input];
+  }
+
+  // The assigned partitions and the next offset of each (for the group's
+  // offsets and the lag after a commit); -1001 (RD_KAFKA_OFFSET_BEGINNING)
+  // for a partition never read.
+  const std::set<PartitionId>& assigned() const { return time_->assigned(); }
+  int64_t next_offset(PartitionId p) const;
+  const std::string& topic(int32_t input) const { return topics_[input]; }
+
+ private:
+  void Assign(rd_kafka_topic_partition_list_t* partitions);
+
+  rd_kafka_t* consumer_;
+  const std::vector<std::string> topics_;
+  absl::flat_hash_map<std::string, int32_t> topic_index_;
+  PartitionGroup* time_;
+  ParallelDecoder decoder_;
+  Logger log_;
+  Metrics* metrics_;
+  std::map<PartitionId, int64_t> next_offsets_;
+  // Positions of topics not configured now: kept as the state had them.
+  struct Kept {
+    int64_t next_offset;
+    std::optional<int64_t> watermark;
+  };
+  std::map<std::pair<std::string, int32_t>, Kept> others_;
+  std::vector<DecodedRecord> batch_;
+  // Rebalances so far (Next drops a batch that one interrupted).
+  uint64_t rebalances_ = 0;
+  absl::Status status_;
+  std::chrono::steady_clock::time_point last_error_{};
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_KAFKA_TOPIC_SOURCE_H_

@@ -1,0 +1,129 @@
+// What clearlane tells an operator while it runs: Prometheus metrics, and
+// the health endpoints, served on one address.
+//
+// Every label value is a name from a fixed set (input topic or file,
+// docType, dead-letter reason, receipt status and reason code): no
+// document content, so no personal data, ever reaches a metric. Counters
+// are updated by the driver's thread; the HTTP server's threads only read.
+
+#ifndef CLEARLANE_PIPELINE_OBSERVE_METRICS_H_
+#define CLEARLANE_PIPELINE_OBSERVE_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/document.h"
+#include "model/outputs.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "state/store.h"
+
+class CivetServer;
+
+namespace clearlane {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Serves GET /metrics (Prometheus text format), /healthz (200 while the
+  // process runs) and /readyz (200 once ready, 503 before) on `address`,
+  // "host:port"; port 0 picks a free one. Returns the port.
+  absl::StatusOr<int> Serve(const std::string& address);
+
+  // Ready: the state is restored and input is being consumed.
+  void set_ready(bool ready) {
+    ready_ = ready;
+    ready_gauge_->Set(ready ? 1 : 0);
+  }
+  bool ready() const { return ready_; }
+
+  // One input record from `input` (a topic or a file); `type` is null
+  // when it did not decode.
+  void Record(std::string_view input, const DocType* type);
+  void DeadLetter(std::string_view reason);
+  void Receipt(const clearlane::Receipt& r);
+  void SummaryForm();
+  void EpochCommitted(double seconds);
+  // Gauges set after each epoch.
+  void SetPending(int64_t lists, int64_t shipments);
+  // The engine's watermark, in Unix seconds; the lag is measured against
+  // the wall clock here, never in an operator.
+  void SetWatermark(std::optional<int64_t> unix_seconds);
+  void SetOutbox(int64_t records);
+  void SetConsumerLag(const std::string& topic, int32_t partition, int64_t lag);
+  void SetStore(const StateStore::Figures& f);
+
+  // The exposition text, as /metrics serves it (also for tests).
+  std::string Text();
+
+ private:
+  class Handler;
+  void UpdateProcess();
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::atomic<bool> ready_{false};
+
+  prometheus::Family<prometheus::Counter>* documents_;
+  prometheus::Family<prometheus::Counter>* dead_letters_;
+  prometheus::Family<prometheus::Counter>* receipts_;
+  prometheus::Gauge* ready_gauge_;
+  prometheus::Counter* summaries_;
+  prometheus::Counter* epochs_;
+  prometheus::Histogram* commit_seconds_;
+  prometheus::Family<prometheus::Gauge>* pending_;
+  prometheus::Gauge* pending_lists_;
+  prometheus::Gauge* pending_shipments_;
+  prometheus::Gauge* watermark_seconds_;
+  prometheus::Gauge* watermark_lag_;
+  prometheus::Gauge* outbox_;
+  prometheus::Family<prometheus::Gauge>* consumer_lag_;
+  prometheus::Gauge* live_data_;
+  prometheus::Gauge* sst_bytes_;
+  prometheus::Gauge* pending_compaction_;
+  prometheus::Gauge* writes_stopped_;
+  prometheus::Counter* stall_seconds_;
+  prometheus::Counter* user_bytes_;
+  prometheus::Counter* flush_bytes_;
+  prometheus::Counter* compaction_bytes_;
+  prometheus::Gauge* resident_;
+  prometheus::Gauge* virtual_;
+  prometheus::Counter* cpu_;
+  prometheus::Gauge* start_time_;
+  prometheus::Gauge* open_fds_;
+
+  // Counters by input, then docType (the last: undecodable), found
+  // without building label maps.
+  std::map<std::string, std::array<prometheus::Counter*, kDocTypeCount + 1>,
+           std::less<>>
+      document_counters_;
+  std::map<std::string, prometheus::Counter*, std::less<>>
+      dead_letter_counters_;
+  // Receipt counters by "docType status reason".
+  std::map<std::string, prometheus::Counter*, std::less<>> receipt_counters_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> lag_gauges_;
+  StateStore::Figures last_store_;
+  double last_cpu_ = 0;
+
+  std::unique_ptr<Handler> metrics_handler_, healthz_, readyz_;
+  std::unique_ptr<CivetServer> server_;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_OBSERVE_METRICS_H_

@@ -1,0 +1,168 @@
+#include "state/keys.h"
+
+#include <xxhash.h>
+
+#include "model/coding.h"
+
+namespace clearlane {
+
+uint32_t Murmur2(std::string_view key) {
+  // MurmurHash2, 32 bits, with the seed Kafka uses.
+  constexpr uint32_t kMix = 0x5bd1e995;
+  constexpr uint32_t kSeed = 0x9747b28c;
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+  const size_t n = key.size();
+  uint32_t h = kSeed ^ static_cast<uint32_t>(n);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t k = static_cast<uint32_t>(p[i]) |
+                 static_cast<uint32_t>(p[i + 1]) << 8 |
+                 static_cast<uint32_t>(p[i + 2]) << 16 |
+                 static_cast<uint32_t>(p[i + 3]) << 24;
+    k *= kMix;
+    k ^= k >> 24;
+    k *= kMix;
+    h = h * kMix ^ k;
+  }
+  switch (n - i) {
+    case 3:
+      h ^= static_cast<uint32_t>(p[i + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(p[i + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= p[i];
+      h *= kMix;
+  }
+  h ^= h >> 13;
+  h *= kMix;
+  h ^= h >> 15;
+  return h;
+}
+
+namespace {
+
+std::string HashLed(const std::string& rest) {
+  std::string key;
+  BinaryWriter(&key).Fixed64(XXH3_64bits(rest.data(), rest.size()));
+  key.append(rest);
+  return key;
+}
+
+// Flips the sign bit, so that big-endian bytes sort as signed numbers.
+constexpr uint64_t kSignBit = 1ull << 63;
+
+}  // namespace
+
+std::string OrderKey(int32_t partitions, std::string_view orderNo) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.Fixed32(static_cast<uint32_t>(PartitionOf(orderNo, partitions)));
+  w.Fixed64(XXH3_64bits(orderNo.data(), orderNo.size()));
+  key.append(orderNo);
+  return key;
+}
+
+std::string WaybillKey(std::string_view logisticsCode,
+                       std::string_view logisticsNo) {
+  std::string id;
+  BinaryWriter w(&id);
+  w.U8('I');
+  w.Bytes(logisticsCode);
+  w.Raw(logisticsNo);
+  return HashLed(id);
+}
+
+std::string ShipmentKey(std::string_view logisticsNo) {
+  std::string id;
+  BinaryWriter w(&id);
+  w.U8('E');
+  w.Raw(logisticsNo);
+  return HashLed(id);
+}
+
+std::string TotalKey(std::string_view buyer, int year) {
+  std::string key(buyer);
+  BinaryWriter(&key).Fixed32(static_cast<uint32_t>(year));
+  return key;
+}
+
+std::string MonthKey(int32_t period) {
+  std::string key(kMonthKeyPrefix);
+  BinaryWriter(&key).Fixed32(static_cast<uint32_t>(period));
+  return key;
+}
+
+std::optional<int32_t> PeriodOfMonthKey(std::string_view key) {
+  if (!key.starts_with(kMonthKeyPrefix)) return std::nullopt;
+  BinaryReader r(key.substr(kMonthKeyPrefix.size()));
+  const auto period = static_cast<int32_t>(r.Fixed32());
+  if (!r.ok() || !r.done()) return std::nullopt;
+  return period;
+}
+
+std::string RoundPrefix(int32_t period, int32_t round) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.U8('L');
+  w.Fixed32(static_cast<uint32_t>(period));
+  w.Fixed32(static_cast<uint32_t>(round));
+  return key;
+}
+
+std::string TimerKey(int32_t partitions, int64_t due, const ListKey& list) {
+  std::string key;
+  BinaryWriter w(&key);
+  if (IsShipmentExpiry(list)) {
+    const std::string shipment = ShipmentKey(list.orderNo);
+    w.U8('L');
+    w.Raw(std::string_view(shipment).substr(0, 8));
+  } else {
+    w.U8('A');
+    w.Fixed32(static_cast<uint32_t>(PartitionOf(list.orderNo, partitions)));
+  }
+  w.Fixed64(static_cast<uint64_t>(due) ^ kSignBit);
+  w.U8(static_cast<uint8_t>(list.type));
+  w.Bytes(list.ebpCode);
+  w.Bytes(list.orderNo);
+  return key;
+}
+
+std::optional<TimerKeyParts> ParseTimerKey(std::string_view key) {
+  BinaryReader r(key);
+  const uint8_t task = r.U8();
+  if (task == 'L') {
+    r.Fixed64();
+  } else if (task == 'A') {
+    r.Fixed32();
+  } else {
+    return std::nullopt;
+  }
+  TimerKeyParts t;
+  t.due = static_cast<int64_t>(r.Fixed64() ^ kSignBit);
+  const uint8_t type = r.U8();
+  t.list.type = static_cast<DocType>(type);
+  t.list.ebpCode = std::string(r.Bytes());
+  t.list.orderNo = std::string(r.Bytes());
+  if (!r.ok() || !r.done() || type >= kDocTypeCount) return std::nullopt;
+  return t;
+}
+
+std::string OutboxKey(OutputStream s, int64_t seq) {
+  std::string key;
+  BinaryWriter w(&key);
+  w.U8(static_cast<uint8_t>(s));
+  w.Fixed64(static_cast<uint64_t>(seq));
+  return key;
+}
+
+std::optional<int64_t> SequenceOfOutboxKey(std::string_view key) {
+  BinaryReader r(key);
+  r.U8();
+  const auto seq = static_cast<int64_t>(r.Fixed64());
+  if (!r.ok() || !r.done()) return std::nullopt;
+  return seq;
+}
+
+}  // namespace clearlane

@@ -1,0 +1,101 @@
+// Every key layout of clearlane's stores (docs/engine.md "Stores" has them
+// as a table), and the partition function that makes stage A's tasks.
+//
+// Each task's state is a key range, so a task can move to another process
+// as a range (or a changelog of it): order keys and list timers lead with
+// the partition of their orderNo; stage L's shipments and expiry timers
+// with a hash of their logisticsNo; stage B with the keyed hash of the
+// buyer's identity number. Keys of the point stores (store.h IsPointStore)
+// start with 8 bytes of hash, which their memtables hash on.
+//
+// Integers in keys are big-endian (model/coding.h), so keys sort as the
+// numbers do.
+//
+// Thread-safety: functions of their arguments.
+
+#ifndef CLEARLANE_STATE_KEYS_H_
+#define CLEARLANE_STATE_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "model/list_key.h"
+#include "model/outputs.h"
+
+namespace clearlane {
+
+// Kafka's murmur2 hash of a record key, as the Java client's default
+// partitioner (and librdkafka's "murmur2" partitioners) compute it.
+uint32_t Murmur2(std::string_view key);
+
+// The partition of `key` among `partitions` that the Java client picks:
+// the hash with its sign bit cleared, modulo the count. Stage A's tasks
+// are these partitions of orderNo, so a task's state is a key range in
+// Kafka mode and replay alike.
+inline int32_t PartitionOf(std::string_view key, int32_t partitions) {
+  return static_cast<int32_t>((Murmur2(key) & 0x7fffffffu) %
+                              static_cast<uint32_t>(partitions));
+}
+
+// Store::kMeta: the run record (run_record.h) and the secret.
+inline constexpr std::string_view kRunRecordKey = "run";
+inline constexpr std::string_view kSecretKey = "hmac-secret";
+
+// Store::kOrders: the stage A task (4 bytes: the partition of orderNo),
+// XXH3-64 of orderNo (8 bytes), then orderNo.
+std::string OrderKey(int32_t partitions, std::string_view orderNo);
+
+// Store::kLogistics: an import waybill's latest version: XXH3-64 of the
+// rest, then 'I', the length-prefixed logisticsCode and the logisticsNo.
+std::string WaybillKey(std::string_view logisticsCode,
+                       std::string_view logisticsNo);
+// Store::kLogistics: stage L's shipment of a logisticsNo: XXH3-64 of the
+// rest, then 'E' and the logisticsNo.
+std::string ShipmentKey(std::string_view logisticsNo);
+
+// Store::kBuyers: a buyer's released total for a year: the keyed hash of
+// the identity number, then the year (4 bytes).
+std::string TotalKey(std::string_view buyer, int year);
+
+// Store::kSummaries: 'M' + period (4 bytes) for a month's state; 'L' +
+// period + round (4 bytes each) + the list's ClosedListKey for a closed
+// list waiting for its forms (operators/summary.h).
+inline constexpr std::string_view kMonthKeyPrefix = "M";
+std::string MonthKey(int32_t period);
+std::optional<int32_t> PeriodOfMonthKey(std::string_view key);
+// The first key of a round's closed lists; the next round's is its end.
+std::string RoundPrefix(int32_t period, int32_t round);
+
+// Store::kTimers: 'A' + the stage A task of the list's orderNo (4 bytes),
+// or 'L' + the 8 bytes of hash that lead a stage L expiry's shipment key
+// (a ListKey of type CEB505 naming the logisticsNo); then the due time
+// (8 bytes, sign bit flipped so that negative times sort first), docType,
+// and the length-prefixed ebpCode and orderNo. The value is empty.
+std::string TimerKey(int32_t partitions, int64_t due, const ListKey& list);
+// What TimerKey wrote; nullopt when `key` is not a timer key.
+struct TimerKeyParts {
+  int64_t due = 0;
+  ListKey list;
+};
+std::optional<TimerKeyParts> ParseTimerKey(std::string_view key);
+// Whether a ListKey names a stage L expiry rather than a list.
+inline bool IsShipmentExpiry(const ListKey& k) {
+  return k.type == DocType::kCeb505;
+}
+
+// Store::kOutbox: the stream (1 byte), then the sequence number (8 bytes).
+std::string OutboxKey(OutputStream s, int64_t seq);
+// The sequence number of an outbox key; nullopt when it is not one.
+std::optional<int64_t> SequenceOfOutboxKey(std::string_view key);
+
+// Store::kRegistry: the keyed hash of the identity number (32 bytes). This
+// sorts after every registry key.
+inline constexpr std::string_view kRegistryEnd =
+    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_STATE_KEYS_H_
