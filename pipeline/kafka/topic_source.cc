@@ -147,13 +147,15 @@ void TopicRecordSource::Processed(const DecodedRecord& record) {
 
 absl::Span<DecodedRecord> TopicRecordSource::Next() {
   size_t n = 0;
-  const uint64_t rebalances = rebalances_;
+  uint64_t rebalances = rebalances_;
   for (int wait = kPollMillis; n < kBatch; wait = 0) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, wait);
     if (rebalances_ != rebalances) {
       // The assignment starts each partition at the position of what was
-      // processed: what this batch took before is fetched again.
+      // processed: what this batch took before the rebalance is fetched
+      // again.
       n = 0;
+      rebalances = rebalances_;
     }
     if (!m) break;
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
