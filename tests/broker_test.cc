@@ -4,13 +4,10 @@
 // status 0.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +21,7 @@
 #include <vector>
 
 #include "bench/loadtest/http_client.h"
+#include "tests/process.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -31,39 +29,12 @@ extern char** environ;
 namespace clearlane {
 namespace {
 
+using ::clearlane::testing::AwaitFileLine;
 using ::clearlane::testing::Slurp;
+using ::clearlane::testing::Spawn;
+using ::clearlane::testing::Wait;
 
 namespace fs = std::filesystem;
-
-// Starts `argv` with stdin from `in` (or /dev/null), stdout to `out` and
-// stderr to `err`.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& in,
-            const std::string& out, const std::string& err) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(
-      &actions, 0, in.empty() ? "/dev/null" : in.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  if (posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ)) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 class BrokerTest : public ::testing::Test {
  protected:
@@ -89,13 +60,9 @@ class BrokerTest : public ::testing::Test {
     std::vector<std::string> args = {CLEARLANE_BINARY, "broker",
                                      "--bootstrap-file", file};
     args.insert(args.end(), extra.begin(), extra.end());
-    broker_ = Spawn(args, "", (dir_ / "broker.out").string(), log_);
+    broker_ = Spawn(args, {.out = (dir_ / "broker.out").string(), .err = log_});
     EXPECT_GT(broker_, 0);
-    for (int i = 0; i < 200 && !fs::exists(file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    std::string bootstrap = Slurp(file);
-    while (!bootstrap.empty() && bootstrap.back() == '\n') bootstrap.pop_back();
+    const std::string bootstrap = AwaitFileLine(file);
     EXPECT_FALSE(bootstrap.empty()) << Slurp(log_);
     return bootstrap;
   }
@@ -103,7 +70,7 @@ class BrokerTest : public ::testing::Test {
   int Kcat(std::vector<std::string> args, const std::string& in,
            const std::string& out) {
     args.insert(args.begin(), "kcat");
-    return Wait(Spawn(args, in, out, log_));
+    return Wait(Spawn(args, {.in = in, .out = out, .err = log_}));
   }
   // Produces `n` keyed messages "k<i>:v<i>" to `topic`.
   void Produce(const std::string& bootstrap, const std::string& topic, int n) {
@@ -197,7 +164,7 @@ TEST_F(BrokerTest, BadTopicIsAClearError) {
   const std::string file = (dir_ / "bootstrap").string();
   pid_t pid = Spawn({CLEARLANE_BINARY, "broker", "--topic", "docs:zero",
                      "--bootstrap-file", file},
-                    "", (dir_ / "out").string(), log_);
+                    {.out = (dir_ / "out").string(), .err = log_});
   EXPECT_EQ(Wait(pid), 2);
   EXPECT_NE(Slurp(log_).find("--topic docs:zero"), std::string::npos);
   EXPECT_FALSE(fs::exists(file));

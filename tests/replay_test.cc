@@ -10,11 +10,8 @@
 // size of the killed runs (default 40, so kills land in every phase of an
 // epoch).
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,6 +23,7 @@
 #include <thread>
 
 #include "bench/generator.h"
+#include "tests/process.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -40,37 +38,22 @@ using ::clearlane::testing::Slurp;
 
 namespace fs = std::filesystem;
 
-int64_t EnvOr(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
+using ::clearlane::testing::EnvOr;
+using ::clearlane::testing::Exited;
+using ::clearlane::testing::RunToEnd;
+using ::clearlane::testing::Wait;
 
+// The clearlane binary with `args`.
+std::vector<std::string> Clearlane(std::vector<std::string> args) {
+  args.insert(args.begin(), CLEARLANE_BINARY);
+  return args;
+}
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  std::string binary = CLEARLANE_BINARY;
-  argv.push_back(binary.data());
-  std::vector<std::string> copy = args;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr,
-                             argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
+  return ::clearlane::testing::Spawn(Clearlane(args), log);
 }
-
 // Runs clearlane to completion; returns its exit status.
 int RunClearlane(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = Spawn(args, log);
-  if (pid < 0) return -1;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return RunToEnd(Clearlane(args), log);
 }
 
 class ReplayTest : public ::testing::Test {
@@ -318,9 +301,7 @@ TEST_F(ReplayTest, RestartOfAnUnfinishedRunNeedsTheSameInputs) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it was killed";
+  ASSERT_EQ(Wait(pid), 128 + SIGKILL) << "the run ended before it was killed";
   EXPECT_EQ(
       RunClearlane({"replay", "--input", other, "--out", out, "--state", state},
                    log_),
@@ -436,19 +417,17 @@ TEST_F(ReplayTest, KilledAtRandomMomentsEndsWithTheSameBytes) {
     ++restarts;
     std::this_thread::sleep_for(std::chrono::milliseconds(
         std::uniform_int_distribution<>(5, max_ms)(rng)));
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
+    if (const std::optional<int> code = Exited(pid)) {
       // It finished before the kill: start over from scratch so every kill
       // lands inside a run.
-      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log_);
+      ASSERT_EQ(*code, 0) << Slurp(log_);
       ASSERT_LT(restarts, 20 * kills) << "runs end too fast to be killed";
       fs::remove_all(state);
       fs::remove_all(out);
       continue;
     }
     kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++killed;
+    if (Wait(pid) == 128 + SIGKILL) ++killed;
   }
   ASSERT_EQ(RunClearlane(args, log_), 0) << Slurp(log_);
   ExpectSameOutputs(dir_ / "clean", out);
@@ -500,23 +479,22 @@ TEST_F(ReplayTest, KilledDuringTheDrainEndsWithTheSameBytes) {
     std::error_code ec;
     const uintmax_t before = fs::file_size(out / "receipts.ndjson", ec);
     const uintmax_t at_start = ec ? 0 : before;
-    int status = 0;
-    bool exited = false;
+    std::optional<int> exited;
     while (!exited) {
       const uintmax_t now = fs::file_size(out / "receipts.ndjson", ec);
       if (!ec && now > at_start) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      exited = waitpid(pid, &status, WNOHANG) == pid;
+      exited = Exited(pid);
     }
     if (!exited) {
       std::this_thread::sleep_for(std::chrono::milliseconds(
           std::uniform_int_distribution<>(0, 30)(rng)));
-      exited = waitpid(pid, &status, WNOHANG) == pid;
+      exited = Exited(pid);
     }
     if (exited) {
       // The drain ended before the kill: start over so every kill lands
       // in a drain.
-      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log_);
+      ASSERT_EQ(*exited, 0) << Slurp(log_);
       fs::remove_all(state);
       fs::remove_all(out);
       killed = 0;
@@ -524,8 +502,7 @@ TEST_F(ReplayTest, KilledDuringTheDrainEndsWithTheSameBytes) {
       continue;
     }
     kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) {
+    if (Wait(pid) == 128 + SIGKILL) {
       ++killed;
       sizes.push_back(fs::file_size(out / "receipts.ndjson", ec));
     }

@@ -51,6 +51,27 @@ TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
   EXPECT_EQ(c->engine.summary_flag, 1);
 }
 
+TEST(RunConfigTest, EngineKeysReachTheEngineOptions) {
+  auto c = ParseRunConfig(std::string(kMinimal) +
+                          "return.window.days = 15\n"
+                          "cache.entries = 1000\n"
+                          "decode.threads = 3\n"
+                          "timeout.import.hours = 12\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->engine.return_window_days, 15);
+  EXPECT_EQ(c->engine.cache_entries, 1000);
+  EXPECT_EQ(c->engine.threads, 3);
+  EXPECT_EQ(c->engine.Clearance().import_timeout, 12 * 3600);
+  EXPECT_EQ(c->engine.Clearance().return_window, 15 * 24 * 3600);
+  EXPECT_EQ(c->engine.state_dir, "/var/lib/clearlane");
+  auto defaults = ParseRunConfig(kMinimal);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->engine.threads, 1);
+  EXPECT_EQ(defaults->engine.return_window_days, 30);
+  EXPECT_FALSE(
+      ParseRunConfig(std::string(kMinimal) + "decode.threads = 0\n").ok());
+}
+
 TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
   struct Case {
     std::string extra, want;

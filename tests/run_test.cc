@@ -10,14 +10,11 @@
 // document per partition, 60 days on, lets every timeout fire, as replay's
 // drain does.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +35,7 @@
 #include "bench/loadtest/http_client.h"
 #include "pipeline/files/replay.h"
 #include "tests/fixtures.h"
+#include "tests/process.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -45,41 +43,17 @@ extern char** environ;
 namespace clearlane {
 namespace {
 
+using ::clearlane::testing::AwaitFileLine;
+using ::clearlane::testing::EnvOr;
+using ::clearlane::testing::Exited;
 using ::clearlane::testing::Lines;
 using ::clearlane::testing::PersonalDataIn;
 using ::clearlane::testing::Slurp;
+using ::clearlane::testing::Spawn;
+using ::clearlane::testing::Wait;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-int64_t EnvOr(const char* name, int64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ)) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // One output record.
 struct Out {
@@ -167,13 +141,7 @@ class RunTest : public ::testing::Test {
          "decisions:3", "--topic", "summaries:1", "--topic", "dead:2"},
         (dir_ / "broker.log").string());
     ASSERT_GT(broker_, 0);
-    for (int i = 0; i < 400 && !fs::exists(file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    bootstrap_ = Slurp(file);
-    while (!bootstrap_.empty() && bootstrap_.back() == '\n') {
-      bootstrap_.pop_back();
-    }
+    bootstrap_ = AwaitFileLine(file);
     ASSERT_FALSE(bootstrap_.empty()) << Slurp(dir_ / "broker.log");
   }
 
@@ -638,9 +606,8 @@ TEST_F(RunTest, FencedInstanceStopsAndItsSuccessorPublishesOnce) {
   int status = -1;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
-    int raw = 0;
-    if (waitpid(run, &raw, WNOHANG) == run) {
-      status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    if (const std::optional<int> code = Exited(run)) {
+      status = *code;
       running_.erase(run);
       break;
     }

@@ -1,5 +1,7 @@
 #include "pipeline/observe/log.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 
@@ -10,7 +12,9 @@
 namespace clearlane {
 namespace {
 
-// A sink onto a FILE* the caller owns (stderr, or a test's file).
+// A sink onto a FILE* the caller owns (stderr, or a test's file). The
+// mutex type is spdlog's template parameter: lines from several threads
+// do not interleave.
 class FileSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit FileSink(std::FILE* out) : out_(out) {}
@@ -27,15 +31,19 @@ class FileSink : public spdlog::sinks::base_sink<std::mutex> {
   std::FILE* out_;
 };
 
-// %* in the pattern: the message as the inside of a JSON string.
+// %* in the pattern: the message as the inside of a JSON string, escaped
+// by RapidJSON's writer (its quotes left out: the pattern has them).
 class JsonMessage : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    std::string escaped;
-    AppendJsonEscaped(std::string_view(msg.payload.data(), msg.payload.size()),
-                      &escaped);
-    dest.append(escaped.data(), escaped.data() + escaped.size());
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+    writer.String(msg.payload.data(),
+                  static_cast<rapidjson::SizeType>(msg.payload.size()));
+    const std::string_view quoted(buf.GetString(), buf.GetSize());
+    const std::string_view inside = quoted.substr(1, quoted.size() - 2);
+    dest.append(inside.data(), inside.data() + inside.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessage>();
@@ -43,34 +51,6 @@ class JsonMessage : public spdlog::custom_flag_formatter {
 };
 
 }  // namespace
-
-void AppendJsonEscaped(std::string_view s, std::string* out) {
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out->append(absl::StrFormat("\\u%04x", c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-}
 
 Logger MakeJsonLogger(const std::string& name, std::FILE* out,
                       spdlog::level::level_enum level) {

@@ -6,6 +6,9 @@
 // Messages name topics, partitions, offsets, paths, counts and reason
 // codes, never a document's content: no personal data is ever logged
 // (contract §7).
+//
+// Thread-safety: a logger may be used from any thread; its lines never
+// interleave.
 
 #ifndef CLEARLANE_PIPELINE_OBSERVE_LOG_H_
 #define CLEARLANE_PIPELINE_OBSERVE_LOG_H_
@@ -30,9 +33,6 @@ Logger MakeJsonLogger(const std::string& name, std::FILE* out,
 
 // "debug", "info", "warn" or "error".
 absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(std::string_view s);
-
-// Appends `s` to `out` as the inside of a JSON string.
-void AppendJsonEscaped(std::string_view s, std::string* out);
 
 }  // namespace clearlane
 

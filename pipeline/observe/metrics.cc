@@ -5,16 +5,17 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <mutex>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "pipeline/observe/proc.h"
 #include "prometheus/text_serializer.h"
 
 namespace clearlane {
 namespace {
 
-std::mutex g_scrape_mutex;  // process figures are read at scrape time
+// Process figures are read at scrape time, by one scrape at a time.
+ABSL_CONST_INIT absl::Mutex g_scrape_mutex(absl::kConstInit);
 
 template <class Builder>
 auto& Named(Builder b, const char* name, const char* help,
@@ -310,7 +311,7 @@ void Metrics::UpdateProcess() {
 }
 
 std::string Metrics::Text() {
-  std::lock_guard<std::mutex> lock(g_scrape_mutex);
+  absl::MutexLock lock(&g_scrape_mutex);
   UpdateProcess();
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
