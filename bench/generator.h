@@ -7,6 +7,8 @@
 // Deterministic: the same options give the same bytes. Streaming: an order's
 // content is a pure function of (seed, order index), so only a small pending
 // event per future document is held, never the documents themselves.
+//
+// Thread-safety: Generate is reentrant; each call owns its state.
 
 #ifndef CLEARLANE_BENCH_GENERATOR_H_
 #define CLEARLANE_BENCH_GENERATOR_H_

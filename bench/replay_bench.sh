@@ -3,7 +3,7 @@
 #
 #   bash bench/replay_bench.sh [--orders N] [--runs R] [--flow import|export|mixed]
 #                              [--seed S] [--skew SHARE] [--work DIR] [--bin PATH]
-#                              [--floor-bin PATH]
+#                              [--floor-bin PATH] [--baseline-bin PATH]
 #                              [--configs "check floor epoch:1 epoch:2 none:1 none:2"]
 #
 # Generates the corpus once (kept in --work, default /tmp/clearlane-bench),
@@ -13,6 +13,9 @@
 # the --configs given). `floor` runs bench/state_floor on the same file: the
 # least any durable replay must do (decode, state forms, one Put per
 # document, one outbox entry per list), so its ratio bounds replay's.
+# A config prefixed `base/` (`base/epoch:2`) runs the --baseline-bin
+# binary instead (a build of an earlier commit), in the same rounds, so
+# before and after are compared within one run on the same machine.
 # --skew passes --top-sellers-share to gen: that share
 # of export orders from the three largest sellers.
 # Prints a Markdown table of medians: seconds, documents/s, lists/s and the
@@ -29,6 +32,7 @@ seed=11
 work=/tmp/clearlane-bench
 bin="$(dirname "$0")/../build/pipeline/clearlane"
 floor_bin="$(dirname "$0")/../build/bench/state_floor"
+baseline_bin=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --orders) orders=$2; shift 2 ;;
@@ -40,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --work) work=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     --floor-bin) floor_bin=$2; shift 2 ;;
+    --baseline-bin) baseline_bin=$2; shift 2 ;;
     *) echo "replay_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +68,12 @@ receipts_md5=""
 now() { date +%s.%N; }
 
 run_one() {
-  local config=$1 start end
+  local config=$1 start end bin=$bin
+  if [[ $config == base/* ]]; then
+    [[ -x $baseline_bin ]] || { echo "replay_bench.sh: $config needs --baseline-bin" >&2; exit 2; }
+    bin=$baseline_bin
+    config=${config#base/}
+  fi
   if [[ $config == check ]]; then
     start=$(now)
     "$bin" check --input "$corpus" > /dev/null
@@ -89,8 +99,8 @@ run_one() {
       exit 1
     fi
   fi
-  times[$config]+="$(echo "$end - $start" | bc) "
-  echo "  $config: $(echo "$end - $start" | bc) s" >&2
+  times[$1]+="$(echo "$end - $start" | bc) "
+  echo "  $1: $(echo "$end - $start" | bc) s" >&2
 }
 
 for ((r = 0; r < runs; ++r)); do
@@ -116,6 +126,11 @@ echo "| command | seconds | documents/s | lists/s | ratio to decode |"
 echo "|---|---:|---:|---:|---:|"
 for c in "${configs[@]}"; do
   s=$(echo "${times[$c]}" | median)
+  prefix=
+  if [[ $c == base/* ]]; then
+    prefix="baseline "
+    c=${c#base/}
+  fi
   if [[ $c == check ]]; then
     label='`check` (decode only)'
   elif [[ $c == floor ]]; then
@@ -124,6 +139,7 @@ for c in "${configs[@]}"; do
     IFS=: read -r sync threads <<< "$c"
     label="\`replay --state --sync=$sync --threads $threads\`"
   fi
+  label="$prefix$label"
   awk -v n="$label" -v s="$s" -v d="$documents" -v l="$lists" -v c="$check_s" \
     'BEGIN { printf "| %s | %.2f | %.0f | %.0f | %.3f |\n", n, s, d / s, l / s, c / s }'
 done

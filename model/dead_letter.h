@@ -1,5 +1,7 @@
 // Dead letters (contract §6): every input that cannot be attributed to a
 // list, with its source, the reason code and a detail naming the field.
+//
+// Thread-safety: value types and pure functions.
 
 #ifndef CLEARLANE_MODEL_DEAD_LETTER_H_
 #define CLEARLANE_MODEL_DEAD_LETTER_H_

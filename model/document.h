@@ -18,6 +18,8 @@
 // Text fields are views into the Decoder that produced the document: they
 // stay valid until that Decoder's next Decode. Whoever keeps a document
 // longer copies what it keeps (operators encode it into their state).
+//
+// Thread-safety: value types; a document is read by one thread at a time.
 
 #ifndef CLEARLANE_MODEL_DOCUMENT_H_
 #define CLEARLANE_MODEL_DOCUMENT_H_

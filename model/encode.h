@@ -1,6 +1,8 @@
 // JSON encodings of clearlane's outputs: one object per line, UTF-8, fields
 // in the contract's table order, control characters escaped. Each function
 // appends one object (without a newline) to *out.
+//
+// Thread-safety: pure functions.
 
 #ifndef CLEARLANE_MODEL_ENCODE_H_
 #define CLEARLANE_MODEL_ENCODE_H_

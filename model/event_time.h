@@ -4,6 +4,8 @@
 //
 // Operators take time only from documents (design.md "Time"); nothing here
 // reads the clock.
+//
+// Thread-safety: pure functions.
 
 #ifndef CLEARLANE_MODEL_EVENT_TIME_H_
 #define CLEARLANE_MODEL_EVENT_TIME_H_

@@ -1,5 +1,7 @@
 // GB 11643-1999 citizen identity numbers (18 characters): the check behind
 // the ID_INVALID reason (contract §5, domain.md "Identity number").
+//
+// Thread-safety: pure functions.
 
 #ifndef CLEARLANE_MODEL_IDENTITY_NUMBER_H_
 #define CLEARLANE_MODEL_IDENTITY_NUMBER_H_

@@ -18,8 +18,9 @@ struct ListKey {
   DocType type;
   std::string ebpCode;
   std::string orderNo;
-  // docType, then ebpCode, then orderNo, bytewise (contract §9's firing
-  // order among timers due at once).
+  // docType, then ebpCode, then orderNo, bytewise: an order for sets and
+  // maps. Timers due at once fire in contract §9's order instead (ebpCode,
+  // orderNo, then docType; state/timer_store.h).
   friend auto operator<=>(const ListKey&, const ListKey&) = default;
 };
 

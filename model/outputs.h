@@ -1,6 +1,8 @@
 // What clearlane publishes: receipts (contract §3) and summary declaration
 // forms (contract §4). Dead letters are in dead_letter.h. The JSON encodings
 // are in encode.h.
+//
+// Thread-safety: value types.
 
 #ifndef CLEARLANE_MODEL_OUTPUTS_H_
 #define CLEARLANE_MODEL_OUTPUTS_H_

@@ -1,5 +1,7 @@
 // Which fields hold personal data (contract §7). They never appear in logs,
 // metrics or error details; the decoder does not echo their values.
+//
+// Thread-safety: constant tables and pure functions.
 
 #ifndef CLEARLANE_MODEL_PERSONAL_DATA_H_
 #define CLEARLANE_MODEL_PERSONAL_DATA_H_

@@ -1,4 +1,6 @@
 // UTF-8 checks and the dead-letter output's repair of bad bytes.
+//
+// Thread-safety: pure functions.
 
 #ifndef CLEARLANE_MODEL_UTF8_H_
 #define CLEARLANE_MODEL_UTF8_H_

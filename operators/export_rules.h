@@ -3,6 +3,8 @@
 // documents missing at the timeout, line totals, the payment received
 // against the order, and the list's lines against the order's. An export
 // order has no buyer, so there is no identity, limit or tax check.
+//
+// Thread-safety: pure functions.
 
 #ifndef CLEARLANE_OPERATORS_EXPORT_RULES_H_
 #define CLEARLANE_OPERATORS_EXPORT_RULES_H_

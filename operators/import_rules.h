@@ -2,6 +2,8 @@
 // it (contract §5, from FIELD_INVALID to ID_INVALID; 财关税〔2016〕18号
 // clause 2 for the three documents, the CEB standard's field rules for the
 // amounts). The registry, limit and tax checks are stage B's.
+//
+// Thread-safety: pure functions.
 
 #ifndef CLEARLANE_OPERATORS_IMPORT_RULES_H_
 #define CLEARLANE_OPERATORS_IMPORT_RULES_H_

@@ -1,5 +1,7 @@
 // The reason codes of contract §5, in the order of its table: a receipt
 // lists its reasons in this order.
+//
+// Thread-safety: value types and constant tables.
 
 #ifndef CLEARLANE_OPERATORS_REASONS_H_
 #define CLEARLANE_OPERATORS_REASONS_H_

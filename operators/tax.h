@@ -3,6 +3,9 @@
 // spread of freight and insurance over its lines, tariff, consumption tax
 // and VAT, at 70% within the limits or in full for a single item over the
 // single-transaction limit.
+//
+// Thread-safety: a TaxRateTable is immutable once built; the functions
+// are pure.
 
 #ifndef CLEARLANE_OPERATORS_TAX_H_
 #define CLEARLANE_OPERATORS_TAX_H_

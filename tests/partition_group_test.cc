@@ -142,6 +142,17 @@ TEST(PartitionGroup, WatermarkNeverGoesBack) {
   EXPECT_EQ(time.Advance(kT0 + seconds(23)), 350);
 }
 
+TEST(PartitionGroup, PartitionRebalancedAwayNoLongerHoldsTimeBack) {
+  PartitionGroup time(kIdleTimeout);
+  time.Assign({kP0, kP1}, kT0);
+  time.Record(kP0, 100, kT0);
+  time.Record(kP1, 300, kT0);
+  EXPECT_EQ(time.Advance(kT0), 100);
+  time.Assign({kP1}, kT0 + seconds(1));
+  EXPECT_EQ(time.Advance(kT0 + seconds(1)), 300);
+  EXPECT_EQ(time.watermark(kP0), 100);  // kept, should it come back
+}
+
 TEST(PartitionGroup, AssignCountsEachPartitionAsJustSeen) {
   PartitionGroup time(kIdleTimeout);
   time.Assign({kP0, kP1}, kT0);

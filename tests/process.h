@@ -1,6 +1,8 @@
 // Child processes for the tests that run the clearlane binary (or kcat):
 // start one with its standard streams on files, wait for it, and start
 // `clearlane broker` and read its bootstrap address.
+//
+// Thread-safety: reentrant.
 
 #ifndef CLEARLANE_TESTS_PROCESS_H_
 #define CLEARLANE_TESTS_PROCESS_H_

@@ -1,5 +1,7 @@
 // Pieces the load test's drivers share: pacing, the progress bar, and
 // reading receipts.
+//
+// Thread-safety: the load test's driver thread only.
 
 #ifndef CLEARLANE_BENCH_LOADTEST_HARNESS_H_
 #define CLEARLANE_BENCH_LOADTEST_HARNESS_H_

@@ -1,6 +1,9 @@
 // The load test end to end through Kafka: a `clearlane run` child process
 // on Kafka topics (the embedded mock cluster, or a given one), fed and read
 // by the harness.
+//
+// Thread-safety: RunLoadThroughKafka runs on the calling thread (and the
+// threads it starts).
 
 #ifndef CLEARLANE_BENCH_LOADTEST_KAFKA_H_
 #define CLEARLANE_BENCH_LOADTEST_KAFKA_H_

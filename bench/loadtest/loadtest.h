@@ -2,6 +2,9 @@
 // end to end through Kafka, paced or as fast as it goes, and writes a
 // report with plots. The harness owns the wall clock; the operators still
 // never read it.
+//
+// Thread-safety: RunLoadtest runs on the calling thread (and the threads it
+// starts).
 
 #ifndef CLEARLANE_BENCH_LOADTEST_LOADTEST_H_
 #define CLEARLANE_BENCH_LOADTEST_LOADTEST_H_

@@ -3,6 +3,8 @@
 // line that would be a dead letter (line, code, field path) and every
 // document that lacks a field Appendix A requires (its list would be
 // rejected FIELD_INVALID). Never prints personal data.
+//
+// Thread-safety: RunCheck runs on the calling thread.
 
 #ifndef CLEARLANE_PIPELINE_FILES_CHECK_H_
 #define CLEARLANE_PIPELINE_FILES_CHECK_H_

@@ -1,4 +1,6 @@
 // Writing a small file whole.
+//
+// Thread-safety: reentrant.
 
 #ifndef CLEARLANE_PIPELINE_FILES_FILE_UTIL_H_
 #define CLEARLANE_PIPELINE_FILES_FILE_UTIL_H_

@@ -9,6 +9,8 @@
 // the cluster's metadata gives); the mock does not hide aborted
 // transactions from read_committed consumers and does not store offsets
 // sent in a transaction.
+//
+// Thread-safety: RunBroker runs on the calling thread until stopped.
 
 #ifndef CLEARLANE_PIPELINE_KAFKA_BROKER_H_
 #define CLEARLANE_PIPELINE_KAFKA_BROKER_H_

@@ -3,6 +3,8 @@
 // given twice is an error. Every `kafka.<name>` key is passed to
 // librdkafka unchanged as `<name>` (security.protocol, sasl.*, ssl.*, ...).
 // docs/kafka-mode.md lists every key with its default.
+//
+// Thread-safety: value types and pure functions.
 
 #ifndef CLEARLANE_PIPELINE_KAFKA_RUN_CONFIG_H_
 #define CLEARLANE_PIPELINE_KAFKA_RUN_CONFIG_H_

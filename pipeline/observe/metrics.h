@@ -5,6 +5,9 @@
 // docType, dead-letter reason, receipt status and reason code): no
 // document content, so no personal data, ever reaches a metric. Counters
 // are updated by the driver's thread; the HTTP server's threads only read.
+//
+// Thread-safety: safe from any thread (prometheus-cpp's metrics are
+// atomic; scrapes are serialised).
 
 #ifndef CLEARLANE_PIPELINE_OBSERVE_METRICS_H_
 #define CLEARLANE_PIPELINE_OBSERVE_METRICS_H_

@@ -1,4 +1,6 @@
 // A process's resource figures from Linux's /proc.
+//
+// Thread-safety: reentrant (each call reads /proc afresh).
 
 #ifndef CLEARLANE_PIPELINE_OBSERVE_PROC_H_
 #define CLEARLANE_PIPELINE_OBSERVE_PROC_H_
