@@ -95,6 +95,7 @@ for ((r = 1; r <= runs; ++r)); do
 
   # clearlane run end to end
   rm -rf "$work/run-state"
+  (umask 077; head -c 48 /dev/urandom | base64 > "$work/hmac.secret")
   cat > "$work/run.conf" << EOF
 bootstrap.servers = $bs
 topic.orders = docs
@@ -102,6 +103,7 @@ topic.decisions = decisions
 topic.summaries = summaries
 topic.deadletters = dead
 state.dir = $work/run-state
+hmac.secret.file = $work/hmac.secret
 idle.timeout.ms = 600000
 EOF
   "$bin" run --config "$work/run.conf" 2> "$work/run.log" &

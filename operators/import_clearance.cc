@@ -190,6 +190,13 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
     CountInYear(list, *allowance, &decision, &r, ctx);
   } else {
     decision.status = "100";
+    // A later return is still checked against the list's lines (contract
+    // §10 "Returns").
+    for (const auto& item : list.items) {
+      if (item.gnum && item.qty) {
+        decision.lines.push_back({*item.gnum, *item.qty, Decimal()});
+      }
+    }
     r.reasons = reasons.Sorted();
     r.returnInfo = ReasonList::Info(r.reasons);
   }
@@ -230,14 +237,29 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
   ReasonList reasons;
   auto it = g.lists.find({DocType::kCeb621, ebpCode});
   Decision* decision = nullptr;
+  // The list's lines a return is checked against (gnum, qty), when known:
+  // the decided list's, or the waiting list's.
+  std::vector<ReleasedLine> waiting_lines;
+  const std::vector<ReleasedLine>* list_lines = nullptr;
   if (it != g.lists.end() && it->second.decision) {
     decision = &*it->second.decision;
     EchoInto(*decision, &r);
+    // A rejection without lines kept none to check against.
+    if (decision->status == "800" || !decision->lines.empty()) {
+      list_lines = &decision->lines;
+    }
   } else if (it != g.lists.end() && it->second.version.present() &&
              DecodeDocument(it->second.version.encoded, &list_doc_).ok()) {
+    const auto& list = std::get<Ceb621List>(list_doc_);
     Decision echo;
-    EchoList(std::get<Ceb621List>(list_doc_), &echo);
+    EchoList(list, &echo);
     EchoInto(echo, &r);
+    for (const auto& item : list.items) {
+      if (item.gnum && item.qty) {
+        waiting_lines.push_back({*item.gnum, *item.qty, Decimal()});
+      }
+    }
+    list_lines = &waiting_lines;
   } else {
     // A list never seen: echo the cancel or return itself, no tradeMode.
     std::visit(
@@ -275,13 +297,13 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
       }
       returned[*l.gnum] += *l.qty;
     }
-    if (decision && decision->status == "800") {
+    if (list_lines) {
       for (const auto& [gnum, qty] : returned) {
         const int64_t wanted = gnum;  // clang 14 cannot capture a binding
         auto line = std::find_if(
-            decision->lines.begin(), decision->lines.end(),
+            list_lines->begin(), list_lines->end(),
             [&](const ReleasedLine& rl) { return rl.gnum == wanted; });
-        if (line == decision->lines.end()) {
+        if (line == list_lines->end()) {
           reasons.Add(
               ReasonCode::kFieldInvalid,
               absl::StrFormat("CEB625 gnum %d is not on the list", gnum));

@@ -39,9 +39,12 @@ inline int32_t PartitionOf(std::string_view key, int32_t partitions) {
                               static_cast<uint32_t>(partitions));
 }
 
-// Store::kMeta: the run record (run_record.h) and the secret.
+// Store::kMeta: the run record (run_record.h); the keyed check value of
+// the secret the state was made with (never the secret itself, unless
+// replay was left to make one at random: then kSecretKey holds it).
 inline constexpr std::string_view kRunRecordKey = "run";
 inline constexpr std::string_view kSecretKey = "hmac-secret";
+inline constexpr std::string_view kSecretCheckKey = "hmac-check";
 
 // Store::kOrders: the stage A task (4 bytes: the partition of orderNo),
 // XXH3-64 of orderNo (8 bytes), then orderNo.

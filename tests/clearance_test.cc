@@ -472,5 +472,104 @@ TEST_F(ClearanceTest, ReturnOfALineTheListLacksIsFieldInvalid) {
             std::vector<std::string>{"FIELD_INVALID"});
 }
 
+// Contract §10 "Returns": a failed line check and NOT_RELEASED are both
+// reported, whether the list waits, was rejected or is unknown.
+TEST(ReturnsReportEveryFailedCheck, LineChecksAndNotReleasedTogether) {
+  struct Case {
+    const char* list;    // "waiting", "rejected" or "unknown"
+    const char* change;  // of the return's line
+    const char* to;
+    std::vector<std::string> want;
+  };
+  const std::vector<std::string> both = {"FIELD_INVALID", "NOT_RELEASED"};
+  const std::vector<std::string> only = {"NOT_RELEASED"};
+  const Case cases[] = {
+      {"waiting", R"("gnum":1)", R"("gnum":7)", both},    // not on the list
+      {"waiting", R"("qty":"1")", R"("qty":"2")", both},  // more than listed
+      {"waiting", R"(,"qty":"1")", "", both},             // no qty
+      {"waiting", R"("gnum":1)", R"("gnum":1)", only},    // lines agree
+      {"rejected", R"("gnum":1)", R"("gnum":7)", both},
+      {"rejected", R"("qty":"1")", R"("qty":"2")", both},
+      {"rejected", R"("gnum":1)", R"("gnum":1)", only},
+      {"unknown", R"(,"qty":"1")", "", both},
+      {"unknown", R"("gnum":1)", R"("gnum":7)", only},  // no lines to check
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.list) + " " + c.change + " -> " + c.to);
+    MemoryContext ctx;
+    Clearance clearance{ClearanceConfig{}};
+    Decoder decoder;
+    auto feed = [&](const std::string& record) {
+      Document doc;
+      ASSERT_TRUE(decoder.Decode(record, &doc).ok()) << record;
+      ctx.Submit(clearance, doc);
+    };
+    std::string ret = With(ValidRecord("CEB625"), c.change, c.to);
+    if (std::string_view(c.list) == "waiting") {
+      feed(ValidRecord("CEB621"));
+      ret = With(ret, "20261112110000", "20261111120000");
+    } else if (std::string_view(c.list) == "rejected") {
+      feed(ValidRecord("CEB621"));
+      // Its timeout, fired as the engine would at a watermark a day on.
+      ASSERT_EQ(ctx.timers.size(), 1u);
+      auto [due, key] = *ctx.timers.begin();
+      ctx.timers.clear();
+      clearance.OnTimeout(key, due, ctx);
+      ASSERT_EQ(ctx.receipts.size(), 1u);
+      ASSERT_EQ(ctx.receipts[0].returnStatus, "100");
+    }
+    feed(ret);
+    ASSERT_FALSE(ctx.receipts.empty());
+    const Receipt& r = ctx.receipts.back();
+    EXPECT_EQ(r.docType, "CEB626");
+    EXPECT_EQ(r.returnStatus, "100");
+    std::vector<std::string> codes;
+    for (const Reason& reason : r.reasons) codes.push_back(reason.code);
+    EXPECT_EQ(codes, c.want) << ReasonList::Info(r.reasons);
+  }
+}
+
+// Contract §10 "Checks read only what is there": a list or an order
+// without lines is FIELD_INVALID (items) and nothing else; in particular
+// no LIST_ORDER_MISMATCH from comparing lines with nothing. Import and
+// 9610 export alike.
+TEST(ChecksReadOnlyWhatIsThere, DocumentWithoutLinesIsFieldInvalidOnly) {
+  const std::vector<const char*> import = {"CEB311", "CEB411", "CEB511",
+                                           "CEB621"};
+  const std::vector<const char*> export_ = {"CEB303", "CEB403", "CEB505",
+                                            "CEB507", "CEB603"};
+  struct Case {
+    const std::vector<const char*>* flow;
+    const char* type;   // the document without lines
+    const char* items;  // what its "items" holds
+  };
+  for (const Case& c :
+       {Case{&import, "CEB621", "[]"}, Case{&import, "CEB621", "null"},
+        Case{&import, "CEB311", "[]"}, Case{&import, "CEB311", "null"},
+        Case{&export_, "CEB603", "[]"}, Case{&export_, "CEB603", "null"},
+        Case{&export_, "CEB303", "[]"}, Case{&export_, "CEB303", "null"}}) {
+    SCOPED_TRACE(std::string(c.type) + " items " + c.items);
+    MemoryContext ctx;
+    Clearance clearance{ClearanceConfig{}};
+    Decoder decoder;
+    for (const char* t : *c.flow) {
+      std::string record = ValidRecord(t);
+      if (std::string_view(t) == c.type) {
+        record = ::clearlane::testing::WithItems(record, c.items);
+      }
+      Document doc;
+      ASSERT_TRUE(decoder.Decode(record, &doc).ok()) << record;
+      ctx.Submit(clearance, doc);
+    }
+    ASSERT_EQ(ctx.receipts.size(), 1u);
+    const Receipt& r = ctx.receipts[0];
+    EXPECT_EQ(r.returnStatus, "100");
+    ASSERT_EQ(r.reasons.size(), 1u) << ReasonList::Info(r.reasons);
+    EXPECT_EQ(r.reasons[0].code, "FIELD_INVALID");
+    EXPECT_NE(r.reasons[0].detail.find("items"), std::string::npos)
+        << r.reasons[0].detail;
+  }
+}
+
 }  // namespace
 }  // namespace clearlane

@@ -313,6 +313,39 @@ TEST_F(ReplayTest, RestartOfAnUnfinishedRunNeedsTheSameInputs) {
       0);
 }
 
+// Contract §7: a state keyed by one secret refuses another, and never
+// holds a secret given in a file.
+TEST_F(ReplayTest, StateMadeWithOneSecretRefusesAnother) {
+  const std::string input = Corpus("day.ndjson", 50, 12);
+  const std::string state = (dir_ / "state").string();
+  const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
+  const fs::path a = dir_ / "a.secret", b = dir_ / "b.secret";
+  ::clearlane::testing::WriteFileWithMode(a, std::string(40, 'a'), owner_only);
+  ::clearlane::testing::WriteFileWithMode(b, std::string(40, 'b'), owner_only);
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out",
+                          (dir_ / "one").string(), "--state", state,
+                          "--keep-open", "--hmac-secret-file", a.string()},
+                         log_),
+            0)
+      << Slurp(log_);
+  EXPECT_EQ(Slurp(log_).find("random secret"), std::string::npos);
+  EXPECT_EQ(RunClearlane(
+                {"replay", "--input", input, "--out", (dir_ / "two").string(),
+                 "--state", state, "--hmac-secret-file", b.string()},
+                log_),
+            2);
+  EXPECT_NE(Slurp(log_).find("was made with another hmac secret"),
+            std::string::npos)
+      << Slurp(log_);
+  // Nowhere in the state's files is the secret.
+  for (const auto& f : fs::recursive_directory_iterator(state)) {
+    if (f.is_regular_file()) {
+      EXPECT_EQ(Slurp(f.path()).find(std::string(40, 'a')), std::string::npos)
+          << f.path();
+    }
+  }
+}
+
 TEST_F(ReplayTest, BadRegistryLinesAreReportedAndSkipped) {
   const std::string input = Corpus("day.ndjson", 200, 4);
   const std::string registry = (dir_ / "registry.ndjson").string();

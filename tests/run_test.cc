@@ -268,6 +268,18 @@ class RunTest : public ::testing::Test {
                                       << absl::StrJoin(undelivered_, "; ");
   }
 
+  // The secret of the keyed hashes, written once per test, readable by
+  // its owner only.
+  std::string SecretFile() {
+    const fs::path path = dir_ / "hmac.secret";
+    if (!fs::exists(path)) {
+      ::clearlane::testing::WriteFileWithMode(
+          path, "a secret of the run tests, 32 bytes and more",
+          fs::perms::owner_read | fs::perms::owner_write);
+    }
+    return path.string();
+  }
+
   std::string Config(const std::string& state, const std::string& extra = "") {
     const std::string path = (dir_ / "run.conf").string();
     std::ofstream out(path);
@@ -279,6 +291,7 @@ class RunTest : public ::testing::Test {
         << "topic.summaries = summaries\n"
         << "topic.deadletters = dead\n"
         << "state.dir = " << state << "\n"
+        << "hmac.secret.file = " << SecretFile() << "\n"
         << "epoch.records = 500\n"
         << "epoch.millis = 100\n"
         << "idle.timeout.ms = 600000\n"
@@ -747,14 +760,31 @@ TEST_F(RunTest, BadConfigNamesTheKey) {
                            "decisions\ntopic.summaries = summaries\n"
                            "topic.deadletters = dead\nstate.dir = " +
                            state + "\n";
-  expect_error(base + "epoch.records = many\n", "epoch.records");
-  expect_error(base + "topic.order = imp\n", "topic.order: unknown key");
-  expect_error(base + "kafka.security.protocol = carrier-pigeon\n",
+  const std::string secret = "hmac.secret.file = " + SecretFile() + "\n";
+  // The secret (contract §7): required, of 32 bytes at least, readable by
+  // its owner only.
+  expect_error(base, "hmac.secret.file is not set");
+  const std::string open_secret = (dir_ / "open.secret").string();
+  ::clearlane::testing::WriteFileWithMode(
+      open_secret, std::string(48, 's'),
+      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+          fs::perms::others_read);
+  expect_error(base + "hmac.secret.file = " + open_secret + "\n",
+               "readable by group or others");
+  const std::string short_secret = (dir_ / "short.secret").string();
+  ::clearlane::testing::WriteFileWithMode(short_secret, std::string(31, 's'),
+                                          fs::perms::owner_read);
+  expect_error(base + "hmac.secret.file = " + short_secret + "\n",
+               "holds 31 bytes; a secret needs at least 32");
+  expect_error(base + secret + "epoch.records = many\n", "epoch.records");
+  expect_error(base + secret + "topic.order = imp\n",
+               "topic.order: unknown key");
+  expect_error(base + secret + "kafka.security.protocol = carrier-pigeon\n",
                "kafka.security.protocol");
-  expect_error(base + "topic.lists = missing-topic\n",
+  expect_error(base + secret + "topic.lists = missing-topic\n",
                "topic missing-topic does not exist");
   rd_kafka_mock_topic_create(cluster_, "lists3", 3, 1);
-  expect_error(base + "topic.lists = lists3\n",
+  expect_error(base + secret + "topic.lists = lists3\n",
                "must have the same partition count");
 }
 

@@ -23,6 +23,15 @@ inline std::string Slurp(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Writes `text` to `p` with permissions `mode` (0600 for a secret file, as
+// clearlane requires: readable by its owner only).
+inline void WriteFileWithMode(const std::filesystem::path& p,
+                              std::string_view text,
+                              std::filesystem::perms mode) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+  std::filesystem::permissions(p, mode);
+}
+
 // The lines of a file, without their newlines.
 inline std::vector<std::string> Lines(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -64,6 +73,21 @@ inline std::string All(std::string s, std::string_view from,
     s.replace(at, from.size(), to);
   }
   return s;
+}
+
+// `record` (a document as JSON, its "items" array last) with that array
+// replaced by `items` ("[]", "null", ...).
+inline std::string WithItems(const std::string& record,
+                             std::string_view items) {
+  const size_t at = record.find("\"items\":");
+  const size_t end = record.rfind(']');
+  EXPECT_TRUE(at != std::string::npos && end != std::string::npos && end > at)
+      << record;
+  if (at == std::string::npos || end == std::string::npos || end < at) {
+    return record;
+  }
+  return record.substr(0, at) + "\"items\":" + std::string(items) +
+         record.substr(end + 1);
 }
 
 }  // namespace clearlane::testing

@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -30,6 +32,26 @@ namespace clearlane {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Writes a fresh random secret to `path`, readable by its owner only, as
+// `clearlane run` requires (48 random bytes as hex).
+absl::Status WriteSecretFile(const std::string& path) {
+  std::random_device random;
+  std::string secret;
+  for (int i = 0; i < 48; ++i) {
+    absl::StrAppendFormat(&secret, "%02x", random() & 0xff);
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, secret.data(), secret.size()) ==
+                      static_cast<ssize_t>(secret.size());
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
+    return absl::UnavailableError(
+        absl::StrFormat("cannot write the secret file %s", path));
+  }
+  return absl::OkStatus();
+}
 
 struct KafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
@@ -128,6 +150,8 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
   fs::remove_all(state, ec);
   const int metrics_port = FreePort();
   const std::string config = o.out_dir + "/run.conf";
+  const std::string secret = o.out_dir + "/hmac.secret";
+  if (absl::Status st = WriteSecretFile(secret); !st.ok()) return st;
   {
     std::ofstream out(config);
     out << "# written by clearlane loadtest\n"
@@ -138,6 +162,7 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
         << "topic.summaries = " << kLoadSummariesTopic << "\n"
         << "topic.deadletters = " << kLoadDeadLettersTopic << "\n"
         << "state.dir = " << state << "\n"
+        << "hmac.secret.file = " << secret << "\n"
         << "sync = " << (o.sync ? "epoch" : "none") << "\n"
         << "metrics.address = 127.0.0.1:" << metrics_port << "\n"
         << "log.level = debug\n"

@@ -21,7 +21,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   // driver's position, nothing was processed.
   e.fresh_ = e.run_.position.empty();
 
-  auto secret = LoadSecret(options.hmac_secret_file, *e.store_);
+  auto secret = LoadSecret({.file = options.hmac_secret_file,
+                            .option = mode.secret_option,
+                            .file_required = mode.secret_file_required},
+                           *e.store_, log);
   if (!secret.ok()) return secret.status();
   e.secret_ = *std::move(secret);
   if (!options.identity_registry.empty()) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,6 +48,11 @@ class Engine {
     // and timer keys); 0: the driver calls SetPartitions before
     // processing (Kafka mode learns it from the topics).
     int32_t partitions = 1;
+    // The secret's option as the driver's user names it, and whether a
+    // file is required (run) or a random secret in the state will do
+    // (replay, the load test; resources.h LoadSecret).
+    std::string_view secret_option = "--hmac-secret-file";
+    bool secret_file_required = false;
   };
 
   // Opens (or creates) the state and loads the secret, the registry and

@@ -20,7 +20,9 @@ struct EngineOptions {
   std::string state_dir;
   // Sync the WAL (and replay's output files) once per epoch.
   bool sync = true;
-  std::string hmac_secret_file;   // empty: a random secret kept in state
+  // At least 32 bytes, readable by its owner only; empty: replay keeps a
+  // random secret in the state, run refuses to start.
+  std::string hmac_secret_file;
   std::string identity_registry;  // NDJSON (contract §2); reloaded if given
   std::string tax_rates;          // CSV (contract §2); empty: the default
   // Summary declarations (contract §4): summaryFlag 1 leaves ownerCode

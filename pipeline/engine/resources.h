@@ -20,11 +20,27 @@
 
 namespace clearlane {
 
-// The secret personal fields are hashed under: the file's (a trailing
-// newline is not part of it), or, without a file, the one kept in the
-// state, made at random when the state is new.
-absl::StatusOr<std::string> LoadSecret(const std::string& file,
-                                       StateStore& store);
+// Where the secret comes from, as the driver names it.
+struct SecretSource {
+  std::string file;  // empty: none given
+  // How the user gives it ("--hmac-secret-file", "hmac.secret.file").
+  std::string_view option;
+  // Without a file: refuse (run), or keep a random secret in the state
+  // (replay's convenience default; logged).
+  bool file_required = false;
+};
+
+// The smallest secret taken, in bytes.
+inline constexpr size_t kMinSecretBytes = 32;
+
+// The secret personal fields are hashed under (contract §7): the file's (a
+// trailing newline is not part of it), which must hold at least
+// kMinSecretBytes and be readable by its owner only. Without a file, and
+// when not required, the random one kept in the state (made when the
+// state is new). The state keeps a keyed check value of the secret it was
+// made with and refuses another one: its hashes would not match.
+absl::StatusOr<std::string> LoadSecret(const SecretSource& source,
+                                       StateStore& store, spdlog::logger* log);
 
 // Replaces the registry in state with the file's (NDJSON of {"idNumber",
 // "name"}), each hashed under `secret`; `also` adds its changes to the

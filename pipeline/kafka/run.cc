@@ -243,11 +243,14 @@ void Runner::AfterCommit() {
 }
 
 absl::Status Runner::Run() {
-  auto engine =
-      Engine::Open(config_.engine,
-                   // The input topics' partition count, checked
-                   // below.
-                   {.overlap_commits = false, .partitions = 0}, log_.get());
+  auto engine = Engine::Open(config_.engine,
+                             // The input topics' partition count, checked
+                             // below.
+                             {.overlap_commits = false,
+                              .partitions = 0,
+                              .secret_option = "hmac.secret.file",
+                              .secret_file_required = true},
+                             log_.get());
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
   engine_->run().status = RunStatus::kRunning;
