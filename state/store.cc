@@ -1,5 +1,7 @@
 #include "state/store.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_format.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -83,8 +85,44 @@ absl::Status StoreIterator::status() const {
   return FromRocks(it_->status(), what_);
 }
 
+namespace {
+
+// What an operator can do about a damaged state.
+constexpr std::string_view kDamagedAdvice =
+    "restore the state from a backup, or move it aside and start a new "
+    "state (its input replayed from the start)";
+
+// A state whose data files are there but whose CURRENT is not cannot be
+// opened as it was: RocksDB would silently make a new, empty one beside
+// them. (A state killed while it was first created has no data files yet,
+// only LOCK, LOG, IDENTITY or a first MANIFEST: that one starts afresh.)
+absl::Status RefuseWithoutCurrent(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return absl::OkStatus();
+  if (std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+    return absl::OkStatus();
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool data = name.ends_with(".sst") || name.ends_with(".blob") ||
+                      name.starts_with("OPTIONS-") ||
+                      (name.ends_with(".log") && !name.empty() &&
+                       name[0] >= '0' && name[0] <= '9');
+    if (!data) continue;
+    return absl::DataLossError(absl::StrFormat(
+        "state %s holds data (%s) but no CURRENT file: it is damaged; %s", path,
+        name, kDamagedAdvice));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
     const StoreOptions& options) {
+  if (absl::Status st = RefuseWithoutCurrent(options.path); !st.ok()) {
+    return st;
+  }
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -125,7 +163,13 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
                                         options.path, families, &handles, &db);
   if (!s.ok()) {
-    return FromRocks(s, absl::StrFormat("opening state %s", options.path));
+    absl::Status st =
+        FromRocks(s, absl::StrFormat("opening state %s", options.path));
+    if (absl::IsDataLoss(st)) {
+      return absl::DataLossError(absl::StrFormat("%s; the state is damaged: %s",
+                                                 st.message(), kDamagedAdvice));
+    }
+    return st;
   }
   auto store = std::unique_ptr<StateStore>(new StateStore());
   store->db_.reset(db);
@@ -136,6 +180,15 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   store->db_->DestroyColumnFamilyHandle(handles[0]);
   for (int i = 0; i < kStoreCount; ++i) store->handles_[i] = handles[i + 1];
   return store;
+}
+
+absl::Status StateStore::Flush() {
+  absl::Status st = Await();
+  if (!st.ok()) return st;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles(handles_.begin(),
+                                                    handles_.end());
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), handles),
+                   absl::StrFormat("flushing state %s", path_));
 }
 
 StateStore::~StateStore() {

@@ -144,6 +144,9 @@ class StateStore {
   // Waits for the background commit, if any; the first error any of them
   // met, once met (it stays the answer).
   absl::Status Await();
+  // Writes every store's memtable to table files (and waits for it), after
+  // any background commit.
+  absl::Status Flush();
 
   const std::string& path() const { return path_; }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "model/coding.h"
 #include "state/store.h"
@@ -86,6 +87,98 @@ TEST(StateStore, UnopenablePathIsAnErrorNamingIt) {
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("/proc/clearlane/state"),
             std::string::npos);
+}
+
+// A damaged state is refused with a message naming it and what to do; it
+// never opens as a new, empty state beside the old files.
+class DamagedStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/damaged-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(path_);
+    auto store = StateStore::Open({.path = path_});
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < 2000; ++i) {
+      WriteBatch batch(**store);
+      batch.Put(Store::kOrders, "order-" + std::to_string(i),
+                std::string(100, 'o'));
+      ASSERT_TRUE((*store)->Commit(&batch).ok());
+    }
+    ASSERT_TRUE((*store)->Flush().ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(path_); }
+
+  // The first file of the state whose name passes `match`.
+  std::filesystem::path FileOf(bool (*match)(const std::string&)) {
+    for (const auto& e : std::filesystem::directory_iterator(path_)) {
+      if (match(e.path().filename().string())) return e.path();
+    }
+    ADD_FAILURE() << "no such file in " << path_;
+    return {};
+  }
+  // Opening (and reading every order) fails with DataLoss naming the
+  // state and saying what to do.
+  void ExpectRefused() {
+    absl::Status st;
+    auto store = StateStore::Open({.path = path_});
+    if (!store.ok()) {
+      st = store.status();
+    } else {
+      for (int i = 0; i < 2000 && st.ok(); ++i) {
+        st = (*store)
+                 ->Get(Store::kOrders, "order-" + std::to_string(i))
+                 .status();
+      }
+    }
+    ASSERT_FALSE(st.ok()) << "a damaged state was opened and read";
+    EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+    EXPECT_NE(st.message().find(path_), std::string::npos) << st;
+    if (!store.ok()) {
+      EXPECT_NE(st.message().find("restore the state from a backup"),
+                std::string::npos)
+          << st;
+    }
+  }
+
+  std::string path_;
+};
+
+TEST_F(DamagedStateTest, MissingCurrentIsRefused) {
+  std::filesystem::remove(std::filesystem::path(path_) / "CURRENT");
+  ExpectRefused();
+  // Nothing was created in its place.
+  EXPECT_FALSE(
+      std::filesystem::exists(std::filesystem::path(path_) / "CURRENT"));
+}
+
+TEST_F(DamagedStateTest, GarbageManifestIsRefused) {
+  const auto manifest =
+      FileOf([](const std::string& n) { return n.rfind("MANIFEST-", 0) == 0; });
+  std::ofstream(manifest, std::ios::binary | std::ios::trunc)
+      << std::string(4096, '\x5a');
+  ExpectRefused();
+}
+
+TEST_F(DamagedStateTest, TruncatedTableFileIsRefused) {
+  const auto sst = FileOf([](const std::string& n) {
+    return n.size() > 4 && n.compare(n.size() - 4, 4, ".sst") == 0;
+  });
+  std::filesystem::resize_file(sst, std::filesystem::file_size(sst) / 2);
+  ExpectRefused();
+}
+
+// A state killed while it was first created (no data yet) starts afresh.
+TEST(StateStore, StateKilledBeforeItsFirstDataStartsAfresh) {
+  const std::string path = ::testing::TempDir() + "/state-half-made";
+  std::filesystem::remove_all(path);
+  std::filesystem::create_directories(path);
+  std::ofstream(path + "/LOCK");
+  std::ofstream(path + "/LOG") << "rocksdb's log";
+  auto store = StateStore::Open({.path = path});
+  EXPECT_TRUE(store.ok()) << store.status();
+  store = absl::UnknownError("closed");
+  std::filesystem::remove_all(path);
 }
 
 }  // namespace
