@@ -44,8 +44,9 @@ void AddEngineFlags(CLI::App& app, EngineOptions& e) {
   app.add_option("--tax-rates", e.tax_rates,
                  "tax rates CSV (default: the contract's table)");
   app.add_option("--hmac-secret-file", e.hmac_secret_file,
-                 "secret for the keyed hashes of identity numbers (default: "
-                 "a random one kept in the state)");
+                 "secret for the keyed hashes of personal fields: at least "
+                 "32 bytes, readable by its owner only (default: a random "
+                 "one kept in the state, logged)");
   app.add_option("--threads", e.threads,
                  "threads decoding input (default: the cores); the outputs "
                  "do not depend on it")
@@ -85,6 +86,19 @@ void AddEngineFlags(CLI::App& app, EngineOptions& e) {
                  "state entries each cache keeps in memory before it forgets "
                  "the oldest (default 200000)")
       ->check(CLI::PositiveNumber);
+  app.add_option_function<std::string>(
+      "--min-free-space",
+      [&e](const std::string& v) {
+        auto floor = ParseFreeSpaceFloor(v);
+        if (!floor.ok()) {
+          throw CLI::ValidationError("--min-free-space",
+                                     std::string(floor.status().message()));
+        }
+        e.min_free_space = *floor;
+      },
+      "free space the state and output filesystems keep: a size, a "
+      "percentage of the filesystem, or both, the smaller applying "
+      "(default 1GiB,5%); below it the run stops with exit status 3");
   app.add_flag("--mask-dead-letters", e.mask_dead_letters,
                "mask personal data in the dead letters' raw record "
                "(contract §7)");

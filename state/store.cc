@@ -67,6 +67,7 @@ void WriteBatch::DeleteRange(Store s, std::string_view begin,
 void WriteBatch::Clear() { batch_->Clear(); }
 
 uint32_t WriteBatch::Count() const { return batch_->Count(); }
+size_t WriteBatch::DataSize() const { return batch_->GetDataSize(); }
 
 StoreIterator::StoreIterator(std::unique_ptr<rocksdb::Iterator> it,
                              std::string what)

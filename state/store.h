@@ -89,6 +89,8 @@ class WriteBatch {
   void Clear();
   // Changes held.
   uint32_t Count() const;
+  // Bytes the changes take (what the WAL write will be).
+  size_t DataSize() const;
 
  private:
   friend class StateStore;

@@ -346,6 +346,54 @@ TEST_F(ReplayTest, StateMadeWithOneSecretRefusesAnother) {
   }
 }
 
+// A filesystem that fills under replay: the run stops before the commit
+// that would not fit (exit status 3, one error naming the path), never with
+// a signal; once there is space, the same command finishes with the bytes
+// of an uninterrupted run. The small filesystem is a tmpfs the test mounts
+// where it may (root, or a container that allows mounts).
+TEST_F(ReplayTest, DiskBelowTheFloorStopsCleanlyAndTheSameCommandFinishes) {
+  const std::string input = Corpus("day.ndjson", 20000, 3);
+  ASSERT_EQ(RunClearlane({"replay", "--input", input, "--out",
+                          (dir_ / "clean").string()},
+                         log_),
+            0);
+  const fs::path small = dir_ / "small";
+  fs::create_directories(small);
+  const std::string mount = "mount -t tmpfs -o size=12m clearlane-test " +
+                            small.string() + " 2>/dev/null";
+  if (std::system(mount.c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root or "
+                    "CAP_SYS_ADMIN); the disk-full test did not run";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { std::system(("umount " + path + " 2>/dev/null").c_str()); }
+  } unmount{small.string()};
+  const std::vector<std::string> args = {"replay",
+                                         "--input",
+                                         input,
+                                         "--out",
+                                         (small / "out").string(),
+                                         "--state",
+                                         (small / "state").string(),
+                                         "--min-free-space",
+                                         "2MiB",
+                                         "--epoch-records",
+                                         "1000"};
+  EXPECT_EQ(RunClearlane(args, log_), 3) << Slurp(log_);
+  const std::string log = Slurp(log_);
+  EXPECT_NE(log.find("disk low: " + (small / "state").string()),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("the floor is 2.0 MiB (--min-free-space)"),
+            std::string::npos)
+      << log;
+  ASSERT_EQ(
+      std::system(("mount -o remount,size=400m " + small.string()).c_str()), 0);
+  ASSERT_EQ(RunClearlane(args, log_), 0) << Slurp(log_);
+  ExpectSameOutputs(dir_ / "clean", small / "out");
+}
+
 TEST_F(ReplayTest, BadRegistryLinesAreReportedAndSkipped) {
   const std::string input = Corpus("day.ndjson", 200, 4);
   const std::string registry = (dir_ / "registry.ndjson").string();

@@ -56,7 +56,8 @@ TEST(RunConfigTest, EngineKeysReachTheEngineOptions) {
                           "return.window.days = 15\n"
                           "cache.entries = 1000\n"
                           "decode.threads = 3\n"
-                          "timeout.import.hours = 12\n");
+                          "timeout.import.hours = 12\n"
+                          "min.free.space = 256MiB, 2%\n");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->engine.return_window_days, 15);
   EXPECT_EQ(c->engine.cache_entries, 1000);
@@ -64,12 +65,16 @@ TEST(RunConfigTest, EngineKeysReachTheEngineOptions) {
   EXPECT_EQ(c->engine.Clearance().import_timeout, 12 * 3600);
   EXPECT_EQ(c->engine.Clearance().return_window, 15 * 24 * 3600);
   EXPECT_EQ(c->engine.state_dir, "/var/lib/clearlane");
+  EXPECT_EQ(c->engine.min_free_space.bytes, uint64_t{256} << 20);
+  EXPECT_DOUBLE_EQ(c->engine.min_free_space.percent, 2);
   auto defaults = ParseRunConfig(kMinimal);
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->engine.threads, 1);
   EXPECT_EQ(defaults->engine.return_window_days, 30);
   EXPECT_FALSE(
       ParseRunConfig(std::string(kMinimal) + "decode.threads = 0\n").ok());
+  EXPECT_FALSE(
+      ParseRunConfig(std::string(kMinimal) + "min.free.space = plenty\n").ok());
 }
 
 TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {

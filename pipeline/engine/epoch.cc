@@ -97,6 +97,14 @@ absl::Status EpochCommitter::CommitEpoch() {
   if (st = state_->status(); !st.ok()) return st;
   outbox_->Trim(batch_, published_);
   PutRunRecord(*run_, batch_);
+  if (space_check_) {
+    // The batch goes to the WAL now and to a table file at the next
+    // flush; the outputs to their files.
+    uint64_t bytes = 2 * uint64_t{batch_->DataSize()};
+    for (const Output& o : outputs_) bytes += o.line.size() + 1;
+    st = space_check_(bytes);
+    if (!st.ok()) return st;
+  }
   if (options_.overlap) {
     WriteBatch* writing = batch_;
     batch_ =

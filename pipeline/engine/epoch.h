@@ -74,6 +74,13 @@ class EpochCommitter {
   void set_position_source(absl::AnyInvocable<std::string()> f) {
     position_source_ = std::move(f);
   }
+  // Asked before each commit, before anything of the epoch is written,
+  // with the bytes the commit will write at most (DiskGuard: free
+  // space). An error stops the commit with it; the epoch stays open.
+  // Run's check waits for space instead of failing.
+  void set_space_check(absl::AnyInvocable<absl::Status(uint64_t)> f) {
+    space_check_ = std::move(f);
+  }
   // Everything committed so far is published (the driver's recovery
   // published what was missing); commits go to `sink` from now on.
   void StartPublishing(OutputSink* sink);
@@ -129,6 +136,7 @@ class EpochCommitter {
   Metrics* metrics_ = nullptr;
   OutputSink* sink_ = nullptr;
   absl::AnyInvocable<std::string()> position_source_;
+  absl::AnyInvocable<absl::Status(uint64_t)> space_check_;
 
   // The open epoch: its batch (one of two, the other being written in the
   // background with overlap) and its outputs.

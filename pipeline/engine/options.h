@@ -12,6 +12,7 @@
 #include <string>
 
 #include "operators/clearance.h"
+#include "pipeline/engine/disk_guard.h"
 
 namespace clearlane {
 
@@ -49,6 +50,9 @@ struct EngineOptions {
   // Threads decoding input, one of them the driver's own where it decodes
   // in line; the outputs never depend on it.
   int threads = 1;
+  // The free space the state's (and replay's output) filesystems must
+  // keep; below it nothing more is committed (disk_guard.h).
+  FreeSpaceFloor min_free_space;
   // Mask personal data in the dead letters' raw record (contract §7).
   bool mask_dead_letters = false;
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "model/event_time.h"
+#include "pipeline/engine/disk_guard.h"
 #include "pipeline/engine/driver.h"
 #include "pipeline/engine/engine.h"
 #include "pipeline/files/file_sink.h"
@@ -67,6 +68,8 @@ class Replay : public DriverObserver {
   std::unique_ptr<FileOutputs> outputs_;
   std::unique_ptr<FileRecordSource> source_;
   PartitionGroup time_;  // one partition, the files in order; never idle
+  // The free-space floor of the state and output filesystems.
+  std::unique_ptr<DiskGuard> disk_;
   int64_t records_total_ = 0;
   std::chrono::steady_clock::time_point started_, last_progress_;
 };
@@ -91,6 +94,10 @@ absl::Status Replay::Start() {
   sync_ = eo.sync && !temporary_state_;
   eo.state_dir = state_dir_;
   eo.sync = sync_;
+  disk_ = std::make_unique<DiskGuard>(
+      eo.min_free_space, std::vector<std::string>{state_dir_, options_.out_dir},
+      "--min-free-space");
+  if (absl::Status st = disk_->Check(); !st.ok()) return st;
   // The output files are the commit thread's until Commit returns: each
   // epoch is written, and its outputs appended, while the next one is
   // processed.
@@ -183,6 +190,16 @@ absl::Status Replay::Start() {
     engine_->epochs().UpdateGauges();
     metrics_->set_ready(true);
   }
+  // Below the floor nothing of the epoch is written: the run stops (exit
+  // status 3) where a later one with the same arguments continues.
+  engine_->epochs().set_space_check([this](uint64_t bytes) {
+    absl::Status st = disk_->Check(bytes);
+    if (!st.ok() && metrics_) {
+      metrics_->set_disk_low(true);
+      metrics_->set_ready(false);
+    }
+    return st;
+  });
   return absl::OkStatus();
 }
 
@@ -280,7 +297,7 @@ int RunReplay(const ReplayOptions& options, std::FILE* err) {
   absl::Status st = Replay(options, err, log).Run();
   if (!st.ok()) {
     log->error(std::string(st.message()));
-    return 2;
+    return absl::IsResourceExhausted(st) ? kExitDiskLow : 2;
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "model/event_time.h"
+#include "pipeline/engine/disk_guard.h"
 #include "pipeline/engine/driver.h"
 #include "pipeline/engine/engine.h"
 #include "pipeline/kafka/client.h"
@@ -45,6 +47,10 @@ class Runner : public DriverObserver {
  private:
   absl::Status Connect();
   absl::Status CheckTopics();
+  // Returns once the state's filesystem has the free-space floor, waiting
+  // (with backoff, nothing committed, not ready) while it has not; an
+  // error only when stopped meanwhile.
+  absl::Status AwaitSpace(uint64_t about_to_write = 0);
   absl::StatusOr<Kafka> NewTailReader();
   void Close() {
     if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
@@ -53,6 +59,9 @@ class Runner : public DriverObserver {
 
   RunConfig config_;
   Logger log_;
+  DiskGuard disk_{config_.engine.min_free_space,
+                  {config_.engine.state_dir},
+                  "min.free.space"};
   std::unique_ptr<Metrics> metrics_;  // outlives the engine, which counts
   std::unique_ptr<Engine> engine_;
   Kafka producer_, consumer_;
@@ -242,7 +251,42 @@ void Runner::AfterCommit() {
   }
 }
 
+absl::Status Runner::AwaitSpace(uint64_t about_to_write) {
+  absl::Status st = disk_.Check(about_to_write);
+  if (st.ok()) return st;
+  log_->error(absl::StrFormat(
+      "%s; waiting for space, nothing is committed meanwhile", st.message()));
+  const bool was_ready = metrics_ && metrics_->ready();
+  if (metrics_) {
+    metrics_->set_disk_low(true);
+    metrics_->set_ready(false);
+  }
+  auto backoff = std::chrono::seconds(1);
+  while (!(st = disk_.Check(about_to_write)).ok()) {
+    const auto until = std::chrono::steady_clock::now() + backoff;
+    while (std::chrono::steady_clock::now() < until) {
+      if (g_stop) return st;  // stopped before there was space
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    backoff =
+        std::min<std::chrono::seconds>(backoff * 2, std::chrono::seconds(30));
+  }
+  log_->info("disk space is back above the floor: going on");
+  if (metrics_) {
+    metrics_->set_disk_low(false);
+    metrics_->set_ready(was_ready);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Runner::Run() {
+  if (!config_.observe.metrics_address.empty()) {
+    metrics_ = std::make_unique<Metrics>();
+    auto port = metrics_->Serve(config_.observe.metrics_address);
+    if (!port.ok()) return port.status();
+    log_->info(absl::StrFormat("metrics on port %d", *port));
+  }
+  if (absl::Status st = AwaitSpace(); !st.ok()) return st;
   auto engine = Engine::Open(config_.engine,
                              // The input topics' partition count, checked
                              // below.
@@ -254,13 +298,7 @@ absl::Status Runner::Run() {
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
   engine_->run().status = RunStatus::kRunning;
-  if (!config_.observe.metrics_address.empty()) {
-    metrics_ = std::make_unique<Metrics>();
-    engine_->set_metrics(metrics_.get());
-    auto port = metrics_->Serve(config_.observe.metrics_address);
-    if (!port.ok()) return port.status();
-    log_->info(absl::StrFormat("metrics on port %d", *port));
-  }
+  if (metrics_) engine_->set_metrics(metrics_.get());
 
   log_->info(absl::StrFormat("state %s open; connecting to %s",
                              config_.engine.state_dir, config_.brokers));
@@ -278,6 +316,8 @@ absl::Status Runner::Run() {
   }
   if (!st.ok()) return st;
   engine_->epochs().StartPublishing(outputs_.get());
+  engine_->epochs().set_space_check(
+      [this](uint64_t bytes) { return AwaitSpace(bytes); });
   Driver driver(engine_.get(), source_.get(), &time_, this);
 
   st = source_->Subscribe();
@@ -316,7 +356,9 @@ int RunKafka(const std::string& config_path, std::FILE* err) {
   }
   if (!st.ok()) {
     log->error(std::string(st.message()));
-    return 2;
+    // Stopped while waiting for disk space: the state is at its last
+    // epoch, and a restart waits again rather than failing.
+    return absl::IsResourceExhausted(st) ? 3 : 2;
   }
   return 0;
 }

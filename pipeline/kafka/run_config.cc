@@ -119,6 +119,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   text_of("sync", &sync);
   std::string mask = "false";
   text_of("deadletters.mask", &mask);
+  std::string min_free_space;
+  text_of("min.free.space", &min_free_space);
   int64_t summary_flag = e.summary_flag, form_lines = e.form_lines,
           threads = e.threads;
   int_of("epoch.records", &e.epoch_records, 1, 10000000);
@@ -154,6 +156,13 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
     return error("deadletters.mask", "expected true or false");
   }
   e.mask_dead_letters = mask == "true";
+  if (!min_free_space.empty()) {
+    auto floor = ParseFreeSpaceFloor(min_free_space);
+    if (!floor.ok()) {
+      return error("min.free.space", std::string(floor.status().message()));
+    }
+    e.min_free_space = *floor;
+  }
   auto level = ParseLogLevel(log_level);
   if (!level.ok())
     return error("log.level", "expected debug, info, warn or error");

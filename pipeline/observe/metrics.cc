@@ -74,6 +74,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                         "consumed (what /readyz answers), else 0.",
                         r)
                       .Add({});
+  disk_low_gauge_ =
+      &Named(BuildGauge(), "clearlane_disk_low",
+             "1 while a state or output filesystem is below the free-space "
+             "floor (nothing is committed then), else 0.",
+             r)
+           .Add({});
   summaries_ = &Named(BuildCounter(), "clearlane_declaration_forms_total",
                       "Summary declaration forms written.", r)
                     .Add({});

@@ -55,6 +55,8 @@ class Metrics {
     ready_gauge_->Set(ready ? 1 : 0);
   }
   bool ready() const { return ready_; }
+  // Below the free-space floor (engine/disk_guard.h).
+  void set_disk_low(bool low) { disk_low_gauge_->Set(low ? 1 : 0); }
 
   // One input record from `input` (a topic or a file); `type` is null
   // when it did not decode.
@@ -86,6 +88,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* dead_letters_;
   prometheus::Family<prometheus::Counter>* receipts_;
   prometheus::Gauge* ready_gauge_;
+  prometheus::Gauge* disk_low_gauge_;
   prometheus::Counter* summaries_;
   prometheus::Counter* epochs_;
   prometheus::Histogram* commit_seconds_;
