@@ -9,6 +9,7 @@ namespace {
 constexpr uint8_t kGroupVersion = 2;
 constexpr uint8_t kShipmentVersion = 1;
 constexpr uint8_t kMonthVersion = 1;
+constexpr uint8_t kWaybillVersion = 1;
 
 void PutVersion(BinaryWriter& w, const Version& v) {
   w.SignedVarint(v.appTime);
@@ -240,7 +241,7 @@ absl::StatusOr<MonthState> DecodeMonthState(std::string_view bytes) {
 std::string EncodeWaybillVersion(const WaybillVersion& v) {
   std::string out;
   BinaryWriter w(&out);
-  w.U8(1);  // version
+  w.U8(kWaybillVersion);
   w.SignedVarint(v.appTime);
   w.U8(v.deleted);
   w.Bytes(v.orderNo);
@@ -250,11 +251,13 @@ std::string EncodeWaybillVersion(const WaybillVersion& v) {
 absl::StatusOr<WaybillVersion> DecodeWaybillVersion(std::string_view bytes) {
   BinaryReader r(bytes);
   WaybillVersion v;
-  r.U8();
+  if (r.U8() != kWaybillVersion) {
+    return absl::DataLossError("waybill version of an unknown version");
+  }
   v.appTime = r.SignedVarint();
   v.deleted = r.U8() != 0;
   v.orderNo = std::string(r.Bytes());
-  if (!r.ok()) return absl::DataLossError("waybill is corrupt");
+  if (!r.ok() || !r.done()) return absl::DataLossError("waybill is corrupt");
   return v;
 }
 
