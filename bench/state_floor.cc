@@ -137,7 +137,7 @@ int Main(int argc, char** argv) {
     StoreOptions so;
     so.path = dir.string();
     so.sync = o.sync;
-    auto store = StateStore::Open(so);
+    auto store = StateStore::Open(std::move(so));
     Check(store.status());
     // Read and decoded ahead as replay does. A fixed secret: the HMACs
     // cost the same under any key. Without one (--raw), the decoder

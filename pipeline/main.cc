@@ -98,7 +98,8 @@ void AddEngineFlags(CLI::App& app, EngineOptions& e) {
       },
       "free space the state and output filesystems keep: a size, a "
       "percentage of the filesystem, or both, the smaller applying "
-      "(default 1GiB,5%); below it the run stops with exit status 3");
+      "(default 1GiB,5%); below it the run stops with exit status 3; "
+      "off: not checked (a write that fails still stops it with 3)");
   app.add_flag("--mask-dead-letters", e.mask_dead_letters,
                "mask personal data in the dead letters' raw record "
                "(contract §7)");

@@ -5,6 +5,8 @@
 #include "absl/strings/str_format.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
@@ -12,6 +14,7 @@
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "state/fail_stop_fs.h"
 #include "state/rocks_status.h"
 
 namespace clearlane {
@@ -120,7 +123,7 @@ absl::Status RefuseWithoutCurrent(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
-    const StoreOptions& options) {
+    StoreOptions options) {
   if (absl::Status st = RefuseWithoutCurrent(options.path); !st.ok()) {
     return st;
   }
@@ -128,6 +131,12 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.on_write_failure) {
+    env = rocksdb::NewCompositeEnv(NewFailStopFileSystem(
+        rocksdb::FileSystem::Default(), std::move(options.on_write_failure)));
+    db_options.env = env.get();
+  }
   // One writer (the epoch commit); the hashed memtables need this off.
   db_options.allow_concurrent_memtable_write = false;
   // Counters only (write stalls, bytes written), no timing histograms.
@@ -175,6 +184,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
   auto store = std::unique_ptr<StateStore>(new StateStore());
   store->db_.reset(db);
   store->statistics_ = std::move(statistics);
+  store->env_ = std::move(env);
   store->path_ = options.path;
   store->sync_ = options.sync;
   // handles[0] is the default family, unused; keep it to close it.

@@ -35,6 +35,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class Iterator;
 class Statistics;
 class WriteBatch;
@@ -62,6 +63,13 @@ std::string_view StoreName(Store s);
 // hash (or be hashes, like the registry's).
 bool IsPointStore(Store s);
 
+// Called, from whichever thread met it, with the first failed write to a
+// file of the state (a full disk, a quota, an I/O error): ResourceExhausted
+// when the filesystem is full or over quota, else Unavailable; the message
+// names the file and what was being done. It should end the process (see
+// fail_stop_fs.h for why RocksDB must not see the error).
+using WriteFailureHandler = absl::AnyInvocable<void(const absl::Status&)>;
+
 struct StoreOptions {
   std::string path;
   // Sync the WAL on every commit (one sync per epoch). Off: the WAL is
@@ -69,6 +77,9 @@ struct StoreOptions {
   // lose the last epochs.
   bool sync = true;
   size_t block_cache_bytes = 256 << 20;
+  // Unset: a failed write is returned as an error by the call that met it
+  // (and RocksDB may abort on a later use of the file).
+  WriteFailureHandler on_write_failure;
 };
 
 class StateStore;
@@ -125,8 +136,7 @@ class StoreIterator {
 
 class StateStore {
  public:
-  static absl::StatusOr<std::unique_ptr<StateStore>> Open(
-      const StoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(StoreOptions options);
   ~StateStore();
 
   // The value at `key`, nullopt when absent.
@@ -175,6 +185,7 @@ class StateStore {
   std::string path_;
   bool sync_ = true;
   std::shared_ptr<rocksdb::Statistics> statistics_;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kStoreCount> handles_{};
   std::future<absl::Status> background_;

@@ -29,7 +29,11 @@ TEST(FreeSpaceFloor, ParsesSizesPercentagesAndBoth) {
     ASSERT_TRUE(f.ok()) << c.text << ": " << f.status();
     EXPECT_EQ(f->bytes, c.bytes) << c.text;
     EXPECT_DOUBLE_EQ(f->percent, c.percent) << c.text;
+    EXPECT_TRUE(f->checked) << c.text;
   }
+  auto off = ParseFreeSpaceFloor(" off ");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->checked);
   for (const char* bad :
        {"", "lots", "5%%", "101%", "-1%", "1GB,2GB", "5%,6%", "12Q"}) {
     EXPECT_FALSE(ParseFreeSpaceFloor(bad).ok()) << bad;
@@ -69,6 +73,11 @@ TEST(DiskGuard, AnswersOnTheRealFilesystem) {
       DiskGuard({.bytes = 0, .percent = 0}, {dir}, "--opt")
           .Check(uint64_t{1} << 62);
   EXPECT_EQ(huge.code(), absl::StatusCode::kResourceExhausted) << huge;
+  // "off": not even that is looked at.
+  EXPECT_TRUE(
+      DiskGuard({.bytes = 0, .percent = 100, .checked = false}, {dir}, "--opt")
+          .Check(uint64_t{1} << 62)
+          .ok());
 }
 
 }  // namespace

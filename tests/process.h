@@ -1,6 +1,7 @@
 // Child processes for the tests that run the clearlane binary (or kcat):
 // start one with its standard streams on files, wait for it, and start
-// `clearlane broker` and read its bootstrap address.
+// `clearlane broker` and read its bootstrap address; and a small
+// filesystem for the disk-full tests.
 //
 // Thread-safety: reentrant.
 
@@ -110,6 +111,42 @@ inline std::string AwaitFileLine(
   const size_t end = text.find('\n');
   return end == std::string::npos ? text : text.substr(0, end);
 }
+
+// A tmpfs of a given size mounted at a directory for the life of the
+// object, where the test may mount one (root, or a container that allows
+// mounts); mounted() says whether it is. Resize grows (or shrinks) it in
+// place, as an operator freeing space would.
+class SmallFilesystem {
+ public:
+  SmallFilesystem(std::filesystem::path dir, const std::string& size)
+      : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    mounted_ = std::system(("mount -t tmpfs -o size=" + size +
+                            " clearlane-test " + dir_.string() + " 2>/dev/null")
+                               .c_str()) == 0;
+  }
+  ~SmallFilesystem() {
+    if (mounted_) std::system(("umount " + dir_.string()).c_str());
+  }
+  SmallFilesystem(const SmallFilesystem&) = delete;
+  SmallFilesystem& operator=(const SmallFilesystem&) = delete;
+
+  bool mounted() const { return mounted_; }
+  bool Resize(const std::string& size) const {
+    return std::system(("mount -o remount,size=" + size + " " + dir_.string())
+                           .c_str()) == 0;
+  }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Why a test that needs one was skipped.
+  static constexpr const char* kCannotMount =
+      "cannot mount a small tmpfs here (needs root or CAP_SYS_ADMIN); the "
+      "disk-full test did not run";
+
+ private:
+  std::filesystem::path dir_;
+  bool mounted_ = false;
+};
 
 }  // namespace clearlane::testing
 

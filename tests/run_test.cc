@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <simdjson.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,7 @@ using ::clearlane::testing::Exited;
 using ::clearlane::testing::Lines;
 using ::clearlane::testing::PersonalDataIn;
 using ::clearlane::testing::Slurp;
+using ::clearlane::testing::SmallFilesystem;
 using ::clearlane::testing::Spawn;
 using ::clearlane::testing::Wait;
 
@@ -732,6 +734,60 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   for (const std::string& p : personal) {
     EXPECT_EQ(seen.find(p), std::string::npos) << "in the metrics or log";
   }
+}
+
+// A state filesystem that fills while the corpus arrives: `run` commits
+// nothing below the floor and waits, alive and not ready, longer than the
+// consumer's poll interval; once the operator frees space it goes on, and
+// every decision is published once, as replay's. The small filesystem is a
+// tmpfs the test mounts where it may (root, or a container that allows
+// mounts); ballast fills it to just above the floor.
+TEST_F(RunTest, WaitsWhileTheDiskIsLowAndGoesOnWhenSpaceReturns) {
+  const SmallFilesystem small(dir_ / "small", "64m");
+  if (!small.mounted()) GTEST_SKIP() << SmallFilesystem::kCannotMount;
+  Generate(3000, 79);
+  Replay();
+  const fs::path ballast = small.dir() / "ballast";
+  {
+    struct statvfs st {};
+    ASSERT_EQ(statvfs(small.dir().c_str(), &st), 0);
+    const uint64_t free = uint64_t{st.f_bavail} * st.f_frsize;
+    std::ofstream out(ballast, std::ios::binary);
+    const std::string block(1 << 20, 'x');
+    // 3 MiB left: above the 2 MiB floor, below what the day writes.
+    for (uint64_t left = free; left > (3u << 20); left -= block.size()) {
+      out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    }
+  }
+  const int port = ::clearlane::FreePort();
+  const std::string state = (small.dir() / "state").string();
+  const pid_t run = StartRun(
+      Config(state, absl::StrFormat("min.free.space = 2MiB\n"
+                                    "metrics.address = 127.0.0.1:%d\n"
+                                    "kafka.max.poll.interval.ms = 6000\n",
+                                    port)));
+  Produce(0, records_.size());
+  ProduceClocks();
+  WaitForLog("disk low: " + state, 1);
+  EXPECT_NE(Slurp(log_).find("waiting for space, nothing is committed"),
+            std::string::npos)
+      << Slurp(log_);
+  // Longer than max.poll.interval.ms: the wait outlives the group session.
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  EXPECT_FALSE(Exited(run).has_value()) << Slurp(log_);
+  EXPECT_EQ(::clearlane::HttpGet(port, "/readyz").status, 503);
+  EXPECT_NE(
+      ::clearlane::HttpGet(port, "/metrics").body.find("clearlane_disk_low 1"),
+      std::string::npos);
+  EXPECT_LT(Consume("decisions").size(), expected_decisions_.size());
+  fs::remove(ballast);
+  WaitForDecisions(expected_decisions_.size());
+  WaitForLog("disk space is back above the floor", 1);
+  EXPECT_NE(
+      ::clearlane::HttpGet(port, "/metrics").body.find("clearlane_disk_low 0"),
+      std::string::npos);
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
 }
 
 TEST_F(RunTest, SecondInstanceOnTheSameStateIsRefused) {

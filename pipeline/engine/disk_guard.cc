@@ -68,6 +68,10 @@ uint64_t FreeSpaceFloor::For(uint64_t size) const {
 
 absl::StatusOr<FreeSpaceFloor> ParseFreeSpaceFloor(std::string_view text) {
   FreeSpaceFloor floor{.bytes = 0, .percent = 0};
+  if (Trim(std::string(text)) == "off") {
+    floor.checked = false;
+    return floor;
+  }
   bool size_seen = false, percent_seen = false;
   const std::vector<std::string> pieces =
       absl::StrSplit(std::string(text), ',', absl::SkipEmpty());
@@ -115,6 +119,7 @@ DiskGuard::DiskGuard(FreeSpaceFloor floor, std::vector<std::string> paths,
     : floor_(floor), paths_(std::move(paths)), option_(std::move(option)) {}
 
 absl::Status DiskGuard::Check(uint64_t about_to_write) const {
+  if (!floor_.checked) return absl::OkStatus();
   for (const std::string& path : paths_) {
     // A directory not made yet lives on its nearest existing parent's
     // filesystem.

@@ -1,5 +1,8 @@
 #include "pipeline/engine/engine.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "absl/strings/str_format.h"
 #include "pipeline/engine/resources.h"
 
@@ -9,8 +12,22 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
     const EngineOptions& options, Mode mode, spdlog::logger* log) {
   auto engine = std::unique_ptr<Engine>(new Engine(options));
   Engine& e = *engine;
-  auto store =
-      StateStore::Open({.path = options.state_dir, .sync = options.sync});
+  // A write RocksDB could not make ends the process at once, before
+  // RocksDB uses the failed file again (state/fail_stop_fs.h): the state
+  // is then as after a kill, and the next start recovers it.
+  auto store = StateStore::Open(
+      {.path = options.state_dir,
+       .sync = options.sync,
+       .on_write_failure = [log](const absl::Status& st) {
+         log->error(absl::StrFormat(
+             "%s; stopping now: the state is kept as it was after its last "
+             "epoch, and the same command continues from there once the "
+             "cause is fixed",
+             st.message()));
+         log->flush();
+         std::fflush(nullptr);
+         std::_Exit(ExitStatusOf(st));
+       }});
   if (!store.ok()) return store.status();
   e.store_ = *std::move(store);
   auto run = ReadRunRecord(*e.store_);

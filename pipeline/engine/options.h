@@ -11,10 +11,22 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "operators/clearance.h"
 #include "pipeline/engine/disk_guard.h"
 
 namespace clearlane {
+
+// The exit statuses of `replay` and `run` when they stop on an error, with
+// its message logged: kExitDiskLow when a filesystem is below the
+// free-space floor or full (run the same command again once there is
+// space: it continues where it stopped), kExitFailed for any other
+// operational failure.
+inline constexpr int kExitFailed = 2;
+inline constexpr int kExitDiskLow = 3;
+inline int ExitStatusOf(const absl::Status& st) {
+  return absl::IsResourceExhausted(st) ? kExitDiskLow : kExitFailed;
+}
 
 struct EngineOptions {
   // The RocksDB state directory (created when absent).

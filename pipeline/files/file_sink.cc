@@ -19,9 +19,16 @@ constexpr std::array<std::string_view, kOutputStreamCount> kFileNames = {
 // Flushes appended records once this much is buffered, between epochs too.
 constexpr size_t kBufferBytes = 1 << 20;
 
+// errno as a status: a full filesystem or quota is ResourceExhausted (the
+// exit status of a full disk, options.h), anything else Unavailable.
 absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::UnavailableError(
-      absl::StrFormat("%s %s: %s", what, path, strerror(errno)));
+  const int error = errno;
+  const std::string message =
+      absl::StrFormat("%s %s: %s", what, path, strerror(error));
+  if (error == ENOSPC || error == EDQUOT) {
+    return absl::ResourceExhaustedError(message);
+  }
+  return absl::UnavailableError(message);
 }
 
 // Counts the complete lines of `fd` and cuts off a partial last line.

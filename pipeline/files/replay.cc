@@ -297,7 +297,7 @@ int RunReplay(const ReplayOptions& options, std::FILE* err) {
   absl::Status st = Replay(options, err, log).Run();
   if (!st.ok()) {
     log->error(std::string(st.message()));
-    return absl::IsResourceExhausted(st) ? kExitDiskLow : 2;
+    return ExitStatusOf(st);
   }
   return 0;
 }

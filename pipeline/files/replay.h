@@ -50,15 +50,10 @@ struct ReplayOptions {
   std::string metrics_out;
 };
 
-// The exit status of a replay stopped by a filesystem below the
-// free-space floor (engine/disk_guard.h); run again once there is space,
-// it continues where it stopped.
-inline constexpr int kExitDiskLow = 3;
-
 // Runs a replay. Returns the exit status: 0 when the input was processed
 // (whatever was rejected), kExitDiskLow when a filesystem went below the
-// free-space floor, 2 on another operational failure; with a message on
-// `err` naming what and where.
+// free-space floor or full, kExitFailed (2) on another operational failure;
+// with a message on `err` naming what and where.
 int RunReplay(const ReplayOptions& options, std::FILE* err);
 
 }  // namespace clearlane

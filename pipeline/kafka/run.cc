@@ -358,7 +358,7 @@ int RunKafka(const std::string& config_path, std::FILE* err) {
     log->error(std::string(st.message()));
     // Stopped while waiting for disk space: the state is at its last
     // epoch, and a restart waits again rather than failing.
-    return absl::IsResourceExhausted(st) ? 3 : 2;
+    return ExitStatusOf(st);
   }
   return 0;
 }
