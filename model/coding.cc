@@ -10,6 +10,14 @@ void BinaryWriter::Varint(uint64_t v) {
   out_->push_back(static_cast<char>(v));
 }
 
+void BinaryWriter::Varint128(unsigned __int128 v) {
+  while (v >= 0x80) {
+    out_->push_back(static_cast<char>(static_cast<uint8_t>(v) | 0x80));
+    v >>= 7;
+  }
+  out_->push_back(static_cast<char>(v));
+}
+
 void BinaryWriter::Fixed64(uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) {
     out_->push_back(static_cast<char>(v >> shift));
@@ -36,6 +44,18 @@ uint64_t BinaryReader::Varint() {
     if (pos_ >= in_.size()) break;
     const uint8_t b = static_cast<uint8_t>(in_[pos_++]);
     v |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if (!(b & 0x80)) return v;
+  }
+  ok_ = false;
+  return 0;
+}
+
+unsigned __int128 BinaryReader::Varint128() {
+  unsigned __int128 v = 0;
+  for (int shift = 0; shift < 128; shift += 7) {
+    if (pos_ >= in_.size()) break;
+    const uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+    v |= static_cast<unsigned __int128>(b & 0x7F) << shift;
     if (!(b & 0x80)) return v;
   }
   ok_ = false;

@@ -23,6 +23,14 @@ class BinaryWriter {
   void SignedVarint(int64_t v) {
     Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
   }
+  // Zigzag over 128 bits (decimal amounts): the same bytes as SignedVarint
+  // for every value that fits 64 bits, so either reads the other's small
+  // values.
+  void SignedVarint128(__int128 v) {
+    Varint128((static_cast<unsigned __int128>(v) << 1) ^
+              static_cast<unsigned __int128>(v >> 127));
+  }
+  void Varint128(unsigned __int128 v);
   // Big-endian, so encoded keys sort as the numbers do.
   void Fixed64(uint64_t v);
   void Fixed32(uint32_t v);
@@ -51,6 +59,11 @@ class BinaryReader {
   int64_t SignedVarint() {
     const uint64_t v = Varint();
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+  }
+  unsigned __int128 Varint128();
+  __int128 SignedVarint128() {
+    const unsigned __int128 v = Varint128();
+    return static_cast<__int128>((v >> 1) ^ (~(v & 1) + 1));
   }
   uint64_t Fixed64();
   uint32_t Fixed32();

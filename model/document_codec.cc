@@ -96,7 +96,7 @@ void PutFields(const T& record, PersonalHash hash, BinaryWriter& w) {
         w.U8(v.has_value());
         if (!v) return;
         if constexpr (std::is_same_v<V, std::optional<Decimal>>) {
-          w.SignedVarint(v->units());
+          w.SignedVarint128(v->units());
         } else if constexpr (std::is_same_v<V,
                                             std::optional<absl::CivilSecond>>) {
           w.SignedVarint(ToEpochSeconds(*v));
@@ -121,16 +121,18 @@ void GetFields(BinaryReader& r, T* record) {
       } else {
         v.reset();
         if (!r.U8()) return;
-        const int64_t n = r.SignedVarint();
         if constexpr (std::is_same_v<V, std::optional<Decimal>>) {
-          v = Decimal::FromUnits(n);
-        } else if constexpr (std::is_same_v<V,
-                                            std::optional<absl::CivilSecond>>) {
-          v = FromEpochSeconds(n);
-        } else if constexpr (std::is_same_v<V, std::optional<absl::CivilDay>>) {
-          v = absl::CivilDay(1970, 1, 1) + n;
+          v = Decimal::FromUnits(r.SignedVarint128());
         } else {
-          v = n;
+          const int64_t n = r.SignedVarint();
+          if constexpr (std::is_same_v<V, std::optional<absl::CivilSecond>>) {
+            v = FromEpochSeconds(n);
+          } else if constexpr (std::is_same_v<V,
+                                              std::optional<absl::CivilDay>>) {
+            v = absl::CivilDay(1970, 1, 1) + n;
+          } else {
+            v = n;
+          }
         }
       }
     });

@@ -344,9 +344,8 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
             back += l.value;
           } else {
             // v x returned / qty, rounded half-up to the fen.
-            back += Decimal::RatioRoundToFen(
-                static_cast<__int128>(l.value.units()) * qty.units(),
-                l.qty.units());
+            back += Decimal::MulDivRoundToFen(l.value.units(), qty.units(),
+                                              l.qty.units());
           }
         }
       }

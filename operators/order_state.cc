@@ -25,9 +25,9 @@ Version GetVersion(BinaryReader& r) {
   return v;
 }
 
-void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint(d.units()); }
+void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint128(d.units()); }
 Decimal GetDecimal(BinaryReader& r) {
-  return Decimal::FromUnits(r.SignedVarint());
+  return Decimal::FromUnits(r.SignedVarint128());
 }
 
 void PutDecision(BinaryWriter& w, const Decision& d) {

@@ -59,16 +59,16 @@ std::string EncodeClosedList(const ClosedList& c) {
         &c.orderNo, &c.logisticsNo, &c.invtNo, &c.copNo}) {
     w.Bytes(*s);
   }
-  w.SignedVarint(c.grossWeight.units());
-  w.SignedVarint(c.netWeight.units());
+  w.SignedVarint128(c.grossWeight.units());
+  w.SignedVarint128(c.netWeight.units());
   w.Varint(c.lines.size());
   for (const ClosedLine& l : c.lines) {
     w.Bytes(l.gcode);
     w.Bytes(l.country);
     w.Bytes(l.currency);
     w.Bytes(l.unit1);
-    w.SignedVarint(l.qty1.units());
-    w.SignedVarint(l.totalPrice.units());
+    w.SignedVarint128(l.qty1.units());
+    w.SignedVarint128(l.totalPrice.units());
   }
   return out;
 }
@@ -84,8 +84,8 @@ absl::StatusOr<ClosedList> DecodeClosedList(std::string_view bytes) {
         &c.orderNo, &c.logisticsNo, &c.invtNo, &c.copNo}) {
     *s = std::string(r.Bytes());
   }
-  c.grossWeight = Decimal::FromUnits(r.SignedVarint());
-  c.netWeight = Decimal::FromUnits(r.SignedVarint());
+  c.grossWeight = Decimal::FromUnits(r.SignedVarint128());
+  c.netWeight = Decimal::FromUnits(r.SignedVarint128());
   const uint64_t n = r.Varint();
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     ClosedLine l;
@@ -93,8 +93,8 @@ absl::StatusOr<ClosedList> DecodeClosedList(std::string_view bytes) {
     l.country = std::string(r.Bytes());
     l.currency = std::string(r.Bytes());
     l.unit1 = std::string(r.Bytes());
-    l.qty1 = Decimal::FromUnits(r.SignedVarint());
-    l.totalPrice = Decimal::FromUnits(r.SignedVarint());
+    l.qty1 = Decimal::FromUnits(r.SignedVarint128());
+    l.totalPrice = Decimal::FromUnits(r.SignedVarint128());
     c.lines.push_back(std::move(l));
   }
   if (!r.ok() || !r.done()) {

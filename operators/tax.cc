@@ -32,36 +32,50 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
 }
 
-// Exact rational arithmetic on __int128: every amount here is a decimal of
-// at most 5 places times rates of at most 2, so numerators and denominators
-// stay far below 2^127 for the standard's value range.
+// Exact rational arithmetic on __int128, kept in lowest terms. Amounts are
+// decimals of at most 5 places (below 10^20 units for a line of the
+// standard's range) and rates fractions over 10^4 (percentages of at most
+// 2 places, below 100): multiplying across reduced terms and adding over
+// the least common denominator keeps every term below about 10^33, and the
+// last step (to the fen) cannot overflow (Decimal::MulDivRoundToFen).
 struct Rational {
   __int128 num;
   __int128 den;  // > 0
 };
 
-Rational Mul(Rational a, Rational b) { return {a.num * b.num, a.den * b.den}; }
-Rational Add(Rational a, Rational b) {
-  return {a.num * b.den + b.num * a.den, a.den * b.den};
-}
-Rational Reduce(Rational r) {
-  __int128 a = r.num < 0 ? -r.num : r.num, b = r.den;
+__int128 Gcd(__int128 a, __int128 b) {
+  if (a < 0) a = -a;
   while (b != 0) {
     const __int128 t = a % b;
     a = b;
     b = t;
   }
-  if (a > 1) return {r.num / a, r.den / a};
+  return a;
+}
+Rational Reduce(Rational r) {
+  const __int128 g = Gcd(r.num, r.den);
+  if (g > 1) return {r.num / g, r.den / g};
   return r;
 }
+Rational Mul(Rational a, Rational b) {
+  const __int128 g1 = Gcd(a.num, b.den), g2 = Gcd(b.num, a.den);
+  const __int128 d1 = g1 > 1 ? g1 : 1, d2 = g2 > 1 ? g2 : 1;
+  return Reduce({(a.num / d1) * (b.num / d2), (a.den / d2) * (b.den / d1)});
+}
+Rational Add(Rational a, Rational b) {
+  const __int128 g = Gcd(a.den, b.den);
+  return Reduce({a.num * (b.den / g) + b.num * (a.den / g), a.den / g * b.den});
+}
 // A decimal as a rational of yuan.
-Rational FromDecimal(Decimal d) { return {d.units(), Decimal::kScale}; }
+Rational FromDecimal(Decimal d) { return Reduce({d.units(), Decimal::kScale}); }
 // A percent rate (in Decimal units of percent) as a fraction.
-Rational FromPercent(Decimal p) { return {p.units(), Decimal::kScale * 100}; }
+Rational FromPercent(Decimal p) {
+  return Reduce({p.units(), Decimal::kScale * 100});
+}
 
+// REQUIRES: r >= 0 (every tax is).
 Decimal RoundToFen(Rational r) {
-  r = Reduce(r);
-  return Decimal::RatioRoundToFen(r.num * Decimal::kScale, r.den);
+  return Decimal::MulDivRoundToFen(r.num, Decimal::kScale, r.den);
 }
 
 }  // namespace
@@ -154,9 +168,8 @@ ListTax ComputeTax(const std::vector<TaxLine>& lines, Decimal freight,
   for (size_t i = 0; i < lines.size(); ++i) {
     Decimal share;
     if (goods.units() > 0) {
-      share = RoundToFen(
-          {static_cast<__int128>(extra.units()) * lines[i].totalPrice.units(),
-           static_cast<__int128>(goods.units()) * Decimal::kScale});
+      share = Decimal::MulDivRoundToFen(
+          extra.units(), lines[i].totalPrice.units(), goods.units());
     } else if (i == largest) {
       share = Decimal();
     }
@@ -170,15 +183,13 @@ ListTax ComputeTax(const std::vector<TaxLine>& lines, Decimal freight,
   for (size_t i = 0; i < lines.size(); ++i) {
     const TaxRate& rate = rates.RateFor(lines[i].gcode);
     const Rational v = FromDecimal(out.line_value[i]);
-    const Rational t =
-        full ? Reduce(Mul(v, FromPercent(rate.tariff))) : Rational{0, 1};
+    const Rational t = full ? Mul(v, FromPercent(rate.tariff)) : Rational{0, 1};
     // Statutory consumption tax: (v + t) * c / (1 - c).
     const Rational c = FromPercent(rate.consumption);
-    const Rational base = Reduce(Add(v, t));
-    const Rational ct =
-        Reduce(Mul(Mul(base, c), Rational{c.den, c.den - c.num}));
+    const Rational base = Add(v, t);
+    const Rational ct = Mul(base, Mul(c, Rational{c.den, c.den - c.num}));
     // Statutory VAT: (v + t + ct) * vat.
-    const Rational vat = Reduce(Mul(Add(base, ct), FromPercent(rate.vat)));
+    const Rational vat = Mul(Add(base, ct), FromPercent(rate.vat));
     tariff_sum += RoundToFen(t);
     consumption_sum += RoundToFen(Mul(ct, levy));
     vat_sum += RoundToFen(Mul(vat, levy));

@@ -21,6 +21,7 @@
 namespace clearlane {
 namespace {
 
+using ::clearlane::testing::All;
 using ::clearlane::testing::With;
 
 using ::clearlane::testing::MemoryContext;
@@ -568,6 +569,74 @@ TEST(ChecksReadOnlyWhatIsThere, DocumentWithoutLinesIsFieldInvalidOnly) {
     EXPECT_EQ(r.reasons[0].code, "FIELD_INVALID");
     EXPECT_NE(r.reasons[0].detail.find("items"), std::string::npos)
         << r.reasons[0].detail;
+  }
+}
+
+// Contract §1: a decimal is 1 to 14 integer digits and 1 to 5 fraction
+// digits, as a JSON number or a string; the largest, 99999999999999.99999,
+// is valid wherever a decimal is, and the rules compute with it exactly.
+TEST(DecimalsOfTheStandardsRange, FourteenAndFiveDigitsAreValid) {
+  const std::string max = "99999999999999.99999";
+  struct Case {
+    const char* type;
+    const char* field;  // as the fixture writes it
+  };
+  for (const bool as_number : {true, false}) {
+    const std::string value = as_number ? max : "\"" + max + "\"";
+    for (const Case& c : {Case{"CEB311", R"("taxTotal":"9.1")"},
+                          Case{"CEB311", R"("totalPrice":"100")"},
+                          Case{"CEB411", R"("amountPaid":"119.1")"},
+                          Case{"CEB511", R"("weight":"1.2")"},
+                          Case{"CEB621", R"("grossWeight":"1.2")"},
+                          Case{"CEB621", R"("qty1":"0.9")"},
+                          Case{"CEB621", R"("insuredFee":"0")"}}) {
+      const std::string field(c.field);
+      const std::string name = field.substr(0, field.find(':') + 1);
+      SCOPED_TRACE(std::string(c.type) + " " + name + value);
+      Decoder decoder;
+      Document doc;
+      const std::string record = With(ValidRecord(c.type), field, name + value);
+      const DecodeOutcome out = decoder.Decode(record, &doc);
+      ASSERT_TRUE(out.ok()) << out.detail();
+      if (name == R"("grossWeight":)") {
+        EXPECT_EQ(std::get<Ceb621List>(doc).grossWeight->ToPlain(), max);
+      }
+    }
+
+    // An import order of one item at nearly the largest price (its total,
+    // price x qty to the fen, must have 14 integer digits too): decided,
+    // the dutiable value exact to the fen (the total plus 10 freight), over
+    // the annual limit and nothing else wrong with its decimals.
+    const auto quoted = [&](const std::string& v) {
+      return as_number ? v : "\"" + v + "\"";
+    };
+    MemoryContext ctx;
+    Clearance clearance{ClearanceConfig{}};
+    Decoder decoder;
+    for (const char* t : {"CEB311", "CEB411", "CEB511", "CEB621"}) {
+      std::string record = ValidRecord(t);
+      record = All(record, R"("price":"100")",
+                   R"("price":)" + quoted("99999999999999.99499"));
+      record = All(record, R"("totalPrice":"100")",
+                   R"("totalPrice":)" + quoted("99999999999999.99"));
+      Document doc;
+      ASSERT_TRUE(decoder.Decode(record, &doc).ok()) << record;
+      ctx.Submit(clearance, doc);
+    }
+    ASSERT_EQ(ctx.receipts.size(), 1u);
+    const Receipt& r = ctx.receipts[0];
+    EXPECT_EQ(r.returnStatus, "100") << r.returnInfo;
+    std::vector<std::string> codes;
+    for (const Reason& reason : r.reasons) codes.push_back(reason.code);
+    EXPECT_NE(std::find(codes.begin(), codes.end(), "ANNUAL_LIMIT_EXCEEDED"),
+              codes.end())
+        << ReasonList::Info(r.reasons);
+    EXPECT_EQ(std::find(codes.begin(), codes.end(), "FIELD_INVALID"),
+              codes.end())
+        << ReasonList::Info(r.reasons);
+    EXPECT_NE(ReasonList::Info(r.reasons).find("100000000000009.99"),
+              std::string::npos)
+        << ReasonList::Info(r.reasons);
   }
 }
 

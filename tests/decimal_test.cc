@@ -8,7 +8,7 @@ namespace {
 struct ParseCase {
   const char* text;
   bool ok;
-  int64_t units;
+  Decimal::Units units;
 };
 
 class DecimalParse : public ::testing::TestWithParam<ParseCase> {};
@@ -17,7 +17,7 @@ TEST_P(DecimalParse, ReadsTheContractGrammarExactly) {
   const ParseCase& c = GetParam();
   auto d = Decimal::Parse(c.text);
   ASSERT_EQ(d.ok(), c.ok) << c.text;
-  if (c.ok) EXPECT_EQ(d->units(), c.units) << c.text;
+  if (c.ok) EXPECT_TRUE(d->units() == c.units) << c.text << " " << d->ToPlain();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -30,9 +30,10 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"007", true, 700000},
         ParseCase{"12345678912345.12345", true, 1234567891234512345},
         ParseCase{"92233720368547.75807", true, INT64_MAX},
-        // Fits the grammar but not int64_t units.
-        ParseCase{"92233720368547.75808", false, 0},
-        ParseCase{"99999999999999.99999", false, 0},
+        // Past 64-bit units, inside the standard's N19,5 (contract §1).
+        ParseCase{"92233720368547.75808", true, Decimal::Units{INT64_MAX} + 1},
+        ParseCase{"99999999999999.99999", true,
+                  Decimal::Units{9999999999999999999u}},
         ParseCase{"123456789012345", false, 0},  // 15 integer digits
         ParseCase{"1.234567", false, 0}, ParseCase{"1.", false, 0},
         ParseCase{".5", false, 0}, ParseCase{"-1", false, 0},
@@ -62,6 +63,41 @@ TEST(Decimal, MultiplyRoundsTheExactProductHalfUp) {
   EXPECT_EQ(Decimal::MultiplyRoundToFen(*Decimal::Parse("12345678.12345"),
                                         *Decimal::Parse("99999.99999")),
             *Decimal::Parse("1234567812221.54"));
+}
+
+// The standard's largest values: products past 128 bits divide exactly.
+TEST(Decimal, MulDivIsExactPast128Bits) {
+  const Decimal::Units m = 9999999999999999999u;  // 99999999999999.99999
+  EXPECT_EQ(Decimal::MulDivRoundToFen(m, m, m).ToPlain(), "100000000000000");
+  EXPECT_EQ(Decimal::MulDivRoundToFen(m, m, 7).ToFixed2(),
+            "142857142857142857114285714285714.29");
+  EXPECT_EQ(
+      Decimal::MultiplyRoundToFen(Decimal::FromUnits(m), Decimal::FromUnits(m))
+          .ToFixed2(),
+      "9999999999999999998000000000.00");
+  // Where the product fits, the same answer as the plain ratio.
+  for (Decimal::Units a :
+       {Decimal::Units{0}, Decimal::Units{1}, Decimal::Units{123456789}, m}) {
+    for (Decimal::Units c :
+         {Decimal::Units{1}, Decimal::Units{3}, Decimal::Units{100000}, m}) {
+      EXPECT_EQ(Decimal::MulDivRoundToFen(a, 77777, c),
+                Decimal::RatioRoundToFen(a * 77777, c))
+          << Decimal::FromUnits(a).ToPlain() << " "
+          << Decimal::FromUnits(c).ToPlain();
+    }
+  }
+}
+
+// Sums of the largest values stay exact, and print whole.
+TEST(Decimal, SumsPastSixtyFourBitsPrintExactly) {
+  const Decimal max = *Decimal::Parse("99999999999999.99999");
+  Decimal sum;
+  for (int i = 0; i < 1000; ++i) sum += max;
+  EXPECT_EQ(sum.ToPlain(), "99999999999999999.99");
+  EXPECT_EQ(sum.ToFixed2(), "99999999999999999.99");
+  EXPECT_EQ((max + max).ToPlain(), "199999999999999.99998");
+  EXPECT_EQ((max + max).ToFixed2(), "200000000000000.00");
+  EXPECT_EQ((Decimal() - max).ToPlain(), "-99999999999999.99999");
 }
 
 TEST(Decimal, ToFixed2WritesTwoDecimals) {

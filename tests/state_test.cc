@@ -37,6 +37,41 @@ TEST(Coding, RoundTripsEveryKind) {
   EXPECT_TRUE(r.done());
 }
 
+// Decimal amounts are written as 128-bit zigzag varints, whose bytes are
+// those of the 64-bit ones for every value that fits 64 bits: a state
+// written before amounts were widened reads the same.
+TEST(Coding, WideVarintsExtendTheNarrowOnes) {
+  const __int128 big = (__int128{1} << 100) + 12345;
+  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, int64_t{300},
+                    int64_t{-300}, INT64_MAX, INT64_MIN}) {
+    std::string narrow, wide;
+    BinaryWriter(&narrow).SignedVarint(v);
+    BinaryWriter(&wide).SignedVarint128(v);
+    EXPECT_EQ(narrow, wide) << v;
+    BinaryReader r(narrow);
+    EXPECT_TRUE(r.SignedVarint128() == v) << v;
+    EXPECT_TRUE(r.ok() && r.done()) << v;
+  }
+  for (__int128 v : {big, -big, ~(__int128{1} << 127),
+                     static_cast<__int128>(__int128{1} << 127)}) {
+    std::string out;
+    BinaryWriter(&out).SignedVarint128(v);
+    BinaryReader r(out);
+    EXPECT_TRUE(r.SignedVarint128() == v);
+    EXPECT_TRUE(r.ok() && r.done());
+  }
+  // Cut short, or longer than 128 bits: not ok.
+  std::string out;
+  BinaryWriter(&out).SignedVarint128(big);
+  BinaryReader cut(std::string_view(out).substr(0, out.size() - 1));
+  cut.SignedVarint128();
+  EXPECT_FALSE(cut.ok());
+  const std::string ff(20, '\xff');
+  BinaryReader endless(ff);
+  endless.Varint128();
+  EXPECT_FALSE(endless.ok());
+}
+
 TEST(Coding, FixedKeysSortAsNumbers) {
   std::string a, b;
   BinaryWriter(&a).Fixed64(255);

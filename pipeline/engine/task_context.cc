@@ -118,7 +118,9 @@ Decimal TaskContext::YearTotal(std::string_view buyer, int year) {
 
 void TaskContext::SetYearTotal(std::string_view buyer, int year,
                                Decimal total) {
-  totals_.Put(TotalKey(buyer, year), total.units());
+  // Only released lists count, and none is released past the annual limit
+  // (26,000 yuan), so a year's total is far inside 64 bits.
+  totals_.Put(TotalKey(buyer, year), static_cast<int64_t>(total.units()));
 }
 
 StageContext::Registered TaskContext::LookUp(std::string_view buyer,
