@@ -44,6 +44,7 @@ if [ ! -d "$corpus" ]; then
     --returns 0.1 2>/dev/null
   split -l 1 -d -a 4 build-fuzz/seed.ndjson "$corpus/seed-"
 fi
-build-fuzz/tests/decode_fuzz "$corpus" -max_total_time="$seconds" \
-  -max_len=8192 -timeout=10 -print_final_stats=1 2>&1 | tail -12
+build-fuzz/tests/decode_fuzz "$corpus" -dict=tests/fuzz/decode.dict \
+  -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+  -print_final_stats=1 2>&1 | tail -12
 echo "fuzzing: ${seconds}s without a crash"

@@ -790,6 +790,33 @@ TEST_F(RunTest, WaitsWhileTheDiskIsLowAndGoesOnWhenSpaceReturns) {
   ExpectReplaysOutputs();
 }
 
+// With the free-space check off the state's filesystem really fills: the
+// write that fails ends `run` at once with exit status 3 and the file
+// (never RocksDB's abort); started again once there is space, it recovers
+// as from a kill and publishes every decision once, as replay's.
+TEST_F(RunTest, AFailedStateWriteStopsWithStatus3AndTheRestartGoesOn) {
+  const SmallFilesystem small(dir_ / "small", "3m");
+  if (!small.mounted()) GTEST_SKIP() << SmallFilesystem::kCannotMount;
+  Generate(3000, 80);
+  Replay();
+  const std::string state = (small.dir() / "state").string();
+  const std::string config = Config(state, "min.free.space = off\n");
+  const pid_t run = StartRun(config);
+  Produce(0, records_.size());
+  ProduceClocks();
+  running_.erase(run);
+  EXPECT_EQ(Wait(run), 3) << Slurp(log_);
+  const std::string log = Slurp(log_);
+  EXPECT_NE(log.find("state write failed: "), std::string::npos) << log;
+  EXPECT_NE(log.find(state + "/"), std::string::npos) << log;
+  EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
+  ASSERT_TRUE(small.Resize("400m"));
+  const pid_t again = StartRun(config);
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
 TEST_F(RunTest, SecondInstanceOnTheSameStateIsRefused) {
   const std::string config = Config((dir_ / "state").string());
   const pid_t first = StartRun(config);
