@@ -22,8 +22,10 @@ enum class DeadLetterCode : uint8_t {
   kInvalidField,
   kMissingKey,
   kListAlreadyDecided,
+  // Last, so that the numbers stored for the others stay as they were.
+  kMalformedXml,  // a CEB XML message that is not well-formed (§11)
 };
-inline constexpr int kDeadLetterCodeCount = 7;
+inline constexpr int kDeadLetterCodeCount = 8;
 
 std::string_view DeadLetterCodeName(DeadLetterCode code);
 

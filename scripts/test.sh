@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and integration tests, the same tests under
 # AddressSanitizer and UndefinedBehaviorSanitizer, formatting, and a bounded
-# fuzzing run of the decoder. CI=true keeps the heavy runs short;
+# fuzzing run of each decoder (JSON and CEB XML). CI=true keeps the heavy runs short;
 # FUZZ_SECONDS overrides the fuzzing time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +29,12 @@ if ((${#unformatted[@]})); then
 fi
 echo "formatting: clean"
 
-echo "== fuzzing the decoder"
+echo "== fuzzing the decoders (JSON, then CEB XML)"
 seconds=${FUZZ_SECONDS:-$([ "${CI:-}" = "true" ] && echo 60 || echo 120)}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLEARLANE_FUZZ=ON \
   -DCLEARLANE_BENCH=OFF >/dev/null
-cmake --build build-fuzz --target decode_fuzz clearlane
+cmake --build build-fuzz --target decode_fuzz xml_fuzz clearlane
 corpus=build-fuzz/corpus
 if [ ! -d "$corpus" ]; then
   mkdir -p "$corpus"
@@ -47,4 +47,24 @@ fi
 build-fuzz/tests/decode_fuzz "$corpus" -dict=tests/fuzz/decode.dict \
   -max_total_time="$seconds" -max_len=8192 -timeout=10 \
   -print_final_stats=1 2>&1 | tail -12
-echo "fuzzing: ${seconds}s without a crash"
+echo "fuzzing JSON: ${seconds}s without a crash"
+# The XML reader starts from the published samples where they are
+# (../shared/ceb-xml, copied into the build tree, never the repository).
+xml_corpus=build-fuzz/xml-corpus
+if [ ! -d "$xml_corpus" ]; then
+  mkdir -p "$xml_corpus"
+  samples="${CLEARLANE_CEB_XML:-../shared/ceb-xml}/samples"
+  if [ -d "$samples" ]; then
+    i=0
+    for f in "$samples"/*.xml; do
+      cp "$f" "$xml_corpus/sample-$i.xml"
+      i=$((i + 1))
+    done
+  fi
+  printf '<ceb:CEB311Message xmlns:ceb="http://www.chinaport.gov.cn/ceb"><ceb:Order><ceb:OrderHead><ceb:orderNo>O1</ceb:orderNo></ceb:OrderHead><ceb:OrderList><ceb:gnum>1</ceb:gnum></ceb:OrderList></ceb:Order></ceb:CEB311Message>' \
+    >"$xml_corpus/seed-order.xml"
+fi
+build-fuzz/tests/xml_fuzz "$xml_corpus" -dict=tests/fuzz/xml.dict \
+  -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+  -print_final_stats=1 2>&1 | tail -12
+echo "fuzzing XML: ${seconds}s without a crash"

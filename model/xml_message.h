@@ -1,0 +1,79 @@
+// XmlReader reads one official CEB XML message (contract §11,
+// ceb-xml/FORMAT.md) into the contract documents it carries: each record
+// under the root becomes the §1 JSON object it maps to, which the Decoder
+// then judges exactly as a JSON record (the same field checks, the same
+// dead-letter precedence, by construction).
+//
+// Mapping: the root's local name `CEBnnnMessage` gives `docType`; each
+// record element (`Order`, `Payment`, `Logistics`, `Inventory`,
+// `InvtCancel`, `InvtRefund`, `Receipts`, `Arrival`, `Departure`: the one
+// its message type has) is one document; the children of its head element
+// (or of the record itself, for the flat ones) are the fields, under the
+// same names; each line element is one entry of `items`, in order.
+// Elements are matched by the CEB namespace and local name, whatever the
+// prefix; BaseTransfer, BaseSubscribe, ExtendMessage, ds:Signature and
+// unknown elements are read past. An empty element is absent. Text is
+// taken as written (whitespace kept), entities resolved, and always
+// becomes a JSON string. A field element with element children becomes an
+// object, which the Decoder rejects as it would in JSON.
+//
+// Whatever the bytes, Read never crashes and never recurses on the input's
+// depth: it answers with the records, or with the one dead letter of the
+// whole message (TOO_LARGE, NOT_UTF8, MALFORMED_XML, UNKNOWN_DOC_TYPE).
+//
+// Thread-safety: not thread-safe; use one XmlReader per thread.
+
+#ifndef CLEARLANE_MODEL_XML_MESSAGE_H_
+#define CLEARLANE_MODEL_XML_MESSAGE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/decode.h"
+
+namespace clearlane {
+
+// Messages longer than this are TOO_LARGE (contract §11).
+inline constexpr size_t kMaxXmlMessageBytes = 16777216;
+
+// The CEB namespace (FORMAT.md §1.1).
+inline constexpr std::string_view kCebNamespace =
+    "http://www.chinaport.gov.cn/ceb";
+
+// Whether `input`, after an optional UTF-8 BOM and whitespace, begins with
+// '<': XML rather than JSON (contract §11).
+bool LooksLikeXml(std::string_view input);
+
+// One record of a message.
+struct XmlRecord {
+  std::string json;      // the contract document it maps to (§1)
+  std::string_view raw;  // its XML text, a view into the message read
+};
+
+struct XmlMessage {
+  std::string doc_type;  // "CEB311"
+  std::vector<XmlRecord> records;
+};
+
+class XmlReader {
+ public:
+  XmlReader();
+  ~XmlReader();
+  XmlReader(const XmlReader&) = delete;
+  XmlReader& operator=(const XmlReader&) = delete;
+
+  // Reads `message`. Accepted: *out holds its records (views into
+  // `message`, which must outlive them), possibly none. Rejected: the
+  // message as a whole is the dead letter the outcome names.
+  DecodeOutcome Read(std::string_view message, XmlMessage* out);
+
+ private:
+  struct Parsed;
+  std::unique_ptr<Parsed> parsed_;
+};
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_MODEL_XML_MESSAGE_H_
