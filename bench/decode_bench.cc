@@ -1,7 +1,8 @@
 // Decode throughput per document type, beside simdjson's own On-Demand
 // parse of the same bytes touching every value, so the ratio shows what
 // clearlane's decoding (field lookup, exact decimals, times, validation)
-// costs on top of the parser.
+// costs on top of the parser; and the same documents as CEB XML messages
+// (one record a message, and 50), read and decoded (contract §11).
 //
 //   build/bench/decode_bench --benchmark_repetitions=5 \
 //       --benchmark_report_aggregates_only=true
@@ -17,6 +18,7 @@
 
 #include "bench/generator.h"
 #include "model/decode.h"
+#include "model/xml_message.h"
 
 namespace clearlane {
 namespace {
@@ -139,6 +141,63 @@ void BM_ClearlaneDecode(benchmark::State& state, const std::string& type) {
   state.SetBytesProcessed(bytes);
 }
 
+// The corpus of `type` as CEB XML messages of `per_message` records (the
+// "all" corpus by runs of one type).
+const std::vector<std::string>& XmlCorpus(const std::string& type,
+                                          size_t per_message) {
+  static auto* cache = new std::map<std::string, std::vector<std::string>>;
+  const std::string key = type + "/" + std::to_string(per_message);
+  auto it = cache->find(key);
+  if (it != cache->end()) return it->second;
+  std::vector<std::string>& out = (*cache)[key];
+  const auto& lines = Corpus().at(type);
+  std::vector<std::string> batch;
+  std::string batch_type;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    std::string xml;
+    if (!WriteXmlMessage(batch_type, batch, &xml).ok()) std::abort();
+    out.push_back(std::move(xml));
+    batch.clear();
+  };
+  for (const std::string& line : lines) {
+    const std::string t = line.substr(line.find("\"docType\":\"") + 11, 6);
+    if (t != batch_type || batch.size() == per_message) flush();
+    batch_type = t;
+    batch.push_back(line);
+  }
+  flush();
+  return out;
+}
+
+void BM_ClearlaneDecodeXml(benchmark::State& state, const std::string& type,
+                           size_t per_message) {
+  const auto& messages = XmlCorpus(type, per_message);
+  XmlReader reader;
+  XmlMessage message;
+  Decoder decoder;
+  Document doc;
+  size_t bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const std::string& xml : messages) {
+      if (!reader.Read(xml, &message).ok()) {
+        state.SkipWithError("read");
+        return;
+      }
+      for (const XmlRecord& r : message.records) {
+        if (!decoder.Decode(r.json, &doc).ok()) {
+          state.SkipWithError("decode");
+          return;
+        }
+      }
+      docs += message.records.size();
+      bytes += xml.size();
+    }
+  }
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+
 int Register() {
   for (const char* type :
        {"all", "CEB311", "CEB411", "CEB511", "CEB621", "CEB303", "CEB403",
@@ -152,6 +211,15 @@ int Register() {
         [t = std::string(type)](benchmark::State& s) {
           BM_ClearlaneDecode(s, t);
         });
+    for (size_t per_message : {size_t{1}, size_t{50}}) {
+      benchmark::RegisterBenchmark(
+          (std::string("ClearlaneDecodeXml") + std::to_string(per_message) +
+           "/" + type)
+              .c_str(),
+          [t = std::string(type), per_message](benchmark::State& s) {
+            BM_ClearlaneDecodeXml(s, t, per_message);
+          });
+    }
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "model/outputs.h"
 #include "model/utf8.h"
 
 namespace clearlane {
@@ -106,10 +107,6 @@ struct XmlReader::Parsed {
   bool unbound = false;  // an element's prefix was declared nowhere
   std::string unbound_name;
 
-  // Whether `e` is the CEB element `local`.
-  bool Is(pugi::xml_node e, std::string_view local) {
-    return LocalName(e.name()) == local && IsCeb(e);
-  }
   bool IsCeb(pugi::xml_node e) {
     const std::optional<std::string_view> ns = Namespaces::Of(e);
     if (!ns) {
@@ -120,11 +117,28 @@ struct XmlReader::Parsed {
     return *ns == kCebNamespace;
   }
 
-  // The fields under `parent`, as members of the object being written.
+  // Whether the child `e` of the CEB element `parent` is a CEB element:
+  // without attributes and with its parent's prefix it is in its parent's
+  // namespace, with no lookup.
+  bool IsCebChild(pugi::xml_node e, pugi::xml_node parent) {
+    if (!e.first_attribute() && PrefixOf(e.name()) == PrefixOf(parent.name())) {
+      return true;
+    }
+    return IsCeb(e);
+  }
+  // Whether the child `e` of the CEB element `parent` is the CEB element
+  // `local`.
+  bool IsChild(pugi::xml_node e, pugi::xml_node parent,
+               std::string_view local) {
+    return LocalName(e.name()) == local && IsCebChild(e, parent);
+  }
+
+  // The fields under the CEB element `parent`, as members of the object
+  // being written.
   void WriteFields(pugi::xml_node parent, JsonWriter& w,
                    std::string_view skip_a, std::string_view skip_b) {
     for (pugi::xml_node f = parent.first_child(); f; f = f.next_sibling()) {
-      if (f.type() != pugi::node_element || !IsCeb(f)) continue;
+      if (f.type() != pugi::node_element || !IsCebChild(f, parent)) continue;
       const std::string_view name = LocalName(f.name());
       if (name == skip_a || name == skip_b) continue;
       WriteField(f, name, w);
@@ -176,7 +190,7 @@ struct XmlReader::Parsed {
       WriteFields(r, w, shape.line, "");
     } else {
       for (pugi::xml_node h = r.first_child(); h; h = h.next_sibling()) {
-        if (h.type() == pugi::node_element && Is(h, shape.head)) {
+        if (h.type() == pugi::node_element && IsChild(h, r, shape.head)) {
           WriteFields(h, w, "", "");
         }
       }
@@ -184,7 +198,9 @@ struct XmlReader::Parsed {
     if (!shape.line.empty()) {
       bool started = false;
       for (pugi::xml_node l = r.first_child(); l; l = l.next_sibling()) {
-        if (l.type() != pugi::node_element || !Is(l, shape.line)) continue;
+        if (l.type() != pugi::node_element || !IsChild(l, r, shape.line)) {
+          continue;
+        }
         if (!started) {
           w.Key("items");
           w.StartArray();
@@ -306,7 +322,9 @@ DecodeOutcome XmlReader::Read(std::string_view message, XmlMessage* out) {
   }
   out->doc_type = std::string(shape->doc_type);
   for (pugi::xml_node r = root.first_child(); r; r = r.next_sibling()) {
-    if (r.type() != pugi::node_element || !p.Is(r, shape->record)) continue;
+    if (r.type() != pugi::node_element || !p.IsChild(r, root, shape->record)) {
+      continue;
+    }
     XmlRecord& record = out->records.emplace_back();
     p.WriteRecord(r, *shape, &record.json);
     record.raw = RawOf(message, r, NextStart(message, r, message.size()));
@@ -323,6 +341,169 @@ DecodeOutcome XmlReader::Read(std::string_view message, XmlMessage* out) {
                         shape->record));
   }
   return DecodeOutcome::Accepted();
+}
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// Appends `text` escaped for element content; false when it holds a
+// character XML 1.0 cannot carry.
+bool AppendEscaped(std::string_view text, std::string* out) {
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out->append("&amp;");
+        break;
+      case '<':
+        out->append("&lt;");
+        break;
+      case '>':
+        out->append("&gt;");
+        break;
+      case '\r':
+        out->append("&#13;");  // a parser would turn a raw CR into LF
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {
+          return false;
+        }
+        out->push_back(c);
+    }
+  }
+  return true;
+}
+
+void Open(std::string_view name, std::string* out) {
+  out->append("<ceb:").append(name).push_back('>');
+}
+void Close(std::string_view name, std::string* out) {
+  out->append("</ceb:").append(name).push_back('>');
+}
+
+// The members of `o` as field elements on `out`; `items` (when `line`
+// names the line element) as line elements on `lines`.
+absl::Status WriteMembers(od::object o, std::string_view line, std::string* out,
+                          std::string* lines) {
+  for (auto member : o) {
+    std::string_view key;
+    od::value v;
+    if (member.unescaped_key().get(key) || member.value().get(v)) {
+      return absl::InvalidArgumentError("not JSON");
+    }
+    if (key == "docType") continue;
+    od::json_type t;
+    if (v.type().get(t)) return absl::InvalidArgumentError("not JSON");
+    if (key == "items" && !line.empty() && t == od::json_type::array) {
+      for (auto element : v.get_array()) {
+        od::object item;
+        if (element.get_object().get(item)) {
+          return absl::InvalidArgumentError("an item that is not an object");
+        }
+        Open(line, lines);
+        if (absl::Status st = WriteMembers(item, "", lines, nullptr);
+            !st.ok()) {
+          return st;
+        }
+        Close(line, lines);
+      }
+      continue;
+    }
+    switch (t) {
+      case od::json_type::null:
+        break;
+      case od::json_type::string: {
+        std::string_view text;
+        if (v.get_string().get(text)) {
+          return absl::InvalidArgumentError("not JSON");
+        }
+        if (text.empty()) break;
+        Open(key, out);
+        if (!AppendEscaped(text, out)) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s holds a control character XML 1.0 cannot carry", key));
+        }
+        Close(key, out);
+        break;
+      }
+      case od::json_type::number:
+      case od::json_type::boolean: {
+        std::string_view raw = v.raw_json_token();
+        while (!raw.empty() && IsJsonSpace(raw.back())) raw.remove_suffix(1);
+        Open(key, out);
+        out->append(raw);
+        Close(key, out);
+        break;
+      }
+      case od::json_type::object:
+      case od::json_type::array:
+        // Read back as an object: rejected for a known field, as in JSON.
+        Open(key, out);
+        out->append("<ceb:value/>");
+        Close(key, out);
+        if (t == od::json_type::object) {
+          od::object skipped;
+          if (v.get_object().get(skipped)) {
+            return absl::InvalidArgumentError("not JSON");
+          }
+        }
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteXmlMessage(std::string_view doc_type,
+                             absl::Span<const std::string> records,
+                             std::string* out) {
+  const Shape* shape = ShapeOf(doc_type);
+  if (!shape) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s is not a message type clearlane reads", doc_type));
+  }
+  std::string body;
+  std::string material(doc_type);
+  od::parser parser;
+  for (size_t i = 0; i < records.size(); ++i) {
+    material.append(records[i]);
+    const simdjson::padded_string padded(records[i]);
+    od::document doc;
+    od::object o;
+    if (parser.iterate(padded).get(doc) || doc.get_object().get(o)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("record %d is not a JSON object", i + 1));
+    }
+    Open(shape->record, &body);
+    if (!shape->head.empty()) Open(shape->head, &body);
+    std::string lines;
+    if (absl::Status st = WriteMembers(o, shape->line, &body, &lines);
+        !st.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("record %d: %s", i + 1, st.message()));
+    }
+    if (!shape->head.empty()) Close(shape->head, &body);
+    body.append(lines);
+    Close(shape->record, &body);
+    body.push_back('\n');
+  }
+  out->clear();
+  out->append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ceb:")
+      .append(doc_type)
+      .append("Message guid=\"")
+      .append(DeriveGuid(material))
+      .append("\" version=\"1.0\" xmlns:ceb=\"")
+      .append(kCebNamespace)
+      .append("\">\n")
+      .append(body)
+      .append(
+          "<ceb:BaseTransfer><ceb:copCode>clearlane</ceb:copCode>"
+          "<ceb:copName>clearlane</ceb:copName><ceb:dxpMode>DXP</ceb:dxpMode>"
+          "<ceb:dxpId>clearlane</ceb:dxpId></ceb:BaseTransfer>\n</ceb:")
+      .append(doc_type)
+      .append("Message>\n");
+  return absl::OkStatus();
 }
 
 }  // namespace clearlane

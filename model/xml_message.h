@@ -31,6 +31,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "model/decode.h"
 
 namespace clearlane {
@@ -73,6 +75,19 @@ class XmlReader {
   struct Parsed;
   std::unique_ptr<Parsed> parsed_;
 };
+
+// Writes `records`, contract §1 JSON documents all of `doc_type`, as one
+// CEB XML message in the `ceb:` prefix form, with a BaseTransfer: each
+// member is a field element, in the member's order (null is absent; a
+// string's text escaped, a number's and true's or false's text as written),
+// each entry of `items` a line element; the message guid derives from the
+// records. XmlReader gives the records back as equal documents. For
+// `convert --to xml` and `gen --format xml`. InvalidArgument for a record
+// that is not an object of `doc_type`, or holds a character XML 1.0 cannot
+// carry (a control character other than tab, LF and CR).
+absl::Status WriteXmlMessage(std::string_view doc_type,
+                             absl::Span<const std::string> records,
+                             std::string* out);
 
 }  // namespace clearlane
 
