@@ -31,15 +31,20 @@ std::string_view DeadLetterCodeName(DeadLetterCode code);
 
 // A record's place in a replay: the file name as given on the command line
 // and the 1-based physical line.
+// A record of a CEB XML message adds its 1-based place in the message
+// (contract §11), the line being the message's first; 0 for JSON records
+// and whole messages.
 struct FileSource {
   std::string file;
   int64_t line = 0;
+  int64_t record = 0;
 };
-// A record's place in Kafka.
+// A record's place in Kafka (and in the message a value holds).
 struct TopicSource {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
+  int64_t record = 0;
 };
 
 struct DeadLetter {

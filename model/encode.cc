@@ -8,6 +8,7 @@
 #include "model/event_time.h"
 #include "model/personal_data.h"
 #include "model/utf8.h"
+#include "model/xml_message.h"
 
 namespace clearlane {
 namespace {
@@ -148,6 +149,10 @@ void EncodeDeadLetter(const DeadLetter& d, std::string* out,
     Str(w, RepairUtf8(file->file, file->file.size() * 3));
     Str(w, "line");
     w.Int64(file->line);
+    if (file->record > 0) {
+      Str(w, "record");
+      w.Int64(file->record);
+    }
   } else {
     const auto& topic = std::get<TopicSource>(d.source);
     Str(w, "topic");
@@ -156,6 +161,10 @@ void EncodeDeadLetter(const DeadLetter& d, std::string* out,
     w.Int(topic.partition);
     Str(w, "offset");
     w.Int64(topic.offset);
+    if (topic.record > 0) {
+      Str(w, "record");
+      w.Int64(topic.record);
+    }
   }
   w.EndObject();
   Str(w, "reason");
@@ -163,8 +172,11 @@ void EncodeDeadLetter(const DeadLetter& d, std::string* out,
   Str(w, "detail");
   Str(w, d.detail);
   Str(w, "raw");
-  Str(w, RepairUtf8(mask_personal_data ? MaskPersonalData(d.raw) : d.raw,
-                    kMaxRawBytes));
+  // A CEB XML record or message is masked as XML (contract §11).
+  const auto mask = [](std::string_view raw) {
+    return LooksLikeXml(raw) ? MaskPersonalDataXml(raw) : MaskPersonalData(raw);
+  };
+  Str(w, RepairUtf8(mask_personal_data ? mask(d.raw) : d.raw, kMaxRawBytes));
   w.EndObject();
   Append(buf, out);
 }

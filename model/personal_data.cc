@@ -102,6 +102,43 @@ bool AsciiName(std::string_view content, std::string* name) {
 
 }  // namespace
 
+std::string MaskPersonalDataXml(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  size_t i = 0;
+  while (i < raw.size()) {
+    const size_t open = raw.find('<', i);
+    if (open == std::string_view::npos) break;
+    // A start tag: its name, then its '>'.
+    size_t name_end = open + 1;
+    while (name_end < raw.size() && !IsSpace(raw[name_end]) &&
+           raw[name_end] != '>' && raw[name_end] != '/') {
+      ++name_end;
+    }
+    const std::string_view qname = raw.substr(open + 1, name_end - open - 1);
+    const size_t tag_end = raw.find('>', name_end);
+    if (qname.empty() || qname[0] == '/' || qname[0] == '?' ||
+        qname[0] == '!' || tag_end == std::string_view::npos ||
+        raw[tag_end - 1] == '/') {
+      out.append(raw.substr(i, open + 1 - i));
+      i = open + 1;
+      continue;
+    }
+    const size_t colon = qname.find(':');
+    const std::string_view local =
+        colon == std::string_view::npos ? qname : qname.substr(colon + 1);
+    out.append(raw.substr(i, tag_end + 1 - i));
+    i = tag_end + 1;
+    if (!IsPersonalField(local)) continue;
+    const std::string close = "</" + std::string(qname);
+    const size_t content_end = raw.find(close, i);
+    out.append("***");
+    i = content_end == std::string_view::npos ? raw.size() : content_end;
+  }
+  out.append(raw.substr(std::min(i, raw.size())));
+  return out;
+}
+
 std::string MaskPersonalData(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());

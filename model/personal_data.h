@@ -25,6 +25,11 @@ bool IsPersonalField(std::string_view name);
 // it names.
 std::string MaskPersonalData(std::string_view raw);
 
+// The same for a CEB XML record's text (contract §11): the content of every
+// element whose local name is a personal field becomes "***", whatever its
+// prefix; a content cut off by the end of the text is masked to the end.
+std::string MaskPersonalDataXml(std::string_view raw);
+
 }  // namespace clearlane
 
 #endif  // CLEARLANE_MODEL_PERSONAL_DATA_H_

@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <pugixml.hpp>
@@ -90,6 +91,75 @@ class Namespaces {
 };
 
 }  // namespace
+
+namespace {
+
+bool IsNameEnd(char c) { return IsJsonSpace(c) || c == '>' || c == '/'; }
+
+// Where the message starting at `at` ends: after its root's closing tag,
+// or npos.
+size_t MessageEnd(std::string_view in, size_t at) {
+  size_t p = at;
+  while (p < in.size()) {
+    if (IsJsonSpace(in[p])) {
+      ++p;
+    } else if (in.substr(p, 2) == "<?") {
+      const size_t e = in.find("?>", p);
+      if (e == std::string_view::npos) return e;
+      p = e + 2;
+    } else if (in.substr(p, 4) == "<!--") {
+      const size_t e = in.find("-->", p);
+      if (e == std::string_view::npos) return e;
+      p = e + 3;
+    } else if (in.substr(p, 2) == "<!") {
+      const size_t e = in.find('>', p);
+      if (e == std::string_view::npos) return e;
+      p = e + 1;
+    } else {
+      break;
+    }
+  }
+  if (p >= in.size() || in[p] != '<') return std::string_view::npos;
+  size_t name_end = p + 1;
+  while (name_end < in.size() && !IsNameEnd(in[name_end])) ++name_end;
+  const std::string_view name = in.substr(p + 1, name_end - p - 1);
+  if (name.empty()) return std::string_view::npos;
+  const size_t tag_end = in.find('>', name_end);
+  if (tag_end == std::string_view::npos) return tag_end;
+  if (in[tag_end - 1] == '/') return tag_end + 1;  // <root/>
+  for (size_t close = in.find("</", tag_end); close != std::string_view::npos;
+       close = in.find("</", close + 2)) {
+    const std::string_view rest = in.substr(close + 2);
+    if (rest.starts_with(name) && rest.size() > name.size() &&
+        (IsJsonSpace(rest[name.size()]) || rest[name.size()] == '>')) {
+      const size_t gt = in.find('>', close + 2 + name.size());
+      return gt == std::string_view::npos ? gt : gt + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::vector<XmlMessageText> SplitXmlMessages(std::string_view input) {
+  std::vector<XmlMessageText> out;
+  size_t pos = input.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  int64_t line = 1;
+  while (true) {
+    while (pos < input.size() && IsJsonSpace(input[pos])) {
+      if (input[pos] == '\n') ++line;
+      ++pos;
+    }
+    if (pos >= input.size()) break;
+    size_t end = MessageEnd(input, pos);
+    if (end == std::string_view::npos) end = input.size();
+    const std::string_view text = input.substr(pos, end - pos);
+    out.push_back({text, line});
+    line += std::count(text.begin(), text.end(), '\n');
+    pos = end;
+  }
+  return out;
+}
 
 bool LooksLikeXml(std::string_view input) {
   if (input.starts_with("\xEF\xBB\xBF")) input.remove_prefix(3);

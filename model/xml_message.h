@@ -48,6 +48,21 @@ inline constexpr std::string_view kCebNamespace =
 // '<': XML rather than JSON (contract §11).
 bool LooksLikeXml(std::string_view input);
 
+// One message of a CEB XML input (a file of one or more messages one after
+// another, each with or without its declaration; contract §11) and the
+// 1-based line on which it begins.
+struct XmlMessageText {
+  std::string_view text;
+  int64_t line = 0;
+};
+
+// Splits `input` into its messages: each from its first non-space byte
+// (after the file's BOM) to the end of its root element, found by the
+// root's closing tag (a root never nests in itself). What does not end
+// (a root never closed, text that is not XML) is one last message, which
+// XmlReader rejects. Views into `input`.
+std::vector<XmlMessageText> SplitXmlMessages(std::string_view input);
+
 // One record of a message.
 struct XmlRecord {
   std::string json;      // the contract document it maps to (§1)

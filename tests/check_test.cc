@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "model/xml_message.h"
 #include "tests/fixtures.h"
 
 namespace clearlane {
@@ -77,6 +79,69 @@ TEST(Check, UnreadableInputIsAnOperationalFailure) {
   EXPECT_EQ(RunCheck({{"/nonexistent/in.ndjson"}, ""}, stdout, err), 2);
   EXPECT_NE(Slurp(err).find("/nonexistent/in.ndjson"), std::string::npos);
   std::fclose(err);
+}
+
+// A file of CEB XML messages (contract §11): the records of each message
+// judged one by one, dead letters with their record number and their XML
+// text (masked when asked), a broken message one dead letter of its own.
+TEST(Check, ReadsCebXmlMessagesRecordByRecord) {
+  const std::string dir = ::testing::TempDir();
+  const std::string input = dir + "/check_input.xml";
+  const std::string dead = dir + "/check_dead_xml.ndjson";
+  const std::string order = testing::ValidRecord("CEB311");
+  std::string bad = order;
+  bad.replace(bad.find(R"("qty":"1")"), 9, R"("qty":"1.1234567")");
+  std::string orders, lists;
+  ASSERT_TRUE(WriteXmlMessage("CEB311", {order, bad, order}, &orders).ok());
+  ASSERT_TRUE(
+      WriteXmlMessage("CEB621", {testing::ValidRecord("CEB621")}, &lists).ok());
+  // The second message without its declaration; a third that never ends.
+  lists = lists.substr(lists.find('\n') + 1);
+  const std::string broken = "<ceb:CEB411Message>\n<ceb:Payment>";
+  std::ofstream(input) << "\xEF\xBB\xBF" << orders << "\n" << lists << broken;
+  const int64_t lists_line =
+      1 + std::count(orders.begin(), orders.end(), '\n') + 1;
+  const int64_t broken_line =
+      lists_line + std::count(lists.begin(), lists.end(), '\n');
+  std::FILE* out = std::tmpfile();
+  CheckOptions options{{input}, dead};
+  options.mask_dead_letters = true;
+  EXPECT_EQ(RunCheck(options, out, stderr), 1);
+  const std::string text = Slurp(out);
+  EXPECT_NE(text.find(input + ":1: record 2: INVALID_FIELD: items[0].qty"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(input + ":" + std::to_string(broken_line) + ": MALFORMED_XML"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("5 records: 3 documents, 2 dead letters"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  CEB311                 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("  CEB621                 1"), std::string::npos) << text;
+  EXPECT_EQ(text.find("张三"), std::string::npos);
+  std::ifstream dead_in(dead);
+  std::string line;
+  std::getline(dead_in, line);
+  EXPECT_TRUE(line.starts_with("{\"source\":{\"file\":\"" + input +
+                               "\",\"line\":1,\"record\":2},\"reason\":"
+                               "\"INVALID_FIELD\""))
+      << line;
+  // The raw text is the record's XML, its personal data masked.
+  EXPECT_NE(line.find("\"raw\":\"<ceb:Order><ceb:OrderHead>"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find("<ceb:buyerName>***</ceb:buyerName>"), std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("张三"), std::string::npos) << line;
+  EXPECT_EQ(line.find("11010519491231002X"), std::string::npos) << line;
+  std::getline(dead_in, line);
+  EXPECT_TRUE(line.starts_with("{\"source\":{\"file\":\"" + input +
+                               "\",\"line\":" + std::to_string(broken_line) +
+                               "},\"reason\":\"MALFORMED_XML\""))
+      << line;
+  std::fclose(out);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "model/decode.h"
 #include "model/document_codec.h"
+#include "model/personal_data.h"
 #include "tests/fixtures.h"
 #include "tests/test_util.h"
 
@@ -330,6 +331,35 @@ TEST(XmlWriter, DocumentsRoundTripThroughXml) {
                                &xml)
                    .ok());
   EXPECT_FALSE(WriteXmlMessage("CEB999", {ValidRecord("CEB311")}, &xml).ok());
+}
+
+TEST(XmlInput, SplitsMessagesWithTheLineEachBeginsOn) {
+  const std::string a =
+      "<?xml version=\"1.0\"?>\n<a:M xmlns:a=\"u\">\n<a:x/>"
+      "<a:Ma/></a:M>";
+  const std::string b = "<!-- b -->\n<M>\n</M >";
+  const std::string c = "<M><open>";
+  const std::string input = "\xEF\xBB\xBF\n" + a + "\n\n" + b + c;
+  const std::vector<XmlMessageText> m = SplitXmlMessages(input);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].text, a);
+  EXPECT_EQ(m[0].line, 2);
+  EXPECT_EQ(m[1].text, b);
+  EXPECT_EQ(m[1].line, 6);
+  EXPECT_EQ(m[2].text, c);  // never closed: the rest, rejected by the reader
+  EXPECT_EQ(m[2].line, 8);
+  EXPECT_TRUE(SplitXmlMessages(" \n ").empty());
+  EXPECT_EQ(SplitXmlMessages("<a/><b/>").size(), 2u);
+}
+
+TEST(XmlInput, PersonalDataIsMaskedInXmlText) {
+  EXPECT_EQ(MaskPersonalDataXml(
+                "<ceb:buyerName>张三</ceb:buyerName><orderNo>O1</orderNo>"
+                "<consigneeTelephone a=\"1\">138</consigneeTelephone>"
+                "<buyerIdNumber/><payerIdNumber>1101"),
+            "<ceb:buyerName>***</ceb:buyerName><orderNo>O1</orderNo>"
+            "<consigneeTelephone a=\"1\">***</consigneeTelephone>"
+            "<buyerIdNumber/><payerIdNumber>***");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_format.h"
 
@@ -24,6 +25,19 @@ absl::Status WriteFileAtomically(const std::string& path,
         absl::StrFormat("cannot write %s: %s", path, ec.message()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrFormat("cannot open %s", path));
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return absl::UnavailableError(absl::StrFormat("cannot read %s", path));
+  }
+  return bytes;
 }
 
 }  // namespace clearlane

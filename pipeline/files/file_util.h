@@ -1,4 +1,4 @@
-// Writing a small file whole.
+// Writing a small file whole, and reading a file whole.
 //
 // Thread-safety: reentrant.
 
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace clearlane {
 
@@ -15,6 +16,9 @@ namespace clearlane {
 // reader sees the old file or the whole new one, never a part.
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::string& text);
+
+// The bytes of the file at `path`; the error names the path.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 }  // namespace clearlane
 
