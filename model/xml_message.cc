@@ -4,7 +4,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 #include <pugixml.hpp>
 
@@ -66,33 +65,25 @@ DecodeOutcome Malformed(std::string detail) {
                                  std::move(detail));
 }
 
-// Element names seen as qualified names, and whether each is a CEB element.
-class Namespaces {
- public:
-  // The namespace bound to the element's prefix where it stands; nullopt
-  // when the prefix is bound nowhere (not namespace-well-formed).
-  static std::optional<std::string_view> Of(pugi::xml_node element) {
-    const std::string_view prefix = PrefixOf(element.name());
-    for (pugi::xml_node n = element; n.type() == pugi::node_element;
-         n = n.parent()) {
-      for (pugi::xml_attribute a : n.attributes()) {
-        const std::string_view name = a.name();
-        if (prefix.empty()
-                ? name == "xmlns"
-                : name.size() == prefix.size() + 6 &&
-                      name.starts_with("xmlns:") && name.substr(6) == prefix) {
-          return std::string_view(a.value());
-        }
+// The namespace bound to the element's prefix where it stands; nullopt
+// when the prefix is bound nowhere (not namespace-well-formed).
+std::optional<std::string_view> NamespaceOf(pugi::xml_node element) {
+  const std::string_view prefix = PrefixOf(element.name());
+  for (pugi::xml_node n = element; n.type() == pugi::node_element;
+       n = n.parent()) {
+    for (pugi::xml_attribute a : n.attributes()) {
+      const std::string_view name = a.name();
+      if (prefix.empty()
+              ? name == "xmlns"
+              : name.size() == prefix.size() + 6 &&
+                    name.starts_with("xmlns:") && name.substr(6) == prefix) {
+        return std::string_view(a.value());
       }
     }
-    if (prefix.empty()) return std::string_view();  // no namespace
-    return std::nullopt;
   }
-};
-
-}  // namespace
-
-namespace {
+  if (prefix.empty()) return std::string_view();  // no namespace
+  return std::nullopt;
+}
 
 bool IsNameEnd(char c) { return IsJsonSpace(c) || c == '>' || c == '/'; }
 
@@ -178,7 +169,7 @@ struct XmlReader::Parsed {
   std::string unbound_name;
 
   bool IsCeb(pugi::xml_node e) {
-    const std::optional<std::string_view> ns = Namespaces::Of(e);
+    const std::optional<std::string_view> ns = NamespaceOf(e);
     if (!ns) {
       if (!unbound) unbound_name = e.name();
       unbound = true;

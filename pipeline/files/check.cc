@@ -48,7 +48,7 @@ struct Tally {
   }
 
   // A record that decoded.
-  void Document(const FileSource& source, const clearlane::Document& doc) {
+  void Accepted(const FileSource& source, const Document& doc) {
     ++per_type[static_cast<int>(TypeOf(doc))];
     std::vector<std::string> missing = MissingRequiredFields(doc);
     if (missing.empty()) return;
@@ -84,7 +84,7 @@ absl::Status CheckXml(const std::string& input, Tally& tally) {
   XmlReader reader;
   XmlMessage message;
   Decoder decoder;
-  clearlane::Document doc;
+  Document doc;
   for (const XmlMessageText& m : SplitXmlMessages(*content)) {
     const DecodeOutcome read = reader.Read(m.text, &message);
     if (!read.ok()) {
@@ -100,7 +100,7 @@ absl::Status CheckXml(const std::string& input, Tally& tally) {
       if (!outcome.ok()) {
         tally.Dead(source, outcome, message.records[i].raw);
       } else {
-        tally.Document(source, doc);
+        tally.Accepted(source, doc);
       }
     }
   }
@@ -146,7 +146,7 @@ int RunCheck(const CheckOptions& options, std::FILE* out, std::FILE* err) {
       if (!outcome.ok()) {
         tally.Dead(source, outcome, record.bytes);
       } else {
-        tally.Document(source, doc);
+        tally.Accepted(source, doc);
       }
     }
     if (!(*reader)->status().ok()) {
