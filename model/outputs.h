@@ -56,6 +56,12 @@ struct Receipt {
   std::vector<Reason> reasons;
   std::optional<TaxAmounts> tax;       // import 800 only
   std::optional<Decimal> annualTotal;  // import 800 only
+  // For the official XML receipts only (contract §11), never in the JSON:
+  // when the list was first decided, where an earlier receipt decided it
+  // (the date of an assigned preNo), and an export list's statisticsFlag
+  // (CEB604 requires it).
+  std::optional<absl::CivilSecond> first_decided;
+  std::string statisticsFlag;
 };
 
 struct SummaryList {

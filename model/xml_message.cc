@@ -87,9 +87,9 @@ std::optional<std::string_view> NamespaceOf(pugi::xml_node element) {
 
 bool IsNameEnd(char c) { return IsJsonSpace(c) || c == '>' || c == '/'; }
 
-// Where the message starting at `at` ends: after its root's closing tag,
-// or npos.
-size_t MessageEnd(std::string_view in, size_t at) {
+// Where the root's start tag begins in the message starting at `at`:
+// past the declaration, comments and doctype; npos when `in` ends first.
+size_t RootStart(std::string_view in, size_t at) {
   size_t p = at;
   while (p < in.size()) {
     if (IsJsonSpace(in[p])) {
@@ -110,11 +110,24 @@ size_t MessageEnd(std::string_view in, size_t at) {
       break;
     }
   }
-  if (p >= in.size() || in[p] != '<') return std::string_view::npos;
+  return p;
+}
+
+}  // namespace
+
+std::string_view XmlRootName(std::string_view in, size_t at) {
+  const size_t p = RootStart(in, at);
+  if (p >= in.size() || in[p] != '<') return {};
   size_t name_end = p + 1;
   while (name_end < in.size() && !IsNameEnd(in[name_end])) ++name_end;
-  const std::string_view name = in.substr(p + 1, name_end - p - 1);
+  if (name_end >= in.size()) return {};  // the name may go on
+  return in.substr(p + 1, name_end - p - 1);
+}
+
+size_t XmlMessageEnd(std::string_view in, size_t at) {
+  const std::string_view name = XmlRootName(in, at);
   if (name.empty()) return std::string_view::npos;
+  const size_t name_end = name.data() + name.size() - in.data();
   const size_t tag_end = in.find('>', name_end);
   if (tag_end == std::string_view::npos) return tag_end;
   if (in[tag_end - 1] == '/') return tag_end + 1;  // <root/>
@@ -130,8 +143,6 @@ size_t MessageEnd(std::string_view in, size_t at) {
   return std::string_view::npos;
 }
 
-}  // namespace
-
 std::vector<XmlMessageText> SplitXmlMessages(std::string_view input) {
   std::vector<XmlMessageText> out;
   size_t pos = input.starts_with("\xEF\xBB\xBF") ? 3 : 0;
@@ -142,7 +153,7 @@ std::vector<XmlMessageText> SplitXmlMessages(std::string_view input) {
       ++pos;
     }
     if (pos >= input.size()) break;
-    size_t end = MessageEnd(input, pos);
+    size_t end = XmlMessageEnd(input, pos);
     if (end == std::string_view::npos) end = input.size();
     const std::string_view text = input.substr(pos, end - pos);
     out.push_back({text, line});
@@ -319,13 +330,18 @@ size_t NextStart(std::string_view message, pugi::xml_node e, size_t fallback) {
 }  // namespace
 
 DecodeOutcome XmlReader::Read(std::string_view message, XmlMessage* out) {
+  return Read(message, message.size(), out);
+}
+
+DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
+                              XmlMessage* out) {
   out->doc_type.clear();
   out->records.clear();
-  if (message.size() > kMaxXmlMessageBytes) {
+  if (message_size > kMaxXmlMessageBytes) {
     return DecodeOutcome::Rejected(
         DeadLetterCode::kTooLarge,
         absl::StrFormat("a message of %d bytes, over the %d allowed",
-                        message.size(), kMaxXmlMessageBytes));
+                        message_size, kMaxXmlMessageBytes));
   }
   if (!IsValidUtf8(message)) {
     return DecodeOutcome::Rejected(DeadLetterCode::kNotUtf8,
@@ -408,33 +424,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// Appends `text` escaped for element content; false when it holds a
-// character XML 1.0 cannot carry.
-bool AppendEscaped(std::string_view text, std::string* out) {
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out->append("&amp;");
-        break;
-      case '<':
-        out->append("&lt;");
-        break;
-      case '>':
-        out->append("&gt;");
-        break;
-      case '\r':
-        out->append("&#13;");  // a parser would turn a raw CR into LF
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {
-          return false;
-        }
-        out->push_back(c);
-    }
-  }
-  return true;
-}
-
 void Open(std::string_view name, std::string* out) {
   out->append("<ceb:").append(name).push_back('>');
 }
@@ -480,7 +469,7 @@ absl::Status WriteMembers(od::object o, std::string_view line, std::string* out,
         }
         if (text.empty()) break;
         Open(key, out);
-        if (!AppendEscaped(text, out)) {
+        if (!AppendXmlText(text, out)) {
           return absl::InvalidArgumentError(absl::StrFormat(
               "%s holds a control character XML 1.0 cannot carry", key));
         }
@@ -515,6 +504,31 @@ absl::Status WriteMembers(od::object o, std::string_view line, std::string* out,
 }
 
 }  // namespace
+
+bool AppendXmlText(std::string_view text, std::string* out) {
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out->append("&amp;");
+        break;
+      case '<':
+        out->append("&lt;");
+        break;
+      case '>':
+        out->append("&gt;");
+        break;
+      case '\r':
+        out->append("&#13;");  // a parser would turn a raw CR into LF
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') {
+          return false;
+        }
+        out->push_back(c);
+    }
+  }
+  return true;
+}
 
 absl::Status WriteXmlMessage(std::string_view doc_type,
                              absl::Span<const std::string> records,

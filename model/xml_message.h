@@ -48,6 +48,15 @@ inline constexpr std::string_view kCebNamespace =
 // '<': XML rather than JSON (contract §11).
 bool LooksLikeXml(std::string_view input);
 
+// The root element's name as written (with its prefix) in the message that
+// starts at `in[at]`, past its declaration and comments; empty when `in`
+// does not hold all of it.
+std::string_view XmlRootName(std::string_view in, size_t at = 0);
+
+// Where the message that starts at `in[at]` ends: just past its root's
+// closing tag (a root never nests in itself); npos when `in` ends first.
+size_t XmlMessageEnd(std::string_view in, size_t at = 0);
+
 // One message of a CEB XML input (a file of one or more messages one after
 // another, each with or without its declaration; contract §11) and the
 // 1-based line on which it begins.
@@ -85,11 +94,20 @@ class XmlReader {
   // `message`, which must outlive them), possibly none. Rejected: the
   // message as a whole is the dead letter the outcome names.
   DecodeOutcome Read(std::string_view message, XmlMessage* out);
+  // The same, where `message` may be only the head of a message of
+  // `message_size` bytes (a reader that did not keep an over-long one).
+  DecodeOutcome Read(std::string_view message, size_t message_size,
+                     XmlMessage* out);
 
  private:
   struct Parsed;
   std::unique_ptr<Parsed> parsed_;
 };
+
+// Appends `text` escaped for element content; false when it holds a
+// character XML 1.0 cannot carry (a control character other than tab, LF
+// and CR), of which it then appended the part before.
+bool AppendXmlText(std::string_view text, std::string* out);
 
 // Writes `records`, contract §1 JSON documents all of `doc_type`, as one
 // CEB XML message in the `ceb:` prefix form, with a BaseTransfer: each

@@ -201,6 +201,7 @@ void Clearance::DecideExport(OrderGroup& g, const ListKey& key, bool timed_out,
   r.docType = "CEB604";
   EchoInto(decision, &r);
   r.returnTime = FromEpochSeconds(decided_at);
+  r.statisticsFlag = std::string(list.statisticsFlag);
   if (reasons.empty()) {
     decision.status = "800";
     r.returnInfo =
@@ -242,6 +243,9 @@ void Clearance::CloseExport(OrderGroup& g, const ListKey& key, int64_t at,
   EchoInto(d, &r);
   r.returnStatus = "899";
   r.returnTime = FromEpochSeconds(at);
+  r.first_decided = FromEpochSeconds(d.decided_at);
+  // Only a B list leaves what its month's summary needs (Decision::closing).
+  r.statisticsFlag = d.closing.empty() ? "A" : "B";
   r.returnInfo =
       absl::StrFormat("closed: logisticsNo %s departed", d.logisticsNo);
   r.guid = GuidFor(key.type, key.ebpCode, key.orderNo, entry.version.appTime,

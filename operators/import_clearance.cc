@@ -244,6 +244,7 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
   if (it != g.lists.end() && it->second.decision) {
     decision = &*it->second.decision;
     EchoInto(*decision, &r);
+    r.first_decided = FromEpochSeconds(decision->decided_at);
     // A rejection without lines kept none to check against.
     if (decision->status == "800" || !decision->lines.empty()) {
       list_lines = &decision->lines;

@@ -12,6 +12,7 @@
 #include "bench/loadtest/loadtest.h"
 #include "model/event_time.h"
 #include "pipeline/files/check.h"
+#include "pipeline/files/convert.h"
 #include "pipeline/files/replay.h"
 #include "pipeline/kafka/broker.h"
 #include "pipeline/kafka/run.h"
@@ -170,10 +171,23 @@ void AddGen(CLI::App& app, GeneratorOptions& g, std::string& out,
       ->check(rate);
 }
 
+// gen --format xml: the day as NDJSON in an unnamed file, then converted.
+int GenXml(const std::string& out_path, std::FILE* day, int64_t xml_records,
+           int64_t* left_out) {
+  ConvertOptions c{.input = absl::StrFormat("/proc/self/fd/%d", fileno(day)),
+                   .output = out_path,
+                   .to_xml = true,
+                   .xml_records = xml_records,
+                   .quiet = true};
+  const int status = RunConvert(c, stderr, left_out);
+  return status == 1 ? 0 : status;  // what has no XML form is counted
+}
+
 int RunGen(GeneratorOptions g, const std::string& out_path,
            const std::string& truth_path, const std::string& registry_path,
            const std::string& flow, const std::string& profile,
-           const std::string& day) {
+           const std::string& day, const std::string& format,
+           int64_t xml_records) {
   g.flow = flow == "import"   ? Flow::kImport
            : flow == "export" ? Flow::kExport
                               : Flow::kMixed;
@@ -187,7 +201,9 @@ int RunGen(GeneratorOptions g, const std::string& out_path,
     }
     g.day = *parsed;
   }
-  File out = OpenForWriting(out_path.empty() ? "-" : out_path);
+  const bool xml = format == "xml";
+  File out = xml ? File(std::tmpfile())
+                 : OpenForWriting(out_path.empty() ? "-" : out_path);
   File truth = OpenForWriting(truth_path);
   File registry = OpenForWriting(registry_path);
   for (const auto& [file, path] : {std::pair{&out, out_path},
@@ -209,11 +225,23 @@ int RunGen(GeneratorOptions g, const std::string& out_path,
     absl::FPrintF(stderr, "clearlane gen: %s\n", s.message());
     return 2;
   }
+  int64_t left_out = 0;
+  if (xml) {
+    if (int st = GenXml(out_path, out.get(), xml_records, &left_out); st != 0) {
+      return st;
+    }
+  }
   absl::FPrintF(stderr,
                 "clearlane gen: %d lines, %d import and %d export orders, %d "
                 "malformed lines\n",
                 stats.lines, stats.orders_import, stats.orders_export,
                 stats.malformed_lines);
+  if (xml) {
+    absl::FPrintF(stderr,
+                  "clearlane gen: as CEB XML, %d records a message at most; "
+                  "%d line(s) have no XML form and were left out\n",
+                  xml_records, left_out);
+  }
   return 0;
 }
 
@@ -241,6 +269,36 @@ int main(int argc, char** argv) {
   CLI::App* gen_cmd = app.add_subcommand("gen", "generate a day of documents");
   AddGen(*gen_cmd, gen, gen_out, gen_truth, gen_registry, gen_flow, gen_profile,
          gen_day);
+  std::string gen_format = "json";
+  int64_t gen_xml_records = 1;
+  gen_cmd
+      ->add_option("--format", gen_format,
+                   "json (default) or xml (CEB XML messages; malformed "
+                   "lines have no XML form and are left out)")
+      ->check(CLI::IsMember({"json", "xml"}));
+  gen_cmd
+      ->add_option("--xml-records", gen_xml_records,
+                   "records a message at most, of one type, consecutive "
+                   "(default 1)")
+      ->check(CLI::Range(1, 100));
+
+  ConvertOptions convert;
+  std::string convert_to = "xml";
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert",
+      "documents between JSON lines and CEB XML messages, record for "
+      "record; receipts from JSON lines to CEB receipt messages");
+  convert_cmd->add_option("--input", convert.input, "the file to convert")
+      ->required();
+  convert_cmd->add_option("--out", convert.output,
+                          "where to write (default: standard output)");
+  convert_cmd->add_option("--to", convert_to, "xml or json")
+      ->required()
+      ->check(CLI::IsMember({"json", "xml"}));
+  convert_cmd
+      ->add_option("--xml-records", convert.xml_records,
+                   "records a message at most (default 1)")
+      ->check(CLI::Range(1, 100));
 
   ReplayOptions replay;
   std::string replay_sync = "epoch", replay_log_level = "info";
@@ -270,6 +328,15 @@ int main(int argc, char** argv) {
                    "debug, info, warn or error (the log: JSON lines on "
                    "stderr)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  replay_cmd
+      ->add_option_function<std::string>(
+          "--receipts-format",
+          [&replay](const std::string& f) {
+            replay.engine.receipts_xml = f == "xml";
+          },
+          "json (default: receipts.ndjson) or xml (official CEB receipt "
+          "messages, one a line: receipts.xml)")
+      ->check(CLI::IsMember({"json", "xml"}));
   replay_cmd->add_option("--metrics-out", replay.metrics_out,
                          "write the final metrics to this file "
                          "(Prometheus text format)");
@@ -342,6 +409,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*check_cmd) return RunCheck(check, stdout, stderr);
+  if (*convert_cmd) {
+    convert.to_xml = convert_to == "xml";
+    return RunConvert(convert, stderr);
+  }
   if (*broker_cmd) return RunBroker(broker, stderr);
   if (*run_cmd) return RunKafka(run_config, stderr);
   if (*load_cmd) {
@@ -358,7 +429,7 @@ int main(int argc, char** argv) {
   }
   if (*gen_cmd) {
     return RunGen(gen, gen_out, gen_truth, gen_registry, gen_flow, gen_profile,
-                  gen_day);
+                  gen_day, gen_format, gen_xml_records);
   }
   return 2;
 }

@@ -16,7 +16,36 @@ constexpr size_t kChunk = 32;
 constexpr size_t kAheadRecords = 2048;
 constexpr size_t kRing = 3;
 
+// The record at (*out)[*n], which it makes room for and counts.
+DecodedRecord& Append(std::vector<DecodedRecord>* out, size_t* n) {
+  if (*n == out->size()) out->emplace_back();
+  return (*out)[(*n)++];
+}
+
 }  // namespace
+
+void ReadXmlRecords(XmlReader& reader, std::string_view message, size_t size,
+                    const RecordOrigin& origin, int64_t skip,
+                    std::vector<DecodedRecord>* out, size_t* n) {
+  XmlMessage read;
+  DecodeOutcome outcome = reader.Read(message, size, &read);
+  if (!outcome.ok()) {
+    DecodedRecord& r = Append(out, n);
+    SetJsonRecord(&r, origin, message, size);
+    r.judged = true;
+    r.outcome = std::move(outcome);
+    return;
+  }
+  const size_t count = read.records.size();
+  for (size_t i = std::max<int64_t>(skip, 0); i < count; ++i) {
+    DecodedRecord& r = Append(out, n);
+    XmlRecord& record = read.records[i];
+    SetJsonRecord(&r, origin, record.raw, record.raw.size());
+    r.origin.record = static_cast<int32_t>(i + 1);
+    r.origin.last = i + 1 == count;
+    r.json.swap(record.json);
+  }
+}
 
 ParallelDecoder::ParallelDecoder(int threads, std::string_view secret) {
   for (int i = 0; i < threads; ++i) {
@@ -46,8 +75,9 @@ void ParallelDecoder::Work(int index) {
     for (size_t i = begin; i < end; ++i) {
       DecodedRecord& r = (*records_)[i];
       r.state_form.clear();
-      if (r.size == 0) continue;  // no document to decode
-      r.outcome = decoder.Decode(r.bytes, r.size, &r.doc);
+      if (r.size == 0 || r.judged) continue;  // nothing to decode
+      r.outcome = r.json.empty() ? decoder.Decode(r.bytes, r.size, &r.doc)
+                                 : decoder.Decode(r.json, &r.doc);
       if (!r.outcome.ok()) continue;
       RelocateDocument(&r.doc, &r.storage);
       if (hash) {

@@ -30,6 +30,7 @@
 #include "absl/types/span.h"
 #include "model/decode.h"
 #include "model/keyed_hash.h"
+#include "model/xml_message.h"
 
 namespace clearlane {
 
@@ -39,12 +40,26 @@ struct RecordOrigin {
   int32_t partition = 0;  // the Kafka partition; 0 for a file
   int64_t offset = 0;     // the Kafka offset, or a file's 1-based line
   uint64_t end = 0;       // a file's byte offset just past the record
+  int64_t end_line = 0;   // a file's lines before `end`
+  // A record of a CEB XML message (contract §11): its 1-based number in
+  // the message and whether it is the message's last; then `offset` (in a
+  // file, the message's first line) and `end` are the message's, and
+  // `start` is a file's byte offset at which the message begins. 0 and
+  // true for a record that is a whole JSON document or a whole message.
+  int32_t record = 0;
+  bool last = true;
+  uint64_t start = 0;
 };
 
 struct DecodedRecord {
   RecordOrigin origin;
   std::string bytes;  // the record (or the head of an over-long one)
   size_t size = 0;    // its full length; 0: no document (a Kafka tombstone)
+  // A record of an XML message: the §1 JSON it maps to, which is what is
+  // decoded (`bytes` holds its XML text, for its dead letter); else empty.
+  std::string json;
+  // The outcome is known without decoding: a whole XML message rejected.
+  bool judged = false;
   DecodeOutcome outcome = DecodeOutcome::Accepted();
   Document doc;
   std::string storage;  // the document's text
@@ -52,6 +67,26 @@ struct DecodedRecord {
   // secret; else empty. The task moves it into state.
   std::string state_form;
 };
+
+// Reads the CEB XML message `message` (its full length `size`; a longer one
+// than kMaxXmlMessageBytes may come as its head) that came from `origin`
+// into the records it carries, each with its number, its XML text and its
+// JSON, stored in (*out)[*n] on (growing *out as needed, *n counting),
+// except the first `skip` (processed before a restart). A message rejected
+// as a whole is one record, already judged.
+void ReadXmlRecords(XmlReader& reader, std::string_view message, size_t size,
+                    const RecordOrigin& origin, int64_t skip,
+                    std::vector<DecodedRecord>* out, size_t* n);
+
+// A record of a JSON document, its XML fields cleared (for a reused record).
+inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
+                          std::string_view bytes, size_t size) {
+  r->origin = origin;
+  r->bytes.assign(bytes);
+  r->size = size;
+  r->json.clear();
+  r->judged = false;
+}
 
 class ParallelDecoder {
  public:

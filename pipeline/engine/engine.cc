@@ -79,6 +79,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   e.task_ = std::make_unique<Task>(config, e.context_.get(), e.epochs_.get(),
                                    e.secret_, options.mask_dead_letters);
   e.context_->set_epoch(e.epochs_.get());
+  e.context_->set_receipts_xml(options.receipts_xml);
   absl::Status st = e.context_->Load();
   if (st.ok() && e.fresh_) st = e.context_->NoteStartedEmpty();
   if (st.ok() && mode.partitions > 0) st = e.SetPartitions(mode.partitions);

@@ -67,6 +67,9 @@ struct EngineOptions {
   FreeSpaceFloor min_free_space;
   // Mask personal data in the dead letters' raw record (contract §7).
   bool mask_dead_letters = false;
+  // Receipts as official CEB XML messages, one a line (contract §11),
+  // instead of JSON lines.
+  bool receipts_xml = false;
 
   // The operators' configuration these options make.
   ClearanceConfig Clearance() const {

@@ -2,6 +2,7 @@
 
 #include "model/coding.h"
 #include "model/encode.h"
+#include "model/receipt_xml.h"
 #include "operators/summary.h"
 #include "pipeline/engine/epoch.h"
 #include "pipeline/observe/metrics.h"
@@ -163,7 +164,11 @@ void TaskContext::DropRound(int32_t period, int32_t round) {
 void TaskContext::EmitReceipt(const Receipt& r) {
   if (metrics_) metrics_->Receipt(r);
   std::string line;
-  EncodeReceipt(r, &line);
+  if (receipts_xml_) {
+    EncodeReceiptXml(r, &line);
+  } else {
+    EncodeReceipt(r, &line);
+  }
   epoch_->Emit(OutputStream::kReceipts, r.orderNo, std::move(line));
 }
 

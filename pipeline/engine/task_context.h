@@ -52,6 +52,8 @@ class TaskContext : public StageContext {
   // Where outputs go (not owned), and what counts them (may be null).
   void set_epoch(EpochCommitter* epoch) { epoch_ = epoch; }
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // Receipts as official XML messages (EngineOptions::receipts_xml).
+  void set_receipts_xml(bool xml) { receipts_xml_ = xml; }
   // The watermark operators see (StageContext::Watermark).
   void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
@@ -107,6 +109,7 @@ class TaskContext : public StageContext {
  private:
   StateStore* store_;
   bool has_registry_;
+  bool receipts_xml_ = false;
   int32_t partitions_ = 1;
   EpochCommitter* epoch_ = nullptr;
   Metrics* metrics_ = nullptr;

@@ -59,16 +59,19 @@ absl::StatusOr<int64_t> CountAndRepair(int fd, const std::string& path) {
 
 }  // namespace
 
-std::string_view OutputFileName(OutputStream s) {
+std::string_view OutputFileName(OutputStream s, bool receipts_xml) {
+  if (s == OutputStream::kReceipts && receipts_xml) return "receipts.xml";
   return kFileNames[static_cast<int>(s)];
 }
 
-absl::StatusOr<std::unique_ptr<FileSink>> FileSink::Open(
-    const std::string& dir) {
+absl::StatusOr<std::unique_ptr<FileSink>> FileSink::Open(const std::string& dir,
+                                                         bool receipts_xml) {
   auto sink = std::unique_ptr<FileSink>(new FileSink());
   for (int i = 0; i < kOutputStreamCount; ++i) {
     File& f = sink->files_[i];
-    f.path = absl::StrFormat("%s/%s", dir, kFileNames[i]);
+    f.path = absl::StrFormat(
+        "%s/%s", dir,
+        OutputFileName(static_cast<OutputStream>(i), receipts_xml));
     f.fd = open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.fd < 0) return Errno("cannot open", f.path);
     auto lines = CountAndRepair(f.fd, f.path);

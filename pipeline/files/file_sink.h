@@ -25,13 +25,15 @@
 
 namespace clearlane {
 
-// "receipts.ndjson", "summaries.ndjson", "deadletters.ndjson".
-std::string_view OutputFileName(OutputStream s);
+// "receipts.ndjson" ("receipts.xml" with receipts as XML),
+// "summaries.ndjson", "deadletters.ndjson".
+std::string_view OutputFileName(OutputStream s, bool receipts_xml = false);
 
 class FileSink {
  public:
   // Opens or creates the three files in `dir` (which must exist).
-  static absl::StatusOr<std::unique_ptr<FileSink>> Open(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<FileSink>> Open(
+      const std::string& dir, bool receipts_xml = false);
   ~FileSink();
 
   // Complete records in the stream's file.

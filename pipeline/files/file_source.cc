@@ -1,7 +1,9 @@
 #include "pipeline/files/file_source.h"
 
 #include "model/coding.h"
+#include "model/xml_message.h"
 #include "pipeline/files/ndjson_reader.h"
+#include "pipeline/files/xml_file_reader.h"
 
 namespace clearlane {
 namespace {
@@ -14,12 +16,13 @@ class NdjsonRecords : public RecordReader {
   bool Next(DecodedRecord* r) override {
     NdjsonReader::Record record;
     if (!reader_->Next(&record)) return false;
-    r->origin = {.input = input_,
-                 .partition = 0,
-                 .offset = record.line,
-                 .end = record.end_offset};
-    r->bytes.assign(record.bytes);
-    r->size = record.size;
+    SetJsonRecord(r,
+                  {.input = input_,
+                   .partition = 0,
+                   .offset = record.line,
+                   .end = record.end_offset,
+                   .end_line = record.line},
+                  record.bytes, record.size);
     return true;
   }
   absl::Status status() const override { return reader_->status(); }
@@ -28,6 +31,68 @@ class NdjsonRecords : public RecordReader {
   std::unique_ptr<NdjsonReader> reader_;
   const int32_t input_;
 };
+
+// One file of CEB XML messages as DecodeAhead's reader: the records of
+// each message in turn (contract §11), the first `skip` of the first
+// message left out (processed before a restart).
+class XmlRecords : public RecordReader {
+ public:
+  XmlRecords(std::unique_ptr<XmlFileReader> reader, int32_t input, int64_t skip)
+      : reader_(std::move(reader)), input_(input), skip_(skip) {}
+  bool Next(DecodedRecord* r) override {
+    while (next_ == count_) {
+      XmlFileReader::Message m;
+      if (!reader_->Next(&m)) return false;
+      next_ = count_ = 0;
+      ReadXmlRecords(xml_, m.text, m.size,
+                     {.input = input_,
+                      .partition = 0,
+                      .offset = m.line,
+                      .end = m.end,
+                      .end_line = m.end_line,
+                      .start = m.start},
+                     skip_, &pending_, &count_);
+      skip_ = 0;
+    }
+    std::swap(*r, pending_[next_++]);
+    return true;
+  }
+  absl::Status status() const override { return reader_->status(); }
+
+ private:
+  std::unique_ptr<XmlFileReader> reader_;
+  const int32_t input_;
+  int64_t skip_;
+  XmlReader xml_;
+  std::vector<DecodedRecord> pending_;  // of the message read last
+  size_t next_ = 0, count_ = 0;
+};
+
+// Bytes looked at to tell an XML file from an NDJSON one (contract §11).
+constexpr size_t kSniffBytes = 4096;
+
+// The reader of the input `position` stands in, positioned there.
+absl::StatusOr<std::unique_ptr<RecordReader>> OpenInput(
+    const FilePosition& position) {
+  const std::string& path = position.inputs[position.file];
+  const auto input = static_cast<int32_t>(position.file);
+  absl::StatusOr<BufferedFile> in = BufferedFile::Open(path);
+  if (!in.ok()) return in.status();
+  while (in->unread().size() < kSniffBytes && in->Fill()) {
+  }
+  if (!in->status().ok()) return in->status();
+  const bool xml = LooksLikeXml(in->unread());
+  if (position.offset > 0 || position.record > 0) {
+    if (absl::Status st = in->Seek(position.offset); !st.ok()) return st;
+  }
+  if (xml) {
+    return std::make_unique<XmlRecords>(
+        XmlFileReader::Over(*std::move(in), position.line), input,
+        position.record);
+  }
+  return std::make_unique<NdjsonRecords>(
+      NdjsonReader::Over(*std::move(in), position.line), input);
+}
 
 }  // namespace
 
@@ -39,6 +104,7 @@ std::string EncodeFilePosition(const FilePosition& p) {
   w.Varint(p.file);
   w.Varint(p.offset);
   w.Varint(p.line);
+  w.Varint(p.record);
   return out;
 }
 
@@ -50,6 +116,8 @@ absl::StatusOr<FilePosition> DecodeFilePosition(std::string_view bytes) {
   p.file = static_cast<int64_t>(r.Varint());
   p.offset = r.Varint();
   p.line = static_cast<int64_t>(r.Varint());
+  // Positions written before XML input have no record count.
+  if (r.ok() && !r.done()) p.record = static_cast<int64_t>(r.Varint());
   if (!r.ok() || !r.done()) {
     return absl::DataLossError("replay position is corrupt");
   }
@@ -68,19 +136,13 @@ absl::Span<DecodedRecord> FileRecordSource::Next() {
   while (status_.ok() &&
          position_.file < static_cast<int64_t>(position_.inputs.size())) {
     if (!ahead_) {
-      auto reader = NdjsonReader::Open(position_.inputs[position_.file]);
+      auto reader = OpenInput(position_);
       if (!reader.ok()) {
         status_ = reader.status();
         break;
       }
-      if (position_.offset > 0) {
-        status_ = (*reader)->Seek(position_.offset, position_.line);
-        if (!status_.ok()) break;
-      }
-      ahead_ = std::make_unique<DecodeAhead>(
-          std::make_unique<NdjsonRecords>(*std::move(reader),
-                                          static_cast<int32_t>(position_.file)),
-          threads_, secret_);
+      ahead_ =
+          std::make_unique<DecodeAhead>(*std::move(reader), threads_, secret_);
     }
     absl::Span<DecodedRecord> batch = ahead_->Next();
     if (!batch.empty()) return batch;
@@ -91,6 +153,7 @@ absl::Span<DecodedRecord> FileRecordSource::Next() {
     position_.file++;
     position_.offset = 0;
     position_.line = 0;
+    position_.record = 0;
   }
   ended_ = status_.ok();
   return {};

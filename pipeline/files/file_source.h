@@ -1,8 +1,10 @@
 // FileRecordSource: replay's input as the driver loop's RecordSource (and
-// the engine load test's): the records of a list of NDJSON files, in file
-// order then line order, read and decoded ahead on threads of their own
+// the engine load test's): the records of a list of files, each NDJSON or
+// CEB XML (told by its first byte, contract §11), in file order then line
+// (and record) order, read and decoded ahead on threads of their own
 // (engine/decoder.h DecodeAhead). Its position, kept in the run record,
-// is the inputs, the file reached, and the byte offset and line in it, so
+// is the inputs, the file reached, and the byte offset and line in it
+// (and the records of the XML message there already processed), so
 // that a restart continues after the last record committed.
 //
 // Thread-safety: one thread, the driver's.
@@ -30,6 +32,9 @@ struct FilePosition {
   int64_t file = 0;     // input index
   uint64_t offset = 0;  // byte offset in it
   int64_t line = 0;     // lines before it
+  // Records of the XML message at `offset` already processed (a commit
+  // may fall inside a message).
+  int64_t record = 0;
 };
 std::string EncodeFilePosition(const FilePosition& p);
 absl::StatusOr<FilePosition> DecodeFilePosition(std::string_view bytes);
@@ -45,15 +50,24 @@ class FileRecordSource : public RecordSource {
   bool ended() const override { return ended_; }
   absl::Status status() const override { return status_; }
   void Processed(const DecodedRecord& record) override {
-    position_.offset = record.origin.end;
-    position_.line = record.origin.offset;
+    const RecordOrigin& o = record.origin;
+    if (o.last) {
+      position_.offset = o.end;
+      position_.line = o.end_line;
+      position_.record = 0;
+    } else {  // inside an XML message: it is read again, these left out
+      position_.offset = o.start;
+      position_.line = o.offset - 1;
+      position_.record = o.record;
+    }
   }
   std::string Position() const override {
     return EncodeFilePosition(position_);
   }
   std::variant<FileSource, TopicSource> SourceOf(
       const RecordOrigin& origin) const override {
-    return FileSource{position_.inputs[origin.input], origin.offset};
+    return FileSource{position_.inputs[origin.input], origin.offset,
+                      origin.record};
   }
   std::string_view InputName(int32_t input) const override {
     return position_.inputs[input];

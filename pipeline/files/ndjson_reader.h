@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "pipeline/files/buffered_file.h"
 
 namespace clearlane {
 
@@ -31,31 +32,26 @@ class NdjsonReader {
   // Opens `path` for reading. "-" is standard input.
   static absl::StatusOr<std::unique_ptr<NdjsonReader>> Open(
       const std::string& path);
+  // Reads `in` from where it stands, with `lines_before` lines before.
+  static std::unique_ptr<NdjsonReader> Over(BufferedFile in,
+                                            int64_t lines_before);
   ~NdjsonReader();
 
   // The next record, valid until the next call. False at the end of the file
   // or on a read error; status() tells which.
   bool Next(Record* record);
-  const absl::Status& status() const { return status_; }
+  const absl::Status& status() const { return in_.status(); }
 
   // Continues from a position a previous reader reported (Record::end_offset
   // and Record::line of the last record it returned).
   absl::Status Seek(uint64_t offset, int64_t line);
 
  private:
-  NdjsonReader(int fd, std::string path);
-  // Reads more bytes into the buffer; false at end of file or error.
-  bool Fill();
+  explicit NdjsonReader(BufferedFile in);
 
-  int fd_;
-  std::string path_;
-  std::string buffer_;
-  size_t begin_ = 0, end_ = 0;  // unread bytes are buffer_[begin_, end_)
-  uint64_t offset_ = 0;         // file offset of buffer_[begin_]
+  BufferedFile in_;
   int64_t line_ = 0;
-  bool eof_ = false;
   std::string long_prefix_;  // the head of an over-long record
-  absl::Status status_;
 };
 
 }  // namespace clearlane

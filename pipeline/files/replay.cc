@@ -170,11 +170,12 @@ absl::Status Replay::Start() {
     for (int i = 0; i < kOutputStreamCount; ++i) {
       const std::string path =
           absl::StrFormat("%s/%s", options_.out_dir,
-                          OutputFileName(static_cast<OutputStream>(i)));
+                          OutputFileName(static_cast<OutputStream>(i),
+                                         options_.engine.receipts_xml));
       std::filesystem::resize_file(path, 0, ec);
     }
   }
-  auto sink = FileSink::Open(options_.out_dir);
+  auto sink = FileSink::Open(options_.out_dir, options_.engine.receipts_xml);
   if (!sink.ok()) return sink.status();
   sink_ = std::move(*sink);
   outputs_ = std::make_unique<FileOutputs>(sink_.get(), sync_);
@@ -212,7 +213,8 @@ absl::Status Replay::Recover() {
     const auto s = static_cast<OutputStream>(i);
     const int64_t in_file = sink_->records(s);
     const std::string path =
-        absl::StrFormat("%s/%s", options_.out_dir, OutputFileName(s));
+        absl::StrFormat("%s/%s", options_.out_dir,
+                        OutputFileName(s, options_.engine.receipts_xml));
     if (in_file > outbox.next_seq(s)) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "%s holds %d records but state %s produced %d: it is not this "

@@ -119,6 +119,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   text_of("sync", &sync);
   std::string mask = "false";
   text_of("deadletters.mask", &mask);
+  std::string format = "json";
+  text_of("output.format", &format);
   std::string min_free_space;
   text_of("min.free.space", &min_free_space);
   int64_t summary_flag = e.summary_flag, form_lines = e.form_lines,
@@ -156,6 +158,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
     return error("deadletters.mask", "expected true or false");
   }
   e.mask_dead_letters = mask == "true";
+  if (format != "json" && format != "xml") {
+    return error("output.format", "expected json or xml");
+  }
+  e.receipts_xml = format == "xml";
   if (!min_free_space.empty()) {
     auto floor = ParseFreeSpaceFloor(min_free_space);
     if (!floor.ok()) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "model/coding.h"
+#include "model/xml_message.h"
 #include "pipeline/observe/metrics.h"
 
 namespace clearlane {
@@ -12,8 +13,8 @@ constexpr size_t kBatch = 1024;
 // The poll's wait for the first message of a batch: how soon a quiet
 // consumer lets the driver fire timers and commit an old epoch.
 constexpr int kPollMillis = 100;
-// The position's encoding.
-constexpr uint8_t kPositionVersion = 1;
+// The position's encoding: 2 adds each partition's records skipped (XML).
+constexpr uint8_t kPositionVersion = 2;
 
 }  // namespace
 
@@ -37,14 +38,16 @@ TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
 absl::Status TopicRecordSource::Restore(std::string_view position) {
   if (position.empty()) return absl::OkStatus();
   BinaryReader r(position);
-  if (r.U8() != kPositionVersion) {
+  const uint8_t version = r.U8();
+  if (version != 1 && version != kPositionVersion) {
     return absl::DataLossError("run positions: unknown version");
   }
   const uint64_t n = r.Varint();
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     std::string topic(r.Bytes());
     const auto partition = static_cast<int32_t>(r.Varint());
-    const int64_t next = r.SignedVarint();
+    Place next{.offset = r.SignedVarint()};
+    if (version >= 2) next.skip = r.SignedVarint();
     const bool has = r.U8();
     const int64_t w = r.SignedVarint();
     const std::optional<int64_t> watermark =
@@ -79,7 +82,8 @@ std::string TopicRecordSource::Position() const {
   for (const auto& [tp, kept] : all) {
     w.Bytes(tp.first);
     w.Varint(static_cast<uint64_t>(tp.second));
-    w.SignedVarint(kept.next_offset);
+    w.SignedVarint(kept.next.offset);
+    w.SignedVarint(kept.next.skip);
     w.U8(kept.watermark.has_value());
     w.SignedVarint(kept.watermark.value_or(0));
   }
@@ -91,7 +95,8 @@ std::string TopicRecordSource::Position() const {
 
 int64_t TopicRecordSource::next_offset(PartitionId p) const {
   auto it = next_offsets_.find(p);
-  return it == next_offsets_.end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+  return it == next_offsets_.end() ? RD_KAFKA_OFFSET_BEGINNING
+                                   : it->second.offset;
 }
 
 absl::Status TopicRecordSource::Subscribe() {
@@ -141,8 +146,17 @@ void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
 }
 
 void TopicRecordSource::Processed(const DecodedRecord& record) {
-  next_offsets_[{record.origin.input, record.origin.partition}] =
-      record.origin.offset + 1;
+  const RecordOrigin& o = record.origin;
+  next_offsets_[{o.input, o.partition}] =
+      o.last ? Place{.offset = o.offset + 1}
+             : Place{.offset = o.offset, .skip = o.record};
+}
+
+int64_t TopicRecordSource::Skipped(const RecordOrigin& origin) const {
+  auto it = next_offsets_.find({origin.input, origin.partition});
+  return it != next_offsets_.end() && it->second.offset == origin.offset
+             ? it->second.skip
+             : 0;
 }
 
 absl::Span<DecodedRecord> TopicRecordSource::Next() {
@@ -180,17 +194,18 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
         last_error_ = now;
       }
     } else if (input != topic_index_.end()) {
-      DecodedRecord& r = batch_[n++];
-      r.origin = {.input = input->second,
-                  .partition = m->partition,
-                  .offset = m->offset,
-                  .end = 0};
-      if (m->len > 0) {
-        r.bytes.assign(static_cast<const char*>(m->payload), m->len);
+      const RecordOrigin origin{.input = input->second,
+                                .partition = m->partition,
+                                .offset = m->offset};
+      const std::string_view value(static_cast<const char*>(m->payload),
+                                   m->payload ? m->len : 0);
+      if (LooksLikeXml(value)) {
+        ReadXmlRecords(xml_, value, value.size(), origin, Skipped(origin),
+                       &batch_, &n);
       } else {
-        r.bytes.clear();
+        if (n == batch_.size()) batch_.emplace_back();
+        SetJsonRecord(&batch_[n++], origin, value, value.size());
       }
-      r.size = m->len;
     }
     rd_kafka_message_destroy(m);
   }

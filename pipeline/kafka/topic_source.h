@@ -6,8 +6,11 @@
 // Rebalances assign partitions to the partition group, which owns event
 // time.
 //
-// The position it keeps, per partition: the next offset to read and the
-// partition's watermark; and the group's watermark. A partition of a
+// The position it keeps, per partition: the next offset to read (and, when
+// a commit fell inside a CEB XML message, the records of the message there
+// already processed) and the partition's watermark; and the group's
+// watermark. A record value that is an XML message gives all its records
+// (contract §11). A partition of a
 // topic that is no longer configured keeps its entry unchanged.
 //
 // Thread-safety: one thread, the driver's; the rebalance callback runs on
@@ -67,7 +70,8 @@ class TopicRecordSource : public RecordSource {
   std::string Position() const override;
   std::variant<FileSource, TopicSource> SourceOf(
       const RecordOrigin& origin) const override {
-    return TopicSource{topics_[origin.input], origin.partition, origin.offset};
+    return TopicSource{topics_[origin.input], origin.partition, origin.offset,
+                       origin.record};
   }
   std::string_view InputName(int32_t input) const override {
     return topics_[input];
@@ -82,18 +86,27 @@ class TopicRecordSource : public RecordSource {
 
  private:
   void Assign(rd_kafka_topic_partition_list_t* partitions);
+  // Records of the XML message at `origin` processed before a restart.
+  int64_t Skipped(const RecordOrigin& origin) const;
 
   rd_kafka_t* consumer_;
   const std::vector<std::string> topics_;
   absl::flat_hash_map<std::string, int32_t> topic_index_;
   PartitionGroup* time_;
   ParallelDecoder decoder_;
+  XmlReader xml_;
   Logger log_;
   Metrics* metrics_;
-  std::map<PartitionId, int64_t> next_offsets_;
+  // Where a partition stands: its next offset, and the records of the XML
+  // message there already processed.
+  struct Place {
+    int64_t offset = 0;
+    int64_t skip = 0;
+  };
+  std::map<PartitionId, Place> next_offsets_;
   // Positions of topics not configured now: kept as the state had them.
   struct Kept {
-    int64_t next_offset;
+    Place next;
     std::optional<int64_t> watermark;
   };
   std::map<std::pair<std::string, int32_t>, Kept> others_;
