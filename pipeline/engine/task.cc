@@ -14,10 +14,14 @@ namespace {
 // A dead letter's Kafka key (contract §1): where its record came from.
 std::string DeadLetterKey(const std::variant<FileSource, TopicSource>& source) {
   if (const auto* t = std::get_if<TopicSource>(&source)) {
-    return absl::StrFormat("%s/%d/%d", t->topic, t->partition, t->offset);
+    return t->record > 0
+               ? absl::StrFormat("%s/%d/%d/%d", t->topic, t->partition,
+                                 t->offset, t->record)
+               : absl::StrFormat("%s/%d/%d", t->topic, t->partition, t->offset);
   }
   const auto& f = std::get<FileSource>(source);
-  return absl::StrFormat("%s:%d", f.file, f.line);
+  return f.record > 0 ? absl::StrFormat("%s:%d/%d", f.file, f.line, f.record)
+                      : absl::StrFormat("%s:%d", f.file, f.line);
 }
 
 }  // namespace
