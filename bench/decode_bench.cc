@@ -2,9 +2,10 @@
 // parse of the same bytes touching every value, so the ratio shows what
 // clearlane's decoding (field lookup, exact decimals, times, validation)
 // costs on top of the parser; and the same documents as CEB XML messages
-// (one record a message, and 50), read and decoded (contract §11).
+// (one record a message, and 50): parsed by pugixml alone, read
+// (XmlReader::Read), and read and decoded (contract §11).
 //
-//   build/bench/decode_bench --benchmark_repetitions=5 \
+//   build/bench/decode_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
@@ -12,6 +13,7 @@
 
 #include <cstdio>
 #include <map>
+#include <pugixml.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -170,6 +172,55 @@ const std::vector<std::string>& XmlCorpus(const std::string& type,
   return out;
 }
 
+// pugixml's in-place parse of the same messages, on a copy and with the
+// options XmlReader uses, walking nothing: the floor under its reading.
+void BM_PugixmlParse(benchmark::State& state, const std::string& type,
+                     size_t per_message) {
+  const auto& messages = XmlCorpus(type, per_message);
+  pugi::xml_document doc;
+  std::string buffer;
+  size_t bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const std::string& xml : messages) {
+      buffer.assign(xml);
+      if (!doc.load_buffer_inplace(
+              buffer.data(), buffer.size(),
+              pugi::parse_default | pugi::parse_declaration |
+                  pugi::parse_ws_pcdata_single | pugi::parse_embed_pcdata,
+              pugi::encoding_utf8)) {
+        state.SkipWithError("parse");
+        return;
+      }
+      bytes += xml.size();
+    }
+    docs += Corpus().at(type).size();
+  }
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+
+// XmlReader::Read alone: the parse and the walk that finds each record's
+// fields, without judging them.
+void BM_ClearlaneReadXml(benchmark::State& state, const std::string& type,
+                         size_t per_message) {
+  const auto& messages = XmlCorpus(type, per_message);
+  XmlReader reader;
+  XmlMessage message;
+  size_t bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const std::string& xml : messages) {
+      if (!reader.Read(xml, &message).ok()) {
+        state.SkipWithError("read");
+        return;
+      }
+      docs += message.records.size();
+      bytes += xml.size();
+    }
+  }
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+
 void BM_ClearlaneDecodeXml(benchmark::State& state, const std::string& type,
                            size_t per_message) {
   const auto& messages = XmlCorpus(type, per_message);
@@ -185,7 +236,7 @@ void BM_ClearlaneDecodeXml(benchmark::State& state, const std::string& type,
         return;
       }
       for (const XmlRecord& r : message.records) {
-        if (!decoder.Decode(r.json, &doc).ok()) {
+        if (!decoder.DecodeFields(message.type, r.fields, &doc).ok()) {
           state.SkipWithError("decode");
           return;
         }
@@ -212,6 +263,20 @@ int Register() {
           BM_ClearlaneDecode(s, t);
         });
     for (size_t per_message : {size_t{1}, size_t{50}}) {
+      benchmark::RegisterBenchmark(
+          (std::string("PugixmlParse") + std::to_string(per_message) + "/" +
+           type)
+              .c_str(),
+          [t = std::string(type), per_message](benchmark::State& s) {
+            BM_PugixmlParse(s, t, per_message);
+          });
+      benchmark::RegisterBenchmark(
+          (std::string("ClearlaneReadXml") + std::to_string(per_message) + "/" +
+           type)
+              .c_str(),
+          [t = std::string(type), per_message](benchmark::State& s) {
+            BM_ClearlaneReadXml(s, t, per_message);
+          });
       benchmark::RegisterBenchmark(
           (std::string("ClearlaneDecodeXml") + std::to_string(per_message) +
            "/" + type)

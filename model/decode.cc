@@ -331,6 +331,23 @@ class Walker {
     return true;
   }
 
+  // Reads a field given as text (TextField) into `record`, as ReadField
+  // would read a JSON string of that text, or an object in its place.
+  template <class T>
+  void ReadText(const TextField& f, const FieldSpec<T>& spec, Where path_prefix,
+                T* record) {
+    if (f.kind == TextField::kElements) {
+      NoteFormError(path_prefix, spec.name,
+                    absl::StrFormat("expected %s, got an object",
+                                    Expectation(spec.kind)));
+      return;
+    }
+    const Scalar s{od::json_type::string, f.text};
+    VisitMember<T>(spec.member, [&](auto member) {
+      Assign(s, spec, path_prefix, &(record->*member));
+    });
+  }
+
   void NoteFormError(Where where, std::string_view name, std::string message) {
     if (form_error_) return;
     form_error_ = where.item < 0 ? absl::StrFormat("%s: %s", name, message)
@@ -534,28 +551,23 @@ struct HeadFields {
   std::optional<absl::CivilSecond> app_time;
 };
 
-// Reads guid, appStatus, appType or appTime: code-like scalars kept in the
-// head rather than in the FieldSpec tables.
+// The wrong form of a head field: `got` names what was there instead.
+void HeadFieldOfWrongForm(Walker& w, int code, std::string_view key,
+                          std::string_view got) {
+  w.NoteFormError(
+      Where{}, key,
+      absl::StrFormat("expected %s, got %s",
+                      code == kAppTimeKey ? "a time YYYYMMDDhhmmss"
+                                          : "a string or an integer",
+                      got));
+}
+
+// Sets guid, appStatus, appType or appTime from a scalar of a suitable
+// type (a string, an integer, or null).
 template <class T>
-bool ReadHeadField(Walker& w, od::value v, int code, std::string_view key,
-                   T* doc, HeadFields* head) {
-  od::json_type t;
-  Scalar s;
-  if (v.type().get(t)) return w.Fail();
-  const bool is_time = code == kAppTimeKey;
-  if (t == od::json_type::object || t == od::json_type::array ||
-      t == od::json_type::boolean ||
-      (t == od::json_type::number &&
-       (is_time || !IsJsonInteger(TrimRight(v.raw_json_token()))))) {
-    if (!w.Skip(v, 1)) return false;
-    w.NoteFormError(Where{}, key,
-                    absl::StrFormat("expected %s, got %s",
-                                    is_time ? "a time YYYYMMDDhhmmss"
-                                            : "a string or an integer",
-                                    TypeWord(t)));
-    return true;
-  }
-  if (!w.ReadScalar(v, t, &s)) return false;
+void SetHeadField(Walker& w, int code, std::string_view key, const Scalar& s,
+                  T* doc, HeadFields* head) {
+  const od::json_type t = s.type;
   const bool absent = t == od::json_type::null || s.text.empty();
   const std::string_view text = absent ? std::string_view() : s.text;
   switch (code) {
@@ -592,6 +604,27 @@ bool ReadHeadField(Walker& w, od::value v, int code, std::string_view key,
       }
     }
   }
+}
+
+// Reads guid, appStatus, appType or appTime: code-like scalars kept in the
+// head rather than in the FieldSpec tables.
+template <class T>
+bool ReadHeadField(Walker& w, od::value v, int code, std::string_view key,
+                   T* doc, HeadFields* head) {
+  od::json_type t;
+  Scalar s;
+  if (v.type().get(t)) return w.Fail();
+  const bool is_time = code == kAppTimeKey;
+  if (t == od::json_type::object || t == od::json_type::array ||
+      t == od::json_type::boolean ||
+      (t == od::json_type::number &&
+       (is_time || !IsJsonInteger(TrimRight(v.raw_json_token()))))) {
+    if (!w.Skip(v, 1)) return false;
+    HeadFieldOfWrongForm(w, code, key, TypeWord(t));
+    return true;
+  }
+  if (!w.ReadScalar(v, t, &s)) return false;
+  SetHeadField(w, code, key, s, doc, head);
   return true;
 }
 
@@ -690,14 +723,11 @@ bool NothingAfterRoot(od::document& json, std::string_view record) {
   return true;
 }
 
+// *out made a fresh document of type T, keeping the buffers of its line
+// vectors: those of another type wait in `spare` for their type's turn.
 template <class T>
-DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
-                       std::string_view record, std::string_view doc_type,
-                       std::array<Document, kDocTypeCount>& spare,
-                       Document* out) {
+T& Fresh(std::array<Document, kDocTypeCount>& spare, Document* out) {
   if (!std::holds_alternative<T>(*out)) {
-    // A fresh document of the new type; the line vectors are kept in the
-    // spares so their buffers survive switching between types.
     const size_t old = out->index();
     std::visit(
         [&](auto& current) {
@@ -713,28 +743,28 @@ DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
           std::move(std::get<T>(spare[static_cast<int>(T::kType)]).items);
       fresh.items.resize(0);
     }
-  } else {
-    // Fields are views and optionals: assigning a fresh document is a plain
-    // copy, cheaper than resetting them one by one.
-    T& doc = std::get<T>(*out);
-    if constexpr (kHasItems<T>) {
-      auto items = std::move(doc.items);
-      doc = T();
-      doc.items = std::move(items);
-      doc.items.resize(0);
-    } else {
-      doc = T();
-    }
+    return fresh;
   }
+  // Fields are views and optionals: assigning a fresh document is a plain
+  // copy, cheaper than resetting them one by one.
   T& doc = std::get<T>(*out);
-  bool conflict = false;
-  HeadFields head;
-  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) || w.malformed() ||
-      !NothingAfterRoot(json, record)) {
-    return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
-                                   "not one well-formed JSON object");
+  if constexpr (kHasItems<T>) {
+    auto items = std::move(doc.items);
+    doc = T();
+    doc.items = std::move(items);
+    doc.items.resize(0);
+  } else {
+    doc = T();
   }
-  if (conflict) {
+  return doc;
+}
+
+// The verdict on a document read to its end, in the order of §10 after
+// well-formedness: docType, field forms, appTime, appType, the key.
+template <class T>
+DecodeOutcome Judge(const Walker& w, bool doc_type_conflict,
+                    const HeadFields& head, T& doc) {
+  if (doc_type_conflict) {
     return DecodeOutcome::Rejected(DeadLetterCode::kUnknownDocType,
                                    "docType given twice with different values");
   }
@@ -760,6 +790,95 @@ DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
   return DecodeOutcome::Accepted();
 }
 
+template <class T>
+DecodeOutcome DecodeAs(Walker& w, od::document& json, od::object o,
+                       std::string_view record, std::string_view doc_type,
+                       std::array<Document, kDocTypeCount>& spare,
+                       Document* out) {
+  T& doc = Fresh<T>(spare, out);
+  bool conflict = false;
+  HeadFields head;
+  if (!ReadDocument(w, o, doc_type, &conflict, &doc, &head) || w.malformed() ||
+      !NothingAfterRoot(json, record)) {
+    return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
+                                   "not one well-formed JSON object");
+  }
+  return Judge(w, conflict, head, doc);
+}
+
+// A document given field by field (Decoder::DecodeFields): each field is
+// taken as ReadDocument takes a member whose value is a string of its text
+// (or an object, for kElements), the lines as the entries of `items`.
+template <class T>
+DecodeOutcome DecodeTextAs(Walker& w, std::span<const TextField> fields,
+                           std::string_view doc_type,
+                           std::array<Document, kDocTypeCount>& spare,
+                           Document* out) {
+  T& doc = Fresh<T>(spare, out);
+  bool conflict = false;
+  HeadFields head;
+  const KeyTable<T>& keys = KeyTable<T>::Get();
+  const auto specs = T::Fields();
+  KeyHints& hints = w.HintsFor<T>();
+  size_t i = 0;
+  // Position 0 is docType's, in the JSON form of the same document.
+  for (size_t position = 1; i < fields.size(); ++i) {
+    const TextField& f = fields[i];
+    if (f.kind == TextField::kLine) break;
+    const int code = keys.Find(f.name, position++, hints);
+    if (code >= 0) {
+      w.ReadText(f, specs[code], Where{}, &doc);
+      continue;
+    }
+    const std::string_view got =
+        f.kind == TextField::kElements ? "an object" : "a string";
+    switch (code) {
+      case kDocTypeKey:
+        if (f.kind == TextField::kElements || f.text != doc_type) {
+          conflict = true;
+        }
+        break;
+      case kItemsKey:
+        if constexpr (kHasItems<T>) {
+          w.NoteFormError(
+              Where{}, "items",
+              absl::StrFormat("expected an array of lines, got %s", got));
+          doc.items.clear();
+        }
+        break;
+      case kGuidKey:
+      case kAppTypeKey:
+      case kAppTimeKey:
+      case kAppStatusKey:
+        if (f.kind == TextField::kElements) {
+          HeadFieldOfWrongForm(w, code, f.name, got);
+        } else {
+          SetHeadField(w, code, f.name, Scalar{od::json_type::string, f.text},
+                       &doc, &head);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if constexpr (kHasItems<T>) {
+    using Item = typename T::Item;
+    const KeyTable<Item>& item_keys = KeyTable<Item>::Get();
+    const auto item_specs = Item::Fields();
+    KeyHints& item_hints = w.HintsFor<Item>();
+    while (i < fields.size()) {  // fields[i] starts a line
+      const Where prefix{static_cast<int>(doc.items.size())};
+      Item& item = doc.items.emplace_back();
+      for (size_t position = 0;
+           ++i < fields.size() && fields[i].kind != TextField::kLine;) {
+        const int code = item_keys.Find(fields[i].name, position++, item_hints);
+        if (code >= 0) w.ReadText(fields[i], item_specs[code], prefix, &item);
+      }
+    }
+  }
+  return Judge(w, conflict, head, doc);
+}
+
 using DecodeFn = DecodeOutcome (*)(Walker&, od::document&, od::object,
                                    std::string_view, std::string_view,
                                    std::array<Document, kDocTypeCount>&,
@@ -772,6 +891,18 @@ constexpr std::array<DecodeFn, sizeof...(I)> MakeDecoders(
 }
 constexpr auto kDecoders =
     MakeDecoders(std::make_index_sequence<std::variant_size_v<Document>>());
+
+using TextDecodeFn = DecodeOutcome (*)(Walker&, std::span<const TextField>,
+                                       std::string_view,
+                                       std::array<Document, kDocTypeCount>&,
+                                       Document*);
+template <size_t... I>
+constexpr std::array<TextDecodeFn, sizeof...(I)> MakeTextDecoders(
+    std::index_sequence<I...>) {
+  return {&DecodeTextAs<std::variant_alternative_t<I, Document>>...};
+}
+constexpr auto kTextDecoders =
+    MakeTextDecoders(std::make_index_sequence<std::variant_size_v<Document>>());
 
 DecodeOutcome Malformed(std::string_view why) {
   return DecodeOutcome::Rejected(DeadLetterCode::kMalformedJson,
@@ -873,6 +1004,14 @@ DecodeOutcome Decoder::DecodeJson(std::string_view record, Document* doc) {
   // below overwrites: keep the canonical name instead.
   return kDecoders[static_cast<int>(*type)](w, json, root, copy,
                                             DocTypeName(*type), spare_, doc);
+}
+
+DecodeOutcome Decoder::DecodeFields(DocType type,
+                                    std::span<const TextField> fields,
+                                    Document* doc) {
+  Walker w(hints_);
+  return kTextDecoders[static_cast<int>(type)](w, fields, DocTypeName(type),
+                                               spare_, doc);
 }
 
 }  // namespace clearlane

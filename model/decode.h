@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,18 @@ class DecodeOutcome {
   std::string detail_;
 };
 
+// One field of a document given as text by a reader of a format other
+// than JSON (CEB XML, contract §11): a field and its text (never empty:
+// an empty element is absent), a field that held elements instead of text
+// (judged as a JSON object in its place), or the start of the next line of
+// `items`, whose fields follow it.
+struct TextField {
+  enum Kind : uint8_t { kText, kElements, kLine };
+  std::string_view name;
+  std::string_view text;
+  Kind kind = kText;
+};
+
 class Decoder {
  public:
   Decoder();
@@ -69,6 +82,14 @@ class Decoder {
   DecodeOutcome Decode(std::string_view record, Document* doc);
   DecodeOutcome Decode(std::string_view record, size_t record_size,
                        Document* doc);
+
+  // Decodes a document of `type` given field by field: the head's fields,
+  // then each line (kLine) followed by its fields. Judged exactly as the
+  // JSON object {"docType": type, name: text, ..., "items": [{...}, ...]}
+  // would be: the same field checks, the same dead-letter precedence. The
+  // document's views point into the fields' texts.
+  DecodeOutcome DecodeFields(DocType type, std::span<const TextField> fields,
+                             Document* doc);
 
  private:
   DecodeOutcome DecodeJson(std::string_view record, Document* doc);

@@ -60,6 +60,22 @@ std::string_view PrefixOf(std::string_view qname) {
                                          : qname.substr(0, colon);
 }
 
+// Whether the qualified name `name` has the prefix `prefix` (none: no
+// colon at all).
+bool HasPrefix(std::string_view name, std::string_view prefix) {
+  if (prefix.empty()) {
+    for (char c : name) {
+      if (c == ':') return false;
+    }
+    return true;
+  }
+  if (name.size() <= prefix.size() || name[prefix.size()] != ':') return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (name[i] != prefix[i]) return false;
+  }
+  return true;
+}
+
 DecodeOutcome Malformed(std::string detail) {
   return DecodeOutcome::Rejected(DeadLetterCode::kMalformedXml,
                                  std::move(detail));
@@ -84,6 +100,12 @@ std::optional<std::string_view> NamespaceOf(pugi::xml_node element) {
   if (prefix.empty()) return std::string_view();  // no namespace
   return std::nullopt;
 }
+
+// Elements keep their first text as their value (fewer nodes to walk); a
+// text of whitespace alone is kept where it is an element's only content.
+constexpr unsigned kParseOptions =
+    pugi::parse_default | pugi::parse_declaration |
+    pugi::parse_ws_pcdata_single | pugi::parse_embed_pcdata;
 
 bool IsNameEnd(char c) { return IsJsonSpace(c) || c == '>' || c == '/'; }
 
@@ -174,9 +196,12 @@ bool LooksLikeXml(std::string_view input) {
 
 struct XmlReader::Parsed {
   pugi::xml_document doc;
-  std::string buffer;  // the message, parsed in place
-  rapidjson::StringBuffer json;
+  std::string buffer;    // the message, parsed in place
   bool unbound = false;  // an element's prefix was declared nowhere
+  // No namespace is declared inside the record being read: an element
+  // with its parent's prefix is in its parent's namespace, whatever its
+  // attributes.
+  bool inherit = false;
   std::string unbound_name;
 
   bool IsCeb(pugi::xml_node e) {
@@ -189,103 +214,94 @@ struct XmlReader::Parsed {
     return *ns == kCebNamespace;
   }
 
-  // Whether the child `e` of the CEB element `parent` is a CEB element:
-  // without attributes and with its parent's prefix it is in its parent's
+  // Whether the child `e` (named `qname`) of a CEB element whose prefix is
+  // `prefix` is a CEB element; *local is its local name. Without
+  // attributes and with its parent's prefix it is in its parent's
   // namespace, with no lookup.
-  bool IsCebChild(pugi::xml_node e, pugi::xml_node parent) {
-    if (!e.first_attribute() && PrefixOf(e.name()) == PrefixOf(parent.name())) {
-      return true;
+  bool IsCebChild(pugi::xml_node e, const char* qname, std::string_view prefix,
+                  std::string_view* local) {
+    const std::string_view name(qname);
+    if (HasPrefix(name, prefix)) {
+      *local = prefix.empty() ? name : name.substr(prefix.size() + 1);
+      return inherit || !e.first_attribute() || IsCeb(e);
     }
+    *local = LocalName(name);
     return IsCeb(e);
   }
-  // Whether the child `e` of the CEB element `parent` is the CEB element
-  // `local`.
-  bool IsChild(pugi::xml_node e, pugi::xml_node parent,
-               std::string_view local) {
-    return LocalName(e.name()) == local && IsCebChild(e, parent);
-  }
 
-  // The fields under the CEB element `parent`, as members of the object
-  // being written.
-  void WriteFields(pugi::xml_node parent, JsonWriter& w,
-                   std::string_view skip_a, std::string_view skip_b) {
-    for (pugi::xml_node f = parent.first_child(); f; f = f.next_sibling()) {
-      if (f.type() != pugi::node_element || !IsCebChild(f, parent)) continue;
-      const std::string_view name = LocalName(f.name());
-      if (name == skip_a || name == skip_b) continue;
-      WriteField(f, name, w);
-    }
-  }
-
-  // One field: its text as a string, absent when empty, an object when it
-  // holds elements.
-  void WriteField(pugi::xml_node f, std::string_view name, JsonWriter& w) {
-    bool element = false;
-    std::string_view only;  // the usual case: one text node
-    std::string joined;
-    int texts = 0;
-    for (pugi::xml_node c = f.first_child(); c; c = c.next_sibling()) {
-      const pugi::xml_node_type t = c.type();
-      if (t == pugi::node_element) {
-        element = true;
-      } else if (t == pugi::node_pcdata || t == pugi::node_cdata) {
-        const std::string_view v = c.value();
-        if (++texts == 1) {
-          only = v;
-        } else {
-          if (texts == 2) joined.assign(only);
-          joined.append(v);
-        }
+  // The CEB child elements of `parent` (whose prefix is `prefix`) with
+  // local name `local`, in order, given to `f`.
+  template <class F>
+  void ForEachChild(pugi::xml_node parent, std::string_view prefix,
+                    std::string_view local, F&& f) {
+    for (pugi::xml_node e = parent.first_child(); e; e = e.next_sibling()) {
+      if (e.type() != pugi::node_element) continue;
+      const char* qname = e.name();
+      std::string_view name;
+      if (LocalName(qname) == local && IsCebChild(e, qname, prefix, &name)) {
+        f(e, PrefixOf(qname));
       }
     }
-    if (element) {
-      w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-      w.StartObject();
-      w.EndObject();
+  }
+
+  // The fields under the CEB element `parent` (prefix `prefix`) but those
+  // named `skip`, appended to `out`.
+  void CollectFields(pugi::xml_node parent, std::string_view prefix,
+                     std::string_view skip, XmlMessage* out) {
+    for (pugi::xml_node f = parent.first_child(); f; f = f.next_sibling()) {
+      // Of the nodes this parse makes, only elements have names.
+      const char* qname = f.name();
+      if (*qname == '\0') continue;
+      std::string_view name;
+      if (!IsCebChild(f, qname, prefix, &name) || name == skip) continue;
+      CollectField(f, name, out);
+    }
+  }
+
+  // One field: its text, absent when empty; elements when it holds any.
+  // The parse embeds an element's first text in the element (its value).
+  void CollectField(pugi::xml_node f, std::string_view name, XmlMessage* out) {
+    const char* value = f.value();
+    const pugi::xml_node first = f.first_child();
+    if (!first) {  // the usual case: text alone, or nothing
+      if (*value != '\0') out->fields.push_back({name, value});
       return;
     }
-    const std::string_view text = texts > 1 ? std::string_view(joined) : only;
-    if (text.empty()) return;  // empty is absent (§10)
-    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    std::string joined(value);
+    for (pugi::xml_node c = first; c; c = c.next_sibling()) {
+      const pugi::xml_node_type t = c.type();
+      if (t == pugi::node_element) {
+        out->fields.push_back({name, {}, TextField::kElements});
+        return;
+      }
+      if (t == pugi::node_pcdata || t == pugi::node_cdata) {
+        joined.append(c.value());
+      }
+    }
+    if (joined.empty()) return;
+    out->joined.push_back(std::move(joined));
+    out->fields.push_back({name, out->joined.back()});
   }
 
-  // The record `r` of a message of `shape` as its §1 document.
-  void WriteRecord(pugi::xml_node r, const Shape& shape, std::string* out) {
-    json.Clear();
-    JsonWriter w(json);
-    w.StartObject();
-    w.Key("docType");
-    w.String(shape.doc_type.data(),
-             static_cast<rapidjson::SizeType>(shape.doc_type.size()));
+  // The fields of the record `r` (prefix `prefix`) of a message of `shape`:
+  // its head's, then each line's after its kLine.
+  void CollectRecord(pugi::xml_node r, std::string_view prefix,
+                     const Shape& shape, XmlMessage* out) {
     if (shape.head.empty()) {
-      WriteFields(r, w, shape.line, "");
+      CollectFields(r, prefix, shape.line, out);
     } else {
-      for (pugi::xml_node h = r.first_child(); h; h = h.next_sibling()) {
-        if (h.type() == pugi::node_element && IsChild(h, r, shape.head)) {
-          WriteFields(h, w, "", "");
-        }
-      }
+      ForEachChild(r, prefix, shape.head,
+                   [&](pugi::xml_node h, std::string_view p) {
+                     CollectFields(h, p, "", out);
+                   });
     }
     if (!shape.line.empty()) {
-      bool started = false;
-      for (pugi::xml_node l = r.first_child(); l; l = l.next_sibling()) {
-        if (l.type() != pugi::node_element || !IsChild(l, r, shape.line)) {
-          continue;
-        }
-        if (!started) {
-          w.Key("items");
-          w.StartArray();
-          started = true;
-        }
-        w.StartObject();
-        WriteFields(l, w, "", "");
-        w.EndObject();
-      }
-      if (started) w.EndArray();
+      ForEachChild(r, prefix, shape.line,
+                   [&](pugi::xml_node l, std::string_view p) {
+                     out->fields.push_back({{}, {}, TextField::kLine});
+                     CollectFields(l, p, "", out);
+                   });
     }
-    w.EndObject();
-    out->assign(json.GetString(), json.GetSize());
   }
 };
 
@@ -294,37 +310,53 @@ XmlReader::~XmlReader() = default;
 
 namespace {
 
-// The text of the element `e` in `message`: from its '<' to the end of its
-// closing tag, found before `bound` (the next element's start).
-std::string_view RawOf(std::string_view message, pugi::xml_node e,
-                       size_t bound) {
-  const ptrdiff_t at = e.offset_debug();
-  if (at < 0 || static_cast<size_t>(at) >= message.size()) return {};
-  const size_t start = message.rfind('<', static_cast<size_t>(at));
-  if (start == std::string_view::npos) return {};
-  bound = std::min(bound, message.size());
-  const std::string close = absl::StrCat("</", e.name());
-  const std::string_view span = message.substr(start, bound - start);
-  size_t end = span.rfind(close);
-  if (end != std::string_view::npos) {
-    end = span.find('>', end);
-  } else {
-    end = span.find('>');  // <Order/>
-  }
-  if (end == std::string_view::npos) return span;
-  return span.substr(0, end + 1);
+// Whether `text` may declare a namespace: it holds "xmlns" (in a tag or,
+// harmlessly, in a text).
+bool Declares(std::string_view text) {
+  return text.find("xmlns") != std::string_view::npos;
 }
 
-// Where the next element after `e` among its siblings begins, or `fallback`.
-size_t NextStart(std::string_view message, pugi::xml_node e, size_t fallback) {
-  for (pugi::xml_node n = e.next_sibling(); n; n = n.next_sibling()) {
-    if (n.type() != pugi::node_element) continue;
-    const ptrdiff_t at = n.offset_debug();
-    if (at < 0) break;
-    const size_t start = message.rfind('<', static_cast<size_t>(at));
-    return start == std::string_view::npos ? fallback : start;
+// Where the tag `</name` that closes an element begins in `in`, searching
+// from `from`; npos when it is not there.
+size_t CloseTag(std::string_view in, std::string_view name, size_t from) {
+  const std::string close = std::string("</").append(name);
+  for (size_t at = in.find(close, from); at != std::string_view::npos;
+       at = in.find(close, at + close.size())) {
+    const size_t after = at + close.size();
+    if (after < in.size() && (in[after] == '>' || IsJsonSpace(in[after]))) {
+      return at;
+    }
   }
-  return fallback;
+  return std::string_view::npos;
+}
+
+// The text of the element `e` in `message`: from its '<' to the end of its
+// closing tag, which is found forward from its last descendant.
+std::string_view RawOf(std::string_view message, pugi::xml_node e) {
+  const ptrdiff_t name_at = e.offset_debug();  // just past its '<'
+  if (name_at <= 0 || static_cast<size_t>(name_at) >= message.size() ||
+      message[name_at - 1] != '<') {
+    return {};
+  }
+  const size_t start = static_cast<size_t>(name_at) - 1;
+  const size_t tag_end = message.find('>', start);
+  if (tag_end == std::string_view::npos) return {};
+  if (message[tag_end - 1] == '/') {  // <Order/>
+    return message.substr(start, tag_end + 1 - start);
+  }
+  size_t from = tag_end;
+  pugi::xml_node last = e;
+  while (pugi::xml_node c = last.last_child()) last = c;
+  if (last != e) {
+    const ptrdiff_t at = last.offset_debug();
+    if (at > 0 && static_cast<size_t>(at) > from)
+      from = static_cast<size_t>(at);
+  }
+  const size_t close = CloseTag(message, e.name(), from);
+  if (close == std::string_view::npos) return {};
+  const size_t gt = message.find('>', close);
+  if (gt == std::string_view::npos) return {};
+  return message.substr(start, gt + 1 - start);
 }
 
 }  // namespace
@@ -337,6 +369,8 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
                               XmlMessage* out) {
   out->doc_type.clear();
   out->records.clear();
+  out->fields.clear();
+  out->joined.clear();
   if (message_size > kMaxXmlMessageBytes) {
     return DecodeOutcome::Rejected(
         DeadLetterCode::kTooLarge,
@@ -350,11 +384,8 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
   Parsed& p = *parsed_;
   p.unbound = false;
   p.buffer.assign(message);
-  const pugi::xml_parse_result result =
-      p.doc.load_buffer_inplace(p.buffer.data(), p.buffer.size(),
-                                pugi::parse_default | pugi::parse_declaration |
-                                    pugi::parse_ws_pcdata_single,
-                                pugi::encoding_utf8);
+  const pugi::xml_parse_result result = p.doc.load_buffer_inplace(
+      p.buffer.data(), p.buffer.size(), kParseOptions, pugi::encoding_utf8);
   if (!result) {
     return Malformed(
         absl::StrFormat("%s at byte %d", result.description(), result.offset));
@@ -398,13 +429,21 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
                               root_name, kCebNamespace));
   }
   out->doc_type = std::string(shape->doc_type);
-  for (pugi::xml_node r = root.first_child(); r; r = r.next_sibling()) {
-    if (r.type() != pugi::node_element || !p.IsChild(r, root, shape->record)) {
-      continue;
-    }
-    XmlRecord& record = out->records.emplace_back();
-    p.WriteRecord(r, *shape, &record.json);
-    record.raw = RawOf(message, r, NextStart(message, r, message.size()));
+  out->type = *ParseDocType(shape->doc_type);
+  std::vector<size_t> starts;  // where each record's fields begin
+  p.ForEachChild(root, PrefixOf(root.name()), shape->record,
+                 [&](pugi::xml_node r, std::string_view prefix) {
+                   starts.push_back(out->fields.size());
+                   const std::string_view raw = RawOf(message, r);
+                   p.inherit = !raw.empty() && !Declares(raw);
+                   p.CollectRecord(r, prefix, *shape, out);
+                   p.inherit = false;
+                   out->records.push_back({{}, raw});
+                 });
+  starts.push_back(out->fields.size());
+  for (size_t i = 0; i < out->records.size(); ++i) {
+    out->records[i].fields = std::span<const TextField>(out->fields)
+                                 .subspan(starts[i], starts[i + 1] - starts[i]);
   }
   if (p.unbound) {
     out->records.clear();
@@ -418,6 +457,47 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
                         shape->record));
   }
   return DecodeOutcome::Accepted();
+}
+
+std::string XmlRecordJson(std::string_view doc_type,
+                          std::span<const TextField> fields) {
+  rapidjson::StringBuffer json;
+  JsonWriter w(json);
+  auto key = [&](std::string_view k) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+  };
+  w.StartObject();
+  key("docType");
+  w.String(doc_type.data(), static_cast<rapidjson::SizeType>(doc_type.size()));
+  bool in_items = false, in_line = false;
+  for (const TextField& f : fields) {
+    switch (f.kind) {
+      case TextField::kLine:
+        if (in_line) w.EndObject();
+        if (!in_items) {
+          key("items");
+          w.StartArray();
+          in_items = true;
+        }
+        w.StartObject();
+        in_line = true;
+        break;
+      case TextField::kElements:
+        key(f.name);
+        w.StartObject();
+        w.EndObject();
+        break;
+      case TextField::kText:
+        key(f.name);
+        w.String(f.text.data(),
+                 static_cast<rapidjson::SizeType>(f.text.size()));
+        break;
+    }
+  }
+  if (in_line) w.EndObject();
+  if (in_items) w.EndArray();
+  w.EndObject();
+  return std::string(json.GetString(), json.GetSize());
 }
 
 namespace {

@@ -1,8 +1,8 @@
 // XmlReader reads one official CEB XML message (contract §11,
 // ceb-xml/FORMAT.md) into the contract documents it carries: each record
-// under the root becomes the §1 JSON object it maps to, which the Decoder
-// then judges exactly as a JSON record (the same field checks, the same
-// dead-letter precedence, by construction).
+// under the root becomes the fields of the §1 document it maps to, which
+// Decoder::DecodeFields then judges exactly as the JSON record (the same
+// field checks, the same dead-letter precedence, by construction).
 //
 // Mapping: the root's local name `CEBnnnMessage` gives `docType`; each
 // record element (`Order`, `Payment`, `Logistics`, `Inventory`,
@@ -13,9 +13,9 @@
 // Elements are matched by the CEB namespace and local name, whatever the
 // prefix; BaseTransfer, BaseSubscribe, ExtendMessage, ds:Signature and
 // unknown elements are read past. An empty element is absent. Text is
-// taken as written (whitespace kept), entities resolved, and always
-// becomes a JSON string. A field element with element children becomes an
-// object, which the Decoder rejects as it would in JSON.
+// taken as written (whitespace kept), entities resolved, and is always
+// read as a JSON string would be. A field element with element children is
+// read as a JSON object in its place, which the Decoder rejects.
 //
 // Whatever the bytes, Read never crashes and never recurses on the input's
 // depth: it answers with the records, or with the one dead letter of the
@@ -26,7 +26,9 @@
 #ifndef CLEARLANE_MODEL_XML_MESSAGE_H_
 #define CLEARLANE_MODEL_XML_MESSAGE_H_
 
+#include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,16 +74,28 @@ struct XmlMessageText {
 // XmlReader rejects. Views into `input`.
 std::vector<XmlMessageText> SplitXmlMessages(std::string_view input);
 
-// One record of a message.
+// One record of a message: views into the message read and into the
+// reader's parsed copy of it, valid until the reader's next Read.
 struct XmlRecord {
-  std::string json;      // the contract document it maps to (§1)
-  std::string_view raw;  // its XML text, a view into the message read
+  std::span<const TextField> fields;  // for Decoder::DecodeFields
+  std::string_view raw;               // its XML text, in the message read
 };
 
 struct XmlMessage {
   std::string doc_type;  // "CEB311"
+  DocType type = DocType::kCeb311;
   std::vector<XmlRecord> records;
+  // The records' fields, one after another, and the texts of fields
+  // written in several pieces (text and CDATA), joined.
+  std::vector<TextField> fields;
+  std::deque<std::string> joined;
 };
+
+// The §1 JSON document a record maps to: {"docType": ..., its fields as
+// strings (an object {} for one that held elements), "items": [...]}.
+// Decoder::Decode judges it as DecodeFields judges the record.
+std::string XmlRecordJson(std::string_view doc_type,
+                          std::span<const TextField> fields);
 
 class XmlReader {
  public:
@@ -91,8 +105,9 @@ class XmlReader {
   XmlReader& operator=(const XmlReader&) = delete;
 
   // Reads `message`. Accepted: *out holds its records (views into
-  // `message`, which must outlive them), possibly none. Rejected: the
-  // message as a whole is the dead letter the outcome names.
+  // `message`, which must outlive them, and into this reader, until the
+  // next Read), at least one. Rejected: the message as a whole is the dead
+  // letter the outcome names.
   DecodeOutcome Read(std::string_view message, XmlMessage* out);
   // The same, where `message` may be only the head of a message of
   // `message_size` bytes (a reader that did not keep an over-long one).

@@ -128,9 +128,11 @@ TEST(XmlSamples, EveryDeclarationGivesItsRecordsFieldForField) {
       EXPECT_TRUE(r.raw.ends_with(RecordNames().at(doc_type) + ">"))
           << r.raw.substr(r.raw.size() - std::min<size_t>(r.raw.size(), 40));
       // Every field is its element's text, and nothing else is there.
-      EXPECT_EQ(Members(r.json), Leaves(std::string(r.raw)));
+      EXPECT_EQ(Members(XmlRecordJson(message.doc_type, r.fields)),
+                Leaves(std::string(r.raw)));
       Document doc;
-      const DecodeOutcome decoded = decoder.Decode(r.json, &doc);
+      const DecodeOutcome decoded =
+          decoder.DecodeFields(message.type, r.fields, &doc);
       const auto bad = KnownBadSamples().find(name);
       if (bad == KnownBadSamples().end()) {
         EXPECT_TRUE(decoded.ok())
@@ -167,7 +169,9 @@ std::string OnlyRecordJson(const std::string& xml) {
   const DecodeOutcome out = reader.Read(xml, &message);
   EXPECT_TRUE(out.ok()) << out.detail();
   EXPECT_EQ(message.records.size(), 1u);
-  return message.records.empty() ? "" : message.records[0].json;
+  return message.records.empty()
+             ? ""
+             : XmlRecordJson(message.doc_type, message.records[0].fields);
 }
 
 TEST(XmlReader, MapsHeadFieldsAndLinesToTheDocument) {
@@ -231,7 +235,9 @@ TEST(XmlReader, RecordsAreReadInOrderEachWithItsRawText) {
   ASSERT_EQ(message.records.size(), 2u);
   EXPECT_EQ(message.records[0].raw, record);
   EXPECT_EQ(message.records[1].raw, second);
-  EXPECT_NE(message.records[1].json.find("\"O2\""), std::string::npos);
+  EXPECT_NE(
+      XmlRecordJson(message.doc_type, message.records[1].fields).find("\"O2\""),
+      std::string::npos);
 }
 
 TEST(XmlReader, WholeMessageDeadLetters) {
@@ -273,14 +279,82 @@ TEST(XmlReader, WholeMessageDeadLetters) {
   }
 }
 
-// What the Decoder makes of a record: its state form, or its dead letter.
-std::string Judged(Decoder& decoder, const std::string& json) {
-  Document doc;
-  const DecodeOutcome out = decoder.Decode(json, &doc);
+// A decoder's answer: the state form of its document, or its dead letter.
+std::string Verdict(const DecodeOutcome& out, const Document& doc) {
   if (!out.ok()) {
     return std::string(DeadLetterCodeName(out.code())) + ": " + out.detail();
   }
   return EncodeDocument(doc, [](std::string_view v) { return std::string(v); });
+}
+
+// What the Decoder makes of a record, as JSON or as the fields of an XML
+// record: its state form, or its dead letter.
+std::string Judged(Decoder& decoder, const std::string& json) {
+  Document doc;
+  return Verdict(decoder.Decode(json, &doc), doc);
+}
+std::string Judged(Decoder& decoder, const XmlMessage& message,
+                   const XmlRecord& r) {
+  Document doc;
+  return Verdict(decoder.DecodeFields(message.type, r.fields, &doc), doc);
+}
+
+// Each record of a message is judged from its fields as its JSON form is:
+// the same state form, or the same dead letter with the same detail, for
+// the forms XML can give that JSON strings alone would not show.
+TEST(XmlReader, RecordsAreJudgedAsTheirJson) {
+  const std::vector<std::pair<std::string, std::string>> heads = {
+      {"", ""},
+      {"items as a head field", "<ceb:items>x</ceb:items>"},
+      {"items holding elements", "<ceb:items><ceb:a>1</ceb:a></ceb:items>"},
+      {"its own docType", "<ceb:docType>CEB311</ceb:docType>"},
+      {"another docType", "<ceb:docType>CEB411</ceb:docType>"},
+      {"docType holding elements", "<ceb:docType><ceb:a/></ceb:docType>"},
+      {"guid holding elements", "<ceb:guid><ceb:a/></ceb:guid>"},
+      {"appTime holding elements", "<ceb:appTime><ceb:a/></ceb:appTime>"},
+      {"appType 7", "<ceb:appType>7</ceb:appType>"},
+      {"a decimal holding elements", "<ceb:freight><ceb:a/></ceb:freight>"},
+      {"a decimal in pieces",
+       "<ceb:freight>1<!-- c --><![CDATA[2.5]]></ceb:freight>"},
+      {"a bad decimal", "<ceb:freight>1,5</ceb:freight>"},
+      {"a blank time", "<ceb:appTime> </ceb:appTime>"},
+      {"no orderNo", "<ceb:orderNo></ceb:orderNo>"},
+      {"a second orderNo", "<ceb:orderNo>O9</ceb:orderNo>"},
+      {"an unknown field", "<ceb:noSuchField>1</ceb:noSuchField>"},
+  };
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"", ""},
+      {"a line field holding elements", "<ceb:qty><ceb:a/></ceb:qty>"},
+      {"a bad gnum", "<ceb:gnum>x</ceb:gnum>"},
+      {"items in a line", "<ceb:items>1</ceb:items>"},
+  };
+  XmlReader reader;
+  Decoder decoder;
+  int judged = 0;
+  for (const auto& [head_case, head] : heads) {
+    for (const auto& [line_case, line] : lines) {
+      SCOPED_TRACE(head_case + " / " + line_case);
+      std::string xml = Order("", head);
+      xml.insert(xml.find("</ceb:OrderList>"), line);
+      XmlMessage message;
+      ASSERT_TRUE(reader.Read(xml, &message).ok());
+      ASSERT_EQ(message.records.size(), 1u);
+      const std::string json =
+          XmlRecordJson(message.doc_type, message.records[0].fields);
+      EXPECT_EQ(Judged(decoder, message, message.records[0]),
+                Judged(decoder, json))
+          << json;
+      ++judged;
+    }
+  }
+  EXPECT_EQ(judged, 64);
+  // Not every case is accepted: the comparison covers rejections.
+  XmlMessage message;
+  ASSERT_TRUE(
+      reader.Read(Order("", "<ceb:docType>CEB411</ceb:docType>"), &message)
+          .ok());
+  EXPECT_EQ(Judged(decoder, message, message.records[0]),
+            "UNKNOWN_DOC_TYPE: docType given twice with different values");
 }
 
 // JSON documents written as XML and read back are judged as the JSON
@@ -317,7 +391,10 @@ TEST(XmlWriter, DocumentsRoundTripThroughXml) {
       ASSERT_TRUE(read.ok()) << read.detail() << "\n" << xml;
       ASSERT_EQ(message.records.size(), batch.size());
       for (const XmlRecord& r : message.records) {
-        EXPECT_EQ(Judged(decoder, r.json), Judged(decoder, json)) << xml;
+        EXPECT_EQ(Judged(decoder, message, r), Judged(decoder, json)) << xml;
+        EXPECT_EQ(Judged(decoder, XmlRecordJson(message.doc_type, r.fields)),
+                  Judged(decoder, json))
+            << xml;
         ++compared;
       }
     }

@@ -13,10 +13,12 @@
 #include "bench/loadtest/kafka.h"
 #include "bench/loadtest/report.h"
 #include "model/event_time.h"
+#include "model/xml_message.h"
 #include "pipeline/engine/driver.h"
 #include "pipeline/engine/engine.h"
 #include "pipeline/files/file_source.h"
 #include "pipeline/files/ndjson_reader.h"
+#include "pipeline/files/xml_file_reader.h"
 #include "pipeline/observe/log.h"
 #include "pipeline/observe/proc.h"
 
@@ -32,6 +34,32 @@ int64_t CountLines(const std::string& path) {
   char buf[1 << 16];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     n += std::count(buf, buf + in.gcount(), '\n');
+  }
+  return n;
+}
+
+// Whether the corpus holds CEB XML messages (contract §11): told by its
+// first bytes, as replay tells it.
+bool CorpusIsXml(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char buf[4096];
+  in.read(buf, sizeof buf);
+  return LooksLikeXml(std::string_view(buf, in.gcount()));
+}
+
+// The records of a corpus of CEB XML messages (each message read once
+// more, ahead of the run), or its lines when it cannot be read.
+int64_t CountXmlRecords(const std::string& path) {
+  auto reader = XmlFileReader::Open(path);
+  if (!reader.ok()) return CountLines(path);
+  XmlReader xml;
+  XmlMessage read;
+  XmlFileReader::Message m;
+  int64_t n = 0;
+  while ((*reader)->Next(&m)) {
+    n += xml.Read(m.text, m.size, &read).ok()
+             ? static_cast<int64_t>(read.records.size())
+             : 1;
   }
   return n;
 }
@@ -236,10 +264,18 @@ int RunLoadtest(const LoadtestOptions& o, std::FILE* err) {
     std::fclose(reg);
     if (!st.ok()) return fail(st);
   }
+  if (o.via == "kafka" && CorpusIsXml(corpus)) {
+    // Produced as one record per line and timed by its JSON fields.
+    return fail(absl::InvalidArgumentError(absl::StrFormat(
+        "%s holds CEB XML: --via kafka replays NDJSON corpora; use --via "
+        "engine, or clearlane convert --to json first",
+        corpus)));
+  }
   LoadSummary summary;
   summary.command_line = o.command_line;
   summary.corpus = corpus;
-  summary.corpus_lines = CountLines(corpus);
+  summary.corpus_lines =
+      CorpusIsXml(corpus) ? CountXmlRecords(corpus) : CountLines(corpus);
   summary.corpus_bytes = static_cast<int64_t>(fs::file_size(corpus, ec));
   LoadRecorder recorder(LoadClock::now());
   absl::Status st =

@@ -1,6 +1,7 @@
 #include "pipeline/engine/decoder.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "model/document_codec.h"
 
@@ -20,6 +21,26 @@ constexpr size_t kRing = 3;
 DecodedRecord& Append(std::vector<DecodedRecord>* out, size_t* n) {
   if (*n == out->size()) out->emplace_back();
   return (*out)[(*n)++];
+}
+
+// `fields` copied into *out, their names and texts into *text: the
+// reader's buffers they view are reused by its next message.
+void CopyFields(std::span<const TextField> fields, std::vector<TextField>* out,
+                std::string* text) {
+  size_t size = 0;
+  for (const TextField& f : fields) size += f.name.size() + f.text.size();
+  text->resize(size);
+  out->assign(fields.begin(), fields.end());
+  char* at = text->data();
+  auto copy = [&at](std::string_view* v) {
+    if (!v->empty()) std::memcpy(at, v->data(), v->size());
+    *v = std::string_view(at, v->size());
+    at += v->size();
+  };
+  for (TextField& f : *out) {
+    copy(&f.name);
+    copy(&f.text);
+  }
 }
 
 }  // namespace
@@ -43,7 +64,9 @@ void ReadXmlRecords(XmlReader& reader, std::string_view message, size_t size,
     SetJsonRecord(&r, origin, record.raw, record.raw.size());
     r.origin.record = static_cast<int32_t>(i + 1);
     r.origin.last = i + 1 == count;
-    r.json.swap(record.json);
+    r.xml = true;
+    r.xml_type = read.type;
+    CopyFields(record.fields, &r.fields, &r.field_text);
   }
 }
 
@@ -76,8 +99,8 @@ void ParallelDecoder::Work(int index) {
       DecodedRecord& r = (*records_)[i];
       r.state_form.clear();
       if (r.size == 0 || r.judged) continue;  // nothing to decode
-      r.outcome = r.json.empty() ? decoder.Decode(r.bytes, r.size, &r.doc)
-                                 : decoder.Decode(r.json, &r.doc);
+      r.outcome = r.xml ? decoder.DecodeFields(r.xml_type, r.fields, &r.doc)
+                        : decoder.Decode(r.bytes, r.size, &r.doc);
       if (!r.outcome.ok()) continue;
       RelocateDocument(&r.doc, &r.storage);
       if (hash) {

@@ -55,9 +55,13 @@ struct DecodedRecord {
   RecordOrigin origin;
   std::string bytes;  // the record (or the head of an over-long one)
   size_t size = 0;    // its full length; 0: no document (a Kafka tombstone)
-  // A record of an XML message: the §1 JSON it maps to, which is what is
-  // decoded (`bytes` holds its XML text, for its dead letter); else empty.
-  std::string json;
+  // A record of an XML message: its type and fields, which are what is
+  // decoded (`bytes` holds its XML text, for its dead letter), their names
+  // and texts held in `field_text`.
+  bool xml = false;
+  DocType xml_type = DocType::kCeb311;
+  std::vector<TextField> fields;
+  std::string field_text;
   // The outcome is known without decoding: a whole XML message rejected.
   bool judged = false;
   DecodeOutcome outcome = DecodeOutcome::Accepted();
@@ -71,7 +75,7 @@ struct DecodedRecord {
 // Reads the CEB XML message `message` (its full length `size`; a longer one
 // than kMaxXmlMessageBytes may come as its head) that came from `origin`
 // into the records it carries, each with its number, its XML text and its
-// JSON, stored in (*out)[*n] on (growing *out as needed, *n counting),
+// fields, stored in (*out)[*n] on (growing *out as needed, *n counting),
 // except the first `skip` (processed before a restart). A message rejected
 // as a whole is one record, already judged.
 void ReadXmlRecords(XmlReader& reader, std::string_view message, size_t size,
@@ -84,7 +88,7 @@ inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
   r->origin = origin;
   r->bytes.assign(bytes);
   r->size = size;
-  r->json.clear();
+  r->xml = false;
   r->judged = false;
 }
 

@@ -96,7 +96,7 @@ absl::Status CheckXml(const std::string& input, Tally& tally) {
       ++tally.records;
       const FileSource source{input, m.line, static_cast<int64_t>(i + 1)};
       const DecodeOutcome outcome =
-          decoder.Decode(message.records[i].json, &doc);
+          decoder.DecodeFields(message.type, message.records[i].fields, &doc);
       if (!outcome.ok()) {
         tally.Dead(source, outcome, message.records[i].raw);
       } else {

@@ -230,10 +230,10 @@ int RunConvert(const ConvertOptions& options, std::FILE* err,
                       outcome.detail());
         continue;
       }
-      for (XmlRecord& record : message.records) {
-        record.json.push_back('\n');
-        if (std::fwrite(record.json.data(), 1, record.json.size(), out) !=
-            record.json.size()) {
+      for (const XmlRecord& record : message.records) {
+        std::string json = XmlRecordJson(message.doc_type, record.fields);
+        json.push_back('\n');
+        if (std::fwrite(json.data(), 1, json.size(), out) != json.size()) {
           write_failed = true;
         }
       }

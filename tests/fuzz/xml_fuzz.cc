@@ -1,8 +1,8 @@
 // libFuzzer target for the CEB XML reader: whatever the bytes, a message
 // gives its records or one dead letter, never a crash, a hang or an
-// out-of-bounds read; every record's document is JSON the Decoder reads
-// (it may reject a field, never the JSON itself), and its raw text lies
-// inside the message.
+// out-of-bounds read; every record is judged from its fields exactly as
+// its JSON form is judged (the same outcome, the same detail), that JSON
+// is never rejected as JSON, and its raw text lies inside the message.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,9 +30,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
          r.raw.data() + r.raw.size() > message.data() + message.size())) {
       std::abort();
     }
-    const clearlane::DecodeOutcome d = decoder->Decode(r.json, doc);
+    const clearlane::DecodeOutcome fields =
+        decoder->DecodeFields(out.type, r.fields, doc);
+    const clearlane::DecodeOutcome d =
+        decoder->Decode(clearlane::XmlRecordJson(out.doc_type, r.fields), doc);
     if (!d.ok() && (d.code() == clearlane::DeadLetterCode::kMalformedJson ||
                     d.code() == clearlane::DeadLetterCode::kNotUtf8)) {
+      std::abort();
+    }
+    if (fields.ok() != d.ok() || (!d.ok() && (fields.code() != d.code() ||
+                                              fields.detail() != d.detail()))) {
       std::abort();
     }
   }
