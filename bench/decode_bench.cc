@@ -2,7 +2,8 @@
 // parse of the same bytes touching every value, so the ratio shows what
 // clearlane's decoding (field lookup, exact decimals, times, validation)
 // costs on top of the parser; and the same documents as CEB XML messages
-// (one record a message, and 50): parsed by pugixml alone, read
+// (one record a message, and 50): parsed alone by pugixml (and, where
+// they are installed, by libxml2's SAX2 and by Expat, for comparison), read
 // (XmlReader::Read), and read and decoded (contract §11).
 //
 //   build/bench/decode_bench --benchmark_repetitions=5
@@ -14,6 +15,12 @@
 #include <cstdio>
 #include <map>
 #include <pugixml.hpp>
+#ifdef CLEARLANE_WITH_LIBXML2
+#include <libxml/parser.h>
+#endif
+#ifdef CLEARLANE_WITH_EXPAT
+#include <expat.h>
+#endif
 #include <sstream>
 #include <string>
 #include <vector>
@@ -199,6 +206,81 @@ void BM_PugixmlParse(benchmark::State& state, const std::string& type,
   state.SetBytesProcessed(bytes);
 }
 
+#ifdef CLEARLANE_WITH_LIBXML2
+// libxml2's SAX2 parse of the same messages (namespaces resolved, UTF-8
+// checked), with handlers that only count: the floor under a reader built
+// on libxml2 instead of pugixml.
+void BM_Libxml2SaxParse(benchmark::State& state, const std::string& type,
+                        size_t per_message) {
+  const auto& messages = XmlCorpus(type, per_message);
+  xmlSAXHandler sax{};
+  sax.initialized = XML_SAX2_MAGIC;
+  sax.startElementNs = [](void* ctx, const xmlChar*, const xmlChar*,
+                          const xmlChar*, int, const xmlChar**, int, int,
+                          const xmlChar**) { ++*static_cast<size_t*>(ctx); };
+  sax.characters = [](void* ctx, const xmlChar*, int len) {
+    *static_cast<size_t*>(ctx) += static_cast<size_t>(len);
+  };
+  size_t sink = 0, bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const std::string& xml : messages) {
+      if (xmlSAXUserParseMemory(&sax, &sink, xml.data(),
+                                static_cast<int>(xml.size())) != 0) {
+        state.SkipWithError("parse");
+        return;
+      }
+      bytes += xml.size();
+    }
+    docs += Corpus().at(type).size();
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+#endif
+
+#ifdef CLEARLANE_WITH_EXPAT
+// Expat's parse of the same messages (namespaces resolved), with handlers
+// that only count.
+void BM_ExpatParse(benchmark::State& state, const std::string& type,
+                   size_t per_message) {
+  const auto& messages = XmlCorpus(type, per_message);
+  XML_Parser parser = XML_ParserCreateNS("UTF-8", '|');
+  size_t sink = 0, bytes = 0, docs = 0;
+  auto setup = [&] {
+    XML_SetUserData(parser, &sink);
+    XML_SetElementHandler(
+        parser,
+        [](void* ctx, const XML_Char*, const XML_Char**) {
+          ++*static_cast<size_t*>(ctx);
+        },
+        [](void*, const XML_Char*) {});
+    XML_SetCharacterDataHandler(
+        parser, [](void* ctx, const XML_Char*, int len) {
+          *static_cast<size_t*>(ctx) += static_cast<size_t>(len);
+        });
+  };
+  for (auto _ : state) {
+    for (const std::string& xml : messages) {
+      XML_ParserReset(parser, "UTF-8");
+      setup();
+      if (XML_Parse(parser, xml.data(), static_cast<int>(xml.size()), 1) !=
+          XML_STATUS_OK) {
+        state.SkipWithError("parse");
+        XML_ParserFree(parser);
+        return;
+      }
+      bytes += xml.size();
+    }
+    docs += Corpus().at(type).size();
+  }
+  XML_ParserFree(parser);
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(docs);
+  state.SetBytesProcessed(bytes);
+}
+#endif
+
 // XmlReader::Read alone: the parse and the walk that finds each record's
 // fields, without judging them.
 void BM_ClearlaneReadXml(benchmark::State& state, const std::string& type,
@@ -270,6 +352,23 @@ int Register() {
           [t = std::string(type), per_message](benchmark::State& s) {
             BM_PugixmlParse(s, t, per_message);
           });
+#ifdef CLEARLANE_WITH_LIBXML2
+      benchmark::RegisterBenchmark(
+          (std::string("Libxml2SaxParse") + std::to_string(per_message) + "/" +
+           type)
+              .c_str(),
+          [t = std::string(type), per_message](benchmark::State& s) {
+            BM_Libxml2SaxParse(s, t, per_message);
+          });
+#endif
+#ifdef CLEARLANE_WITH_EXPAT
+      benchmark::RegisterBenchmark(
+          (std::string("ExpatParse") + std::to_string(per_message) + "/" + type)
+              .c_str(),
+          [t = std::string(type), per_message](benchmark::State& s) {
+            BM_ExpatParse(s, t, per_message);
+          });
+#endif
       benchmark::RegisterBenchmark(
           (std::string("ClearlaneReadXml") + std::to_string(per_message) + "/" +
            type)

@@ -12,7 +12,7 @@ packages=(
   librdkafka-dev libsimdjson-dev librocksdb-dev libabsl-dev
   prometheus-cpp-dev libcivetweb-dev rapidjson-dev libcli11-dev libssl-dev
   libxxhash-dev libspdlog-dev libfmt-dev kcat prometheus gnuplot-nox
-  libgoogle-perftools-dev libpugixml-dev libxml2-utils
+  libgoogle-perftools-dev libpugixml-dev libxml2-utils libxml2-dev libexpat1-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -34,6 +34,7 @@
 #include "absl/strings/str_join.h"
 #include "bench/generator.h"
 #include "bench/loadtest/http_client.h"
+#include "model/xml_message.h"
 #include "pipeline/files/replay.h"
 #include "tests/fixtures.h"
 #include "tests/process.h"
@@ -227,11 +228,11 @@ class RunTest : public ::testing::Test {
   void Produce(size_t from, size_t to) {
     static const std::regex order_no(R"re("orderNo":"([^"]*)")re");
     for (size_t i = from; i < to; ++i) {
-      const std::string& r = records_[i];
       std::smatch m;
-      const std::string key = std::regex_search(r, m, order_no)
+      const std::string key = std::regex_search(records_[i], m, order_no)
                                   ? m[1].str()
                                   : std::string("unkeyed");
+      const std::string& r = values_.empty() ? records_[i] : values_[i];
       while (rd_kafka_producev(
                  producer_, RD_KAFKA_V_TOPIC("imp"),
                  RD_KAFKA_V_KEY(key.data(), key.size()),
@@ -474,6 +475,9 @@ class RunTest : public ::testing::Test {
   rd_kafka_t* producer_ = nullptr;
   std::string corpus_;
   std::vector<std::string> records_;
+  // When not empty, what Produce sends for each record instead (keyed as
+  // the record).
+  std::vector<std::string> values_;
   std::set<std::string> expected_decisions_;
   std::vector<std::string> undelivered_;
   std::map<std::pair<std::string, int32_t>, int64_t> delivered_;
@@ -493,6 +497,102 @@ TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
   EXPECT_NE(Slurp(log_).find("stopped cleanly"), std::string::npos);
+  ExpectReplaysOutputs();
+}
+
+// Record values that are CEB XML messages (contract §11), one record a
+// message keyed as its JSON, decide as the JSON day does; the malformed
+// lines, which have no XML form, stay JSON. A dead letter of an XML record
+// names its record and carries its XML.
+TEST_F(RunTest, XmlMessagesDecideAsTheirJson) {
+  Generate(800, 77);
+  Replay();
+  static const std::regex doc_type(R"re("docType":"(CEB\d{3})")re");
+  size_t xml = 0;
+  for (const std::string& r : records_) {
+    std::smatch m;
+    std::string message;
+    if (std::regex_search(r, m, doc_type) &&
+        WriteXmlMessage(m[1].str(), {r}, &message).ok()) {
+      values_.push_back(message);
+      ++xml;
+    } else {
+      values_.push_back(r);
+    }
+  }
+  ASSERT_GT(xml, records_.size() * 9 / 10);
+  ASSERT_LT(xml, records_.size()) << "some lines have no XML form";
+  Produce(0, records_.size());
+  ProduceClocks();
+  const pid_t run = StartRun(Config((dir_ / "state").string()));
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+  int xml_dead = 0;
+  for (const Out& o : Consume("dead")) {
+    if (o.value.find("\"raw\":\"<") == std::string::npos) continue;
+    ++xml_dead;
+    EXPECT_TRUE(o.key.ends_with("/1")) << o.key;
+    EXPECT_NE(o.value.find("\"record\":1"), std::string::npos) << o.value;
+  }
+  EXPECT_GT(xml_dead, 0);
+}
+
+// A day as CEB XML messages of several records (the documents of each
+// 60 consecutive ones grouped by type; the malformed lines, which have no
+// XML form, left out), all in one partition so in the order of the file
+// replay reads, consumed by a process killed again and again: commits fall
+// inside messages (a position is an offset and the records of its message
+// already processed), and every output is published once, equal to
+// replay's of the same messages.
+TEST_F(RunTest, KilledInsideXmlMessagesPublishesEverythingOnce) {
+  Generate(EnvOr("CLEARLANE_RUN_CRASH_ORDERS", 1500) / 2, 78);
+  static const std::regex doc_type(R"re("docType":"(CEB\d{3})")re");
+  std::vector<std::string> messages;
+  for (size_t from = 0; from < records_.size(); from += 60) {
+    std::vector<std::string> order;  // types by first appearance
+    std::map<std::string, std::vector<std::string>> by_type;
+    for (size_t i = from; i < std::min(records_.size(), from + 60); ++i) {
+      std::smatch m;
+      std::string single;
+      if (!std::regex_search(records_[i], m, doc_type) ||
+          !WriteXmlMessage(m[1].str(), {records_[i]}, &single).ok()) {
+        continue;
+      }
+      if (by_type[m[1].str()].empty()) order.push_back(m[1].str());
+      by_type[m[1].str()].push_back(records_[i]);
+    }
+    for (const std::string& type : order) {
+      ASSERT_TRUE(
+          WriteXmlMessage(type, by_type[type], &messages.emplace_back()).ok());
+    }
+  }
+  ASSERT_LT(messages.size(), records_.size() / 5);
+  corpus_ = (dir_ / "day.xml").string();
+  std::ofstream(corpus_) << absl::StrJoin(messages, "");
+  Replay();
+  records_.assign(messages.size(), R"({"orderNo":"one"})");  // the key
+  values_ = messages;
+  const std::string config = Config((dir_ / "state").string());
+  const int64_t kills = EnvOr("CLEARLANE_RUN_CRASH_KILLS", 10);
+  std::mt19937 rng(9);
+  size_t produced = 0;
+  pid_t pid = StartRun(config);
+  for (int64_t k = 0; k < kills; ++k) {
+    const size_t next =
+        std::min(values_.size(), produced + values_.size() / kills + 1);
+    Produce(produced, next);
+    produced = next;
+    WaitForLog("assigned", k + 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<>(10, 400)(rng)));
+    EXPECT_EQ(Stop(pid, SIGKILL), 128 + SIGKILL) << Slurp(log_);
+    pid = StartRun(config);
+  }
+  Produce(produced, values_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(pid, SIGTERM), 0) << Slurp(log_);
   ExpectReplaysOutputs();
 }
 
