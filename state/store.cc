@@ -56,18 +56,30 @@ WriteBatch::~WriteBatch() = default;
 
 void WriteBatch::Put(Store s, std::string_view key, std::string_view value) {
   batch_->Put(store_->Handle(s), SliceOf(key), SliceOf(value));
+  StoreWrites& w = writes_[static_cast<int>(s)];
+  ++w.puts;
+  w.bytes += key.size() + value.size();
 }
 
 void WriteBatch::Delete(Store s, std::string_view key) {
   batch_->Delete(store_->Handle(s), SliceOf(key));
+  StoreWrites& w = writes_[static_cast<int>(s)];
+  ++w.deletes;
+  w.bytes += key.size();
 }
 
 void WriteBatch::DeleteRange(Store s, std::string_view begin,
                              std::string_view end) {
   batch_->DeleteRange(store_->Handle(s), SliceOf(begin), SliceOf(end));
+  StoreWrites& w = writes_[static_cast<int>(s)];
+  ++w.deletes;
+  w.bytes += begin.size() + end.size();
 }
 
-void WriteBatch::Clear() { batch_->Clear(); }
+void WriteBatch::Clear() {
+  batch_->Clear();
+  writes_ = {};
+}
 
 uint32_t WriteBatch::Count() const { return batch_->Count(); }
 size_t WriteBatch::DataSize() const { return batch_->GetDataSize(); }
@@ -260,14 +272,29 @@ StateStore::Figures StateStore::ReadFigures() const {
   f.flush_bytes = statistics_->getTickerCount(rocksdb::FLUSH_WRITE_BYTES);
   f.compact_write_bytes =
       statistics_->getTickerCount(rocksdb::COMPACT_WRITE_BYTES);
+  for (int i = 0; i < kStoreCount; ++i) {
+    f.writes[i] = {written_[i].puts.load(std::memory_order_relaxed),
+                   written_[i].deletes.load(std::memory_order_relaxed),
+                   written_[i].bytes.load(std::memory_order_relaxed)};
+  }
   return f;
 }
 
 absl::Status StateStore::Commit(WriteBatch* batch) {
   rocksdb::WriteOptions options;
   options.sync = sync_;
-  return FromRocks(db_->Write(options, batch->batch_.get()),
-                   absl::StrFormat("committing an epoch to %s", path_));
+  absl::Status st =
+      FromRocks(db_->Write(options, batch->batch_.get()),
+                absl::StrFormat("committing an epoch to %s", path_));
+  if (st.ok()) {
+    for (int i = 0; i < kStoreCount; ++i) {
+      const StoreWrites& w = batch->writes_[i];
+      written_[i].puts.fetch_add(w.puts, std::memory_order_relaxed);
+      written_[i].deletes.fetch_add(w.deletes, std::memory_order_relaxed);
+      written_[i].bytes.fetch_add(w.bytes, std::memory_order_relaxed);
+    }
+  }
+  return st;
 }
 
 void StateStore::CommitInBackground(

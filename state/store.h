@@ -21,6 +21,7 @@
 #define CLEARLANE_STATE_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -86,6 +87,14 @@ class StateStore;
 
 // Changes to apply to a StateStore at once (Commit). Put, Delete and
 // DeleteRange apply in the order they were made.
+// What commits wrote into one store: entries put, entries deleted (a range
+// deletion counts one), and their keys' and values' bytes.
+struct StoreWrites {
+  uint64_t puts = 0;
+  uint64_t deletes = 0;
+  uint64_t bytes = 0;
+};
+
 class WriteBatch {
  public:
   explicit WriteBatch(const StateStore& store);
@@ -107,6 +116,7 @@ class WriteBatch {
   friend class StateStore;
   const StateStore* store_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
+  std::array<StoreWrites, kStoreCount> writes_{};
 };
 
 // A cursor over one store in key order. The views it returns are valid
@@ -172,6 +182,8 @@ class StateStore {
     uint64_t bytes_written = 0;             // by the application
     uint64_t flush_bytes = 0;               // memtables to level 0
     uint64_t compact_write_bytes = 0;       // compactions' writes
+    // What committed batches wrote, store by store (Store's order).
+    std::array<StoreWrites, kStoreCount> writes{};
   };
   Figures ReadFigures() const;
 
@@ -190,6 +202,11 @@ class StateStore {
   std::array<rocksdb::ColumnFamilyHandle*, kStoreCount> handles_{};
   std::future<absl::Status> background_;
   absl::Status background_status_;
+  // Added by each successful commit, from whichever thread made it.
+  struct AtomicWrites {
+    std::atomic<uint64_t> puts{0}, deletes{0}, bytes{0};
+  };
+  std::array<AtomicWrites, kStoreCount> written_;
 };
 
 }  // namespace clearlane

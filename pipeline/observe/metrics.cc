@@ -142,6 +142,23 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   flush_bytes_ = &Named(BuildCounter(), "clearlane_rocksdb_flush_bytes_total",
                         "Bytes RocksDB flushed from memtables.", r)
                       .Add({});
+  {
+    auto& entries =
+        Named(BuildCounter(), "clearlane_state_entries_written_total",
+              "Entries clearlane's commits put into or deleted from each "
+              "state store (a range deletion counts one).",
+              r);
+    auto& bytes = Named(BuildCounter(), "clearlane_state_written_bytes_total",
+                        "Key and value bytes clearlane's commits wrote into "
+                        "each state store.",
+                        r);
+    for (int i = 0; i < kStoreCount; ++i) {
+      const std::string store(StoreName(static_cast<Store>(i)));
+      store_writes_[i] = {&entries.Add({{"store", store}, {"op", "put"}}),
+                          &entries.Add({{"store", store}, {"op", "delete"}}),
+                          &bytes.Add({{"store", store}})};
+    }
+  }
   compaction_bytes_ =
       &Named(BuildCounter(), "clearlane_rocksdb_compaction_write_bytes_total",
              "Bytes RocksDB's compactions wrote (write amplification is "
@@ -297,6 +314,14 @@ void Metrics::SetStore(const StateStore::Figures& f) {
   grow(flush_bytes_, f.flush_bytes, last_store_.flush_bytes, 1);
   grow(compaction_bytes_, f.compact_write_bytes,
        last_store_.compact_write_bytes, 1);
+  for (int i = 0; i < kStoreCount; ++i) {
+    grow(store_writes_[i].puts, f.writes[i].puts, last_store_.writes[i].puts,
+         1);
+    grow(store_writes_[i].deletes, f.writes[i].deletes,
+         last_store_.writes[i].deletes, 1);
+    grow(store_writes_[i].bytes, f.writes[i].bytes, last_store_.writes[i].bytes,
+         1);
+  }
   last_store_ = f;
 }
 

@@ -107,6 +107,14 @@ class Metrics {
   prometheus::Counter* user_bytes_;
   prometheus::Counter* flush_bytes_;
   prometheus::Counter* compaction_bytes_;
+  // clearlane_state_entries_written_total and _written_bytes_total, by
+  // store (Store's order).
+  struct StoreWriteCounters {
+    prometheus::Counter* puts;
+    prometheus::Counter* deletes;
+    prometheus::Counter* bytes;
+  };
+  std::array<StoreWriteCounters, kStoreCount> store_writes_{};
   prometheus::Gauge* resident_;
   prometheus::Gauge* virtual_;
   prometheus::Counter* cpu_;
