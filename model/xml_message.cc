@@ -450,6 +450,19 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
     return Malformed(
         absl::StrFormat("prefix of %s is not declared", p.unbound_name));
   }
+  // A character reference resolves to a code point of its own choosing,
+  // which the parser does not check: one that is no character (past
+  // U+10FFFF, a surrogate) leaves bytes that are not UTF-8, and the
+  // message is not well-formed (XML 1.0, "Legal Character").
+  if (message.find("&#") != std::string_view::npos) {
+    for (const TextField& f : out->fields) {
+      if (!IsValidUtf8(f.text)) {
+        out->records.clear();
+        return Malformed(absl::StrFormat(
+            "a character reference in %s is not a character", f.name));
+      }
+    }
+  }
   if (out->records.empty()) {
     return DecodeOutcome::Rejected(
         DeadLetterCode::kMissingKey,

@@ -264,6 +264,14 @@ TEST(XmlReader, WholeMessageDeadLetters) {
       {std::regex_replace(order, std::regex("ceb:Order>"), "ceb:Orders>"),
        DeadLetterCode::kMissingKey, "holds no Order record"},
       {"<a>\xff</a>", DeadLetterCode::kNotUtf8, "UTF-8"},
+      // Character references to what is no character (the fuzzer's find:
+      // the parser wrote bytes that are not UTF-8 for them).
+      {std::regex_replace(order, std::regex(">O1<"), ">O&#x4E2DEEEEEEEEEE;<"),
+       DeadLetterCode::kMalformedXml, "orderNo is not a character"},
+      {std::regex_replace(order, std::regex(">O1<"), ">O&#xD800;<"),
+       DeadLetterCode::kMalformedXml, "orderNo is not a character"},
+      {std::regex_replace(order, std::regex(">O1<"), ">O&#x110000;<"),
+       DeadLetterCode::kMalformedXml, "orderNo is not a character"},
       {"<a>" + std::string(kMaxXmlMessageBytes, ' ') + "</a>",
        DeadLetterCode::kTooLarge, "bytes"},
   };
