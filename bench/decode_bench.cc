@@ -179,23 +179,17 @@ const std::vector<std::string>& XmlCorpus(const std::string& type,
   return out;
 }
 
-// pugixml's in-place parse of the same messages, on a copy and with the
-// options XmlReader uses, walking nothing: the floor under its reading.
-void BM_PugixmlParse(benchmark::State& state, const std::string& type,
-                     size_t per_message) {
+// Runs `read` (false: an error) over the messages of `type` of
+// `per_message` records, counting the corpus's documents and bytes.
+template <class Read>
+void OverXml(benchmark::State& state, const std::string& type,
+             size_t per_message, Read&& read) {
   const auto& messages = XmlCorpus(type, per_message);
-  pugi::xml_document doc;
-  std::string buffer;
   size_t bytes = 0, docs = 0;
   for (auto _ : state) {
     for (const std::string& xml : messages) {
-      buffer.assign(xml);
-      if (!doc.load_buffer_inplace(
-              buffer.data(), buffer.size(),
-              pugi::parse_default | pugi::parse_declaration |
-                  pugi::parse_ws_pcdata_single | pugi::parse_embed_pcdata,
-              pugi::encoding_utf8)) {
-        state.SkipWithError("parse");
+      if (!read(xml)) {
+        state.SkipWithError("read");
         return;
       }
       bytes += xml.size();
@@ -204,6 +198,22 @@ void BM_PugixmlParse(benchmark::State& state, const std::string& type,
   }
   state.SetItemsProcessed(docs);
   state.SetBytesProcessed(bytes);
+}
+
+// pugixml's in-place parse of the same messages, on a copy and with the
+// options XmlReader uses, walking nothing: the floor under its reading.
+void BM_PugixmlParse(benchmark::State& state, const std::string& type,
+                     size_t per_message) {
+  pugi::xml_document doc;
+  std::string buffer;
+  OverXml(state, type, per_message, [&](const std::string& xml) {
+    buffer.assign(xml);
+    return static_cast<bool>(doc.load_buffer_inplace(
+        buffer.data(), buffer.size(),
+        pugi::parse_default | pugi::parse_declaration |
+            pugi::parse_ws_pcdata_single | pugi::parse_embed_pcdata,
+        pugi::encoding_utf8));
+  });
 }
 
 #ifdef CLEARLANE_WITH_LIBXML2
@@ -212,7 +222,6 @@ void BM_PugixmlParse(benchmark::State& state, const std::string& type,
 // on libxml2 instead of pugixml.
 void BM_Libxml2SaxParse(benchmark::State& state, const std::string& type,
                         size_t per_message) {
-  const auto& messages = XmlCorpus(type, per_message);
   xmlSAXHandler sax{};
   sax.initialized = XML_SAX2_MAGIC;
   sax.startElementNs = [](void* ctx, const xmlChar*, const xmlChar*,
@@ -221,21 +230,12 @@ void BM_Libxml2SaxParse(benchmark::State& state, const std::string& type,
   sax.characters = [](void* ctx, const xmlChar*, int len) {
     *static_cast<size_t*>(ctx) += static_cast<size_t>(len);
   };
-  size_t sink = 0, bytes = 0, docs = 0;
-  for (auto _ : state) {
-    for (const std::string& xml : messages) {
-      if (xmlSAXUserParseMemory(&sax, &sink, xml.data(),
-                                static_cast<int>(xml.size())) != 0) {
-        state.SkipWithError("parse");
-        return;
-      }
-      bytes += xml.size();
-    }
-    docs += Corpus().at(type).size();
-  }
+  size_t sink = 0;
+  OverXml(state, type, per_message, [&](const std::string& xml) {
+    return xmlSAXUserParseMemory(&sax, &sink, xml.data(),
+                                 static_cast<int>(xml.size())) == 0;
+  });
   benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(docs);
-  state.SetBytesProcessed(bytes);
 }
 #endif
 
@@ -244,10 +244,10 @@ void BM_Libxml2SaxParse(benchmark::State& state, const std::string& type,
 // that only count.
 void BM_ExpatParse(benchmark::State& state, const std::string& type,
                    size_t per_message) {
-  const auto& messages = XmlCorpus(type, per_message);
   XML_Parser parser = XML_ParserCreateNS("UTF-8", '|');
-  size_t sink = 0, bytes = 0, docs = 0;
-  auto setup = [&] {
+  size_t sink = 0;
+  OverXml(state, type, per_message, [&](const std::string& xml) {
+    XML_ParserReset(parser, "UTF-8");
     XML_SetUserData(parser, &sink);
     XML_SetElementHandler(
         parser,
@@ -259,25 +259,11 @@ void BM_ExpatParse(benchmark::State& state, const std::string& type,
         parser, [](void* ctx, const XML_Char*, int len) {
           *static_cast<size_t*>(ctx) += static_cast<size_t>(len);
         });
-  };
-  for (auto _ : state) {
-    for (const std::string& xml : messages) {
-      XML_ParserReset(parser, "UTF-8");
-      setup();
-      if (XML_Parse(parser, xml.data(), static_cast<int>(xml.size()), 1) !=
-          XML_STATUS_OK) {
-        state.SkipWithError("parse");
-        XML_ParserFree(parser);
-        return;
-      }
-      bytes += xml.size();
-    }
-    docs += Corpus().at(type).size();
-  }
+    return XML_Parse(parser, xml.data(), static_cast<int>(xml.size()), 1) ==
+           XML_STATUS_OK;
+  });
   XML_ParserFree(parser);
   benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(docs);
-  state.SetBytesProcessed(bytes);
 }
 #endif
 
@@ -285,51 +271,42 @@ void BM_ExpatParse(benchmark::State& state, const std::string& type,
 // fields, without judging them.
 void BM_ClearlaneReadXml(benchmark::State& state, const std::string& type,
                          size_t per_message) {
-  const auto& messages = XmlCorpus(type, per_message);
   XmlReader reader;
   XmlMessage message;
-  size_t bytes = 0, docs = 0;
-  for (auto _ : state) {
-    for (const std::string& xml : messages) {
-      if (!reader.Read(xml, &message).ok()) {
-        state.SkipWithError("read");
-        return;
-      }
-      docs += message.records.size();
-      bytes += xml.size();
-    }
-  }
-  state.SetItemsProcessed(docs);
-  state.SetBytesProcessed(bytes);
+  OverXml(state, type, per_message, [&](const std::string& xml) {
+    return reader.Read(xml, &message).ok();
+  });
 }
 
 void BM_ClearlaneDecodeXml(benchmark::State& state, const std::string& type,
                            size_t per_message) {
-  const auto& messages = XmlCorpus(type, per_message);
   XmlReader reader;
   XmlMessage message;
   Decoder decoder;
   Document doc;
-  size_t bytes = 0, docs = 0;
-  for (auto _ : state) {
-    for (const std::string& xml : messages) {
-      if (!reader.Read(xml, &message).ok()) {
-        state.SkipWithError("read");
-        return;
+  OverXml(state, type, per_message, [&](const std::string& xml) {
+    if (!reader.Read(xml, &message).ok()) return false;
+    for (const XmlRecord& r : message.records) {
+      if (!decoder.DecodeFields(message.type, r.fields, &doc).ok()) {
+        return false;
       }
-      for (const XmlRecord& r : message.records) {
-        if (!decoder.DecodeFields(message.type, r.fields, &doc).ok()) {
-          state.SkipWithError("decode");
-          return;
-        }
-      }
-      docs += message.records.size();
-      bytes += xml.size();
     }
-  }
-  state.SetItemsProcessed(docs);
-  state.SetBytesProcessed(bytes);
+    return true;
+  });
 }
+
+using XmlBenchmark = void (*)(benchmark::State&, const std::string&, size_t);
+constexpr std::pair<const char*, XmlBenchmark> kXmlBenchmarks[] = {
+    {"PugixmlParse", &BM_PugixmlParse},
+#ifdef CLEARLANE_WITH_LIBXML2
+    {"Libxml2SaxParse", &BM_Libxml2SaxParse},
+#endif
+#ifdef CLEARLANE_WITH_EXPAT
+    {"ExpatParse", &BM_ExpatParse},
+#endif
+    {"ClearlaneReadXml", &BM_ClearlaneReadXml},
+    {"ClearlaneDecodeXml", &BM_ClearlaneDecodeXml},
+};
 
 int Register() {
   for (const char* type :
@@ -345,44 +322,12 @@ int Register() {
           BM_ClearlaneDecode(s, t);
         });
     for (size_t per_message : {size_t{1}, size_t{50}}) {
-      benchmark::RegisterBenchmark(
-          (std::string("PugixmlParse") + std::to_string(per_message) + "/" +
-           type)
-              .c_str(),
-          [t = std::string(type), per_message](benchmark::State& s) {
-            BM_PugixmlParse(s, t, per_message);
-          });
-#ifdef CLEARLANE_WITH_LIBXML2
-      benchmark::RegisterBenchmark(
-          (std::string("Libxml2SaxParse") + std::to_string(per_message) + "/" +
-           type)
-              .c_str(),
-          [t = std::string(type), per_message](benchmark::State& s) {
-            BM_Libxml2SaxParse(s, t, per_message);
-          });
-#endif
-#ifdef CLEARLANE_WITH_EXPAT
-      benchmark::RegisterBenchmark(
-          (std::string("ExpatParse") + std::to_string(per_message) + "/" + type)
-              .c_str(),
-          [t = std::string(type), per_message](benchmark::State& s) {
-            BM_ExpatParse(s, t, per_message);
-          });
-#endif
-      benchmark::RegisterBenchmark(
-          (std::string("ClearlaneReadXml") + std::to_string(per_message) + "/" +
-           type)
-              .c_str(),
-          [t = std::string(type), per_message](benchmark::State& s) {
-            BM_ClearlaneReadXml(s, t, per_message);
-          });
-      benchmark::RegisterBenchmark(
-          (std::string("ClearlaneDecodeXml") + std::to_string(per_message) +
-           "/" + type)
-              .c_str(),
-          [t = std::string(type), per_message](benchmark::State& s) {
-            BM_ClearlaneDecodeXml(s, t, per_message);
-          });
+      for (const auto& [name, bench] : kXmlBenchmarks) {
+        benchmark::RegisterBenchmark(
+            (name + std::to_string(per_message) + "/" + type).c_str(),
+            [t = std::string(type), per_message,
+             bench = bench](benchmark::State& s) { bench(s, t, per_message); });
+      }
     }
   }
   return 0;

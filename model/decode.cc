@@ -497,6 +497,16 @@ bool ReadObject(Walker& w, od::object o, int depth, Where prefix, T* record) {
   return true;
 }
 
+// `items` that is not an array of lines: `got` names what it was; the
+// document has no lines.
+template <class Item>
+void ItemsOfWrongForm(Walker& w, std::string_view got,
+                      std::vector<Item>* items) {
+  w.NoteFormError(Where{}, "items",
+                  absl::StrFormat("expected an array of lines, got %s", got));
+  items->clear();
+}
+
 template <class T>
 bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
   size_t n = 0;
@@ -510,10 +520,7 @@ bool ReadItems(Walker& w, od::value v, int depth, std::vector<T>* items) {
   }
   if (t != od::json_type::array) {
     if (!w.Skip(v, depth)) return false;
-    w.NoteFormError(
-        Where{}, "items",
-        absl::StrFormat("expected an array of lines, got %s", TypeWord(t)));
-    items->clear();
+    ItemsOfWrongForm(w, TypeWord(t), items);
     return true;
   }
   if (depth + 1 > kMaxJsonDepth) return w.Fail();
@@ -839,12 +846,7 @@ DecodeOutcome DecodeTextAs(Walker& w, std::span<const TextField> fields,
         }
         break;
       case kItemsKey:
-        if constexpr (kHasItems<T>) {
-          w.NoteFormError(
-              Where{}, "items",
-              absl::StrFormat("expected an array of lines, got %s", got));
-          doc.items.clear();
-        }
+        if constexpr (kHasItems<T>) ItemsOfWrongForm(w, got, &doc.items);
         break;
       case kGuidKey:
       case kAppTypeKey:

@@ -203,6 +203,7 @@ struct XmlReader::Parsed {
   // attributes.
   bool inherit = false;
   std::string unbound_name;
+  std::vector<size_t> starts;  // where each record's fields begin
 
   bool IsCeb(pugi::xml_node e) {
     const std::optional<std::string_view> ns = NamespaceOf(e);
@@ -367,7 +368,6 @@ DecodeOutcome XmlReader::Read(std::string_view message, XmlMessage* out) {
 
 DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
                               XmlMessage* out) {
-  out->doc_type.clear();
   out->records.clear();
   out->fields.clear();
   out->joined.clear();
@@ -428,9 +428,9 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
             : absl::StrFormat("root element %s is not in namespace %s",
                               root_name, kCebNamespace));
   }
-  out->doc_type = std::string(shape->doc_type);
   out->type = *ParseDocType(shape->doc_type);
-  std::vector<size_t> starts;  // where each record's fields begin
+  std::vector<size_t>& starts = p.starts;
+  starts.clear();
   p.ForEachChild(root, PrefixOf(root.name()), shape->record,
                  [&](pugi::xml_node r, std::string_view prefix) {
                    starts.push_back(out->fields.size());
@@ -472,8 +472,8 @@ DecodeOutcome XmlReader::Read(std::string_view message, size_t message_size,
   return DecodeOutcome::Accepted();
 }
 
-std::string XmlRecordJson(std::string_view doc_type,
-                          std::span<const TextField> fields) {
+std::string XmlRecordJson(DocType type, std::span<const TextField> fields) {
+  const std::string_view doc_type = DocTypeName(type);
   rapidjson::StringBuffer json;
   JsonWriter w(json);
   auto key = [&](std::string_view k) {

@@ -82,7 +82,6 @@ struct XmlRecord {
 };
 
 struct XmlMessage {
-  std::string doc_type;  // "CEB311"
   DocType type = DocType::kCeb311;
   std::vector<XmlRecord> records;
   // The records' fields, one after another, and the texts of fields
@@ -91,11 +90,10 @@ struct XmlMessage {
   std::deque<std::string> joined;
 };
 
-// The §1 JSON document a record maps to: {"docType": ..., its fields as
-// strings (an object {} for one that held elements), "items": [...]}.
-// Decoder::Decode judges it as DecodeFields judges the record.
-std::string XmlRecordJson(std::string_view doc_type,
-                          std::span<const TextField> fields);
+// The §1 JSON document a record of `type` maps to: {"docType": ..., its
+// fields as strings (an object {} for one that held elements), "items":
+// [...]}. Decoder::Decode judges it as DecodeFields judges the record.
+std::string XmlRecordJson(DocType type, std::span<const TextField> fields);
 
 class XmlReader {
  public:

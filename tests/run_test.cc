@@ -247,6 +247,34 @@ class RunTest : public ::testing::Test {
                                       << absl::StrJoin(undelivered_, "; ");
   }
 
+  // The corpus arrives in CLEARLANE_RUN_CRASH_KILLS slices (10); once the
+  // process consumes each, it dies at a random moment (from `seed`) and
+  // comes back. Then the rest, the clocks and a clean stop: every output
+  // published once, equal to replay's.
+  void ProduceWhileKilled(uint32_t seed) {
+    const std::string config = Config((dir_ / "state").string());
+    const int64_t kills = EnvOr("CLEARLANE_RUN_CRASH_KILLS", 10);
+    std::mt19937 rng(seed);
+    size_t produced = 0;
+    pid_t run = StartRun(config);
+    for (int64_t k = 0; k < kills; ++k) {
+      const size_t next =
+          std::min(records_.size(), produced + records_.size() / kills + 1);
+      Produce(produced, next);
+      produced = next;
+      WaitForLog("assigned", k + 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(
+          std::uniform_int_distribution<>(10, 400)(rng)));
+      EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
+      run = StartRun(config);
+    }
+    Produce(produced, records_.size());
+    ProduceClocks();
+    WaitForDecisions(expected_decisions_.size());
+    EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+    ExpectReplaysOutputs();
+  }
+
   // An order 60 days on into every partition: the watermark passes every
   // timeout, as replay's drain.
   void ProduceClocks() {
@@ -573,27 +601,7 @@ TEST_F(RunTest, KilledInsideXmlMessagesPublishesEverythingOnce) {
   Replay();
   records_.assign(messages.size(), R"({"orderNo":"one"})");  // the key
   values_ = messages;
-  const std::string config = Config((dir_ / "state").string());
-  const int64_t kills = EnvOr("CLEARLANE_RUN_CRASH_KILLS", 10);
-  std::mt19937 rng(9);
-  size_t produced = 0;
-  pid_t pid = StartRun(config);
-  for (int64_t k = 0; k < kills; ++k) {
-    const size_t next =
-        std::min(values_.size(), produced + values_.size() / kills + 1);
-    Produce(produced, next);
-    produced = next;
-    WaitForLog("assigned", k + 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<>(10, 400)(rng)));
-    EXPECT_EQ(Stop(pid, SIGKILL), 128 + SIGKILL) << Slurp(log_);
-    pid = StartRun(config);
-  }
-  Produce(produced, values_.size());
-  ProduceClocks();
-  WaitForDecisions(expected_decisions_.size());
-  EXPECT_EQ(Stop(pid, SIGTERM), 0) << Slurp(log_);
-  ExpectReplaysOutputs();
+  ProduceWhileKilled(9);
 }
 
 // The end-to-end case through `clearlane broker`, as a user runs it.
@@ -611,29 +619,7 @@ TEST_F(RunTest, StandaloneBrokerEndToEnd) {
 TEST_F(RunTest, KilledWhileTheCorpusArrivesPublishesEverythingOnce) {
   Generate(EnvOr("CLEARLANE_RUN_CRASH_ORDERS", 1500), 72);
   Replay();
-  const std::string config = Config((dir_ / "state").string());
-  const int64_t kills = EnvOr("CLEARLANE_RUN_CRASH_KILLS", 10);
-  std::mt19937 rng(7);
-  size_t produced = 0;
-  pid_t run = StartRun(config);
-  for (int64_t k = 0; k < kills; ++k) {
-    // A slice of the corpus arrives; once the process consumes, it dies at
-    // a random moment and comes back.
-    const size_t next =
-        std::min(records_.size(), produced + records_.size() / kills + 1);
-    Produce(produced, next);
-    produced = next;
-    WaitForLog("assigned", k + 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<>(10, 400)(rng)));
-    EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
-    run = StartRun(config);
-  }
-  Produce(produced, records_.size());
-  ProduceClocks();
-  WaitForDecisions(expected_decisions_.size());
-  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
-  ExpectReplaysOutputs();
+  ProduceWhileKilled(7);
 }
 
 TEST_F(RunTest, BrokerTroubleDelaysButLosesNothing) {

@@ -116,7 +116,7 @@ TEST(XmlSamples, EveryDeclarationGivesItsRecordsFieldForField) {
     XmlMessage message;
     const DecodeOutcome read = reader.Read(xml, &message);
     ASSERT_TRUE(read.ok()) << read.detail();
-    EXPECT_EQ(message.doc_type, doc_type);
+    EXPECT_EQ(DocTypeName(message.type), doc_type);
     ASSERT_EQ(static_cast<int64_t>(message.records.size()), expected);
     for (size_t i = 0; i < message.records.size(); ++i) {
       SCOPED_TRACE("record " + std::to_string(i + 1));
@@ -128,7 +128,7 @@ TEST(XmlSamples, EveryDeclarationGivesItsRecordsFieldForField) {
       EXPECT_TRUE(r.raw.ends_with(RecordNames().at(doc_type) + ">"))
           << r.raw.substr(r.raw.size() - std::min<size_t>(r.raw.size(), 40));
       // Every field is its element's text, and nothing else is there.
-      EXPECT_EQ(Members(XmlRecordJson(message.doc_type, r.fields)),
+      EXPECT_EQ(Members(XmlRecordJson(message.type, r.fields)),
                 Leaves(std::string(r.raw)));
       Document doc;
       const DecodeOutcome decoded =
@@ -171,7 +171,7 @@ std::string OnlyRecordJson(const std::string& xml) {
   EXPECT_EQ(message.records.size(), 1u);
   return message.records.empty()
              ? ""
-             : XmlRecordJson(message.doc_type, message.records[0].fields);
+             : XmlRecordJson(message.type, message.records[0].fields);
 }
 
 TEST(XmlReader, MapsHeadFieldsAndLinesToTheDocument) {
@@ -236,7 +236,7 @@ TEST(XmlReader, RecordsAreReadInOrderEachWithItsRawText) {
   EXPECT_EQ(message.records[0].raw, record);
   EXPECT_EQ(message.records[1].raw, second);
   EXPECT_NE(
-      XmlRecordJson(message.doc_type, message.records[1].fields).find("\"O2\""),
+      XmlRecordJson(message.type, message.records[1].fields).find("\"O2\""),
       std::string::npos);
 }
 
@@ -348,7 +348,7 @@ TEST(XmlReader, RecordsAreJudgedAsTheirJson) {
       ASSERT_TRUE(reader.Read(xml, &message).ok());
       ASSERT_EQ(message.records.size(), 1u);
       const std::string json =
-          XmlRecordJson(message.doc_type, message.records[0].fields);
+          XmlRecordJson(message.type, message.records[0].fields);
       EXPECT_EQ(Judged(decoder, message, message.records[0]),
                 Judged(decoder, json))
           << json;
@@ -400,7 +400,7 @@ TEST(XmlWriter, DocumentsRoundTripThroughXml) {
       ASSERT_EQ(message.records.size(), batch.size());
       for (const XmlRecord& r : message.records) {
         EXPECT_EQ(Judged(decoder, message, r), Judged(decoder, json)) << xml;
-        EXPECT_EQ(Judged(decoder, XmlRecordJson(message.doc_type, r.fields)),
+        EXPECT_EQ(Judged(decoder, XmlRecordJson(message.type, r.fields)),
                   Judged(decoder, json))
             << xml;
         ++compared;

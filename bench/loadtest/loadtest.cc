@@ -38,15 +38,6 @@ int64_t CountLines(const std::string& path) {
   return n;
 }
 
-// Whether the corpus holds CEB XML messages (contract §11): told by its
-// first bytes, as replay tells it.
-bool CorpusIsXml(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char buf[4096];
-  in.read(buf, sizeof buf);
-  return LooksLikeXml(std::string_view(buf, in.gcount()));
-}
-
 // The records of a corpus of CEB XML messages (each message read once
 // more, ahead of the run), or its lines when it cannot be read.
 int64_t CountXmlRecords(const std::string& path) {
@@ -264,7 +255,10 @@ int RunLoadtest(const LoadtestOptions& o, std::FILE* err) {
     std::fclose(reg);
     if (!st.ok()) return fail(st);
   }
-  if (o.via == "kafka" && CorpusIsXml(corpus)) {
+  // An XML corpus is told as replay tells a file; one that cannot be
+  // opened fails in the run, which says so.
+  const bool xml = IsXmlFile(corpus).value_or(false);
+  if (o.via == "kafka" && xml) {
     // Produced as one record per line and timed by its JSON fields.
     return fail(absl::InvalidArgumentError(absl::StrFormat(
         "%s holds CEB XML: --via kafka replays NDJSON corpora; use --via "
@@ -274,8 +268,7 @@ int RunLoadtest(const LoadtestOptions& o, std::FILE* err) {
   LoadSummary summary;
   summary.command_line = o.command_line;
   summary.corpus = corpus;
-  summary.corpus_lines =
-      CorpusIsXml(corpus) ? CountXmlRecords(corpus) : CountLines(corpus);
+  summary.corpus_lines = xml ? CountXmlRecords(corpus) : CountLines(corpus);
   summary.corpus_bytes = static_cast<int64_t>(fs::file_size(corpus, ec));
   LoadRecorder recorder(LoadClock::now());
   absl::Status st =

@@ -64,8 +64,7 @@ void ReadXmlRecords(XmlReader& reader, std::string_view message, size_t size,
     SetJsonRecord(&r, origin, record.raw, record.raw.size());
     r.origin.record = static_cast<int32_t>(i + 1);
     r.origin.last = i + 1 == count;
-    r.xml = true;
-    r.xml_type = read.type;
+    r.xml = read.type;
     CopyFields(record.fields, &r.fields, &r.field_text);
   }
 }
@@ -99,7 +98,7 @@ void ParallelDecoder::Work(int index) {
       DecodedRecord& r = (*records_)[i];
       r.state_form.clear();
       if (r.size == 0 || r.judged) continue;  // nothing to decode
-      r.outcome = r.xml ? decoder.DecodeFields(r.xml_type, r.fields, &r.doc)
+      r.outcome = r.xml ? decoder.DecodeFields(*r.xml, r.fields, &r.doc)
                         : decoder.Decode(r.bytes, r.size, &r.doc);
       if (!r.outcome.ok()) continue;
       RelocateDocument(&r.doc, &r.storage);

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -57,9 +58,8 @@ struct DecodedRecord {
   size_t size = 0;    // its full length; 0: no document (a Kafka tombstone)
   // A record of an XML message: its type and fields, which are what is
   // decoded (`bytes` holds its XML text, for its dead letter), their names
-  // and texts held in `field_text`.
-  bool xml = false;
-  DocType xml_type = DocType::kCeb311;
+  // and texts held in `field_text`. No type: a JSON record.
+  std::optional<DocType> xml;
   std::vector<TextField> fields;
   std::string field_text;
   // The outcome is known without decoding: a whole XML message rejected.
@@ -88,7 +88,7 @@ inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
   r->origin = origin;
   r->bytes.assign(bytes);
   r->size = size;
-  r->xml = false;
+  r->xml.reset();
   r->judged = false;
 }
 

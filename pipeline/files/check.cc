@@ -11,6 +11,7 @@
 #include "model/xml_message.h"
 #include "pipeline/files/file_util.h"
 #include "pipeline/files/ndjson_reader.h"
+#include "pipeline/files/xml_file_reader.h"
 
 namespace clearlane {
 
@@ -63,19 +64,6 @@ struct Tally {
                   DocTypeName(TypeOf(doc)), absl::StrJoin(missing, ", "));
   }
 };
-
-// Whether the file at `path` holds CEB XML (its first byte, §11).
-absl::StatusOr<bool> IsXmlFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    return absl::NotFoundError(
-        absl::StrFormat("cannot open %s: %s", path, strerror(errno)));
-  }
-  char buf[4096];
-  const size_t n = std::fread(buf, 1, sizeof buf, f);
-  std::fclose(f);
-  return LooksLikeXml(std::string_view(buf, n));
-}
 
 // The messages of an XML file, each record judged as JSON would be.
 absl::Status CheckXml(const std::string& input, Tally& tally) {

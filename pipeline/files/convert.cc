@@ -231,7 +231,7 @@ int RunConvert(const ConvertOptions& options, std::FILE* err,
         continue;
       }
       for (const XmlRecord& record : message.records) {
-        std::string json = XmlRecordJson(message.doc_type, record.fields);
+        std::string json = XmlRecordJson(message.type, record.fields);
         json.push_back('\n');
         if (std::fwrite(json.data(), 1, json.size(), out) != json.size()) {
           write_failed = true;

@@ -1,7 +1,11 @@
 #include "pipeline/files/xml_file_reader.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
+#include "absl/strings/str_format.h"
 #include "model/decode.h"
 #include "model/xml_message.h"
 
@@ -15,6 +19,18 @@ constexpr size_t kHeadBytes = 8192;
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 }  // namespace
+
+absl::StatusOr<bool> IsXmlFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    return absl::NotFoundError(
+        absl::StrFormat("cannot open %s: %s", path, strerror(errno)));
+  }
+  char buf[4096];
+  const size_t n = std::fread(buf, 1, sizeof buf, f);
+  std::fclose(f);
+  return LooksLikeXml(std::string_view(buf, n));
+}
 
 absl::StatusOr<std::unique_ptr<XmlFileReader>> XmlFileReader::Open(
     const std::string& path) {

@@ -22,6 +22,10 @@
 
 namespace clearlane {
 
+// Whether the file at `path` holds CEB XML: its first byte after a BOM and
+// whitespace is '<' (contract §11). NotFound when it cannot be opened.
+absl::StatusOr<bool> IsXmlFile(const std::string& path);
+
 class XmlFileReader {
  public:
   struct Message {

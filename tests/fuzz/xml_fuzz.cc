@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const clearlane::DecodeOutcome fields =
         decoder->DecodeFields(out.type, r.fields, doc);
     const clearlane::DecodeOutcome d =
-        decoder->Decode(clearlane::XmlRecordJson(out.doc_type, r.fields), doc);
+        decoder->Decode(clearlane::XmlRecordJson(out.type, r.fields), doc);
     if (!d.ok() && (d.code() == clearlane::DeadLetterCode::kMalformedJson ||
                     d.code() == clearlane::DeadLetterCode::kNotUtf8)) {
       std::abort();
