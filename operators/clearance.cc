@@ -6,6 +6,8 @@
 #include <utility>
 #include <variant>
 
+#include "operators/clearance_helpers.h"
+
 namespace clearlane {
 
 std::optional<Refusal> Clearance::OnDocument(const Document& doc,
@@ -74,6 +76,27 @@ void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
     DecideExport(g, key, /*timed_out=*/true, due, ctx);
   } else {
     Decide(g, key, /*timed_out=*/true, due, ctx);
+  }
+}
+
+void Clearance::ForEachTimer(
+    std::string_view orderNo, const OrderGroup& g,
+    absl::FunctionRef<void(int64_t due, const ListKey& list)> visit) const {
+  for (const auto& [id, entry] : g.lists) {
+    if (entry.decision || !entry.version.present()) continue;
+    const int64_t timeout = id.first == DocType::kCeb603
+                                ? config_.export_timeout
+                                : config_.import_timeout;
+    visit(entry.version.appTime + timeout,
+          ListKey{id.first, id.second, std::string(orderNo)});
+  }
+}
+
+void Clearance::ForEachTimer(
+    std::string_view logisticsNo, const Shipment& s,
+    absl::FunctionRef<void(int64_t due, const ListKey& list)> visit) const {
+  if (s.expires != 0) {
+    visit(s.expires, clearance_internal::ExpiryKey(logisticsNo));
   }
 }
 

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "model/dead_letter.h"
 #include "model/document.h"
 #include "operators/reasons.h"
@@ -77,6 +78,18 @@ class Clearance {
   void OnEndOfInput(StageContext& ctx);
   // When the close of a month (PeriodOf) is due.
   int64_t MonthCloseDue(int32_t period) const;
+
+  // The timers the rules keep set for a group or a shipment, which are a
+  // function of it: one for each undecided list whose held version is
+  // present, due its timeout after that version's appTime (OnList,
+  // OnExportList), and a shipment's expiry when armed (ArmExpiry). The
+  // engine does not store timers; it rebuilds them from these at a start.
+  void ForEachTimer(
+      std::string_view orderNo, const OrderGroup& g,
+      absl::FunctionRef<void(int64_t due, const ListKey& list)> visit) const;
+  void ForEachTimer(
+      std::string_view logisticsNo, const Shipment& s,
+      absl::FunctionRef<void(int64_t due, const ListKey& list)> visit) const;
 
  private:
   // Stage A, import (import_clearance.cc).

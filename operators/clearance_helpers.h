@@ -25,6 +25,12 @@ inline const Version* Present(const OrderGroup& g, DocType type,
   return &it->second;
 }
 
+// Stage L's expiry of a shipment is a timer keyed like a list
+// (StageContext::SetTimer).
+inline ListKey ExpiryKey(std::string_view logisticsNo) {
+  return {DocType::kCeb505, std::string(), std::string(logisticsNo)};
+}
+
 inline std::string_view ReceiptType(DocType t) {
   switch (t) {
     case DocType::kCeb621:

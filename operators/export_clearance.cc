@@ -20,6 +20,7 @@ namespace {
 using clearance_internal::AlreadyDecided;
 using clearance_internal::EchoInto;
 using clearance_internal::EchoList;
+using clearance_internal::ExpiryKey;
 using clearance_internal::GuidFor;
 using clearance_internal::Present;
 using clearance_internal::Seconds;
@@ -37,10 +38,6 @@ const Version* WaybillOf(const Shipment& s, std::string_view logisticsCode) {
   auto it = s.waybills.find(std::string(logisticsCode));
   if (it == s.waybills.end() || !it->second.present()) return nullptr;
   return &it->second;
-}
-
-ListKey ExpiryKey(std::string_view logisticsNo) {
-  return {DocType::kCeb505, std::string(), std::string(logisticsNo)};
 }
 
 }  // namespace

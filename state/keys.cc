@@ -64,6 +64,11 @@ std::string OrderKey(int32_t partitions, std::string_view orderNo) {
   return key;
 }
 
+std::optional<std::string_view> OrderNoOfKey(std::string_view key) {
+  if (key.size() < 12) return std::nullopt;
+  return key.substr(12);
+}
+
 std::string WaybillKey(std::string_view logisticsCode,
                        std::string_view logisticsNo) {
   std::string id;
@@ -80,6 +85,11 @@ std::string ShipmentKey(std::string_view logisticsNo) {
   w.U8('E');
   w.Raw(logisticsNo);
   return HashLed(id);
+}
+
+std::optional<std::string_view> LogisticsNoOfShipmentKey(std::string_view key) {
+  if (key.size() < 9 || key[8] != 'E') return std::nullopt;
+  return key.substr(9);
 }
 
 std::string TotalKey(std::string_view buyer, int year) {
@@ -109,44 +119,6 @@ std::string RoundPrefix(int32_t period, int32_t round) {
   w.Fixed32(static_cast<uint32_t>(period));
   w.Fixed32(static_cast<uint32_t>(round));
   return key;
-}
-
-std::string TimerKey(int32_t partitions, int64_t due, const ListKey& list) {
-  std::string key;
-  BinaryWriter w(&key);
-  if (IsShipmentExpiry(list)) {
-    const std::string shipment = ShipmentKey(list.orderNo);
-    w.U8('L');
-    w.Raw(std::string_view(shipment).substr(0, 8));
-  } else {
-    w.U8('A');
-    w.Fixed32(static_cast<uint32_t>(PartitionOf(list.orderNo, partitions)));
-  }
-  w.Fixed64(static_cast<uint64_t>(due) ^ kSignBit);
-  w.U8(static_cast<uint8_t>(list.type));
-  w.Bytes(list.ebpCode);
-  w.Bytes(list.orderNo);
-  return key;
-}
-
-std::optional<TimerKeyParts> ParseTimerKey(std::string_view key) {
-  BinaryReader r(key);
-  const uint8_t task = r.U8();
-  if (task == 'L') {
-    r.Fixed64();
-  } else if (task == 'A') {
-    r.Fixed32();
-  } else {
-    return std::nullopt;
-  }
-  TimerKeyParts t;
-  t.due = static_cast<int64_t>(r.Fixed64() ^ kSignBit);
-  const uint8_t type = r.U8();
-  t.list.type = static_cast<DocType>(type);
-  t.list.ebpCode = std::string(r.Bytes());
-  t.list.orderNo = std::string(r.Bytes());
-  if (!r.ok() || !r.done() || type >= kDocTypeCount) return std::nullopt;
-  return t;
 }
 
 std::string OutboxKey(OutputStream s, int64_t seq) {

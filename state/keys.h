@@ -49,6 +49,9 @@ inline constexpr std::string_view kSecretCheckKey = "hmac-check";
 // Store::kOrders: the stage A task (4 bytes: the partition of orderNo),
 // XXH3-64 of orderNo (8 bytes), then orderNo.
 std::string OrderKey(int32_t partitions, std::string_view orderNo);
+// The orderNo an orders key names; nullopt when `key` is too short to be
+// one.
+std::optional<std::string_view> OrderNoOfKey(std::string_view key);
 
 // Store::kLogistics: an import waybill's latest version: XXH3-64 of the
 // rest, then 'I', the length-prefixed logisticsCode and the logisticsNo.
@@ -57,6 +60,8 @@ std::string WaybillKey(std::string_view logisticsCode,
 // Store::kLogistics: stage L's shipment of a logisticsNo: XXH3-64 of the
 // rest, then 'E' and the logisticsNo.
 std::string ShipmentKey(std::string_view logisticsNo);
+// The logisticsNo of a shipment's key; nullopt for another logistics key.
+std::optional<std::string_view> LogisticsNoOfShipmentKey(std::string_view key);
 
 // Store::kBuyers: a buyer's released total for a year: the keyed hash of
 // the identity number, then the year (4 bytes).
@@ -71,18 +76,6 @@ std::optional<int32_t> PeriodOfMonthKey(std::string_view key);
 // The first key of a round's closed lists; the next round's is its end.
 std::string RoundPrefix(int32_t period, int32_t round);
 
-// Store::kTimers: 'A' + the stage A task of the list's orderNo (4 bytes),
-// or 'L' + the 8 bytes of hash that lead a stage L expiry's shipment key
-// (a ListKey of type CEB505 naming the logisticsNo); then the due time
-// (8 bytes, sign bit flipped so that negative times sort first), docType,
-// and the length-prefixed ebpCode and orderNo. The value is empty.
-std::string TimerKey(int32_t partitions, int64_t due, const ListKey& list);
-// What TimerKey wrote; nullopt when `key` is not a timer key.
-struct TimerKeyParts {
-  int64_t due = 0;
-  ListKey list;
-};
-std::optional<TimerKeyParts> ParseTimerKey(std::string_view key);
 // Whether a ListKey names a stage L expiry rather than a list.
 inline bool IsShipmentExpiry(const ListKey& k) {
   return k.type == DocType::kCeb505;

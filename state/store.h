@@ -51,7 +51,8 @@ enum class Store : uint8_t {
   kLogistics,  // stage L: export waybills, arrivals, departures
   kBuyers,     // stage B: yearly allowance per buyer (keyed hash)
   kSummaries,  // stage C: per month and head group
-  kTimers,     // due time -> timer, in firing order
+  kTimers,     // empty: timers are derived (timer_store.h); kept to open
+               // states of the older layout, which held them here
   kOutbox,     // outputs committed but perhaps not yet published
   kRegistry,   // identity registry, keyed by the HMAC of the number
 };
@@ -59,9 +60,10 @@ inline constexpr int kStoreCount = 8;
 
 std::string_view StoreName(Store s);
 
-// Stores read only by point lookups (Get), never iterated. Their memtables
-// hash the first 8 bytes of a key, so keys should start with 8 bytes of
-// hash (or be hashes, like the registry's).
+// Stores read by point lookups (Get), iterated only whole and only at a
+// start (to rebuild the timers). Their memtables hash the first 8 bytes of
+// a key, so keys should start with 8 bytes of hash (or be hashes, like the
+// registry's).
 bool IsPointStore(Store s);
 
 // Called, from whichever thread met it, with the first failed write to a

@@ -1,8 +1,9 @@
 // TimerStore holds the task's timers (contract §9: list timeouts and stage
-// L's shipment expiries) in firing order, all in memory, mirrored to
-// Store::kTimers so that a restart finds them (keys.h TimerKey). Changes
-// reach the store at Flush: a timer set and removed within one epoch never
-// does.
+// L's shipment expiries) in firing order, all in memory. They are not
+// written to the state: each is a function of the order group or shipment
+// that set it (Clearance::ForEachTimer), and the engine rebuilds them from
+// those at a start (TaskContext::Load). A state written before this layout
+// kept them in Store::kTimers; the first Flush empties that store.
 //
 // Thread-safety: not thread-safe; the engine's thread.
 
@@ -43,10 +44,9 @@ class TimerStore {
   TimerStore(const TimerStore&) = delete;
   TimerStore& operator=(const TimerStore&) = delete;
 
-  // Loads the timers of `store`. Call once, before any other call.
+  // Notes whether Store::kTimers holds timers of an older layout, which
+  // the next Flush deletes. Call once, before any other call.
   absl::Status Load(StateStore& store);
-  // Stage A's task count, which leads list timers' keys (keys.h).
-  void set_partitions(int32_t n) { partitions_ = n; }
 
   // Sets a timer; setting one that is set does nothing.
   void Set(int64_t due, const ListKey& list);
@@ -58,8 +58,10 @@ class TimerStore {
   }
   // Removes the first timer (it is firing).
   void Pop() { Remove(timers_.begin()); }
+  // Every timer set, in firing order.
+  std::vector<Timer> All() const { return {timers_.begin(), timers_.end()}; }
 
-  // Writes the changes since the last Flush into `batch`.
+  // Deletes, in `batch`, what an older layout kept in Store::kTimers.
   void Flush(WriteBatch* batch);
 
   // Timers set: list timeouts, and stage L's shipment expiries.
@@ -74,12 +76,8 @@ class TimerStore {
   void Remove(TimerSet::iterator it);
   static int KindOf(const ListKey& k);
 
-  int32_t partitions_ = 1;
   TimerSet timers_;
-  // Set since the last Flush (not in the store yet), and removed that the
-  // store holds.
-  TimerSet unstored_;
-  std::vector<Timer> removed_;
+  bool stored_ = false;  // Store::kTimers holds entries (an older layout)
   int64_t pending_[2] = {};
 };
 

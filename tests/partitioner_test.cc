@@ -18,6 +18,7 @@
 #include "pipeline/engine/driver.h"
 #include "pipeline/engine/engine.h"
 #include "pipeline/engine/partition_group.h"
+#include "pipeline/engine/task_context.h"
 #include "pipeline/files/file_source.h"
 #include "pipeline/observe/log.h"
 #include "state/keys.h"
@@ -102,46 +103,54 @@ class EngineLayoutTest : public ::testing::Test {
   // Processes a generated mixed day through an engine with `partitions`
   // stage A tasks and commits, leaving timers pending (no drain).
   void ProcessDay(int32_t partitions) {
-    const std::string corpus = (dir_ / "day.ndjson").string();
     GeneratorOptions g;
     g.orders = 400;
     g.seed = 5;
     g.flow = Flow::kMixed;
     g.anomalies.missing = 0.1;
+    auto engine = Engine::Open(Options(), Partitions(partitions), Log());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    Process(g, engine->get(), nullptr);
+    ASSERT_FALSE(published_.lines.empty());
+  }
+
+  // Generates `g`'s day and runs it through `engine` to its end, `observer`
+  // (may be null) watching; then commits, or with `drain` fires every
+  // timer (committing between them).
+  void Process(const GeneratorOptions& g, Engine* engine,
+               DriverObserver* observer, bool drain = false) {
+    const std::string corpus = (dir_ / "day.ndjson").string();
     std::FILE* out = std::fopen(corpus.c_str(), "w");
     ASSERT_NE(out, nullptr);
     GeneratorStats stats;
     ASSERT_TRUE(Generate(g, out, nullptr, nullptr, &stats).ok());
     std::fclose(out);
-    auto engine = Engine::Open(Options(), Partitions(partitions), Log());
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    (*engine)->epochs().StartPublishing(&published_);
+    engine->epochs().StartPublishing(&published_);
     FilePosition start;
     start.inputs = {corpus};
-    FileRecordSource source(start, 1, (*engine)->secret());
+    FileRecordSource source(start, 1, engine->secret());
     PartitionGroup time;
     time.Assign({PartitionId{}}, PartitionGroup::Clock::now());
-    Driver driver(engine->get(), &source, &time);
+    Driver driver(engine, &source, &time, observer);
     ASSERT_TRUE(driver.Run().ok());
     ASSERT_TRUE(source.ended());
-    ASSERT_TRUE(driver.Commit().ok());
-    ASSERT_FALSE(published_.lines.empty());
+    ASSERT_TRUE((drain ? driver.Drain() : driver.Commit()).ok());
   }
 
   fs::path dir_;
   Collect published_;
 };
 
-// Every order's key and every list timer's key starts with the partition
-// of its orderNo, so a partition's state is one key range; stage L's
-// expiries are led by their shipment's hash.
-TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
+// Every order's key starts with the partition of its orderNo, so a
+// partition's state is one key range. Timers are not stored: they are
+// rebuilt from the groups and shipments (next test).
+TEST_F(EngineLayoutTest, OrdersAreKeyRangesPerPartitionAndTimersAreNotStored) {
   constexpr int32_t kPartitions = 4;
   ProcessDay(kPartitions);
   auto store = StateStore::Open({.path = (dir_ / "state").string()});
   ASSERT_TRUE(store.ok()) << store.status();
-  std::set<uint32_t> order_tasks, timer_tasks;
-  int64_t orders = 0, stage_l_timers = 0;
+  std::set<uint32_t> order_tasks;
+  int64_t orders = 0;
   StoreIterator it = (*store)->NewIterator(Store::kOrders);
   for (it.SeekToFirst(); it.Valid(); it.Next()) {
     const std::string_view key = it.key();
@@ -150,36 +159,71 @@ TEST_F(EngineLayoutTest, OrdersAndTimersAreKeyRangesPerPartition) {
     r.Fixed64();
     ASSERT_TRUE(r.ok());
     const std::string_view orderNo = key.substr(12);
+    EXPECT_EQ(OrderNoOfKey(key), orderNo);
     EXPECT_EQ(task, static_cast<uint32_t>(PartitionOf(orderNo, kPartitions)))
         << orderNo;
     order_tasks.insert(task);
     ++orders;
   }
   ASSERT_TRUE(it.status().ok());
-  StoreIterator timers = (*store)->NewIterator(Store::kTimers);
-  for (timers.SeekToFirst(); timers.Valid(); timers.Next()) {
-    BinaryReader r(timers.key());
-    const uint8_t tag = r.U8();
-    if (tag == 'L') {
-      ++stage_l_timers;
-      continue;
-    }
-    ASSERT_EQ(tag, 'A');
-    const uint32_t task = r.Fixed32();
-    r.Fixed64();  // due
-    r.U8();       // docType
-    r.Bytes();    // ebpCode
-    const std::string orderNo(r.Bytes());
-    ASSERT_TRUE(r.ok() && r.done());
-    EXPECT_EQ(task, static_cast<uint32_t>(PartitionOf(orderNo, kPartitions)))
-        << orderNo;
-    timer_tasks.insert(task);
-  }
-  ASSERT_TRUE(timers.status().ok());
   EXPECT_GT(orders, 300);
   EXPECT_EQ(order_tasks, (std::set<uint32_t>{0, 1, 2, 3}));
-  EXPECT_EQ(timer_tasks, (std::set<uint32_t>{0, 1, 2, 3}));
-  EXPECT_GT(stage_l_timers, 0);
+  StoreIterator timers = (*store)->NewIterator(Store::kTimers);
+  timers.SeekToFirst();
+  EXPECT_FALSE(timers.Valid());
+  ASSERT_TRUE(timers.status().ok());
+}
+
+// After every commit of a day with every anomaly, in epochs small enough
+// to end between any two documents of an order, the timers a start
+// rebuilds from the committed state are exactly the timers the rules have
+// set: what a restart after a kill at that commit would fire.
+class CompareRebuiltTimers : public DriverObserver {
+ public:
+  static std::vector<std::string> Describe(const std::vector<Timer>& timers) {
+    std::vector<std::string> out;
+    for (const Timer& t : timers) {
+      out.push_back(absl::StrFormat("%d %s %s %s", t.due, t.list.ebpCode,
+                                    t.list.orderNo, DocTypeName(t.list.type)));
+    }
+    return out;
+  }
+  explicit CompareRebuiltTimers(Engine* engine) : engine_(engine) {}
+  void AfterCommit() override {
+    TaskContext rebuilt(&engine_->store(), /*has_registry=*/false);
+    ASSERT_TRUE(rebuilt.Load(engine_->task().clearance()).ok());
+    ASSERT_EQ(Describe(rebuilt.timers().All()),
+              Describe(engine_->context().timers().All()))
+        << "after commit " << commits;
+    ++commits;
+    lists += engine_->context().pending_lists();
+    shipments += engine_->context().pending_shipments();
+  }
+  Engine* engine_;
+  int commits = 0;
+  int64_t lists = 0, shipments = 0;
+};
+
+TEST_F(EngineLayoutTest, TimersRebuiltFromTheStateAreTheTimersSet) {
+  GeneratorOptions g;
+  g.orders = 1500;
+  g.seed = 23;
+  g.flow = Flow::kMixed;
+  AnomalyRates& a = g.anomalies;
+  a.duplicates = a.stale = a.modifications = a.missing = 0.03;
+  a.amount_mismatches = a.payer_mismatches = a.invalid_ids = 0.02;
+  a.cancels = a.returns = a.late_returns = 0.02;
+  EngineOptions o = Options();
+  o.epoch_records = 97;
+  auto engine = Engine::Open(o, Partitions(3), Log());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  CompareRebuiltTimers compare(engine->get());
+  Process(g, engine->get(), &compare, /*drain=*/true);
+  EXPECT_EQ((*engine)->context().timers().All(), std::vector<Timer>{});
+  EXPECT_GT(compare.commits, 50);
+  // Lists and shipments were waiting at many of those commits.
+  EXPECT_GT(compare.lists, 1000);
+  EXPECT_GT(compare.shipments, 100);
 }
 
 // Loading the registry writes the run record before the first epoch: a run

@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
                                    e.secret_, options.mask_dead_letters);
   e.context_->set_epoch(e.epochs_.get());
   e.context_->set_receipts_xml(options.receipts_xml);
-  absl::Status st = e.context_->Load();
+  absl::Status st = e.context_->Load(e.task_->clearance());
   if (st.ok() && e.fresh_) st = e.context_->NoteStartedEmpty();
   if (st.ok() && mode.partitions > 0) st = e.SetPartitions(mode.partitions);
   if (!st.ok()) return st;

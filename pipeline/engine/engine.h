@@ -83,6 +83,8 @@ class Engine {
   Task& task() { return *task_; }
   TaskContext& context() { return *context_; }
 
+  // The state the engine opened.
+  StateStore& store() { return *store_; }
   // RocksDB's figures now (for load tests and reports).
   StateStore::Figures store_figures() const { return store_->ReadFigures(); }
 

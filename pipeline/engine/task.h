@@ -40,6 +40,7 @@ class Task {
        std::string_view secret, bool mask_dead_letters);
 
   void set_metrics(Metrics* m) { metrics_ = m; }
+  const Clearance& clearance() const { return clearance_; }
 
   // Processes one record from `source`. The operators see `watermark`,
   // the event time before the record. Returns the document's appTime when

@@ -46,15 +46,38 @@ TaskContext::TaskContext(StateStore* store, bool has_registry)
       closed_(store, Store::kSummaries),
       registry_(store) {}
 
-void TaskContext::set_partitions(int32_t n) {
-  partitions_ = n;
-  timers_.set_partitions(n);
-}
-
-absl::Status TaskContext::Load() {
+absl::Status TaskContext::Load(const Clearance& rules) {
   absl::Status st = timers_.Load(*store_);
   if (st.ok()) st = months_.Load(*store_);
+  if (st.ok()) st = RestoreTimers(rules);
   return st;
+}
+
+// Every group and shipment is read once; the timers they imply are set.
+absl::Status TaskContext::RestoreTimers(const Clearance& rules) {
+  const auto set = [this](int64_t due, const ListKey& list) {
+    timers_.Set(due, list);
+  };
+  StoreIterator it = store_->NewIterator(Store::kOrders);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    std::optional<std::string_view> orderNo = OrderNoOfKey(it.key());
+    absl::StatusOr<OrderGroup> g = DecodeOrderGroup(it.value());
+    if (!orderNo || !g.ok()) {
+      return absl::DataLossError("an order group is corrupt");
+    }
+    rules.ForEachTimer(*orderNo, *g, set);
+  }
+  if (!it.status().ok()) return it.status();
+  it = store_->NewIterator(Store::kLogistics);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    std::optional<std::string_view> logisticsNo =
+        LogisticsNoOfShipmentKey(it.key());
+    if (!logisticsNo) continue;  // an import waybill
+    absl::StatusOr<Shipment> s = DecodeShipment(it.value());
+    if (!s.ok()) return absl::DataLossError("a shipment is corrupt");
+    rules.ForEachTimer(*logisticsNo, *s, set);
+  }
+  return it.status();
 }
 
 absl::Status TaskContext::NoteStartedEmpty() {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "operators/clearance.h"
 #include "operators/order_state.h"
 #include "operators/stage_context.h"
 #include "pipeline/engine/reaper.h"
@@ -38,8 +39,10 @@ class TaskContext : public StageContext {
  public:
   TaskContext(StateStore* store, bool has_registry);
 
-  // Loads the timers and the months' states. Call once, before processing.
-  absl::Status Load();
+  // Loads the months' states and sets the timers that `rules` say the
+  // state's order groups and shipments have (timers are not stored). Call
+  // once, before processing.
+  absl::Status Load(const Clearance& rules);
   // For a state on which no epoch has committed: if its orders, logistics
   // and buyers stores are indeed empty, the caches skip the reads of keys
   // they never wrote (CachedStore::set_started_empty). Call once, before
@@ -48,7 +51,7 @@ class TaskContext : public StageContext {
   // Stage A's task count: the partitions of orderNo that lead the keys of
   // orders and list timers (1 in replay, the input topics' partition count
   // in Kafka mode). Set before any state is read.
-  void set_partitions(int32_t n);
+  void set_partitions(int32_t n) { partitions_ = n; }
   // Where outputs go (not owned), and what counts them (may be null).
   void set_epoch(EpochCommitter* epoch) { epoch_ = epoch; }
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
@@ -107,6 +110,8 @@ class TaskContext : public StageContext {
   void EmitReceipt(const Receipt& r) override;
 
  private:
+  absl::Status RestoreTimers(const Clearance& rules);
+
   StateStore* store_;
   bool has_registry_;
   bool receipts_xml_ = false;
