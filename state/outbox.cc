@@ -19,6 +19,13 @@ int64_t Outbox::Append(WriteBatch* batch, OutputStream s, std::string_view key,
   return seq;
 }
 
+int64_t Outbox::Skip(OutputStream s) {
+  const int i = static_cast<int>(s);
+  const int64_t seq = run_->next_seq[i]++;
+  if (run_->outbox_floor[i] == seq) run_->outbox_floor[i] = seq + 1;
+  return seq;
+}
+
 void Outbox::Trim(WriteBatch* batch,
                   const std::array<int64_t, kOutputStreamCount>& published) {
   for (int i = 0; i < kOutputStreamCount; ++i) {

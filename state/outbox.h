@@ -34,6 +34,10 @@ class Outbox {
   // Numbers an output and puts it into `batch`; returns its number.
   int64_t Append(WriteBatch* batch, OutputStream s, std::string_view key,
                  std::string_view line);
+  // Numbers an output that the outbox does not keep (a sink that writes
+  // ahead of the commit holds it); returns its number. With nothing kept
+  // below it, the floor follows.
+  int64_t Skip(OutputStream s);
   // Deletes, in `batch`, the entries below `published` (the sink holds
   // them durably) and moves the floors up to it.
   void Trim(WriteBatch* batch,

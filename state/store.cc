@@ -302,12 +302,21 @@ absl::Status StateStore::Commit(WriteBatch* batch) {
 
 void StateStore::CommitInBackground(
     WriteBatch* batch, absl::AnyInvocable<absl::Status() &&> then) {
+  CommitInBackground(
+      batch, [] { return absl::OkStatus(); }, std::move(then));
+}
+
+void StateStore::CommitInBackground(
+    WriteBatch* batch, absl::AnyInvocable<absl::Status() &&> before,
+    absl::AnyInvocable<absl::Status() &&> then) {
   Await().IgnoreError();
-  background_ = std::async(std::launch::async,
-                           [this, batch, then = std::move(then)]() mutable {
-                             absl::Status st = Commit(batch);
-                             return st.ok() ? std::move(then)() : st;
-                           });
+  background_ =
+      std::async(std::launch::async, [this, batch, before = std::move(before),
+                                      then = std::move(then)]() mutable {
+        absl::Status st = std::move(before)();
+        if (st.ok()) st = Commit(batch);
+        return st.ok() ? std::move(then)() : st;
+      });
 }
 
 absl::Status StateStore::Await() {

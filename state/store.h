@@ -165,6 +165,11 @@ class StateStore {
   // Await. A background commit still running is awaited first.
   void CommitInBackground(WriteBatch* batch,
                           absl::AnyInvocable<absl::Status() &&> then);
+  // The same, running `before` on that thread first (to make the epoch's
+  // outputs durable ahead of its state); its error stops the write.
+  void CommitInBackground(WriteBatch* batch,
+                          absl::AnyInvocable<absl::Status() &&> before,
+                          absl::AnyInvocable<absl::Status() &&> then);
   // Waits for the background commit, if any; the first error any of them
   // met, once met (it stays the answer).
   absl::Status Await();

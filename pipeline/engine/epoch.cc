@@ -36,10 +36,19 @@ EpochCommitter::~EpochCommitter() {
 
 void EpochCommitter::StartPublishing(OutputSink* sink) {
   sink_ = sink;
+  write_ahead_ = sink->writes_ahead();
   published_ = run_->next_seq;
 }
 
 void EpochCommitter::Emit(OutputStream s, std::string key, std::string line) {
+  if (write_ahead_) {
+    const int64_t seq = outbox_->Skip(s);
+    ++ahead_outputs_;
+    ahead_bytes_ += line.size() + 1;
+    absl::Status st = sink_->Publish(s, seq, key, line);
+    if (!st.ok() && sink_status_.ok()) sink_status_ = std::move(st);
+    return;
+  }
   const int64_t seq = outbox_->Append(batch_, s, key, line);
   outputs_.push_back({s, seq, std::move(key), std::move(line)});
 }
@@ -54,7 +63,9 @@ absl::Status EpochCommitter::Count() {
 }
 
 absl::Status EpochCommitter::CommitIfOld() {
-  if ((records_ > 0 || !outputs_.empty()) && Old()) return CommitEpoch();
+  if ((records_ > 0 || !outputs_.empty() || ahead_outputs_ > 0) && Old()) {
+    return CommitEpoch();
+  }
   return absl::OkStatus();
 }
 
@@ -66,6 +77,7 @@ absl::Status EpochCommitter::Commit() {
 }
 
 absl::Status EpochCommitter::Publish(const std::vector<Output>& outputs) {
+  if (write_ahead_) return absl::OkStatus();  // they went to the sink
   for (const Output& o : outputs) {
     absl::Status st = sink_->Publish(o.stream, o.seq, o.key, o.line);
     if (!st.ok()) return st;
@@ -91,6 +103,7 @@ absl::Status EpochCommitter::Landed() {
 absl::Status EpochCommitter::CommitEpoch() {
   const auto start = Clock::now();
   absl::Status st = Landed();
+  if (st.ok()) st = sink_status_;
   if (!st.ok()) return st;
   if (position_source_) run_->position = position_source_();
   state_->Flush(batch_);
@@ -100,11 +113,22 @@ absl::Status EpochCommitter::CommitEpoch() {
   if (space_check_) {
     // The batch goes to the WAL now and to a table file at the next
     // flush; the outputs to their files.
-    uint64_t bytes = 2 * uint64_t{batch_->DataSize()};
+    uint64_t bytes = 2 * uint64_t{batch_->DataSize()} + ahead_bytes_;
     for (const Output& o : outputs_) bytes += o.line.size() + 1;
     st = space_check_(bytes);
     if (!st.ok()) return st;
   }
+  if (write_ahead_) {
+    // The outputs reach the files before the state that produced them;
+    // they are made durable on the commit's thread, before its write.
+    st = sink_->Flush();
+    if (!st.ok()) return st;
+    ahead_outputs_ = 0;
+    ahead_bytes_ = 0;
+  }
+  const auto sync_ahead = [this] {
+    return write_ahead_ ? sink_->Sync() : absl::OkStatus();
+  };
   if (options_.overlap) {
     WriteBatch* writing = batch_;
     batch_ =
@@ -113,13 +137,14 @@ absl::Status EpochCommitter::CommitEpoch() {
     in_flight_ = true;
     in_flight_outputs_ = std::move(outputs_);
     in_flight_next_seq_ = run_->next_seq;
-    store_->CommitInBackground(writing, [this, start] {
+    store_->CommitInBackground(writing, sync_ahead, [this, start] {
       absl::Status published = Publish(in_flight_outputs_);
       in_flight_seconds_ = SecondsSince(start);
       return published;
     });
   } else {
-    st = store_->Commit(batch_);
+    st = sync_ahead();
+    if (st.ok()) st = store_->Commit(batch_);
     if (!st.ok()) return st;
     batch_->Clear();
     st = Publish(outputs_);

@@ -9,6 +9,13 @@
 // handed to the driver's OutputSink. Until the sink says they are
 // durable, the outbox keeps them.
 //
+// A sink that writes ahead (OutputSink::writes_ahead: replay's files) gets
+// each output as it is emitted instead, and nothing goes to the outbox:
+// at the commit the sink writes and syncs them, then the state is
+// written. A restart finds the sink holding at least what the state
+// committed, and cuts it back to that (the outputs past it are produced
+// again from the committed position, the same bytes).
+//
 // An epoch ends after `records` records or `millis` of wall-clock time.
 // With `overlap`, an epoch is written and published on a thread of its
 // own (StateStore::CommitInBackground) while the next one is processed:
@@ -52,7 +59,18 @@ class OutputSink {
   virtual absl::Status Publish(OutputStream s, int64_t seq,
                                std::string_view key, std::string_view line) = 0;
   // Makes everything published durable (files synced, messages acked).
+  // A sink that writes ahead only writes here (on the engine's thread)
+  // and makes durable in Sync.
   virtual absl::Status Flush() = 0;
+
+  // Whether the sink takes each output when it is emitted, before its
+  // epoch commits, and can be cut back at a restart to what the state
+  // committed (files). Its outputs are not kept in the outbox.
+  virtual bool writes_ahead() const { return false; }
+  // For a sink that writes ahead: makes what Flush wrote durable. Called
+  // before the epoch's state is written, on the commit's thread with
+  // overlap, while Publish and Flush may go on with the next epoch.
+  virtual absl::Status Sync() { return absl::OkStatus(); }
 };
 
 class EpochCommitter {
@@ -143,6 +161,12 @@ class EpochCommitter {
   std::array<std::unique_ptr<WriteBatch>, 2> batches_;
   WriteBatch* batch_;
   std::vector<Output> outputs_;
+  // With a sink that writes ahead: the open epoch's outputs went to it
+  // (none to outputs_), with these bytes; and its first error.
+  bool write_ahead_ = false;
+  int64_t ahead_outputs_ = 0;
+  uint64_t ahead_bytes_ = 0;
+  absl::Status sink_status_;
   int64_t records_ = 0;
   std::chrono::steady_clock::time_point start_;
   // The outbox entries below these are published; the next commit deletes

@@ -31,19 +31,22 @@ absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::UnavailableError(message);
 }
 
-// Counts the complete lines of `fd` and cuts off a partial last line.
-absl::StatusOr<int64_t> CountAndRepair(int fd, const std::string& path) {
+// Counts the complete lines of `fd`, at most `limit`, and cuts the file
+// after the last of them: a partial last line goes, and with a limit so do
+// the lines past it.
+absl::StatusOr<int64_t> CountAndCut(int fd, const std::string& path,
+                                    int64_t limit = INT64_MAX) {
   struct stat st;
   if (fstat(fd, &st) != 0) return Errno("cannot stat", path);
   std::vector<char> buf(1 << 20);
   int64_t lines = 0;
   off_t offset = 0, last_newline_end = 0;
-  while (offset < st.st_size) {
+  while (offset < st.st_size && lines < limit) {
     ssize_t n = pread(fd, buf.data(), buf.size(), offset);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Errno("cannot read", path);
     if (n == 0) break;
-    for (ssize_t i = 0; i < n; ++i) {
+    for (ssize_t i = 0; i < n && lines < limit; ++i) {
       if (buf[i] == '\n') {
         ++lines;
         last_newline_end = offset + i + 1;
@@ -52,7 +55,7 @@ absl::StatusOr<int64_t> CountAndRepair(int fd, const std::string& path) {
     offset += n;
   }
   if (last_newline_end != st.st_size && ftruncate(fd, last_newline_end) != 0) {
-    return Errno("cannot cut the partial last line of", path);
+    return Errno("cannot cut", path);
   }
   return lines;
 }
@@ -74,7 +77,7 @@ absl::StatusOr<std::unique_ptr<FileSink>> FileSink::Open(const std::string& dir,
         OutputFileName(static_cast<OutputStream>(i), receipts_xml));
     f.fd = open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.fd < 0) return Errno("cannot open", f.path);
-    auto lines = CountAndRepair(f.fd, f.path);
+    auto lines = CountAndCut(f.fd, f.path);
     if (!lines.ok()) return lines.status();
     sink->records_[i] = *lines;
     if (lseek(f.fd, 0, SEEK_END) < 0) return Errno("cannot seek", f.path);
@@ -102,6 +105,26 @@ absl::Status FileSink::Append(OutputStream s, int64_t seq,
   f.buffer.push_back('\n');
   ++records_[i];
   if (f.buffer.size() >= kBufferBytes) return Flush(false);
+  return absl::OkStatus();
+}
+
+absl::Status FileSink::Sync() {
+  for (const File& f : files_) {
+    if (fdatasync(f.fd) != 0) return Errno("cannot sync", f.path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileSink::CutTo(OutputStream s, int64_t records) {
+  File& f = files_[static_cast<int>(s)];
+  auto lines = CountAndCut(f.fd, f.path, records);
+  if (!lines.ok()) return lines.status();
+  if (*lines != records) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: cutting to %d records found %d", f.path, records, *lines));
+  }
+  records_[static_cast<int>(s)] = records;
+  if (lseek(f.fd, 0, SEEK_END) < 0) return Errno("cannot seek", f.path);
   return absl::OkStatus();
 }
 

@@ -1,12 +1,13 @@
 // FileSink writes the replay's three output files (contract §8) so that,
-// together with the outbox in RocksDB, each output record lands exactly once
-// whatever crashes happen.
+// together with the state in RocksDB, each output record lands exactly
+// once whatever crashes happen.
 //
-// Records are appended only after the epoch that produced them is committed.
-// On open, a partial last line left by a crash is cut off and the complete
-// lines are counted: record number n (0-based) of a stream is line n+1 of
-// its file, so the engine republishes from the outbox exactly the records
-// the file lacks.
+// Records are appended as they are produced, ahead of the commit of the
+// epoch that produced them, and synced before it. On open, a partial last
+// line left by a crash is cut off and the complete lines are counted:
+// record number n (0-based) of a stream is line n+1 of its file, so the
+// driver cuts each file back to the records the state committed (CutTo),
+// or republishes from an older state's outbox the records it lacks.
 //
 // Thread-safety: not thread-safe.
 
@@ -48,6 +49,12 @@ class FileSink {
 
   // Writes what Append buffered; with `sync`, also fsyncs the files.
   absl::Status Flush(bool sync);
+  // Fsyncs the files (what Flush wrote). May run on another thread than
+  // Append and Flush, which may go on meanwhile.
+  absl::Status Sync();
+  // Cuts the stream's file back to its first `records` records.
+  // REQUIRES: nothing buffered; records <= this->records(s).
+  absl::Status CutTo(OutputStream s, int64_t records);
 
  private:
   struct File {

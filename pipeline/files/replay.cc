@@ -20,7 +20,9 @@
 namespace clearlane {
 namespace {
 
-// The output files as the engine's sink.
+// The output files as the engine's sink. They are written ahead of the
+// state (no outbox): a restart cuts them back to what the state committed
+// (Replay::Recover).
 class FileOutputs : public OutputSink {
  public:
   FileOutputs(FileSink* files, bool sync) : files_(files), sync_(sync) {}
@@ -28,7 +30,11 @@ class FileOutputs : public OutputSink {
                        std::string_view line) override {
     return files_->Append(s, seq, line);
   }
-  absl::Status Flush() override { return files_->Flush(sync_); }
+  absl::Status Flush() override { return files_->Flush(/*sync=*/false); }
+  bool writes_ahead() const override { return true; }
+  absl::Status Sync() override {
+    return sync_ ? files_->Sync() : absl::OkStatus();
+  }
 
  private:
   FileSink* files_;
@@ -204,9 +210,11 @@ absl::Status Replay::Start() {
   return absl::OkStatus();
 }
 
-// Brings the files level with the committed outbox: each file must hold
-// between the outbox floor and the next sequence number of records; the
-// records it lacks are published again.
+// Brings the files level with the committed state: a file holding more
+// records than the state committed (written ahead of a commit that a kill
+// stopped) is cut back to them; one holding fewer gets the records it
+// lacks from the outbox (a state written before the files were written
+// ahead kept them there), or is an error.
 absl::Status Replay::Recover() {
   Outbox& outbox = engine_->outbox();
   for (int i = 0; i < kOutputStreamCount; ++i) {
@@ -216,10 +224,13 @@ absl::Status Replay::Recover() {
         absl::StrFormat("%s/%s", options_.out_dir,
                         OutputFileName(s, options_.engine.receipts_xml));
     if (in_file > outbox.next_seq(s)) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s holds %d records but state %s produced %d: it is not this "
-          "state's output",
-          path, in_file, state_dir_, outbox.next_seq(s)));
+      log_->info(absl::StrFormat(
+          "%s: %d records written ahead of a commit that did not happen are "
+          "cut; they will be produced again",
+          path, in_file - outbox.next_seq(s)));
+      absl::Status st = sink_->CutTo(s, outbox.next_seq(s));
+      if (!st.ok()) return st;
+      continue;
     }
     if (in_file < outbox.floor(s)) {
       return absl::DataLossError(absl::StrFormat(
