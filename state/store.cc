@@ -244,6 +244,9 @@ StoreIterator StateStore::NewIterator(Store store) {
   // In key order across prefixes: the point stores are scanned whole at a
   // start (the timers are rebuilt from them), past their hashed memtables.
   read.total_order_seek = true;
+  // Every scan reads its range once (the timers' rebuild, stage C's closed
+  // lists): its blocks would only push the point lookups' out of the cache.
+  read.fill_cache = false;
   return StoreIterator(
       std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(read, Handle(store))),
       absl::StrFormat("reading %s in %s", StoreName(store), path_));
