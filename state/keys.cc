@@ -50,9 +50,6 @@ std::string HashLed(const std::string& rest) {
   return key;
 }
 
-// Flips the sign bit, so that big-endian bytes sort as signed numbers.
-constexpr uint64_t kSignBit = 1ull << 63;
-
 }  // namespace
 
 std::string OrderKey(int32_t partitions, std::string_view orderNo) {

@@ -43,7 +43,6 @@ void EpochCommitter::StartPublishing(OutputSink* sink) {
 void EpochCommitter::Emit(OutputStream s, std::string key, std::string line) {
   if (write_ahead_) {
     const int64_t seq = outbox_->Skip(s);
-    ++ahead_outputs_;
     ahead_bytes_ += line.size() + 1;
     absl::Status st = sink_->Publish(s, seq, key, line);
     if (!st.ok() && sink_status_.ok()) sink_status_ = std::move(st);
@@ -63,7 +62,7 @@ absl::Status EpochCommitter::Count() {
 }
 
 absl::Status EpochCommitter::CommitIfOld() {
-  if ((records_ > 0 || !outputs_.empty() || ahead_outputs_ > 0) && Old()) {
+  if ((records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0) && Old()) {
     return CommitEpoch();
   }
   return absl::OkStatus();
@@ -123,7 +122,6 @@ absl::Status EpochCommitter::CommitEpoch() {
     // they are made durable on the commit's thread, before its write.
     st = sink_->Flush();
     if (!st.ok()) return st;
-    ahead_outputs_ = 0;
     ahead_bytes_ = 0;
   }
   const auto sync_ahead = [this] {

@@ -162,9 +162,9 @@ class EpochCommitter {
   WriteBatch* batch_;
   std::vector<Output> outputs_;
   // With a sink that writes ahead: the open epoch's outputs went to it
-  // (none to outputs_), with these bytes; and its first error.
+  // (none to outputs_), these bytes with their newlines (none: no output
+  // yet); and its first error.
   bool write_ahead_ = false;
-  int64_t ahead_outputs_ = 0;
   uint64_t ahead_bytes_ = 0;
   absl::Status sink_status_;
   int64_t records_ = 0;
