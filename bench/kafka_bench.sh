@@ -4,11 +4,12 @@
 # produce+consume rate, all measured in the same run.
 #
 #   bash bench/kafka_bench.sh [--orders N] [--runs R] [--seed S] [--work DIR]
-#                             [--bin PATH]
+#                             [--bin PATH] [--partitions P]
 #
-# Per run, on a fresh `clearlane broker` (32 input partitions: the mock
-# keeps only the last few megabytes of each partition, so the corpus must
-# fit in them, about 2 MB a partition for the default 20,000 orders):
+# Per run, on a fresh `clearlane broker` (P input partitions, by default
+# one per 625 orders and at least 32: the mock keeps only the last few
+# megabytes of each partition, so the corpus must fit in them, about 2 MB
+# a partition):
 #   bare:    kcat produces the keyed corpus to a topic while another kcat
 #            consumes it;
 #   kafka:   `clearlane run` is started and assigned, then the corpus and a
@@ -20,6 +21,7 @@
 set -euo pipefail
 
 orders=20000
+partitions=""
 runs=3
 seed=21
 work=/tmp/clearlane-kafka-bench
@@ -31,14 +33,16 @@ while [[ $# -gt 0 ]]; do
     --seed) seed=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
+    --partitions) partitions=$2; shift 2 ;;
     *) echo "kafka_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+[[ -n $partitions ]] || partitions=$(( orders / 625 > 32 ? orders / 625 : 32 ))
 command -v kcat > /dev/null || { echo "kafka_bench.sh: needs kcat" >&2; exit 2; }
 
 mkdir -p "$work"
 corpus="$work/import-$orders-$seed.ndjson"
-keyed="$work/import-$orders-$seed.tsv"
+keyed="$work/import-$orders-$seed-clocks.tsv"
 if [[ ! -s "$keyed" ]]; then
   # Every buyer distinct: the order of partitions cannot change an outcome.
   "$bin" gen --orders "$orders" --seed "$seed" --flow import \
@@ -47,7 +51,7 @@ if [[ ! -s "$keyed" ]]; then
   LC_ALL=C awk '{ k = "unkeyed"
     if (match($0, /"orderNo":"[^"]*"/)) k = substr($0, RSTART + 11, RLENGTH - 12)
     print k "\t" $0 }' "$corpus" > "$keyed.tmp"
-  for i in $(seq 0 511); do
+  for i in $(seq 0 4095); do
     printf 'CLOCK%d\t{"docType":"CEB311","appType":"1","appTime":"20270111093000","orderNo":"CLOCK%d","ebpCode":"CLOCK"}\n' "$i" "$i"
   done >> "$keyed.tmp"
   mv "$keyed.tmp" "$keyed"
@@ -74,8 +78,8 @@ for ((r = 1; r <= runs; ++r)); do
   expected=$(wc -l < "$work/out/receipts.ndjson")
 
   rm -f "$work/bootstrap"
-  "$bin" broker --bootstrap-file "$work/bootstrap" --topic docs:32 \
-    --topic bare:32 --topic decisions:16 --topic summaries:1 --topic dead:4 \
+  "$bin" broker --bootstrap-file "$work/bootstrap" --topic "docs:$partitions" \
+    --topic "bare:$partitions" --topic decisions:16 --topic summaries:1 --topic dead:4 \
     2> "$work/broker.log" &
   broker_pid=$!
   while [[ ! -s "$work/bootstrap" ]]; do sleep 0.1; done
@@ -127,7 +131,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
   print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 echo
-echo "corpus: $corpus ($documents documents, $expected decisions); $(nproc) CPUs,"
+echo "corpus: $corpus ($documents documents, $expected decisions), $partitions input partitions; $(nproc) CPUs,"
 echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); medians of $runs runs"
 echo
 echo "| what | seconds | documents/s |"

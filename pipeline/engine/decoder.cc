@@ -69,12 +69,14 @@ void ReadXmlRecords(XmlReader& reader, std::string_view message, size_t size,
   }
 }
 
-ParallelDecoder::ParallelDecoder(int threads, std::string_view secret) {
+ParallelDecoder::ParallelDecoder(int threads, std::string_view secret,
+                                 bool caller_decodes)
+    : first_worker_(caller_decodes ? 1 : 0) {
   for (int i = 0; i < threads; ++i) {
     decoders_.push_back(std::make_unique<Decoder>());
     if (!secret.empty()) hashes_.push_back(std::make_unique<KeyedHash>(secret));
   }
-  for (int i = 1; i < threads; ++i) {
+  for (int i = first_worker_; i < threads; ++i) {
     threads_.emplace_back([this, i] { Worker(i); });
   }
 }
@@ -130,15 +132,21 @@ void ParallelDecoder::Worker(int index) {
 }
 
 void ParallelDecoder::DecodeAll(std::vector<DecodedRecord>& records, size_t n) {
+  Start(records, n);
+  if (first_worker_ == 1) Work(0);
+  Wait();
+}
+
+void ParallelDecoder::Start(std::vector<DecodedRecord>& records, size_t n) {
   records_ = &records;
   count_ = n;
   next_.store(0);
-  {
-    absl::MutexLock lock(&mu_);
-    busy_ = static_cast<int>(threads_.size());
-    ++generation_;
-  }
-  Work(0);
+  absl::MutexLock lock(&mu_);
+  busy_ = static_cast<int>(threads_.size());
+  ++generation_;
+}
+
+void ParallelDecoder::Wait() {
   absl::MutexLock lock(&mu_);
   auto done = [&] {
     mu_.AssertReaderHeld();

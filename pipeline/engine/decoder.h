@@ -94,15 +94,22 @@ inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
 
 class ParallelDecoder {
  public:
-  // `threads` >= 1; the calling thread is one of them. With a `secret`,
-  // each record also gets its state form, personal fields hashed under it.
-  explicit ParallelDecoder(int threads, std::string_view secret = {});
+  // `threads` >= 1; with `caller_decodes`, the calling thread is one of
+  // them, else they are all the decoder's own. With a `secret`, each
+  // record also gets its state form, personal fields hashed under it.
+  explicit ParallelDecoder(int threads, std::string_view secret = {},
+                           bool caller_decodes = true);
   ~ParallelDecoder();
   ParallelDecoder(const ParallelDecoder&) = delete;
   ParallelDecoder& operator=(const ParallelDecoder&) = delete;
 
   // Decodes records[0, n).
   void DecodeAll(std::vector<DecodedRecord>& records, size_t n);
+  // Starts decoding records[0, n) on the decoder's own threads and
+  // returns (made without `caller_decodes`); Wait waits for it. The
+  // records are the decoder's until then.
+  void Start(std::vector<DecodedRecord>& records, size_t n);
+  void Wait();
 
  private:
   void Work(int index);
@@ -111,6 +118,8 @@ class ParallelDecoder {
   std::vector<std::unique_ptr<Decoder>> decoders_;
   // One per thread, with a secret.
   std::vector<std::unique_ptr<KeyedHash>> hashes_;
+  // The index of the first of threads_ (1 when the caller is the 0th).
+  int first_worker_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;

@@ -62,6 +62,11 @@ absl::Status Driver::Run(const std::atomic<bool>* stop) {
       absl::Status st = ProcessRecord(record);
       if (!st.ok()) return st;
     }
+    if (source_->caught_up()) {
+      absl::Status st = engine_->epochs().CommitIfCaughtUp();
+      Committed();
+      if (!st.ok()) return st;
+    }
   }
   return absl::OkStatus();
 }
@@ -70,7 +75,10 @@ absl::Status Driver::Idle() {
   const std::optional<int64_t> before = time_->watermark();
   absl::Status st =
       FireDue(before, time_->Advance(PartitionGroup::Clock::now()), false);
-  if (st.ok()) st = engine_->epochs().CommitIfOld();
+  if (st.ok()) {
+    st = source_->caught_up() ? engine_->epochs().CommitIfCaughtUp()
+                              : engine_->epochs().CommitIfOld();
+  }
   Committed();
   return st;
 }

@@ -62,10 +62,16 @@ absl::Status EpochCommitter::Count() {
 }
 
 absl::Status EpochCommitter::CommitIfOld() {
-  if ((records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0) && Old()) {
-    return CommitEpoch();
-  }
+  if (Holds() && Old()) return CommitEpoch();
   return absl::OkStatus();
+}
+
+absl::Status EpochCommitter::CommitIfCaughtUp() {
+  if (!Holds() || (options_.overlap && store_->Writing())) {
+    return absl::OkStatus();
+  }
+  ++caught_up_commits_;
+  return CommitEpoch();
 }
 
 absl::Status EpochCommitter::Commit() {
@@ -75,13 +81,18 @@ absl::Status EpochCommitter::Commit() {
   return st;
 }
 
-absl::Status EpochCommitter::Publish(const std::vector<Output>& outputs) {
+absl::Status EpochCommitter::Publish(const std::vector<Output>& outputs,
+                                     double* seconds) {
   if (write_ahead_) return absl::OkStatus();  // they went to the sink
+  const auto start = Clock::now();
+  absl::Status st;
   for (const Output& o : outputs) {
-    absl::Status st = sink_->Publish(o.stream, o.seq, o.key, o.line);
-    if (!st.ok()) return st;
+    st = sink_->Publish(o.stream, o.seq, o.key, o.line);
+    if (!st.ok()) break;
   }
-  return sink_->Flush();
+  if (st.ok()) st = sink_->Flush();
+  *seconds = SecondsSince(start);
+  return st;
 }
 
 absl::Status EpochCommitter::Landed() {
@@ -93,7 +104,10 @@ absl::Status EpochCommitter::Landed() {
     in_flight_outputs_.clear();  // moved from: make it empty for sure
     published_ = in_flight_next_seq_;
     last_commit_seconds_ = in_flight_seconds_;
-    if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);
+    if (metrics_) {
+      metrics_->EpochCommitted(last_commit_seconds_,
+                               in_flight_publish_seconds_);
+    }
   }
   state_->Forget(options_.cache_entries, reaper_);
   return absl::OkStatus();
@@ -135,8 +149,10 @@ absl::Status EpochCommitter::CommitEpoch() {
     in_flight_ = true;
     in_flight_outputs_ = std::move(outputs_);
     in_flight_next_seq_ = run_->next_seq;
+    in_flight_publish_seconds_ = 0;
     store_->CommitInBackground(writing, sync_ahead, [this, start] {
-      absl::Status published = Publish(in_flight_outputs_);
+      absl::Status published =
+          Publish(in_flight_outputs_, &in_flight_publish_seconds_);
       in_flight_seconds_ = SecondsSince(start);
       return published;
     });
@@ -145,11 +161,14 @@ absl::Status EpochCommitter::CommitEpoch() {
     if (st.ok()) st = store_->Commit(batch_);
     if (!st.ok()) return st;
     batch_->Clear();
-    st = Publish(outputs_);
+    double publish_seconds = 0;
+    st = Publish(outputs_, &publish_seconds);
     if (!st.ok()) return st;
     published_ = run_->next_seq;
     last_commit_seconds_ = SecondsSince(start);
-    if (metrics_) metrics_->EpochCommitted(last_commit_seconds_);
+    if (metrics_) {
+      metrics_->EpochCommitted(last_commit_seconds_, publish_seconds);
+    }
   }
   outputs_.clear();
   records_ = 0;

@@ -16,12 +16,16 @@
 // committed, and cuts it back to that (the outputs past it are produced
 // again from the committed position, the same bytes).
 //
-// An epoch ends after `records` records or `millis` of wall-clock time.
-// With `overlap`, an epoch is written and published on a thread of its
-// own (StateStore::CommitInBackground) while the next one is processed:
-// two batches take turns, and the task's caches forget entries only after
-// the write that made them clean has landed. Commit() still returns with
-// everything durable and published.
+// An epoch ends after `records` records or `millis` of wall-clock time,
+// or, when the driver's source has caught up with its input
+// (CommitIfCaughtUp), as soon as no earlier commit is still in flight:
+// under load epochs fill to their bounds (throughput), on sparse input
+// each commits at once (latency), and a commit that takes long makes the
+// next epoch longer rather than the engine wait. With `overlap`, an epoch is
+// written and published on a thread of its own (StateStore::CommitInBackground)
+// while the next one is processed: two batches take turns, and the task's
+// caches forget entries only after the write that made them clean has landed.
+// Commit() still returns with everything durable and published.
 //
 // Thread-safety: not thread-safe; the engine's thread. With `overlap`, the
 // sink is called from the commit's thread, one epoch at a time.
@@ -112,6 +116,11 @@ class EpochCommitter {
   // Commits when the open epoch holds anything and is older than its
   // time (for a driver whose input went quiet).
   absl::Status CommitIfOld();
+  // Commits when the open epoch holds anything and no earlier commit is
+  // still being written or published (the driver's source caught up with
+  // its input: nothing is gained by waiting for more). Without overlap,
+  // whenever it holds anything.
+  absl::Status CommitIfCaughtUp();
   // Commits the open epoch; on return every epoch is durable and
   // published.
   absl::Status Commit();
@@ -119,6 +128,8 @@ class EpochCommitter {
   // How long the last commit took (state write and publishing), seconds;
   // with overlap, the last one that finished.
   double last_commit_seconds() const { return last_commit_seconds_; }
+  // Epochs committed so far that ended caught up rather than at a bound.
+  int64_t caught_up_commits() const { return caught_up_commits_; }
   // True once after each commit (for progress lines and offsets).
   bool committed_since_last_asked() { return std::exchange(committed_, false); }
   // The next sequence number of a stream (outputs emitted so far).
@@ -142,7 +153,12 @@ class EpochCommitter {
   // After the previous epoch's commit landed: what it published, and the
   // cache entries it made durable may be forgotten.
   absl::Status Landed();
-  absl::Status Publish(const std::vector<Output>& outputs);
+  // Hands `outputs` to the sink and flushes it; adds the seconds it took
+  // to *seconds.
+  absl::Status Publish(const std::vector<Output>& outputs, double* seconds);
+  bool Holds() const {
+    return records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0;
+  }
   bool Old() const;
 
   StateStore* store_;
@@ -179,7 +195,9 @@ class EpochCommitter {
   std::vector<Output> in_flight_outputs_;
   std::array<int64_t, kOutputStreamCount> in_flight_next_seq_{};
   double in_flight_seconds_ = 0;
+  double in_flight_publish_seconds_ = 0;
   double last_commit_seconds_ = 0;
+  int64_t caught_up_commits_ = 0;
   bool committed_ = false;
   std::chrono::steady_clock::time_point store_figures_read_{};
 };

@@ -31,6 +31,11 @@ class RecordSource {
   virtual absl::Span<DecodedRecord> Next() = 0;
   virtual bool ended() const = 0;
   virtual absl::Status status() const = 0;
+  // Whether the last Next took everything the source had (a topic's
+  // consumer held nothing more): the driver then commits the open epoch
+  // as soon as no earlier commit is in flight, for latency. A file is
+  // never caught up before its end.
+  virtual bool caught_up() const { return false; }
 
   // `record` has been processed: the position moves past it.
   virtual void Processed(const DecodedRecord& record) = 0;

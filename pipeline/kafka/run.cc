@@ -290,7 +290,7 @@ absl::Status Runner::Run() {
   auto engine = Engine::Open(config_.engine,
                              // The input topics' partition count, checked
                              // below.
-                             {.overlap_commits = false,
+                             {.overlap_commits = true,
                               .partitions = 0,
                               .secret_option = "hmac.secret.file",
                               .secret_file_required = true},

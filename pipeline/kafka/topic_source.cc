@@ -26,13 +26,17 @@ TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
     : consumer_(consumer),
       topics_(std::move(topics)),
       time_(time),
-      decoder_(std::max(1, threads), secret),
+      decoder_(std::max(1, threads), secret, /*caller_decodes=*/false),
       log_(std::move(log)),
-      metrics_(metrics),
-      batch_(kBatch) {
+      metrics_(metrics) {
+  for (auto& b : batches_) b.resize(kBatch);
   for (size_t i = 0; i < topics_.size(); ++i) {
     topic_index_[topics_[i]] = static_cast<int32_t>(i);
   }
+}
+
+TopicRecordSource::~TopicRecordSource() {
+  if (decoding_) decoder_.Wait();
 }
 
 absl::Status TopicRecordSource::Restore(std::string_view position) {
@@ -120,11 +124,11 @@ void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     Assign(partitions);
     rd_kafka_assign(rk, partitions);
   } else {
+    log_->info(absl::StrFormat("revoked %d partition(s)", partitions->cnt));
     time_->Assign({}, PartitionGroup::Clock::now());
     if (metrics_) metrics_->set_ready(false);
     rd_kafka_assign(rk, nullptr);
   }
-  ++rebalances_;
 }
 
 // Starts each assigned partition where the state says it stands.
@@ -136,10 +140,19 @@ void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
     if (it == topic_index_.end()) continue;
     const PartitionId id{it->second, p.partition};
     ids.insert(id);
-    p.offset = next_offset(id);
+    // Where consumption stands: after what was taken (processed, or in a
+    // batch that will be), else where the state says processing stands.
+    auto taken = taken_.find(id);
+    p.offset = taken != taken_.end() ? taken->second : next_offset(id);
   }
   time_->Assign(ids, PartitionGroup::Clock::now());
-  log_->info(absl::StrFormat("assigned %d partition(s)", partitions->cnt));
+  std::string from;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = partitions->elems[i];
+    from += absl::StrFormat(" %s[%d]@%d", p.topic, p.partition, p.offset);
+  }
+  log_->info(absl::StrFormat("assigned %d partition(s), from%s",
+                             partitions->cnt, from));
   // Ready: the state is restored (recovery ran before subscribing) and
   // partitions are being consumed.
   if (metrics_) metrics_->set_ready(partitions->cnt > 0);
@@ -159,19 +172,16 @@ int64_t TopicRecordSource::Skipped(const RecordOrigin& origin) const {
              : 0;
 }
 
-absl::Span<DecodedRecord> TopicRecordSource::Next() {
+size_t TopicRecordSource::Poll(std::vector<DecodedRecord>* batch, int wait,
+                               bool* dry) {
   size_t n = 0;
-  uint64_t rebalances = rebalances_;
-  for (int wait = kPollMillis; n < kBatch; wait = 0) {
+  *dry = false;
+  for (; n < kBatch; wait = 0) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, wait);
-    if (rebalances_ != rebalances) {
-      // The assignment starts each partition at the position of what was
-      // processed: what this batch took before the rebalance is fetched
-      // again.
-      n = 0;
-      rebalances = rebalances_;
+    if (!m) {
+      *dry = true;
+      break;
     }
-    if (!m) break;
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
       status_ = absl::DataLossError(absl::StrFormat(
           "input %s [%d]: %s; the records from the state's position on are "
@@ -180,7 +190,7 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
           m->rkt ? rd_kafka_topic_name(m->rkt) : "?", m->partition,
           rd_kafka_message_errstr(m)));
       rd_kafka_message_destroy(m);
-      return {};
+      return 0;
     }
     auto input = m->err ? topic_index_.end()
                         : topic_index_.find(rd_kafka_topic_name(m->rkt));
@@ -193,7 +203,8 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
                                    rd_kafka_message_errstr(m)));
         last_error_ = now;
       }
-    } else if (input != topic_index_.end()) {
+    } else if (input != topic_index_.end() &&
+               Take({input->second, m->partition}, m->offset)) {
       const RecordOrigin origin{.input = input->second,
                                 .partition = m->partition,
                                 .offset = m->offset};
@@ -201,16 +212,73 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
                                    m->payload ? m->len : 0);
       if (LooksLikeXml(value)) {
         ReadXmlRecords(xml_, value, value.size(), origin, Skipped(origin),
-                       &batch_, &n);
+                       batch, &n);
       } else {
-        if (n == batch_.size()) batch_.emplace_back();
-        SetJsonRecord(&batch_[n++], origin, value, value.size());
+        if (n == batch->size()) batch->emplace_back();
+        SetJsonRecord(&(*batch)[n++], origin, value, value.size());
       }
     }
     rd_kafka_message_destroy(m);
   }
-  decoder_.DecodeAll(batch_, n);
-  return absl::MakeSpan(batch_.data(), n);
+  return n;
+}
+
+bool TopicRecordSource::Take(PartitionId p, int64_t offset) {
+  auto [it, fresh] = taken_.try_emplace(p, offset + 1);
+  if (fresh || offset >= it->second) {
+    it->second = offset + 1;
+    return true;
+  }
+  // Delivered before: a fetch restarted behind what was taken.
+  ++stale_;
+  return false;
+}
+
+// The batch handed out last is free again. What the consumer holds is
+// taken into it (waiting only when nothing is being decoded); the batch
+// decoded meanwhile is handed out and the new one decoded in its turn.
+// With nothing decoded ahead (a quiet consumer, the start), the new batch
+// is decoded at once and the consumer looked at again.
+absl::Span<DecodedRecord> TopicRecordSource::Next() {
+  const int mine = handed_;
+  const int other = 1 - handed_;
+  bool dry = false;
+  size_t n = Poll(&batches_[mine], decoding_ ? 0 : kPollMillis, &dry);
+  size_t ready = 0;
+  if (decoding_) {
+    decoder_.Wait();
+    decoding_ = false;
+    ready = counts_[other];
+  }
+  caught_up_ = false;
+  if (!status_.ok()) return {};
+  int out = other, ahead = mine;
+  if (ready == 0 && n > 0) {
+    decoder_.DecodeAll(batches_[mine], n);
+    out = mine;
+    ahead = other;
+    ready = n;
+    n = 0;
+    if (!dry) {
+      n = Poll(&batches_[other], 0, &dry);
+      if (!status_.ok()) return {};
+    }
+  }
+  if (n > 0) {
+    counts_[ahead] = n;
+    decoder_.Start(batches_[ahead], n);
+    decoding_ = true;
+  }
+  if (stale_ != stale_told_) {
+    log_->info(absl::StrFormat(
+        "skipped %d message(s) delivered again after a rebalance (taken "
+        "before it)",
+        stale_ - stale_told_));
+    stale_told_ = stale_;
+  }
+  caught_up_ = dry && !decoding_;
+  handed_ = out;
+  return absl::MakeSpan(batches_[out].data(), ready);
 }
 
 }  // namespace clearlane

@@ -2,9 +2,14 @@
 // One consumer-group member consumes every input topic; each assigned
 // partition starts where the state says it stands (its next offset, kept
 // in the run record with every epoch, never read back from the group),
-// and batches of messages are decoded with their state forms prepared.
+// and batches of messages are decoded with their state forms prepared, on
+// decoder threads of their own: while the driver processes one batch, the
+// next is decoded (the consumer is polled on the driver's thread, so
+// rebalances happen there, between batches).
 // Rebalances assign partitions to the partition group, which owns event
-// time.
+// time. A partition starts where the state says on the first assignment
+// and, after a rebalance, where consumption stood: records taken into a
+// batch are processed, never dropped (one member owns every partition).
 //
 // The position it keeps, per partition: the next offset to read (and, when
 // a commit fell inside a CEB XML message, the records of the message there
@@ -21,6 +26,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -51,6 +57,8 @@ class TopicRecordSource : public RecordSource {
   TopicRecordSource(rd_kafka_t* consumer, std::vector<std::string> topics,
                     PartitionGroup* time, int threads, std::string_view secret,
                     Logger log, Metrics* metrics);
+  // Waits for a batch being decoded (its records are the decoder's).
+  ~TopicRecordSource() override;
 
   // Restores the position the run record kept (empty: a new state).
   absl::Status Restore(std::string_view position);
@@ -65,6 +73,7 @@ class TopicRecordSource : public RecordSource {
   // RecordSource.
   absl::Span<DecodedRecord> Next() override;
   bool ended() const override { return false; }
+  bool caught_up() const override { return caught_up_; }
   absl::Status status() const override { return status_; }
   void Processed(const DecodedRecord& record) override;
   std::string Position() const override;
@@ -86,6 +95,14 @@ class TopicRecordSource : public RecordSource {
 
  private:
   void Assign(rd_kafka_topic_partition_list_t* partitions);
+  // Takes what the consumer holds, up to a batch, into *batch, waiting up
+  // to `wait` ms for the first message; the records taken. *dry: the
+  // consumer held nothing more.
+  size_t Poll(std::vector<DecodedRecord>* batch, int wait, bool* dry);
+  // Whether the message at `offset` of `p` is new: not behind what was
+  // taken before (librdkafka may deliver again what it fetched before a
+  // rebalance restarted the fetch).
+  bool Take(PartitionId p, int64_t offset);
   // Records of the XML message at `origin` processed before a restart.
   int64_t Skipped(const RecordOrigin& origin) const;
 
@@ -110,9 +127,21 @@ class TopicRecordSource : public RecordSource {
     std::optional<int64_t> watermark;
   };
   std::map<std::pair<std::string, int32_t>, Kept> others_;
-  std::vector<DecodedRecord> batch_;
-  // Rebalances so far (Next drops a batch that one interrupted).
-  uint64_t rebalances_ = 0;
+  // Two batches take turns: the one handed to the driver, and the next,
+  // decoded in the background meanwhile (`decoding_`: its records count
+  // in counts_).
+  std::array<std::vector<DecodedRecord>, 2> batches_;
+  std::array<size_t, 2> counts_{};
+  int handed_ = 0;
+  bool decoding_ = false;
+  bool caught_up_ = false;
+  // Per partition, the offset after the last message taken into a batch:
+  // a rebalance starts the partition there, so nothing taken is dropped
+  // or fetched again; messages behind it are skipped (`stale_` counts
+  // them, `stale_told_` what the log said).
+  std::map<PartitionId, int64_t> taken_;
+  uint64_t stale_ = 0;
+  uint64_t stale_told_ = 0;
   absl::Status status_;
   std::chrono::steady_clock::time_point last_error_{};
 };

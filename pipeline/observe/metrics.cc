@@ -86,14 +86,20 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   epochs_ = &Named(BuildCounter(), "clearlane_epochs_total",
                    "Epochs committed to the state store.", r)
                  .Add({});
+  const prometheus::Histogram::BucketBoundaries seconds{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   commit_seconds_ =
       &Named(BuildHistogram(), "clearlane_epoch_commit_seconds",
              "Time to commit an epoch: the state write, then publishing its "
              "outputs.",
              r)
-           .Add({}, prometheus::Histogram::BucketBoundaries{
-                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                        1, 2.5, 5, 10});
+           .Add({}, seconds);
+  publish_seconds_ =
+      &Named(BuildHistogram(), "clearlane_epoch_publish_seconds",
+             "Time to publish an epoch's outputs once its state is written "
+             "(Kafka mode: producing them and committing the transaction).",
+             r)
+           .Add({}, seconds);
   pending_ = &Named(BuildGauge(), "clearlane_lists_pending",
                     "Lists waiting for their documents (stage A) and "
                     "shipment facts waiting for a list (stage L).",
@@ -261,9 +267,10 @@ void Metrics::Receipt(const clearlane::Receipt& r) {
 
 void Metrics::SummaryForm() { summaries_->Increment(); }
 
-void Metrics::EpochCommitted(double seconds) {
+void Metrics::EpochCommitted(double seconds, double publish_seconds) {
   epochs_->Increment();
   commit_seconds_->Observe(seconds);
+  publish_seconds_->Observe(publish_seconds);
 }
 
 void Metrics::SetPending(int64_t lists, int64_t shipments) {

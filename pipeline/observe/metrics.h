@@ -64,7 +64,9 @@ class Metrics {
   void DeadLetter(std::string_view reason);
   void Receipt(const clearlane::Receipt& r);
   void SummaryForm();
-  void EpochCommitted(double seconds);
+  // An epoch committed in `seconds`, `publish_seconds` of them publishing
+  // its outputs (0 where the sink writes ahead).
+  void EpochCommitted(double seconds, double publish_seconds);
   // Gauges set after each epoch.
   void SetPending(int64_t lists, int64_t shipments);
   // The engine's watermark, in Unix seconds; the lag is measured against
@@ -92,6 +94,7 @@ class Metrics {
   prometheus::Counter* summaries_;
   prometheus::Counter* epochs_;
   prometheus::Histogram* commit_seconds_;
+  prometheus::Histogram* publish_seconds_;
   prometheus::Family<prometheus::Gauge>* pending_;
   prometheus::Gauge* pending_lists_;
   prometheus::Gauge* pending_shipments_;
