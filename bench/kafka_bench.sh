@@ -5,6 +5,7 @@
 #
 #   bash bench/kafka_bench.sh [--orders N] [--runs R] [--seed S] [--work DIR]
 #                             [--bin PATH] [--partitions P]
+#                             [--run-option 'key = value' ...]
 #
 # Per run, on a fresh `clearlane broker` (P input partitions, by default
 # one per 625 orders and at least 32: the mock keeps only the last few
@@ -22,6 +23,7 @@ set -euo pipefail
 
 orders=20000
 partitions=""
+run_options=""
 runs=3
 seed=21
 work=/tmp/clearlane-kafka-bench
@@ -34,6 +36,7 @@ while [[ $# -gt 0 ]]; do
     --work) work=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     --partitions) partitions=$2; shift 2 ;;
+    --run-option) run_options+="$2"$'\n'; shift 2 ;;
     *) echo "kafka_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +63,9 @@ documents=$(wc -l < "$corpus")
 
 now() { date +%s.%N; }
 declare -A times
+# Both readers ask the mock not to hold an empty fetch for librdkafka's
+# default 500 ms (it answers a waiting fetch only at its end).
+reader_options="-X fetch.wait.max.ms=10"
 broker_pid=""
 stop_broker() {
   [[ -n $broker_pid ]] && kill "$broker_pid" 2> /dev/null && wait "$broker_pid" 2> /dev/null || true
@@ -88,7 +94,7 @@ for ((r = 1; r <= runs; ++r)); do
   # bare produce + consume, side by side
   total=$(wc -l < "$keyed")
   start=$(now)
-  timeout 300 kcat -b "$bs" -C -t bare -q -o beginning -c "$total" |
+  timeout 300 kcat -b "$bs" -C -t bare -q -o beginning -c "$total" $reader_options |
     wc -l > "$work/bare.count" &
   reader=$!
   kcat -b "$bs" -P -t bare -K $'\t' -X partitioner=murmur2_random < "$keyed"
@@ -109,20 +115,26 @@ topic.deadletters = dead
 state.dir = $work/run-state
 hmac.secret.file = $work/hmac.secret
 idle.timeout.ms = 600000
+$run_options
 EOF
   "$bin" run --config "$work/run.conf" 2> "$work/run.log" &
   run_pid=$!
-  until grep -q assigned "$work/run.log"; do sleep 0.1; done
+  until grep -q assigned "$work/run.log"; do
+    kill -0 "$run_pid" 2> /dev/null || { cat "$work/run.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  # One reader, started first, stops at the last decision (-c counts
+  # records, not the transactions' markers).
+  timeout 600 kcat -b "$bs" -C -t decisions -q -o beginning -c "$expected" \
+    $reader_options |
+    wc -l > "$work/kafka.count" &
+  reader=$!
   start=$(now)
   kcat -b "$bs" -P -t docs -K $'\t' -X partitioner=murmur2_random < "$keyed"
-  # Decisions are in transactions: each adds a marker per partition, so
-  # wait for the decisions themselves.
-  while true; do
-    got=$(timeout 5 kcat -b "$bs" -C -t decisions -q -o beginning -c "$expected" | wc -l)
-    [[ $got -ge $expected ]] && break
-    sleep 0.5
-  done
+  wait "$reader"
   times[kafka]+="$(echo "$(now) - $start" | bc) "
+  n=$(cat "$work/kafka.count")
+  [[ $n -ge $expected ]] || { echo "kafka: $n of $expected decisions" >&2; exit 1; }
   kill -TERM "$run_pid"
   wait "$run_pid"
   stop_broker

@@ -322,11 +322,6 @@ void StateStore::CommitInBackground(
       });
 }
 
-bool StateStore::Writing() const {
-  return background_.valid() && background_.wait_for(std::chrono::seconds(0)) !=
-                                    std::future_status::ready;
-}
-
 absl::Status StateStore::Await() {
   if (background_.valid()) {
     absl::Status st = background_.get();

@@ -22,7 +22,6 @@
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -174,8 +173,6 @@ class StateStore {
   // Waits for the background commit, if any; the first error any of them
   // met, once met (it stays the answer).
   absl::Status Await();
-  // Whether a background commit is still running (it has not returned).
-  bool Writing() const;
   // Writes every store's memtable to table files (and waits for it), after
   // any background commit.
   absl::Status Flush();

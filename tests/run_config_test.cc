@@ -27,7 +27,8 @@ TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
   EXPECT_EQ(c->order_keyed_topics,
             (std::vector<std::string>{"ceb311", "ceb621"}));
   EXPECT_EQ(c->other_topics, std::vector<std::string>{"ceb507"});
-  EXPECT_EQ(c->engine.epoch_records, 4096);
+  EXPECT_EQ(c->engine.epoch_records, 32768);
+  EXPECT_EQ(c->engine.epoch_millis, 200);
   EXPECT_TRUE(c->engine.sync);
   EXPECT_EQ(c->engine.summary_flag, 2);
   EXPECT_EQ(c->instance_id, "clearlane-clearlane");

@@ -67,9 +67,7 @@ absl::Status EpochCommitter::CommitIfOld() {
 }
 
 absl::Status EpochCommitter::CommitIfCaughtUp() {
-  if (!Holds() || (options_.overlap && store_->Writing())) {
-    return absl::OkStatus();
-  }
+  if (!Holds()) return absl::OkStatus();
   ++caught_up_commits_;
   return CommitEpoch();
 }

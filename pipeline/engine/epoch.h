@@ -18,10 +18,10 @@
 //
 // An epoch ends after `records` records or `millis` of wall-clock time,
 // or, when the driver's source has caught up with its input
-// (CommitIfCaughtUp), as soon as no earlier commit is still in flight:
-// under load epochs fill to their bounds (throughput), on sparse input
-// each commits at once (latency), and a commit that takes long makes the
-// next epoch longer rather than the engine wait. With `overlap`, an epoch is
+// (CommitIfCaughtUp), at once, after the commit still in flight: under
+// load epochs fill to their bounds (throughput), and on sparse input each
+// commits as soon as it was processed (latency; with nothing else to do,
+// waiting for the previous write costs nothing). With `overlap`, an epoch is
 // written and published on a thread of its own (StateStore::CommitInBackground)
 // while the next one is processed: two batches take turns, and the task's
 // caches forget entries only after the write that made them clean has landed.
@@ -116,10 +116,9 @@ class EpochCommitter {
   // Commits when the open epoch holds anything and is older than its
   // time (for a driver whose input went quiet).
   absl::Status CommitIfOld();
-  // Commits when the open epoch holds anything and no earlier commit is
-  // still being written or published (the driver's source caught up with
-  // its input: nothing is gained by waiting for more). Without overlap,
-  // whenever it holds anything.
+  // Commits when the open epoch holds anything, after the commit still
+  // in flight (the driver's source caught up with its input: nothing is
+  // gained by waiting for more).
   absl::Status CommitIfCaughtUp();
   // Commits the open epoch; on return every epoch is durable and
   // published.

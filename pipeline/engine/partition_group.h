@@ -74,6 +74,13 @@ class PartitionGroup {
   std::map<PartitionId, Partition> partitions_;
   std::set<PartitionId> assigned_;
   std::optional<int64_t> watermark_;
+  // What Advance last found, so that it need not look at every partition
+  // for every record: the least watermark over the partitions not idle,
+  // whether anything that could change it happened since (`dirty_`), and
+  // the earliest time a partition not idle then could turn idle.
+  std::optional<int64_t> least_;
+  bool dirty_ = true;
+  Clock::time_point idle_check_{};
 };
 
 }  // namespace clearlane

@@ -77,7 +77,8 @@ absl::Status Runner::Connect() {
                              {{"transactional.id", config_.instance_id},
                               {"enable.idempotence", "true"},
                               {"acks", "all"},
-                              {"linger.ms", "5"}},
+                              {"linger.ms", "5"},
+                              {"compression.type", "lz4"}},
                              config_.kafka);
   if (!pconf.ok()) return pconf.status();
   auto producer =
@@ -107,7 +108,8 @@ absl::Status Runner::Connect() {
                               // (retention deleted it) is an error, never a
                               // silent jump.
                               {"auto.offset.reset", "error"},
-                              {"isolation.level", "read_committed"}},
+                              {"isolation.level", "read_committed"},
+                              {"fetch.wait.max.ms", "20"}},
                              config_.kafka);
   if (!cconf.ok()) return cconf.status();
   // Rebalances go to the source, which is made once the topics are known

@@ -21,9 +21,10 @@
 
 namespace clearlane {
 
-// Kafka mode's defaults for the engine: epochs small enough for the
-// latency a platform expects of a decision.
-inline constexpr int64_t kRunEpochRecords = 4096;
+// Kafka mode's defaults for the engine. Latency comes from epochs that
+// end when the consumer has caught up (EpochCommitter::CommitIfCaughtUp);
+// these bound them under load, where each is one transaction.
+inline constexpr int64_t kRunEpochRecords = 32768;
 inline constexpr int64_t kRunEpochMillis = 200;
 
 struct RunConfig {

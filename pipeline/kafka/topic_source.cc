@@ -28,7 +28,8 @@ TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
       time_(time),
       decoder_(std::max(1, threads), secret, /*caller_decodes=*/false),
       log_(std::move(log)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      queue_(rd_kafka_queue_get_consumer(consumer)) {
   for (auto& b : batches_) b.resize(kBatch);
   for (size_t i = 0; i < topics_.size(); ++i) {
     topic_index_[topics_[i]] = static_cast<int32_t>(i);
@@ -37,6 +38,7 @@ TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
 
 TopicRecordSource::~TopicRecordSource() {
   if (decoding_) decoder_.Wait();
+  rd_kafka_queue_destroy(queue_);
 }
 
 absl::Status TopicRecordSource::Restore(std::string_view position) {
@@ -176,51 +178,65 @@ size_t TopicRecordSource::Poll(std::vector<DecodedRecord>* batch, int wait,
                                bool* dry) {
   size_t n = 0;
   *dry = false;
-  for (; n < kBatch; wait = 0) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, wait);
-    if (!m) {
+  // Messages come off the consumer's queue many at a time (one call, one
+  // lock); rebalance and error events are served inside the call.
+  std::array<rd_kafka_message_t*, 256> messages;
+  while (n < kBatch && status_.ok()) {
+    const size_t want = std::min(messages.size(), kBatch - n);
+    const ssize_t got =
+        rd_kafka_consume_batch_queue(queue_, wait, messages.data(), want);
+    wait = 0;
+    for (ssize_t i = 0; i < got; ++i) {
+      if (status_.ok()) TakeMessage(messages[i], batch, &n);
+      rd_kafka_message_destroy(messages[i]);
+    }
+    if (got < static_cast<ssize_t>(want)) {
       *dry = true;
       break;
     }
-    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
-      status_ = absl::DataLossError(absl::StrFormat(
-          "input %s [%d]: %s; the records from the state's position on are "
-          "no longer in the log (retention deleted them), so stopping "
-          "rather than skipping them",
-          m->rkt ? rd_kafka_topic_name(m->rkt) : "?", m->partition,
-          rd_kafka_message_errstr(m)));
-      rd_kafka_message_destroy(m);
-      return 0;
-    }
-    auto input = m->err ? topic_index_.end()
-                        : topic_index_.find(rd_kafka_topic_name(m->rkt));
-    if (m->err) {
-      // Broker trouble: librdkafka retries; say so now and then.
-      const auto now = std::chrono::steady_clock::now();
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
-          now - last_error_ > std::chrono::seconds(5)) {
-        log_->warn(absl::StrFormat("consumer: %s; retrying",
-                                   rd_kafka_message_errstr(m)));
-        last_error_ = now;
-      }
-    } else if (input != topic_index_.end() &&
-               Take({input->second, m->partition}, m->offset)) {
-      const RecordOrigin origin{.input = input->second,
-                                .partition = m->partition,
-                                .offset = m->offset};
-      const std::string_view value(static_cast<const char*>(m->payload),
-                                   m->payload ? m->len : 0);
-      if (LooksLikeXml(value)) {
-        ReadXmlRecords(xml_, value, value.size(), origin, Skipped(origin),
-                       batch, &n);
-      } else {
-        if (n == batch->size()) batch->emplace_back();
-        SetJsonRecord(&(*batch)[n++], origin, value, value.size());
-      }
-    }
-    rd_kafka_message_destroy(m);
   }
-  return n;
+  return status_.ok() ? n : 0;
+}
+
+void TopicRecordSource::TakeMessage(const rd_kafka_message_t* m,
+                                    std::vector<DecodedRecord>* batch,
+                                    size_t* n) {
+  if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+    status_ = absl::DataLossError(absl::StrFormat(
+        "input %s [%d]: %s; the records from the state's position on are "
+        "no longer in the log (retention deleted them), so stopping "
+        "rather than skipping them",
+        m->rkt ? rd_kafka_topic_name(m->rkt) : "?", m->partition,
+        rd_kafka_message_errstr(m)));
+    return;
+  }
+  if (m->err) {
+    // Broker trouble: librdkafka retries; say so now and then.
+    const auto now = std::chrono::steady_clock::now();
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+        now - last_error_ > std::chrono::seconds(5)) {
+      log_->warn(absl::StrFormat("consumer: %s; retrying",
+                                 rd_kafka_message_errstr(m)));
+      last_error_ = now;
+    }
+    return;
+  }
+  auto input = topic_index_.find(rd_kafka_topic_name(m->rkt));
+  if (input == topic_index_.end() ||
+      !Take({input->second, m->partition}, m->offset)) {
+    return;
+  }
+  const RecordOrigin origin{
+      .input = input->second, .partition = m->partition, .offset = m->offset};
+  const std::string_view value(static_cast<const char*>(m->payload),
+                               m->payload ? m->len : 0);
+  if (LooksLikeXml(value)) {
+    ReadXmlRecords(xml_, value, value.size(), origin, Skipped(origin), batch,
+                   n);
+  } else {
+    if (*n == batch->size()) batch->emplace_back();
+    SetJsonRecord(&(*batch)[(*n)++], origin, value, value.size());
+  }
 }
 
 bool TopicRecordSource::Take(PartitionId p, int64_t offset) {
@@ -243,7 +259,10 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
   const int mine = handed_;
   const int other = 1 - handed_;
   bool dry = false;
-  size_t n = Poll(&batches_[mine], decoding_ ? 0 : kPollMillis, &dry);
+  // Waits only when the last call found nothing either: the first time
+  // the consumer is dry, the driver hears so at once (and commits).
+  size_t n =
+      Poll(&batches_[mine], decoding_ || !quiet_ ? 0 : kPollMillis, &dry);
   size_t ready = 0;
   if (decoding_) {
     decoder_.Wait();
@@ -277,6 +296,7 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
     stale_told_ = stale_;
   }
   caught_up_ = dry && !decoding_;
+  quiet_ = ready == 0;
   handed_ = out;
   return absl::MakeSpan(batches_[out].data(), ready);
 }

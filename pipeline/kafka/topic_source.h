@@ -99,6 +99,10 @@ class TopicRecordSource : public RecordSource {
   // to `wait` ms for the first message; the records taken. *dry: the
   // consumer held nothing more.
   size_t Poll(std::vector<DecodedRecord>* batch, int wait, bool* dry);
+  // Appends the records of message `m` to *batch (*n of them so far), or
+  // says why not (an error event, a message taken before).
+  void TakeMessage(const rd_kafka_message_t* m,
+                   std::vector<DecodedRecord>* batch, size_t* n);
   // Whether the message at `offset` of `p` is new: not behind what was
   // taken before (librdkafka may deliver again what it fetched before a
   // rebalance restarted the fetch).
@@ -114,6 +118,8 @@ class TopicRecordSource : public RecordSource {
   XmlReader xml_;
   Logger log_;
   Metrics* metrics_;
+  // The consumer's queue (a reference of our own), read in batches.
+  rd_kafka_queue_t* queue_;
   // Where a partition stands: its next offset, and the records of the XML
   // message there already processed.
   struct Place {
@@ -135,6 +141,7 @@ class TopicRecordSource : public RecordSource {
   int handed_ = 0;
   bool decoding_ = false;
   bool caught_up_ = false;
+  bool quiet_ = false;  // the last Next handed out nothing
   // Per partition, the offset after the last message taken into a batch:
   // a rebalance starts the partition there, so nothing taken is dropped
   // or fetched again; messages behind it are skipped (`stale_` counts
