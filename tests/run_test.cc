@@ -936,6 +936,32 @@ TEST_F(RunTest, SecondInstanceOnTheSameStateIsRefused) {
   EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(log_);
 }
 
+// One process runs every task (issue 22 is scale-out): a second member of
+// the group, with a state of its own, would decide the same lists again.
+// Whoever is assigned only part of the input stops, saying why, before it
+// decides anything on it; nothing is decided twice.
+TEST_F(RunTest, ASecondGroupMemberIsRefused) {
+  Generate(300, 81);
+  Replay();
+  const pid_t first = StartRun(Config((dir_ / "state").string()));
+  WaitForLog("assigned", 1);
+  Produce(0, records_.size() / 2);
+  const pid_t second =
+      StartRun(Config((dir_ / "second").string(), "instance.id = second\n"));
+  running_.erase(second);
+  EXPECT_EQ(Wait(second), 2) << Slurp(log_);
+  EXPECT_NE(Slurp(log_).find("another member of the consumer group"),
+            std::string::npos)
+      << Slurp(log_);
+  // Every decision at most once, whatever the first did meanwhile.
+  std::set<std::string> seen;
+  for (const Out& o : Consume("decisions")) {
+    EXPECT_TRUE(seen.insert(o.value).second) << "twice: " << o.value;
+  }
+  if (!Exited(first)) Stop(first, SIGTERM);
+  running_.erase(first);
+}
+
 TEST_F(RunTest, BadConfigNamesTheKey) {
   const std::string path = (dir_ / "bad.conf").string();
   const std::string state = (dir_ / "state").string();

@@ -67,6 +67,7 @@ class Runner : public DriverObserver {
   Kafka producer_, consumer_;
   std::unique_ptr<RecordCollector> outputs_;
   std::vector<std::string> inputs_;  // distinct input topics
+  int input_partitions_ = 0;         // theirs in all
   PartitionGroup time_;
   std::unique_ptr<TopicRecordSource> source_;
   bool closed_ = false;
@@ -196,6 +197,8 @@ absl::Status Runner::CheckTopics() {
                                  config_.order_keyed_topics.end());
   distinct.insert(config_.other_topics.begin(), config_.other_topics.end());
   inputs_.assign(distinct.begin(), distinct.end());
+  input_partitions_ = 0;
+  for (const std::string& t : inputs_) input_partitions_ += counts[t];
   return absl::OkStatus();
 }
 
@@ -310,6 +313,7 @@ absl::Status Runner::Run() {
   source_ = std::make_unique<TopicRecordSource>(
       consumer_.get(), inputs_, &time_, config_.engine.threads,
       engine_->secret(), log_, metrics_.get());
+  source_->set_input_partitions(input_partitions_);
   st = source_->Restore(engine_->run().position);
   if (st.ok()) {
     log_->info("publishing what the last run committed and did not publish");

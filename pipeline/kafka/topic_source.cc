@@ -123,6 +123,18 @@ absl::Status TopicRecordSource::Subscribe() {
 void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* partitions) {
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (partitions->cnt < input_partitions_) {
+      // Another member holds the rest: two processes would decide the
+      // same lists, each on its own state (issue 22). Neither goes on.
+      status_ = absl::FailedPreconditionError(absl::StrFormat(
+          "this process was assigned %d of the %d input partitions: another "
+          "member of the consumer group holds the rest; one process runs "
+          "every task (docs/kafka-mode.md), so this one stops rather than "
+          "decide lists on part of the state",
+          partitions->cnt, input_partitions_));
+      rd_kafka_assign(rk, nullptr);
+      return;
+    }
     Assign(partitions);
     rd_kafka_assign(rk, partitions);
   } else {

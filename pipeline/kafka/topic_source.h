@@ -60,6 +60,9 @@ class TopicRecordSource : public RecordSource {
   // Waits for a batch being decoded (its records are the decoder's).
   ~TopicRecordSource() override;
 
+  // The input topics' partitions in all: an assignment of fewer means
+  // another group member, and the source fails.
+  void set_input_partitions(int n) { input_partitions_ = n; }
   // Restores the position the run record kept (empty: a new state).
   absl::Status Restore(std::string_view position);
   // Subscribes the consumer to the topics.
@@ -142,6 +145,7 @@ class TopicRecordSource : public RecordSource {
   bool decoding_ = false;
   bool caught_up_ = false;
   bool quiet_ = false;  // the last Next handed out nothing
+  int input_partitions_ = 0;
   // Per partition, the offset after the last message taken into a batch:
   // a rebalance starts the partition there, so nothing taken is dropped
   // or fetched again; messages behind it are skipped (`stale_` counts
