@@ -5,7 +5,7 @@
 // fill or age, with the source's position. When the source is quiet (a
 // Kafka topic with nothing new), idle partitions may still move time and
 // an old epoch commits; a source that caught up with its input has the
-// open epoch committed as soon as no earlier commit is in flight.
+// open epoch committed at once (after the commit in flight).
 //
 // A DriverObserver sees each record and each commit: replay's progress
 // line, Kafka mode's offsets to the consumer group, the load test's pacing
@@ -53,7 +53,7 @@ class Driver {
   absl::Status Run(const std::atomic<bool>* stop = nullptr);
   // With the source quiet: lets idle partitions move event time, fires
   // what is due, commits the open epoch if it is old (or, with a source
-  // that has caught up, if no commit is in flight).
+  // that has caught up, whatever its age).
   absl::Status Idle();
   // End of input without --keep-open: every timer fires, in order, with
   // epochs committed as usual; then the pending supplements are written.

@@ -67,9 +67,7 @@ absl::Status EpochCommitter::CommitIfOld() {
 }
 
 absl::Status EpochCommitter::CommitIfCaughtUp() {
-  if (!Holds()) return absl::OkStatus();
-  ++caught_up_commits_;
-  return CommitEpoch();
+  return Holds() ? CommitEpoch() : absl::OkStatus();
 }
 
 absl::Status EpochCommitter::Commit() {

@@ -127,8 +127,6 @@ class EpochCommitter {
   // How long the last commit took (state write and publishing), seconds;
   // with overlap, the last one that finished.
   double last_commit_seconds() const { return last_commit_seconds_; }
-  // Epochs committed so far that ended caught up rather than at a bound.
-  int64_t caught_up_commits() const { return caught_up_commits_; }
   // True once after each commit (for progress lines and offsets).
   bool committed_since_last_asked() { return std::exchange(committed_, false); }
   // The next sequence number of a stream (outputs emitted so far).
@@ -152,8 +150,8 @@ class EpochCommitter {
   // After the previous epoch's commit landed: what it published, and the
   // cache entries it made durable may be forgotten.
   absl::Status Landed();
-  // Hands `outputs` to the sink and flushes it; adds the seconds it took
-  // to *seconds.
+  // Hands `outputs` to the sink and flushes it; *seconds: how long that
+  // took.
   absl::Status Publish(const std::vector<Output>& outputs, double* seconds);
   bool Holds() const {
     return records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0;
@@ -196,7 +194,6 @@ class EpochCommitter {
   double in_flight_seconds_ = 0;
   double in_flight_publish_seconds_ = 0;
   double last_commit_seconds_ = 0;
-  int64_t caught_up_commits_ = 0;
   bool committed_ = false;
   std::chrono::steady_clock::time_point store_figures_read_{};
 };

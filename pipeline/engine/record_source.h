@@ -33,8 +33,7 @@ class RecordSource {
   virtual absl::Status status() const = 0;
   // Whether the last Next took everything the source had (a topic's
   // consumer held nothing more): the driver then commits the open epoch
-  // as soon as no earlier commit is in flight, for latency. A file is
-  // never caught up before its end.
+  // at once, for latency. A file is never caught up before its end.
   virtual bool caught_up() const { return false; }
 
   // `record` has been processed: the position moves past it.

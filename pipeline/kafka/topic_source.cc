@@ -300,12 +300,12 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
     decoder_.Start(batches_[ahead], n);
     decoding_ = true;
   }
-  if (stale_ != stale_told_) {
+  if (stale_ > 0) {
     log_->info(absl::StrFormat(
         "skipped %d message(s) delivered again after a rebalance (taken "
         "before it)",
-        stale_ - stale_told_));
-    stale_told_ = stale_;
+        stale_));
+    stale_ = 0;
   }
   caught_up_ = dry && !decoding_;
   quiet_ = ready == 0;

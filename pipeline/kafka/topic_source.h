@@ -148,11 +148,10 @@ class TopicRecordSource : public RecordSource {
   int input_partitions_ = 0;
   // Per partition, the offset after the last message taken into a batch:
   // a rebalance starts the partition there, so nothing taken is dropped
-  // or fetched again; messages behind it are skipped (`stale_` counts
-  // them, `stale_told_` what the log said).
+  // or fetched again; messages behind it are skipped (`stale_`: how many
+  // since the log last said so).
   std::map<PartitionId, int64_t> taken_;
   uint64_t stale_ = 0;
-  uint64_t stale_told_ = 0;
   absl::Status status_;
   std::chrono::steady_clock::time_point last_error_{};
 };
