@@ -362,6 +362,14 @@ int main(int argc, char** argv) {
       "run", "Kafka mode: clear the platforms' topics (docs/kafka-mode.md)");
   run_cmd->add_option("--config", run_config, "the configuration file")
       ->required();
+  RunConfigOverrides run_sets;
+  run_cmd->add_option("--set", run_sets,
+                      "key=value: replaces or adds a key of the "
+                      "configuration (repeatable; e.g. instance.id per pod)");
+  bool run_check = false;
+  run_cmd->add_flag("--check", run_check,
+                    "check the configuration, print it as run would take "
+                    "it, and exit (0: valid) without connecting");
 
   LoadtestOptions load;
   CLI::App* load_cmd = app.add_subcommand(
@@ -387,6 +395,9 @@ int main(int argc, char** argv) {
       ->add_option("--partitions", load.kafka_partitions,
                    "kafka: partitions of the input topic (default 32)")
       ->check(CLI::Range(1, 1024));
+  load_cmd->add_option(
+      "--run-option", load.run_options,
+      "kafka: a line 'key = value' for the run configuration (repeatable)");
   CLI::Option* rate =
       load_cmd->add_option("--rate", load.rate, "documents per second")
           ->check(CLI::PositiveNumber);
@@ -414,7 +425,10 @@ int main(int argc, char** argv) {
     return RunConvert(convert, stderr);
   }
   if (*broker_cmd) return RunBroker(broker, stderr);
-  if (*run_cmd) return RunKafka(run_config, stderr);
+  if (*run_cmd) {
+    return run_check ? CheckRunConfig(run_config, run_sets, stdout, stderr)
+                     : RunKafka(run_config, run_sets, stderr);
+  }
   if (*load_cmd) {
     load.sync = load_sync == "epoch";
     for (int i = 0; i < argc; ++i) {

@@ -103,6 +103,46 @@ TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
             std::string::npos);
 }
 
+// `run --set`: one file for every pod of a StatefulSet, each with its own
+// instance.id (deploy/kubernetes).
+TEST(RunConfigTest, SetReplacesOrAddsAKeyAndIsCheckedAsTheFileIs) {
+  auto c = ParseRunConfig(std::string(kMinimal) + "epoch.millis = 100\n",
+                          {"instance.id=clearlane-2", " epoch.millis = 50 "});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->instance_id, "clearlane-2");
+  EXPECT_EQ(c->engine.epoch_millis, 50);
+  EXPECT_EQ(c->engine.state_dir, "/var/lib/clearlane");
+  // A required key may come from --set alone.
+  auto from_set =
+      ParseRunConfig("topic.orders = a\n", {
+                                               "bootstrap.servers=k:9092",
+                                               "topic.decisions=d",
+                                               "topic.summaries=s",
+                                               "topic.deadletters=x",
+                                               "state.dir=/s",
+                                           });
+  ASSERT_TRUE(from_set.ok()) << from_set.status();
+  EXPECT_EQ(from_set->brokers, "k:9092");
+  struct Case {
+    std::vector<std::string> sets;
+    std::string want;
+  };
+  for (const Case& k : {
+           Case{{"epoch.millis=soon"},
+                "--set epoch.millis: expected an integer"},
+           Case{{"instance.idd=x"}, "--set instance.idd: unknown key"},
+           Case{{"instance.id"}, "--set instance.id: expected key=value"},
+           Case{{"=x"}, "expected key=value"},
+           Case{{"sync=none", "sync=epoch"}, "sync set twice"},
+       }) {
+    auto bad = ParseRunConfig(kMinimal, k.sets);
+    ASSERT_FALSE(bad.ok()) << k.want;
+    EXPECT_NE(std::string(bad.status().message()).find(k.want),
+              std::string::npos)
+        << bad.status().message();
+  }
+}
+
 TEST(RunConfigTest, MissingFileIsNamed) {
   auto c = LoadRunConfig("/nonexistent/clearlane.conf");
   ASSERT_FALSE(c.ok());

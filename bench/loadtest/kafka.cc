@@ -168,6 +168,7 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
         << "log.level = debug\n"
         << "kafka.log_level = 3\n";
     if (!registry.empty()) out << "registry.file = " << registry << "\n";
+    for (const std::string& line : o.run_options) out << line << "\n";
     if (!out) {
       return absl::UnavailableError(absl::StrFormat("cannot write %s", config));
     }

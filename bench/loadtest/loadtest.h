@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace clearlane {
 
@@ -30,6 +31,10 @@ struct LoadtestOptions {
   // empty: an embedded mock cluster.
   std::string bootstrap;
   int kafka_partitions = 32;
+  // Kafka: lines "key = value" added to the run configuration of the
+  // `clearlane run` child (docs/kafka-mode.md), after the harness's own
+  // (a key the harness writes is refused by run as given twice).
+  std::vector<std::string> run_options;
   // Pacing: documents per second, or the corpus's own event-time shape
   // replayed `speedup` times faster (3600: an hour per second); neither:
   // as fast as possible.

@@ -11,7 +11,10 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "model/event_time.h"
 #include "pipeline/engine/disk_guard.h"
 #include "pipeline/engine/driver.h"
@@ -342,10 +345,49 @@ absl::Status Runner::Run() {
 
 }  // namespace
 
-int RunKafka(const std::string& config_path, std::FILE* err) {
+int CheckRunConfig(const std::string& config_path,
+                   const RunConfigOverrides& overrides, std::FILE* out,
+                   std::FILE* err) {
+  Logger log = MakeJsonLogger("run", err);
+  auto config = LoadRunConfig(config_path, overrides);
+  if (!config.ok()) {
+    log->error(std::string(config.status().message()));
+    return 2;
+  }
+  const RunConfig& c = *config;
+  const EngineOptions& e = c.engine;
+  std::string text = absl::StrFormat(
+      "# %s: valid; as run takes it (main settings, defaults included)\n"
+      "bootstrap.servers = %s\ngroup.id = %s\ninstance.id = %s\n"
+      "inputs = %s\ntopic.decisions = %s\ntopic.summaries = %s\n"
+      "topic.deadletters = %s\nstate.dir = %s\nhmac.secret.file = %s\n"
+      "sync = %s\nepoch.records = %d\nepoch.millis = %d\n"
+      "idle.timeout.ms = %d\nmetrics.address = %s\n",
+      config_path, c.brokers, c.group_id, c.instance_id,
+      absl::StrJoin(c.order_keyed_topics, ",") +
+          (c.other_topics.empty() || c.order_keyed_topics.empty() ? "" : ",") +
+          absl::StrJoin(c.other_topics, ","),
+      c.decisions_topic, c.summaries_topic, c.dead_letters_topic, e.state_dir,
+      e.hmac_secret_file, e.sync ? "epoch" : "none", e.epoch_records,
+      e.epoch_millis, c.idle_timeout_ms, c.observe.metrics_address);
+  // Client settings may hold credentials: their names only.
+  for (const auto& [key, value] : c.kafka) {
+    const bool credential = absl::StrContains(key, "password") ||
+                            absl::StrContains(key, "secret") ||
+                            absl::StrContains(key, ".key") ||
+                            absl::StrContains(key, "jaas");
+    absl::StrAppend(&text, "kafka.", key, " = ",
+                    credential ? std::string("(set, not shown)") : value, "\n");
+  }
+  std::fputs(text.c_str(), out);
+  return 0;
+}
+
+int RunKafka(const std::string& config_path,
+             const RunConfigOverrides& overrides, std::FILE* err) {
   Logger log = MakeJsonLogger("run", err);
   SetKafkaLogger(log);
-  auto config = LoadRunConfig(config_path);
+  auto config = LoadRunConfig(config_path, overrides);
   if (!config.ok()) {
     log->error(std::string(config.status().message()));
     return 2;

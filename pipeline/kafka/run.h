@@ -31,12 +31,24 @@
 #include <cstdio>
 #include <string>
 
+#include "pipeline/kafka/run_config.h"
+
 namespace clearlane {
 
 // Runs until SIGTERM or SIGINT (then finishes the epoch, publishes,
 // commits and returns 0); returns 2 on a bad config or an operational
 // failure, with a message on `err`.
-int RunKafka(const std::string& config_path, std::FILE* err);
+// `overrides` are `run --set` (run_config.h).
+int RunKafka(const std::string& config_path,
+             const RunConfigOverrides& overrides, std::FILE* err);
+
+// `run --check`: parses the configuration as RunKafka would and prints the
+// settings it takes (every key, defaults included; the secret's path, never
+// its content) on `out`; 0 when valid, 2 with the error on `err`. Neither
+// the brokers nor the state are touched.
+int CheckRunConfig(const std::string& config_path,
+                   const RunConfigOverrides& overrides, std::FILE* out,
+                   std::FILE* err);
 
 }  // namespace clearlane
 

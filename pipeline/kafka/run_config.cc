@@ -1,5 +1,6 @@
 #include "pipeline/kafka/run_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -33,9 +34,11 @@ constexpr std::string_view kOtherTopics[] = {
 
 }  // namespace
 
-absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
+absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
+                                         const RunConfigOverrides& overrides) {
   RunConfig c;
-  std::map<std::string, std::pair<std::string, int>> values;  // value, line
+  // value, line; a --set has line 0
+  std::map<std::string, std::pair<std::string, int>> values;
   int line_no = 0;
   while (!text.empty()) {
     const size_t nl = text.find('\n');
@@ -65,10 +68,28 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
     }
   }
 
+  std::set<std::string> set_keys;
+  for (const std::string& o : overrides) {
+    const size_t eq = o.find('=');
+    const std::string key(
+        Trim(std::string_view(o).substr(0, std::min(eq, o.size()))));
+    if (eq == std::string::npos || key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--set %s: expected key=value", o));
+    }
+    if (!set_keys.insert(key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--set %s: %s set twice", o, key));
+    }
+    values[key] = {std::string(Trim(std::string_view(o).substr(eq + 1))), 0};
+  }
+
   std::set<std::string> used;
   auto error = [&](const std::string& key, std::string_view why) {
+    const int line = values[key].second;
     return absl::InvalidArgumentError(
-        absl::StrFormat("line %d: %s: %s", values[key].second, key, why));
+        line == 0 ? absl::StrFormat("--set %s: %s", key, why)
+                  : absl::StrFormat("line %d: %s: %s", line, key, why));
   };
   auto text_of = [&](const std::string& key, std::string* out) {
     auto it = values.find(key);
@@ -196,7 +217,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text) {
   return c;
 }
 
-absl::StatusOr<RunConfig> LoadRunConfig(const std::string& path) {
+absl::StatusOr<RunConfig> LoadRunConfig(const std::string& path,
+                                        const RunConfigOverrides& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(
@@ -204,7 +226,7 @@ absl::StatusOr<RunConfig> LoadRunConfig(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  auto c = ParseRunConfig(ss.str());
+  auto c = ParseRunConfig(ss.str(), overrides);
   if (!c.ok()) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--config %s: %s", path, c.status().message()));

@@ -1,8 +1,9 @@
 // The configuration of `clearlane run` (Kafka mode): a plain text file of
 // `key = value` lines; `#` starts a comment; blank lines are ignored; a key
-// given twice is an error. Every `kafka.<name>` key is passed to
-// librdkafka unchanged as `<name>` (security.protocol, sasl.*, ssl.*, ...).
-// docs/kafka-mode.md lists every key with its default.
+// given twice is an error. Command-line overrides (`run --set key=value`)
+// replace or add keys after the file is read. Every `kafka.<name>` key is
+// passed to librdkafka unchanged as `<name>` (security.protocol, sasl.*, ssl.*,
+// ...). docs/kafka-mode.md lists every key with its default.
 //
 // Thread-safety: value types and pure functions.
 
@@ -54,10 +55,17 @@ struct RunConfig {
   std::map<std::string, std::string> kafka;
 };
 
-// Parses a configuration; errors name the line and the key.
-absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text);
+// "key=value" pairs given on the command line (`run --set`): each replaces
+// the file's value of that key or adds it, and is checked as the file's
+// lines are. One key given twice here is an error.
+using RunConfigOverrides = std::vector<std::string>;
+
+// Parses a configuration; errors name the line (or the --set) and the key.
+absl::StatusOr<RunConfig> ParseRunConfig(
+    std::string_view text, const RunConfigOverrides& overrides = {});
 // Reads and parses a file; errors also name the file.
-absl::StatusOr<RunConfig> LoadRunConfig(const std::string& path);
+absl::StatusOr<RunConfig> LoadRunConfig(
+    const std::string& path, const RunConfigOverrides& overrides = {});
 
 }  // namespace clearlane
 
