@@ -13,6 +13,7 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev rapidjson-dev libcli11-dev libssl-dev
   libxxhash-dev libspdlog-dev libfmt-dev kcat prometheus gnuplot-nox
   libgoogle-perftools-dev libpugixml-dev libxml2-utils libxml2-dev libexpat1-dev
+  systemd
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +27,23 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node.js and the npm packages of the Kubernetes manifest test (a schema
+# validator, tests/kubernetes/package.json; Debian has none). A machine
+# with Node.js already keeps its own.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs npm"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends nodejs npm >/dev/null
+fi
+k8s=tests/kubernetes
+if ! cmp -s "$k8s/package-lock.json" "$k8s/node_modules/.installed-lock"; then
+  npm ci --prefix "$k8s" --no-audit --no-fund --loglevel=error
+  cp "$k8s/package-lock.json" "$k8s/node_modules/.installed-lock"
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
