@@ -125,18 +125,39 @@ void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (partitions->cnt < input_partitions_) {
       // Another member holds the rest: two processes would decide the
-      // same lists, each on its own state (issue 22). Neither goes on.
+      // same lists, each on its own state (issue 22). The newcomer stops;
+      // a process that has run every partition holds, processing nothing
+      // and not ready, until the newcomer has left and it has them all
+      // again. Both stop when neither has run them all yet.
+      if (had_all_) {
+        // The assignment is taken (librdkafka's group state waits for it)
+        // but paused: nothing is fetched.
+        rd_kafka_assign(rk, partitions);
+        rd_kafka_pause_partitions(rk, partitions);
+        log_->warn(absl::StrFormat(
+            "assigned %d of the %d input partitions: another member of the "
+            "consumer group holds the rest (a second process with this "
+            "group.id?); this one ran them all and holds, processing "
+            "nothing and not ready, until it has them all again",
+            partitions->cnt, input_partitions_));
+        time_->Assign({}, PartitionGroup::Clock::now());
+        if (metrics_) metrics_->set_ready(false);
+        return;
+      }
+      rd_kafka_assign(rk, nullptr);
       status_ = absl::FailedPreconditionError(absl::StrFormat(
           "this process was assigned %d of the %d input partitions: another "
           "member of the consumer group holds the rest; one process runs "
           "every task (docs/kafka-mode.md), so this one stops rather than "
           "decide lists on part of the state",
           partitions->cnt, input_partitions_));
-      rd_kafka_assign(rk, nullptr);
       return;
     }
+    had_all_ = true;
     Assign(partitions);
     rd_kafka_assign(rk, partitions);
+    // Partitions this process held paused (above) are fetched again.
+    rd_kafka_resume_partitions(rk, partitions);
   } else {
     log_->info(absl::StrFormat("revoked %d partition(s)", partitions->cnt));
     time_->Assign({}, PartitionGroup::Clock::now());

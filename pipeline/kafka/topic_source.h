@@ -61,7 +61,8 @@ class TopicRecordSource : public RecordSource {
   ~TopicRecordSource() override;
 
   // The input topics' partitions in all: an assignment of fewer means
-  // another group member, and the source fails.
+  // another group member. A process that has not yet been assigned them
+  // all fails (status()); one that has holds until it has them again.
   void set_input_partitions(int n) { input_partitions_ = n; }
   // Restores the position the run record kept (empty: a new state).
   absl::Status Restore(std::string_view position);
@@ -146,6 +147,9 @@ class TopicRecordSource : public RecordSource {
   bool caught_up_ = false;
   bool quiet_ = false;  // the last Next handed out nothing
   int input_partitions_ = 0;
+  // This process has been assigned every input partition: a later partial
+  // assignment means a newcomer joined, and this one holds (see Rebalance).
+  bool had_all_ = false;
   // Per partition, the offset after the last message taken into a batch:
   // a rebalance starts the partition there, so nothing taken is dropped
   // or fetched again; messages behind it are skipped (`stale_`: how many
