@@ -30,6 +30,7 @@ TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
   EXPECT_EQ(c->engine.epoch_records, 32768);
   EXPECT_EQ(c->engine.epoch_millis, 200);
   EXPECT_TRUE(c->engine.sync);
+  EXPECT_TRUE(c->fresh_state_check);
   EXPECT_EQ(c->engine.summary_flag, 2);
   EXPECT_EQ(c->instance_id, "clearlane-clearlane");
   EXPECT_TRUE(c->kafka.empty());
@@ -38,6 +39,9 @@ TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
       ParseRunConfig(std::string(kMinimal) + "deadletters.mask = true\n");
   ASSERT_TRUE(masked.ok()) << masked.status();
   EXPECT_TRUE(masked->engine.mask_dead_letters);
+  auto allow = ParseRunConfig(std::string(kMinimal) + "fresh.state = allow\n");
+  ASSERT_TRUE(allow.ok()) << allow.status();
+  EXPECT_FALSE(allow->fresh_state_check);
 }
 
 TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
@@ -88,6 +92,8 @@ TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
            Case{"topic.order = x\n", "topic.order: unknown key"},
            Case{"state.dir = again\n", "state.dir given twice"},
            Case{"sync = sometimes\n", "sync: expected epoch or none"},
+           Case{"fresh.state = maybe\n",
+                "fresh.state: expected check or allow"},
            Case{"deadletters.mask = yes\n",
                 "deadletters.mask: expected true or false"},
            Case{"just words\n", "line 10: expected key = value"},

@@ -948,7 +948,12 @@ TEST_F(RunTest, ASecondGroupMemberIsRefusedAndTheFirstGoesOn) {
   WaitForLog("assigned", 1);
   Produce(0, records_.size() / 2);
   const pid_t second =
-      StartRun(Config((dir_ / "second").string(), "instance.id = second\n"));
+      // fresh.state: the check of a new state against published outputs
+      // (AFreshStateOnPublishedOutputsIsRefused) would refuse it before
+      // it joins, or not, depending on what the first has published yet;
+      // this test is about the group.
+      StartRun(Config((dir_ / "second").string(),
+                      "instance.id = second\nfresh.state = allow\n"));
   std::optional<int> code;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (!code && Clock::now() < deadline) {
@@ -970,6 +975,37 @@ TEST_F(RunTest, ASecondGroupMemberIsRefusedAndTheFirstGoesOn) {
   ProduceClocks();
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
+// A new state directory where a state has published (the old one lost, or
+// a second process with its own) would start from the input's beginning
+// and decide every list again: it is refused before it joins the group,
+// nothing more is published, and the state that published goes on.
+TEST_F(RunTest, AFreshStateOnPublishedOutputsIsRefused) {
+  Generate(300, 83);
+  Replay();
+  Produce(0, records_.size());
+  ProduceClocks();
+  const pid_t first = StartRun(Config((dir_ / "state").string()));
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(log_);
+  const pid_t lost =
+      StartRun(Config((dir_ / "lost").string(), "instance.id = other\n"));
+  running_.erase(lost);
+  EXPECT_EQ(Wait(lost), 2) << Slurp(log_);
+  const std::string log = Slurp(log_);
+  EXPECT_NE(log.find("is new, but "), std::string::npos) << log;
+  EXPECT_NE(log.find("already holds outputs of a clearlane state"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("consuming 1 topic(s)", log.find("is new, but ")),
+            std::string::npos)
+      << "it joined the group\n"
+      << log;
+  const pid_t again = StartRun(Config((dir_ / "state").string()));
+  WaitForLog("assigned", 2);
+  EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(log_);
   ExpectReplaysOutputs();
 }
 

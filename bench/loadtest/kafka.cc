@@ -168,6 +168,9 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
         << "log.level = debug\n"
         << "kafka.log_level = 3\n";
     if (!registry.empty()) out << "registry.file = " << registry << "\n";
+    // A cluster of one's own may hold an earlier load test's outputs; each
+    // load test starts a new state on purpose.
+    if (!o.bootstrap.empty()) out << "fresh.state = allow\n";
     for (const std::string& line : o.run_options) out << line << "\n";
     if (!out) {
       return absl::UnavailableError(absl::StrFormat("cannot write %s", config));

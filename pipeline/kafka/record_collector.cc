@@ -166,6 +166,36 @@ absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
   return max_seq;
 }
 
+absl::StatusOr<std::string> RecordCollector::FindPublished(
+    absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader) {
+  // One client asks every partition's bounds; only a partition that holds
+  // records has its tail read (by a client of its own, as Recover does).
+  auto bounds = new_reader();
+  if (!bounds.ok()) return bounds.status();
+  for (int i = 0; i < kOutputStreamCount; ++i) {
+    for (int32_t p = 0; p < partitions_[i]; ++p) {
+      int64_t low = 0, high = 0;
+      const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+          bounds->get(), names_[i].c_str(), p, &low, &high, 30000);
+      if (e) {
+        return absl::UnavailableError(
+            absl::StrFormat("reading the end of %s [%d]: %s", names_[i], p,
+                            rd_kafka_err2str(e)));
+      }
+      if (high <= low) continue;
+      auto reader = new_reader();
+      if (!reader.ok()) return reader.status();
+      auto seq = ReadTail(reader->get(), names_[i], p);
+      if (!seq.ok()) return seq.status();
+      if (*seq >= 0) {
+        return absl::StrFormat("%s [%d] (clearlane-seq %d)", names_[i], p,
+                               *seq);
+      }
+    }
+  }
+  return std::string();
+}
+
 absl::Status RecordCollector::Recover(
     Outbox& outbox, absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader) {
   for (int i = 0; i < kOutputStreamCount; ++i) {

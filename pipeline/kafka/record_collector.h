@@ -52,6 +52,12 @@ class RecordCollector : public OutputSink {
   absl::Status Recover(Outbox& outbox,
                        absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader);
 
+  // Where the output topics already hold a clearlane output (a record with
+  // a clearlane-seq header among a partition's last ones): "topic [p]
+  // (clearlane-seq N)", or empty when none does.
+  absl::StatusOr<std::string> FindPublished(
+      absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader);
+
   // OutputSink.
   absl::Status Publish(OutputStream s, int64_t seq, std::string_view key,
                        std::string_view line) override;

@@ -55,6 +55,7 @@ class Runner : public DriverObserver {
   // error only when stopped meanwhile.
   absl::Status AwaitSpace(uint64_t about_to_write = 0);
   absl::StatusOr<Kafka> NewTailReader();
+  absl::Status RefuseFreshStateOnPublishedOutputs();
   void Close() {
     if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
     closed_ = true;
@@ -287,6 +288,23 @@ absl::Status Runner::AwaitSpace(uint64_t about_to_write) {
   return absl::OkStatus();
 }
 
+// A new state on topics where another state published: it would start
+// from the beginning of the input and decide those lists again (a second
+// process with its own state, or a state directory lost), with sequence
+// numbers from 0. Checked before joining the group, so a running member
+// is not disturbed.
+absl::Status Runner::RefuseFreshStateOnPublishedOutputs() {
+  auto found = outputs_->FindPublished([this] { return NewTailReader(); });
+  if (!found.ok()) return found.status();
+  if (found->empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "state %s is new, but %s already holds outputs of a clearlane state: "
+      "this one would decide those lists again. Run with the state that "
+      "published them (docs/kafka-mode.md), or set fresh.state = allow to "
+      "start anyway",
+      config_.engine.state_dir, *found));
+}
+
 absl::Status Runner::Run() {
   if (!config_.observe.metrics_address.empty()) {
     metrics_ = std::make_unique<Metrics>();
@@ -318,6 +336,9 @@ absl::Status Runner::Run() {
       engine_->secret(), log_, metrics_.get());
   source_->set_input_partitions(input_partitions_);
   st = source_->Restore(engine_->run().position);
+  if (st.ok() && engine_->fresh() && config_.fresh_state_check) {
+    st = RefuseFreshStateOnPublishedOutputs();
+  }
   if (st.ok()) {
     log_->info("publishing what the last run committed and did not publish");
     st = outputs_->Recover(engine_->outbox(),

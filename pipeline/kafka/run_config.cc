@@ -140,6 +140,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   text_of("sync", &sync);
   std::string mask = "false";
   text_of("deadletters.mask", &mask);
+  std::string fresh = "check";
+  text_of("fresh.state", &fresh);
   std::string format = "json";
   text_of("output.format", &format);
   std::string min_free_space;
@@ -179,6 +181,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
     return error("deadletters.mask", "expected true or false");
   }
   e.mask_dead_letters = mask == "true";
+  if (fresh != "check" && fresh != "allow") {
+    return error("fresh.state", "expected check or allow");
+  }
+  c.fresh_state_check = fresh == "check";
   if (format != "json" && format != "xml") {
     return error("output.format", "expected json or xml");
   }

@@ -51,6 +51,10 @@ struct RunConfig {
   // The transactional.id that fences an older instance of the same
   // deployment (default: "clearlane-" + group.id).
   std::string instance_id;
+  // `fresh.state`: a new state (no run record) on output topics that
+  // already hold a clearlane state's outputs is refused ("check"), since
+  // it would decide those lists again; "allow" starts anyway.
+  bool fresh_state_check = true;
   // kafka.* keys without the prefix, passed to every client.
   std::map<std::string, std::string> kafka;
 };

@@ -131,7 +131,9 @@ void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       // again. Both stop when neither has run them all yet.
       if (had_all_) {
         // The assignment is taken (librdkafka's group state waits for it)
-        // but paused: nothing is fetched.
+        // but paused: nothing is fetched. Its offsets are where this
+        // process stands, so no committed offset is looked up.
+        SetStartOffsets(partitions);
         rd_kafka_assign(rk, partitions);
         rd_kafka_pause_partitions(rk, partitions);
         log_->warn(absl::StrFormat(
@@ -166,8 +168,10 @@ void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
 }
 
-// Starts each assigned partition where the state says it stands.
-void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
+// Where consumption stands: after what was taken (processed, or in a
+// batch that will be), else where the state says processing stands.
+std::set<PartitionId> TopicRecordSource::SetStartOffsets(
+    rd_kafka_topic_partition_list_t* partitions) const {
   std::set<PartitionId> ids;
   for (int i = 0; i < partitions->cnt; ++i) {
     rd_kafka_topic_partition_t& p = partitions->elems[i];
@@ -175,11 +179,15 @@ void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
     if (it == topic_index_.end()) continue;
     const PartitionId id{it->second, p.partition};
     ids.insert(id);
-    // Where consumption stands: after what was taken (processed, or in a
-    // batch that will be), else where the state says processing stands.
     auto taken = taken_.find(id);
     p.offset = taken != taken_.end() ? taken->second : next_offset(id);
   }
+  return ids;
+}
+
+// Starts each assigned partition where this process stands.
+void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
+  const std::set<PartitionId> ids = SetStartOffsets(partitions);
   time_->Assign(ids, PartitionGroup::Clock::now());
   std::string from;
   for (int i = 0; i < partitions->cnt; ++i) {

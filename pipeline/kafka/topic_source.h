@@ -98,6 +98,10 @@ class TopicRecordSource : public RecordSource {
   const std::string& topic(int32_t input) const { return topics_[input]; }
 
  private:
+  // Sets each partition's offset to where this process stands; returns
+  // the input partitions among them.
+  std::set<PartitionId> SetStartOffsets(
+      rd_kafka_topic_partition_list_t* partitions) const;
   void Assign(rd_kafka_topic_partition_list_t* partitions);
   // Takes what the consumer holds, up to a batch, into *batch, waiting up
   // to `wait` ms for the first message; the records taken. *dry: the
