@@ -20,6 +20,10 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$p")
 done
+# Node.js and npm run the Kubernetes manifest test (a schema validator from
+# npm, tests/kubernetes/package.json; Debian has none). A machine with
+# Node.js already keeps its own.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""
@@ -29,17 +33,7 @@ if ((${#missing[@]})); then
     --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Node.js and the npm packages of the Kubernetes manifest test (a schema
-# validator, tests/kubernetes/package.json; Debian has none). A machine
-# with Node.js already keeps its own.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "setup: installing nodejs npm"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-    --no-install-recommends nodejs npm >/dev/null
-fi
+# The npm packages of the Kubernetes manifest test (tests/kubernetes).
 k8s=tests/kubernetes
 if ! cmp -s "$k8s/package-lock.json" "$k8s/node_modules/.installed-lock"; then
   npm ci --prefix "$k8s" --no-audit --no-fund --loglevel=error

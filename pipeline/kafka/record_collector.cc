@@ -114,18 +114,26 @@ absl::Status RecordCollector::Produce(const Pending& p) {
   }
 }
 
-absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
-                                                  const std::string& topic,
-                                                  int32_t partition) {
-  int64_t max_seq = -1;
+absl::StatusOr<std::pair<int64_t, int64_t>> RecordCollector::Bounds(
+    rd_kafka_t* client, const std::string& topic, int32_t partition) {
   int64_t low = 0, high = 0;
   const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-      reader, topic.c_str(), partition, &low, &high, 30000);
+      client, topic.c_str(), partition, &low, &high, 30000);
   if (e) {
     return absl::UnavailableError(
         absl::StrFormat("reading the end of %s [%d]: %s", topic, partition,
                         rd_kafka_err2str(e)));
   }
+  return std::make_pair(low, high);
+}
+
+absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
+                                                  const std::string& topic,
+                                                  int32_t partition) {
+  int64_t max_seq = -1;
+  auto bounds = Bounds(reader, topic, partition);
+  if (!bounds.ok()) return bounds.status();
+  const auto [low, high] = *bounds;
   if (high <= low) return max_seq;
   // One epoch's outputs at most were unconfirmed; their partition's last
   // records tell how far they got. Transaction markers take offsets too,
@@ -174,15 +182,9 @@ absl::StatusOr<std::string> RecordCollector::FindPublished(
   if (!bounds.ok()) return bounds.status();
   for (int i = 0; i < kOutputStreamCount; ++i) {
     for (int32_t p = 0; p < partitions_[i]; ++p) {
-      int64_t low = 0, high = 0;
-      const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-          bounds->get(), names_[i].c_str(), p, &low, &high, 30000);
-      if (e) {
-        return absl::UnavailableError(
-            absl::StrFormat("reading the end of %s [%d]: %s", names_[i], p,
-                            rd_kafka_err2str(e)));
-      }
-      if (high <= low) continue;
+      auto range = Bounds(bounds->get(), names_[i], p);
+      if (!range.ok()) return range.status();
+      if (range->second <= range->first) continue;
       auto reader = new_reader();
       if (!reader.ok()) return reader.status();
       auto seq = ReadTail(reader->get(), names_[i], p);

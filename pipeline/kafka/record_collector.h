@@ -22,10 +22,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "model/outputs.h"
 #include "pipeline/engine/epoch.h"
 #include "pipeline/kafka/client.h"
@@ -76,6 +78,9 @@ class RecordCollector : public OutputSink {
   // murmur2_random partitioner picks it.
   int32_t PartitionOf(OutputStream s, std::string_view key) const;
   absl::Status Produce(const Pending& p);
+  // A partition's low and high watermarks.
+  static absl::StatusOr<std::pair<int64_t, int64_t>> Bounds(
+      rd_kafka_t* client, const std::string& topic, int32_t partition);
   // The greatest clearlane-seq among the last records of a partition, -1
   // if none: every record of the stream below it in that partition is
   // there.

@@ -377,6 +377,8 @@ int CheckRunConfig(const std::string& config_path,
   }
   const RunConfig& c = *config;
   const EngineOptions& e = c.engine;
+  std::vector<std::string> inputs = c.order_keyed_topics;
+  inputs.insert(inputs.end(), c.other_topics.begin(), c.other_topics.end());
   std::string text = absl::StrFormat(
       "# %s: valid; as run takes it (main settings, defaults included)\n"
       "bootstrap.servers = %s\ngroup.id = %s\ninstance.id = %s\n"
@@ -385,12 +387,10 @@ int CheckRunConfig(const std::string& config_path,
       "sync = %s\nepoch.records = %d\nepoch.millis = %d\n"
       "idle.timeout.ms = %d\nmetrics.address = %s\n",
       config_path, c.brokers, c.group_id, c.instance_id,
-      absl::StrJoin(c.order_keyed_topics, ",") +
-          (c.other_topics.empty() || c.order_keyed_topics.empty() ? "" : ",") +
-          absl::StrJoin(c.other_topics, ","),
-      c.decisions_topic, c.summaries_topic, c.dead_letters_topic, e.state_dir,
-      e.hmac_secret_file, e.sync ? "epoch" : "none", e.epoch_records,
-      e.epoch_millis, c.idle_timeout_ms, c.observe.metrics_address);
+      absl::StrJoin(inputs, ","), c.decisions_topic, c.summaries_topic,
+      c.dead_letters_topic, e.state_dir, e.hmac_secret_file,
+      e.sync ? "epoch" : "none", e.epoch_records, e.epoch_millis,
+      c.idle_timeout_ms, c.observe.metrics_address);
   // Client settings may hold credentials: their names only.
   for (const auto& [key, value] : c.kafka) {
     const bool credential = absl::StrContains(key, "password") ||

@@ -1,6 +1,5 @@
 #include "pipeline/kafka/run_config.h"
 
-#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -71,8 +70,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   std::set<std::string> set_keys;
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
-    const std::string key(
-        Trim(std::string_view(o).substr(0, std::min(eq, o.size()))));
+    const std::string key(Trim(std::string_view(o).substr(0, eq)));
     if (eq == std::string::npos || key.empty()) {
       return absl::InvalidArgumentError(
           absl::StrFormat("--set %s: expected key=value", o));

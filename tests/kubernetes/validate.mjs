@@ -142,9 +142,12 @@ function checkRunConfig(text, instanceId) {
   }
 }
 
-const under = (file, dir) =>
-  dir !== undefined && path.relative(dir, file) !== "" &&
-  !path.relative(dir, file).startsWith("..") && !path.isAbsolute(path.relative(dir, file));
+// Whether `file` lies inside directory `dir` (both absolute).
+function under(file, dir) {
+  if (dir === undefined) return false;
+  const rel = path.relative(dir, file);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+}
 
 function matches(selector, labels) {
   return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
