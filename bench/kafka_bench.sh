@@ -86,6 +86,7 @@ for ((r = 1; r <= runs; ++r)); do
   rm -f "$work/bootstrap"
   "$bin" broker --bootstrap-file "$work/bootstrap" --topic "docs:$partitions" \
     --topic "bare:$partitions" --topic decisions:16 --topic summaries:1 --topic dead:4 \
+    --topic "clearlane-changelog:$partitions" \
     2> "$work/broker.log" &
   broker_pid=$!
   while [[ ! -s "$work/bootstrap" ]]; do sleep 0.1; done

@@ -21,13 +21,25 @@ namespace clearlane {
 // The three streams clearlane writes (contract §8): one file each in
 // replay, one topic each in Kafka mode. Each numbers its records from 0
 // (the outbox's sequence numbers, state/outbox.h).
-enum class OutputStream : uint8_t { kReceipts, kSummaries, kDeadLetters };
+//
+// A fourth, kChangelog, is internal to Kafka mode and no contract output:
+// the state's changes, published through the outbox with the outputs of
+// their epoch (state/changelog.h). Replay never emits it.
+enum class OutputStream : uint8_t {
+  kReceipts,
+  kSummaries,
+  kDeadLetters,
+  kChangelog
+};
+// The contract's streams (the first three).
 inline constexpr int kOutputStreamCount = 3;
+// Every stream the outbox numbers, the changelog included.
+inline constexpr int kOutboxStreamCount = 4;
 
-// "receipts", "summaries", "deadletters".
+// "receipts", "summaries", "deadletters", "changelog".
 inline std::string_view OutputStreamName(OutputStream s) {
-  constexpr std::string_view kNames[] = {"receipts", "summaries",
-                                         "deadletters"};
+  constexpr std::string_view kNames[] = {"receipts", "summaries", "deadletters",
+                                         "changelog"};
   return kNames[static_cast<int>(s)];
 }
 

@@ -27,8 +27,8 @@ int64_t Outbox::Skip(OutputStream s) {
 }
 
 void Outbox::Trim(WriteBatch* batch,
-                  const std::array<int64_t, kOutputStreamCount>& published) {
-  for (int i = 0; i < kOutputStreamCount; ++i) {
+                  const std::array<int64_t, kOutboxStreamCount>& published) {
+  for (int i = 0; i < kOutboxStreamCount; ++i) {
     const auto s = static_cast<OutputStream>(i);
     int64_t& floor = run_->outbox_floor[i];
     if (published[i] > floor) {
@@ -41,7 +41,7 @@ void Outbox::Trim(WriteBatch* batch,
 
 int64_t Outbox::size() const {
   int64_t n = 0;
-  for (int i = 0; i < kOutputStreamCount; ++i) {
+  for (int i = 0; i < kOutboxStreamCount; ++i) {
     n += run_->next_seq[i] - run_->outbox_floor[i];
   }
   return n;

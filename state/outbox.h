@@ -41,7 +41,7 @@ class Outbox {
   // Deletes, in `batch`, the entries below `published` (the sink holds
   // them durably) and moves the floors up to it.
   void Trim(WriteBatch* batch,
-            const std::array<int64_t, kOutputStreamCount>& published);
+            const std::array<int64_t, kOutboxStreamCount>& published);
 
   int64_t next_seq(OutputStream s) const {
     return run_->next_seq[static_cast<int>(s)];

@@ -9,7 +9,10 @@ namespace {
 
 // 2: the driver's position is an opaque blob; outbox values carry a key.
 // 3: stage A's partition count; order and timer keys led by their task.
-constexpr uint8_t kVersion = 3;
+// 4: the changelog's sequence numbers (a fourth outbox stream). A version
+// 3 record reads as one whose changelog has not started.
+constexpr uint8_t kVersion = 4;
+constexpr uint8_t kOldestReadable = 3;
 
 }  // namespace
 
@@ -21,7 +24,7 @@ std::string EncodeRunRecord(const RunRecord& m) {
   w.Bytes(m.position);
   w.U8(m.watermark.has_value());
   w.SignedVarint(m.watermark.value_or(0));
-  for (int i = 0; i < kOutputStreamCount; ++i) {
+  for (int i = 0; i < kOutboxStreamCount; ++i) {
     w.Varint(m.next_seq[i]);
     w.Varint(m.outbox_floor[i]);
   }
@@ -34,14 +37,14 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view bytes) {
   BinaryReader r(bytes);
   RunRecord m;
   const uint8_t version = r.U8();
-  if (version < kVersion) {
+  if (version < kOldestReadable) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "written by an older clearlane (run record version %d, this one "
         "reads %d), whose keys are laid out differently; start from a new "
         "state directory",
-        version, kVersion));
+        version, kOldestReadable));
   }
-  if (version != kVersion) {
+  if (version > kVersion) {
     return absl::DataLossError("run record of an unknown version");
   }
   m.status = static_cast<RunStatus>(r.U8());
@@ -49,7 +52,8 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view bytes) {
   const bool has_watermark = r.U8();
   const int64_t watermark = r.SignedVarint();
   if (has_watermark) m.watermark = watermark;
-  for (int i = 0; i < kOutputStreamCount; ++i) {
+  const int streams = version >= 4 ? kOutboxStreamCount : kOutputStreamCount;
+  for (int i = 0; i < streams; ++i) {
     m.next_seq[i] = static_cast<int64_t>(r.Varint());
     m.outbox_floor[i] = static_cast<int64_t>(r.Varint());
   }

@@ -40,8 +40,9 @@ struct RunRecord {
   std::optional<int64_t> watermark;
   // The outbox (outbox.h): the next sequence number of each stream, and
   // the first one still kept.
-  std::array<int64_t, kOutputStreamCount> next_seq{};
-  std::array<int64_t, kOutputStreamCount> outbox_floor{};
+  // Indexed by OutputStream, the changelog's included.
+  std::array<int64_t, kOutboxStreamCount> next_seq{};
+  std::array<int64_t, kOutboxStreamCount> outbox_floor{};
   bool has_registry = false;
   int32_t partitions = 0;  // stage A's task count; 0: not yet set
 };

@@ -59,6 +59,10 @@ void WriteBatch::Put(Store s, std::string_view key, std::string_view value) {
   StoreWrites& w = writes_[static_cast<int>(s)];
   ++w.puts;
   w.bytes += key.size() + value.size();
+  if (Records(s)) {
+    changes_.push_back(
+        {s, Change::Kind::kPut, std::string(key), std::string(value)});
+  }
 }
 
 void WriteBatch::Delete(Store s, std::string_view key) {
@@ -66,6 +70,9 @@ void WriteBatch::Delete(Store s, std::string_view key) {
   StoreWrites& w = writes_[static_cast<int>(s)];
   ++w.deletes;
   w.bytes += key.size();
+  if (Records(s)) {
+    changes_.push_back({s, Change::Kind::kDelete, std::string(key), {}});
+  }
 }
 
 void WriteBatch::DeleteRange(Store s, std::string_view begin,
@@ -74,11 +81,16 @@ void WriteBatch::DeleteRange(Store s, std::string_view begin,
   StoreWrites& w = writes_[static_cast<int>(s)];
   ++w.deletes;
   w.bytes += begin.size() + end.size();
+  if (Records(s)) {
+    changes_.push_back(
+        {s, Change::Kind::kDeleteRange, std::string(begin), std::string(end)});
+  }
 }
 
 void WriteBatch::Clear() {
   batch_->Clear();
   writes_ = {};
+  changes_.clear();
 }
 
 uint32_t WriteBatch::Count() const { return batch_->Count(); }

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -97,6 +98,16 @@ struct StoreWrites {
   uint64_t bytes = 0;
 };
 
+// One change a WriteBatch made, as the batch keeps it when asked
+// (WriteBatch::RecordChanges): the changelog's source (changelog.h).
+struct Change {
+  enum class Kind : uint8_t { kPut, kDelete, kDeleteRange };
+  Store store;
+  Kind kind;
+  std::string key;    // the key; the range's first for kDeleteRange
+  std::string value;  // the value put; the range's end for kDeleteRange
+};
+
 class WriteBatch {
  public:
   explicit WriteBatch(const StateStore& store);
@@ -108,7 +119,12 @@ class WriteBatch {
   void Delete(Store s, std::string_view key);
   // Deletes every key in [begin, end).
   void DeleteRange(Store s, std::string_view begin, std::string_view end);
+  // Clears the batch and the changes it recorded.
   void Clear();
+  // From now on, keeps a copy of each change to a store in `stores` (a
+  // bit per Store), in order, until Clear.
+  void RecordChanges(uint32_t stores) { recorded_ = stores; }
+  const std::vector<Change>& changes() const { return changes_; }
   // Changes held.
   uint32_t Count() const;
   // Bytes the changes take (what the WAL write will be).
@@ -117,8 +133,13 @@ class WriteBatch {
  private:
   friend class StateStore;
   const StateStore* store_;
+  bool Records(Store s) const {
+    return recorded_ & (1u << static_cast<int>(s));
+  }
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   std::array<StoreWrites, kStoreCount> writes_{};
+  uint32_t recorded_ = 0;
+  std::vector<Change> changes_;
 };
 
 // A cursor over one store in key order. The views it returns are valid

@@ -114,6 +114,9 @@ class RunTest : public ::testing::Test {
       rd_kafka_mock_topic_create(cluster_, "decisions", 3, 1);
       rd_kafka_mock_topic_create(cluster_, "summaries", 1, 1);
       rd_kafka_mock_topic_create(cluster_, "dead", 2, 1);
+      // The mock cannot create topics through the admin API.
+      rd_kafka_mock_topic_create(cluster_, "clearance-changelog",
+                                 kInputPartitions, 1);
     }
     producer_ =
         // One request in flight: Debian's mock (librdkafka 2.0.2) does
@@ -148,11 +151,13 @@ class RunTest : public ::testing::Test {
   // cluster (no fault injection then).
   void StartStandaloneBroker() {
     const std::string file = (dir_ / "bootstrap").string();
-    broker_ = Spawn(
-        {CLEARLANE_BINARY, "broker", "--brokers", "3", "--bootstrap-file", file,
-         "--topic", absl::StrFormat("imp:%d", kInputPartitions), "--topic",
-         "decisions:3", "--topic", "summaries:1", "--topic", "dead:2"},
-        (dir_ / "broker.log").string());
+    broker_ =
+        Spawn({CLEARLANE_BINARY, "broker", "--brokers", "3", "--bootstrap-file",
+               file, "--topic", absl::StrFormat("imp:%d", kInputPartitions),
+               "--topic", "decisions:3", "--topic", "summaries:1", "--topic",
+               "dead:2", "--topic",
+               absl::StrFormat("clearance-changelog:%d", kInputPartitions)},
+              (dir_ / "broker.log").string());
     ASSERT_GT(broker_, 0);
     bootstrap_ = AwaitFileLine(file);
     ASSERT_FALSE(bootstrap_.empty()) << Slurp(dir_ / "broker.log");
@@ -990,8 +995,12 @@ TEST_F(RunTest, AFreshStateOnPublishedOutputsIsRefused) {
   const pid_t first = StartRun(Config((dir_ / "state").string()));
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(log_);
-  const pid_t lost =
-      StartRun(Config((dir_ / "lost").string(), "instance.id = other\n"));
+  // A changelog that holds nothing: a new state on it has no state to
+  // restore, yet the outputs show that one existed.
+  rd_kafka_mock_topic_create(cluster_, "empty-changelog", kInputPartitions, 1);
+  const pid_t lost = StartRun(
+      Config((dir_ / "lost").string(),
+             "instance.id = other\ntopic.changelog = empty-changelog\n"));
   running_.erase(lost);
   EXPECT_EQ(Wait(lost), 2) << Slurp(log_);
   const std::string log = Slurp(log_);
@@ -1006,6 +1015,40 @@ TEST_F(RunTest, AFreshStateOnPublishedOutputsIsRefused) {
   const pid_t again = StartRun(Config((dir_ / "state").string()));
   WaitForLog("assigned", 2);
   EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
+// A state directory lost (after a kill, then after a clean stop) comes
+// back from the changelog alone: the restarts restore it, go on from its
+// input offsets and publish every output once, equal to replay's.
+TEST_F(RunTest, ALostStateDirectoryIsRestoredFromTheChangelog) {
+  Generate(1500, 84);
+  Replay();
+  const fs::path state = dir_ / "state";
+  const std::string config = Config(state.string());
+  const size_t third = records_.size() / 3;
+  Produce(0, third);
+  pid_t run = StartRun(config);
+  WaitForDecisions(expected_decisions_.size() / 4);
+  EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
+  fs::remove_all(state);
+
+  Produce(third, 2 * third);
+  run = StartRun(config);
+  WaitForLog("restored the state from clearance-changelog", 1);
+  WaitForDecisions(expected_decisions_.size() / 2);
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  fs::remove_all(state);
+
+  Produce(2 * third, records_.size());
+  ProduceClocks();
+  run = StartRun(config);
+  WaitForLog("restored the state from clearance-changelog", 2);
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  const std::string log = Slurp(log_);
+  // Restored, never refused as a new state on published outputs.
+  EXPECT_EQ(log.find("is new, but "), std::string::npos) << log;
   ExpectReplaysOutputs();
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,8 @@
 #include "model/list_key.h"
 #include "model/outputs.h"
 #include "state/cached_store.h"
+#include "state/changelog.h"
+#include "state/keys.h"
 #include "state/outbox.h"
 #include "state/run_record.h"
 #include "state/sorted_store.h"
@@ -740,6 +743,128 @@ TEST_F(OutboxTest, MissingEntryIsDataLoss) {
   EXPECT_NE(st.message().find("outbox record 1 of receipts"), std::string::npos)
       << st;
   EXPECT_EQ(entries, (std::vector<OutboxEntry>{{0, "O1", "r0"}}));
+}
+
+// ---------------------------------------------------------------------------
+// Changelog
+
+// Every key and value of `s`, in order.
+std::vector<std::pair<std::string, std::string>> Contents(StateStore& store,
+                                                          Store s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  StoreIterator it = store.NewIterator(s);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    out.emplace_back(std::string(it.key()), std::string(it.value()));
+  }
+  return out;
+}
+
+class ChangelogTest : public StateDirTest {
+ protected:
+  // Commits what `fill` does in a batch that records the logged stores'
+  // changes, and adds their changelog records to records_.
+  void CommitLogged(absl::FunctionRef<void(WriteBatch*)> fill) {
+    WriteBatch batch(*store_);
+    batch.RecordChanges(ChangeloggedStores());
+    fill(&batch);
+    for (const Change& c : batch.changes()) {
+      if (std::optional<ChangelogRecord> r = ToChangelogRecord(c)) {
+        records_.push_back(*std::move(r));
+      }
+    }
+    ASSERT_TRUE(store_->Commit(&batch).ok());
+  }
+  std::vector<ChangelogRecord> records_;
+};
+
+// The records of a state's changes, applied in order to a new state,
+// rebuild the logged stores exactly; what is not logged stays out.
+TEST_F(ChangelogTest, RecordsAppliedToANewStateRebuildTheLoggedStores) {
+  const std::string order = OrderKey(4, "ORDER-1");
+  CommitLogged([&](WriteBatch* b) {
+    b->Put(Store::kOrders, order, "v1");
+    b->Put(Store::kOrders, OrderKey(4, "ORDER-2"), "doomed");
+    b->Put(Store::kBuyers, "buyer-hash-2026", "100");
+    b->Put(Store::kSummaries, RoundPrefix(202611, 0) + "list-a", "a");
+    b->Put(Store::kSummaries, RoundPrefix(202611, 0) + "list-b", "b");
+    b->Put(Store::kSummaries, RoundPrefix(202611, 1) + "list-c", "c");
+    b->Put(Store::kMeta, kRunRecordKey, "run-1");
+    b->Put(Store::kMeta, "secret-check", "not logged");
+    b->Put(Store::kOutbox, OutboxKey(OutputStream::kReceipts, 0), "no");
+    b->Put(Store::kRegistry, "registry-hash", "no");
+  });
+  CommitLogged([&](WriteBatch* b) {
+    b->Put(Store::kOrders, order, "v2");
+    b->Delete(Store::kOrders, OrderKey(4, "ORDER-2"));
+    b->DeleteRange(Store::kSummaries, RoundPrefix(202611, 0),
+                   RoundPrefix(202611, 1));
+    b->Put(Store::kMeta, kRunRecordKey, "run-2");
+  });
+  EXPECT_EQ(records_.size(), 11u);
+
+  const fs::path other = dir_.string() + "-restored";
+  fs::remove_all(other);
+  {
+    auto restored = StateStore::Open({.path = other.string()});
+    ASSERT_TRUE(restored.ok()) << restored.status();
+    WriteBatch batch(**restored);
+    for (const ChangelogRecord& r : records_) {
+      std::optional<std::string_view> value;
+      if (!r.value.empty()) value = r.value;
+      ASSERT_TRUE(ApplyChangelogRecord(r.key, value, &batch).ok());
+    }
+    ASSERT_TRUE((*restored)->Commit(&batch).ok());
+    for (Store s : {Store::kOrders, Store::kBuyers, Store::kSummaries}) {
+      EXPECT_EQ(Contents(**restored, s), Contents(*store_, s)) << StoreName(s);
+    }
+    using KV = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(Contents(**restored, Store::kSummaries),
+              (KV{{RoundPrefix(202611, 1) + "list-c", "c"}}));
+    EXPECT_EQ(Contents(**restored, Store::kMeta),
+              (KV{{std::string(kRunRecordKey), "run-2"}}));
+    EXPECT_TRUE(Contents(**restored, Store::kOutbox).empty());
+    EXPECT_TRUE(Contents(**restored, Store::kRegistry).empty());
+  }
+  fs::remove_all(other);
+}
+
+// An order's changes go to its task's partition; a month's summaries,
+// closed lists and the deletion of a round together, to one partition.
+TEST_F(ChangelogTest, PartitionsKeepWhatMustStayInOrderTogether) {
+  for (const char* order_no : {"A1", "B22", "C333", "D4444", "E55555"}) {
+    const std::string key = OrderKey(6, order_no);
+    const std::string record = std::string(1, char(Store::kOrders)) + key;
+    const auto* b = reinterpret_cast<const unsigned char*>(key.data());
+    const uint32_t task = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 |
+                          uint32_t{b[2]} << 8 | uint32_t{b[3]};
+    EXPECT_EQ(ChangelogPartition(record, 6), static_cast<int32_t>(task))
+        << order_no;
+  }
+  const std::string s(1, char(Store::kSummaries));
+  const int32_t month = ChangelogPartition(s + MonthKey(202611), 7);
+  EXPECT_EQ(ChangelogPartition(s + RoundPrefix(202611, 0), 7), month);
+  EXPECT_EQ(ChangelogPartition(s + RoundPrefix(202611, 3) + "some list", 7),
+            month);
+  std::set<int32_t> months;
+  for (int32_t p = 202601; p <= 202612; ++p) {
+    months.insert(ChangelogPartition(s + MonthKey(p), 7));
+  }
+  EXPECT_GT(months.size(), 2u) << "the months spread over the partitions";
+}
+
+TEST_F(ChangelogTest, ARecordClearlaneDoesNotWriteIsDataLoss) {
+  WriteBatch batch(*store_);
+  const std::string orders(1, char(Store::kOrders));
+  EXPECT_EQ(ApplyChangelogRecord(orders + "k", "Xvalue", &batch).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ApplyChangelogRecord(orders + "k", "", &batch).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ApplyChangelogRecord("", "Pvalue", &batch).code(),
+            absl::StatusCode::kDataLoss);
+  const std::string outbox(1, char(Store::kOutbox));
+  EXPECT_EQ(ApplyChangelogRecord(outbox + "k", "Pvalue", &batch).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(batch.Count(), 0u);
 }
 
 }  // namespace

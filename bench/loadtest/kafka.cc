@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -136,6 +137,9 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
     rd_kafka_mock_topic_create(cluster, kLoadDecisionsTopic, 4, 1);
     rd_kafka_mock_topic_create(cluster, kLoadSummariesTopic, 1, 1);
     rd_kafka_mock_topic_create(cluster, kLoadDeadLettersTopic, 2, 1);
+    // The mock cannot create topics through the admin API.
+    rd_kafka_mock_topic_create(cluster, "clearlane-loadtest-changelog",
+                               o.kafka_partitions, 1);
   }
   struct ClusterGuard {
     rd_kafka_mock_cluster_t* c;
@@ -170,7 +174,14 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
     if (!registry.empty()) out << "registry.file = " << registry << "\n";
     // A cluster of one's own may hold an earlier load test's outputs; each
     // load test starts a new state on purpose.
-    if (!o.bootstrap.empty()) out << "fresh.state = allow\n";
+    // Nor may it restore an earlier load test's state: a changelog of its
+    // own (created by run, since a real broker can).
+    if (!o.bootstrap.empty()) {
+      out << "fresh.state = allow\n"
+          << "topic.changelog = clearlane-loadtest-changelog-"
+          << std::chrono::system_clock::now().time_since_epoch().count()
+          << "\n";
+    }
     for (const std::string& line : o.run_options) out << line << "\n";
     if (!out) {
       return absl::UnavailableError(absl::StrFormat("cannot write %s", config));

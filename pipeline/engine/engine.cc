@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
           .records = options.epoch_records,
           .millis = options.epoch_millis,
           .overlap = mode.overlap_commits,
-          .cache_entries = static_cast<size_t>(options.cache_entries)});
+          .cache_entries = static_cast<size_t>(options.cache_entries),
+          .changelog = mode.changelog});
   e.task_ = std::make_unique<Task>(config, e.context_.get(), e.epochs_.get(),
                                    e.secret_, options.mask_dead_letters);
   e.context_->set_epoch(e.epochs_.get());

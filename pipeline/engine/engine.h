@@ -53,6 +53,9 @@ class Engine {
     // (replay, the load test; resources.h LoadSecret).
     std::string_view secret_option = "--hmac-secret-file";
     bool secret_file_required = false;
+    // Publish every epoch's state changes to the changelog stream
+    // (state/changelog.h; Kafka mode).
+    bool changelog = false;
   };
 
   // Opens (or creates) the state and loads the secret, the registry and

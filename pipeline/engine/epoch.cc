@@ -2,6 +2,7 @@
 
 #include "model/event_time.h"
 #include "pipeline/observe/metrics.h"
+#include "state/changelog.h"
 
 namespace clearlane {
 namespace {
@@ -27,7 +28,11 @@ EpochCommitter::EpochCommitter(StateStore* store, RunRecord* run,
                std::make_unique<WriteBatch>(*store)},
       batch_(batches_[0].get()),
       start_(Clock::now()),
-      published_(run->next_seq) {}
+      published_(run->next_seq) {
+  if (options_.changelog) {
+    for (auto& b : batches_) b->RecordChanges(ChangeloggedStores());
+  }
+}
 
 EpochCommitter::~EpochCommitter() {
   // A background commit uses the batches and the sink.
@@ -119,6 +124,7 @@ absl::Status EpochCommitter::CommitEpoch() {
   if (st = state_->status(); !st.ok()) return st;
   outbox_->Trim(batch_, published_);
   PutRunRecord(*run_, batch_);
+  if (options_.changelog) LogChanges();
   if (space_check_) {
     // The batch goes to the WAL now and to a table file at the next
     // flush; the outputs to their files.
@@ -172,6 +178,22 @@ absl::Status EpochCommitter::CommitEpoch() {
   committed_ = true;
   UpdateGauges();
   return absl::OkStatus();
+}
+
+void EpochCommitter::LogChanges() {
+  // The changes include the run record just put; the outbox entries
+  // below are not recorded (the outbox is not logged).
+  for (const Change& c : batch_->changes()) {
+    std::optional<ChangelogRecord> r = ToChangelogRecord(c);
+    if (!r) continue;
+    const int64_t seq =
+        outbox_->Append(batch_, OutputStream::kChangelog, r->key, r->value);
+    outputs_.push_back({OutputStream::kChangelog, seq, std::move(r->key),
+                        std::move(r->value)});
+  }
+  // The run record the state keeps counts the changelog's numbers just
+  // taken (the changelog's copy does not: a restore counts them itself).
+  PutRunRecord(*run_, batch_);
 }
 
 void EpochCommitter::UpdateGauges(bool read_store) {

@@ -85,6 +85,9 @@ class EpochCommitter {
     bool overlap = false;
     // EngineOptions::cache_entries: what the caches keep past a commit.
     size_t cache_entries = 200000;
+    // Each epoch's state changes also go to the outbox's changelog stream
+    // (state/changelog.h), published with its outputs (Kafka mode).
+    bool changelog = false;
   };
   // None owned; all outlive the committer.
   EpochCommitter(StateStore* store, RunRecord* run, Outbox* outbox,
@@ -153,6 +156,8 @@ class EpochCommitter {
   // Hands `outputs` to the sink and flushes it; *seconds: how long that
   // took.
   absl::Status Publish(const std::vector<Output>& outputs, double* seconds);
+  // Numbers the open epoch's state changes into the changelog stream.
+  void LogChanges();
   bool Holds() const {
     return records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0;
   }
@@ -184,13 +189,13 @@ class EpochCommitter {
   std::chrono::steady_clock::time_point start_;
   // The outbox entries below these are published; the next commit deletes
   // them.
-  std::array<int64_t, kOutputStreamCount> published_{};
+  std::array<int64_t, kOutboxStreamCount> published_{};
   // The epoch being committed in the background: its outputs, the
   // sequences that follow them, and how long its write and publishing
   // took (set by the background thread, read after StateStore::Await).
   bool in_flight_ = false;
   std::vector<Output> in_flight_outputs_;
-  std::array<int64_t, kOutputStreamCount> in_flight_next_seq_{};
+  std::array<int64_t, kOutboxStreamCount> in_flight_next_seq_{};
   double in_flight_seconds_ = 0;
   double in_flight_publish_seconds_ = 0;
   double last_commit_seconds_ = 0;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "state/changelog.h"
 
 namespace clearlane {
 namespace {
@@ -39,6 +40,9 @@ void RecordCollector::SetTopic(OutputStream s, const std::string& name,
 int32_t RecordCollector::PartitionOf(OutputStream s,
                                      std::string_view key) const {
   const int i = static_cast<int>(s);
+  if (s == OutputStream::kChangelog) {
+    return ChangelogPartition(key, partitions_[i]);
+  }
   return rd_kafka_msg_partitioner_murmur2_random(
       topics_[i], key.data(), key.size(), partitions_[i], nullptr, nullptr);
 }
@@ -96,11 +100,14 @@ absl::Status RecordCollector::Produce(const Pending& p) {
   const std::string seq = absl::StrFormat("%d", p.seq);
   const int i = static_cast<int>(p.stream);
   const int32_t partition = PartitionOf(p.stream, p.key);
+  // A changelog deletion is a tombstone: no value at all.
+  const bool tombstone = p.stream == OutputStream::kChangelog && p.line.empty();
   while (true) {
     const rd_kafka_resp_err_t e = rd_kafka_producev(
         rk_, RD_KAFKA_V_RKT(topics_[i]), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_KEY(p.key.data(), p.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(p.line.data()), p.line.size()),
+        RD_KAFKA_V_VALUE(tombstone ? nullptr : const_cast<char*>(p.line.data()),
+                         tombstone ? 0 : p.line.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_HEADER(kSeqHeader, seq.data(),
                           static_cast<ssize_t>(seq.size())),
@@ -200,9 +207,15 @@ absl::StatusOr<std::string> RecordCollector::FindPublished(
 
 absl::Status RecordCollector::Recover(
     Outbox& outbox, absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader) {
-  for (int i = 0; i < kOutputStreamCount; ++i) {
+  for (int i = 0; i < kOutboxStreamCount; ++i) {
     const auto s = static_cast<OutputStream>(i);
     if (outbox.floor(s) == outbox.next_seq(s)) continue;
+    if (!topics_[i]) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "the state holds %d %s records to publish and no topic is set for "
+          "them",
+          outbox.next_seq(s) - outbox.floor(s), OutputStreamName(s)));
+    }
     std::vector<int64_t> tail(partitions_[i], -1);
     for (int32_t p = 0; p < partitions_[i]; ++p) {
       auto reader = new_reader();

@@ -5,6 +5,10 @@
 // header holding its sequence number in its stream, to the partition the
 // Java client would pick for its key (murmur2).
 //
+// The changelog (state/changelog.h) is published the same way, in the
+// same transactions, to its own topic; a record whose value is empty goes
+// as a tombstone (no value).
+//
 // Recovery (Recover) reads the tail of every output partition to learn the
 // last sequence number that made it, and publishes again only the outbox
 // records past it: nothing is lost or written twice, whether or not the
@@ -75,7 +79,8 @@ class RecordCollector : public OutputSink {
     std::string line;
   };
   // The Java client's partition of `key` (murmur2), as the producer's
-  // murmur2_random partitioner picks it.
+  // murmur2_random partitioner picks it; a changelog record's by
+  // ChangelogPartition.
   int32_t PartitionOf(OutputStream s, std::string_view key) const;
   absl::Status Produce(const Pending& p);
   // A partition's low and high watermarks.
@@ -89,9 +94,10 @@ class RecordCollector : public OutputSink {
 
   rd_kafka_t* rk_;
   Logger log_;
-  std::array<std::string, kOutputStreamCount> names_;
-  std::array<int, kOutputStreamCount> partitions_{};
-  std::array<rd_kafka_topic_t*, kOutputStreamCount> topics_{};
+  // By OutputStream; the changelog's topic is unset without a changelog.
+  std::array<std::string, kOutboxStreamCount> names_;
+  std::array<int, kOutboxStreamCount> partitions_{};
+  std::array<rd_kafka_topic_t*, kOutboxStreamCount> topics_{};
   std::vector<Pending> pending_;
   bool in_transaction_ = false;
 };

@@ -19,6 +19,7 @@
 #include "pipeline/engine/disk_guard.h"
 #include "pipeline/engine/driver.h"
 #include "pipeline/engine/engine.h"
+#include "pipeline/kafka/changelog_restore.h"
 #include "pipeline/kafka/client.h"
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/kafka/run_config.h"
@@ -31,6 +32,10 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop = true; }
+
+// How long the broker may take to describe the changelog topic's config
+// (a broker without a controller, like the embedded one, never does).
+constexpr int kDescribeTimeoutMs = 2000;
 
 class Runner : public DriverObserver {
  public:
@@ -56,6 +61,17 @@ class Runner : public DriverObserver {
   absl::Status AwaitSpace(uint64_t about_to_write = 0);
   absl::StatusOr<Kafka> NewTailReader();
   absl::Status RefuseFreshStateOnPublishedOutputs();
+  absl::Status OpenEngine();
+  // FailedPrecondition when the broker says `topic` is not compacted; a
+  // warning when it does not say.
+  absl::Status CheckCompacted(const std::string& topic);
+  // The changelog topic exists with the input's partition count (created
+  // when allowed and absent).
+  absl::StatusOr<int> EnsureChangelog(const std::map<std::string, int>& counts,
+                                      int partitions);
+  // A new state is rebuilt from the changelog when it holds records; the
+  // engine is opened again on what was restored.
+  absl::Status RestoreFromChangelogIfNew();
   void Close() {
     if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
     closed_ = true;
@@ -72,6 +88,7 @@ class Runner : public DriverObserver {
   std::unique_ptr<RecordCollector> outputs_;
   std::vector<std::string> inputs_;  // distinct input topics
   int input_partitions_ = 0;         // theirs in all
+  int order_partitions_ = 1;         // of each topic keyed by orderNo
   PartitionGroup time_;
   std::unique_ptr<TopicRecordSource> source_;
   bool closed_ = false;
@@ -185,7 +202,8 @@ absl::Status Runner::CheckTopics() {
     if (!n.ok()) return n.status();
   }
   // Stage A's tasks are the partitions of orderNo.
-  absl::Status st = engine_->SetPartitions(std::max(first_count, 1));
+  order_partitions_ = std::max(first_count, 1);
+  absl::Status st = engine_->SetPartitions(order_partitions_);
   if (!st.ok()) return st;
   const std::pair<OutputStream, std::string> outs[] = {
       {OutputStream::kReceipts, config_.decisions_topic},
@@ -197,6 +215,10 @@ absl::Status Runner::CheckTopics() {
     if (!n.ok()) return n.status();
     outputs_->SetTopic(s, t, *n);
   }
+  auto changelog = EnsureChangelog(counts, order_partitions_);
+  if (!changelog.ok()) return changelog.status();
+  outputs_->SetTopic(OutputStream::kChangelog, config_.changelog_topic,
+                     *changelog);
   std::set<std::string> distinct(config_.order_keyed_topics.begin(),
                                  config_.order_keyed_topics.end());
   distinct.insert(config_.other_topics.begin(), config_.other_topics.end());
@@ -204,6 +226,161 @@ absl::Status Runner::CheckTopics() {
   input_partitions_ = 0;
   for (const std::string& t : inputs_) input_partitions_ += counts[t];
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> Runner::EnsureChangelog(
+    const std::map<std::string, int>& counts, int partitions) {
+  const std::string& topic = config_.changelog_topic;
+  if (auto it = counts.find(topic); it != counts.end()) {
+    if (it->second != partitions) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "changelog topic %s has %d partition(s) and the inputs keyed by "
+          "orderNo have %d: they must be equal (a task's changes go to the "
+          "partition of its number)",
+          topic, it->second, partitions));
+    }
+    if (absl::Status st = CheckCompacted(topic); !st.ok()) return st;
+    return partitions;
+  }
+  if (!config_.create_changelog) {
+    return absl::NotFoundError(absl::StrFormat(
+        "changelog topic %s does not exist in %s (create it compacted, "
+        "with %d partition(s), or set changelog.create = true)",
+        topic, config_.brokers, partitions));
+  }
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(
+      topic.c_str(), partitions, /*replication_factor=*/-1, nullptr, 0);
+  rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+  rd_kafka_queue_t* q = rd_kafka_queue_new(producer_.get());
+  rd_kafka_CreateTopics(producer_.get(), &nt, 1, nullptr, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60000);
+  absl::Status st;
+  if (!ev) {
+    st = absl::UnavailableError(
+        absl::StrFormat("creating changelog topic %s: no answer", topic));
+  } else if (rd_kafka_event_error(ev)) {
+    st = absl::UnavailableError(
+        absl::StrFormat("creating changelog topic %s: %s", topic,
+                        rd_kafka_event_error_string(ev)));
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_CreateTopics_result_topics(
+            rd_kafka_event_CreateTopics_result(ev), &n);
+    for (size_t i = 0; i < n; ++i) {
+      const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        st = absl::UnavailableError(
+            absl::StrFormat("creating changelog topic %s: %s", topic,
+                            rd_kafka_topic_result_error_string(results[i])));
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+  if (!st.ok()) return st;
+  log_->info(absl::StrFormat(
+      "created changelog topic %s (%d partition(s), cleanup.policy=compact)",
+      topic, partitions));
+  return partitions;
+}
+
+absl::Status Runner::CheckCompacted(const std::string& topic) {
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(
+      producer_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(options, kDescribeTimeoutMs, errstr,
+                                            sizeof errstr);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(producer_.get());
+  rd_kafka_DescribeConfigs(producer_.get(), &resource, 1, options, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, kDescribeTimeoutMs + 5000);
+  absl::Status st;
+  std::string unchecked;  // why the policy could not be read
+  if (!ev) {
+    unchecked = "no answer";
+  } else if (rd_kafka_event_error(ev)) {
+    unchecked = rd_kafka_event_error_string(ev);
+  } else {
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** rs =
+        rd_kafka_DescribeConfigs_result_resources(
+            rd_kafka_event_DescribeConfigs_result(ev), &n);
+    std::string policy = "delete";  // Kafka's default
+    for (size_t i = 0; i < n; ++i) {
+      if (rd_kafka_ConfigResource_error(rs[i])) {
+        unchecked = rd_kafka_ConfigResource_error_string(rs[i]);
+        continue;
+      }
+      size_t m = 0;
+      const rd_kafka_ConfigEntry_t** entries =
+          rd_kafka_ConfigResource_configs(rs[i], &m);
+      for (size_t j = 0; j < m; ++j) {
+        const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+        if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) ==
+                "cleanup.policy" &&
+            value) {
+          policy = value;
+        }
+      }
+    }
+    if (unchecked.empty() && !absl::StrContains(policy, "compact")) {
+      st = absl::FailedPreconditionError(absl::StrFormat(
+          "changelog topic %s has cleanup.policy=%s: it must be compact "
+          "(with delete, the broker drops old changes and a restore "
+          "rebuilds a state that lost them)",
+          topic, policy));
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_ConfigResource_destroy(resource);
+  if (st.ok() && !unchecked.empty()) {
+    // The embedded broker (librdkafka's mock) has no controller and
+    // answers no admin request; it keeps every record anyway.
+    log_->warn(absl::StrFormat(
+        "could not read cleanup.policy of changelog topic %s (%s): make "
+        "sure it is compact",
+        topic, unchecked));
+  }
+  return st;
+}
+
+absl::Status Runner::OpenEngine() {
+  auto engine = Engine::Open(config_.engine,
+                             // The input topics' partition count, checked
+                             // in CheckTopics.
+                             {.overlap_commits = true,
+                              .partitions = 0,
+                              .secret_option = "hmac.secret.file",
+                              .secret_file_required = true,
+                              .changelog = true},
+                             log_.get());
+  if (!engine.ok()) return engine.status();
+  engine_ = *std::move(engine);
+  engine_->run().status = RunStatus::kRunning;
+  if (metrics_) engine_->set_metrics(metrics_.get());
+  return absl::OkStatus();
+}
+
+absl::Status Runner::RestoreFromChangelogIfNew() {
+  if (!engine_->fresh()) return absl::OkStatus();
+  auto reader = NewTailReader();
+  if (!reader.ok()) return reader.status();
+  auto restored = RestoreFromChangelog(reader->get(), config_.changelog_topic,
+                                       order_partitions_, &engine_->store(),
+                                       log_, metrics_.get());
+  rd_kafka_consumer_close(reader->get());
+  if (!restored.ok()) return restored.status();
+  if (restored->read == 0) return absl::OkStatus();
+  // The engine reads its state when it opens: open it on the restored one.
+  engine_.reset();
+  absl::Status st = OpenEngine();
+  if (st.ok()) st = engine_->SetPartitions(order_partitions_);
+  return st;
 }
 
 // A consumer of its own, outside the group, to read an output partition's
@@ -313,23 +490,13 @@ absl::Status Runner::Run() {
     log_->info(absl::StrFormat("metrics on port %d", *port));
   }
   if (absl::Status st = AwaitSpace(); !st.ok()) return st;
-  auto engine = Engine::Open(config_.engine,
-                             // The input topics' partition count, checked
-                             // below.
-                             {.overlap_commits = true,
-                              .partitions = 0,
-                              .secret_option = "hmac.secret.file",
-                              .secret_file_required = true},
-                             log_.get());
-  if (!engine.ok()) return engine.status();
-  engine_ = *std::move(engine);
-  engine_->run().status = RunStatus::kRunning;
-  if (metrics_) engine_->set_metrics(metrics_.get());
-
+  absl::Status st = OpenEngine();
+  if (!st.ok()) return st;
   log_->info(absl::StrFormat("state %s open; connecting to %s",
                              config_.engine.state_dir, config_.brokers));
-  absl::Status st = Connect();
+  st = Connect();
   if (st.ok()) st = CheckTopics();
+  if (st.ok()) st = RestoreFromChangelogIfNew();
   if (!st.ok()) return st;
   source_ = std::make_unique<TopicRecordSource>(
       consumer_.get(), inputs_, &time_, config_.engine.threads,

@@ -126,6 +126,9 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   text_of("topic.decisions", &c.decisions_topic);
   text_of("topic.summaries", &c.summaries_topic);
   text_of("topic.deadletters", &c.dead_letters_topic);
+  text_of("topic.changelog", &c.changelog_topic);
+  std::string create_changelog = "true";
+  text_of("changelog.create", &create_changelog);
   text_of("state.dir", &e.state_dir);
   text_of("hmac.secret.file", &e.hmac_secret_file);
   text_of("registry.file", &e.identity_registry);
@@ -179,6 +182,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
     return error("deadletters.mask", "expected true or false");
   }
   e.mask_dead_letters = mask == "true";
+  if (create_changelog != "true" && create_changelog != "false") {
+    return error("changelog.create", "expected true or false");
+  }
+  c.create_changelog = create_changelog == "true";
   if (fresh != "check" && fresh != "allow") {
     return error("fresh.state", "expected check or allow");
   }
@@ -218,6 +225,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
         "no input topic: set at least one topic.orders, topic.lists, ...");
   }
   if (c.instance_id.empty()) c.instance_id = "clearlane-" + c.group_id;
+  if (c.changelog_topic.empty()) c.changelog_topic = c.group_id + "-changelog";
   return c;
 }
 

@@ -45,6 +45,12 @@ struct RunConfig {
   std::vector<std::string>
       other_topics;  // export waybills, arrivals, departures
   std::string decisions_topic, summaries_topic, dead_letters_topic;
+  // `topic.changelog`: the state's changelog (state/changelog.h), a
+  // compacted topic partitioned like the inputs keyed by orderNo
+  // (default: group.id + "-changelog"). `changelog.create`: create it
+  // when it does not exist (true), or stop (false).
+  std::string changelog_topic;
+  bool create_changelog = true;
   // A partition that brings nothing for this long stops holding event time
   // back (its watermark is left out of the least).
   int64_t idle_timeout_ms = 30000;

@@ -116,10 +116,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           "Wall-clock time minus the watermark.", r)
                         .Add({});
   outbox_ = &Named(BuildGauge(), "clearlane_outbox_records",
-                   "Committed outputs held in the outbox until the next "
-                   "epoch confirms them published.",
+                   "Committed outputs (and, in Kafka mode, changelog "
+                   "records) held in the outbox until the next epoch "
+                   "confirms them published.",
                    r)
                  .Add({});
+  restoring_ = &Named(BuildGauge(), "clearlane_changelog_restoring",
+                      "1 while the state is being rebuilt from the "
+                      "changelog topic (Kafka mode), else 0.",
+                      r)
+                    .Add({});
+  restored_ = &Named(BuildCounter(), "clearlane_changelog_restored_total",
+                     "Changelog records applied to rebuild the state.", r)
+                   .Add({});
   consumer_lag_ = &Named(
       BuildGauge(), "clearlane_consumer_lag_records",
       "Records in an input partition not yet processed (Kafka mode).", r);

@@ -73,6 +73,12 @@ class Metrics {
   // the wall clock here, never in an operator.
   void SetWatermark(std::optional<int64_t> unix_seconds);
   void SetOutbox(int64_t records);
+  // A state being rebuilt from the changelog (Kafka mode): while it is,
+  // and the records applied.
+  void SetRestoring(bool restoring) { restoring_->Set(restoring ? 1 : 0); }
+  void Restored(int64_t records) {
+    restored_->Increment(static_cast<double>(records));
+  }
   void SetConsumerLag(const std::string& topic, int32_t partition, int64_t lag);
   void SetStore(const StateStore::Figures& f);
 
@@ -101,6 +107,8 @@ class Metrics {
   prometheus::Gauge* watermark_seconds_;
   prometheus::Gauge* watermark_lag_;
   prometheus::Gauge* outbox_;
+  prometheus::Gauge* restoring_;
+  prometheus::Counter* restored_;
   prometheus::Family<prometheus::Gauge>* consumer_lag_;
   prometheus::Gauge* live_data_;
   prometheus::Gauge* sst_bytes_;

@@ -1,0 +1,48 @@
+// Rebuilding a lost state directory from the changelog topic
+// (state/changelog.h): `clearlane run` with a new state on a group whose
+// changelog holds records restores from it before it consumes anything.
+//
+// Every partition is read from its beginning to its end (read_committed)
+// and applied in order, each record only when its clearlane-seq is above
+// the last one applied from its partition (a broker that shows aborted
+// transactions, as the embedded one does, shows an epoch published again
+// after a crash twice; the copies are the same records). Then the run
+// record is made to say that everything it counts is published (its
+// outputs went in the transactions of its changelog records) and that the
+// changelog goes on after the greatest number read.
+//
+// Thread-safety: the caller's thread.
+
+#ifndef CLEARLANE_PIPELINE_KAFKA_CHANGELOG_RESTORE_H_
+#define CLEARLANE_PIPELINE_KAFKA_CHANGELOG_RESTORE_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "pipeline/observe/log.h"
+#include "state/store.h"
+
+namespace clearlane {
+
+class Metrics;
+
+struct RestoreResult {
+  int64_t read = 0;     // records read
+  int64_t applied = 0;  // of them applied (the others: copies)
+  int64_t bytes = 0;    // keys and values read
+};
+
+// Restores `topic` (`partitions` of them) into `store`, which must be a
+// new state, with `reader` (a consumer outside the group). A changelog
+// that holds no run record restores nothing (read 0 when it is empty);
+// DataLoss on a record clearlane does not write. `metrics` may be null.
+absl::StatusOr<RestoreResult> RestoreFromChangelog(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    StateStore* store, const Logger& log, Metrics* metrics);
+
+}  // namespace clearlane
+
+#endif  // CLEARLANE_PIPELINE_KAFKA_CHANGELOG_RESTORE_H_

@@ -1,0 +1,97 @@
+#include "state/changelog.h"
+
+#include "absl/strings/str_format.h"
+#include "state/keys.h"
+
+namespace clearlane {
+namespace {
+
+constexpr char kPut = 'P';
+constexpr char kRange = 'R';
+
+constexpr Store kLogged[] = {Store::kMeta, Store::kOrders, Store::kLogistics,
+                             Store::kBuyers, Store::kSummaries};
+
+bool IsLogged(Store s) {
+  for (Store l : kLogged) {
+    if (l == s) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+uint32_t ChangeloggedStores() {
+  uint32_t mask = 0;
+  for (Store s : kLogged) mask |= 1u << static_cast<int>(s);
+  return mask;
+}
+
+std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
+  if (!IsLogged(change.store)) return std::nullopt;
+  if (change.store == Store::kMeta && change.key != kRunRecordKey) {
+    return std::nullopt;
+  }
+  ChangelogRecord r;
+  r.key.reserve(1 + change.key.size());
+  r.key.push_back(static_cast<char>(change.store));
+  r.key.append(change.key);
+  switch (change.kind) {
+    case Change::Kind::kPut:
+      r.value.reserve(1 + change.value.size());
+      r.value.push_back(kPut);
+      r.value.append(change.value);
+      break;
+    case Change::Kind::kDeleteRange:
+      r.value.reserve(1 + change.value.size());
+      r.value.push_back(kRange);
+      r.value.append(change.value);
+      break;
+    case Change::Kind::kDelete:
+      break;
+  }
+  return r;
+}
+
+int32_t ChangelogPartition(std::string_view key, int32_t partitions) {
+  if (partitions <= 1) return 0;
+  if (key.size() >= 5 && static_cast<Store>(key[0]) == Store::kOrders) {
+    const auto* p = reinterpret_cast<const unsigned char*>(key.data() + 1);
+    const uint32_t task = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 |
+                          uint32_t{p[2]} << 8 | uint32_t{p[3]};
+    return static_cast<int32_t>(task % static_cast<uint32_t>(partitions));
+  }
+  // A month's summaries (its state and its rounds' closed lists, which a
+  // range deletion drops) share the partition of the month, so a restore
+  // applies the deletion after the puts it covers.
+  if (key.size() >= 6 && static_cast<Store>(key[0]) == Store::kSummaries) {
+    return PartitionOf(key.substr(2, 4), partitions);
+  }
+  return PartitionOf(key, partitions);
+}
+
+absl::Status ApplyChangelogRecord(std::string_view key,
+                                  std::optional<std::string_view> value,
+                                  WriteBatch* batch) {
+  const Store s = key.empty() ? Store::kOutbox : static_cast<Store>(key[0]);
+  if (!IsLogged(s) || (value && value->empty())) {
+    return absl::DataLossError(absl::StrFormat(
+        "changelog record of %d key bytes is not one clearlane writes",
+        key.size()));
+  }
+  const std::string_view store_key = key.substr(1);
+  if (!value) {
+    batch->Delete(s, store_key);
+  } else if ((*value)[0] == kPut) {
+    batch->Put(s, store_key, value->substr(1));
+  } else if ((*value)[0] == kRange) {
+    batch->DeleteRange(s, store_key, value->substr(1));
+  } else {
+    return absl::DataLossError(
+        absl::StrFormat("changelog record of an unknown kind (%d)",
+                        static_cast<int>(static_cast<uint8_t>((*value)[0]))));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace clearlane
