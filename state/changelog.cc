@@ -9,6 +9,11 @@ namespace {
 constexpr char kPut = 'P';
 constexpr char kRange = 'R';
 
+// In kMeta while a whole state is being logged.
+constexpr std::string_view kSnapshotKey = "changelog-snapshot";
+// Records committed at a time while logging a whole state.
+constexpr int64_t kSnapshotChunk = 20000;
+
 constexpr Store kLogged[] = {Store::kMeta, Store::kOrders, Store::kLogistics,
                              Store::kBuyers, Store::kSummaries};
 
@@ -92,6 +97,52 @@ absl::Status ApplyChangelogRecord(std::string_view key,
                         static_cast<int>(static_cast<uint8_t>((*value)[0]))));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
+                                              RunRecord* run) {
+  const int changelog = static_cast<int>(OutputStream::kChangelog);
+  auto marker = store->Get(Store::kMeta, kSnapshotKey);
+  if (!marker.ok()) return marker.status();
+  auto stored = ReadRunRecord(*store);
+  if (!stored.ok()) return stored.status();
+  if (!*marker && (!*stored || run->next_seq[changelog] > 0)) return 0;
+
+  int64_t logged = 0;
+  WriteBatch batch(*store);
+  batch.Put(Store::kMeta, kSnapshotKey, "");
+  auto log = [&](const Change& c) -> absl::Status {
+    std::optional<ChangelogRecord> r = ToChangelogRecord(c);
+    if (!r) return absl::OkStatus();
+    outbox->Append(&batch, OutputStream::kChangelog, r->key, r->value);
+    if (++logged % kSnapshotChunk == 0) {
+      PutRunRecord(*run, &batch);
+      absl::Status st = store->Commit(&batch);
+      batch.Clear();
+      return st;
+    }
+    return absl::OkStatus();
+  };
+  for (Store s : kLogged) {
+    if (s == Store::kMeta) continue;  // the run record goes last
+    StoreIterator it = store->NewIterator(s);
+    for (it.SeekToFirst(); it.Valid(); it.Next()) {
+      absl::Status st = log({s, Change::Kind::kPut, std::string(it.key()),
+                             std::string(it.value())});
+      if (!st.ok()) return st;
+    }
+    if (!it.status().ok()) return it.status();
+  }
+  // The run record logged is the one before the snapshot's numbers, as
+  // an epoch's (a restore counts the changelog itself).
+  absl::Status st = log({Store::kMeta, Change::Kind::kPut,
+                         std::string(kRunRecordKey), EncodeRunRecord(*run)});
+  if (!st.ok()) return st;
+  batch.Delete(Store::kMeta, kSnapshotKey);
+  PutRunRecord(*run, &batch);
+  st = store->Commit(&batch);
+  if (!st.ok()) return st;
+  return logged;
 }
 
 }  // namespace clearlane

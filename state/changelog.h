@@ -39,6 +39,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "state/outbox.h"
+#include "state/run_record.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -63,6 +65,17 @@ int32_t ChangelogPartition(std::string_view key, int32_t partitions);
 absl::Status ApplyChangelogRecord(std::string_view key,
                                   std::optional<std::string_view> value,
                                   WriteBatch* batch);
+
+// A state that has history the changelog lacks (one written before
+// clearlane kept a changelog: its run record's changelog count is 0 while
+// it is not new) is logged whole: every key of the logged stores, as
+// puts, into `outbox`'s changelog stream, committed in chunks; the caller
+// publishes them as a restart publishes what it did not (the outbox's
+// recovery). A marker in kMeta says a snapshot is under way, so one cut
+// short by a crash is made again from the start. Returns the records
+// logged (0 when the state needs none).
+absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
+                                              RunRecord* run);
 
 }  // namespace clearlane
 

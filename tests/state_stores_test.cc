@@ -21,6 +21,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "model/coding.h"
 #include "model/document.h"
@@ -865,6 +866,60 @@ TEST_F(ChangelogTest, ARecordClearlaneDoesNotWriteIsDataLoss) {
   EXPECT_EQ(ApplyChangelogRecord(outbox + "k", "Pvalue", &batch).code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(batch.Count(), 0u);
+}
+
+// A state kept before the changelog (its run record counts no changelog
+// records) is logged whole, once; the records rebuild it.
+TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
+  RunRecord run;
+  Outbox outbox(store_.get(), &run);
+  auto none = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, 0) << "a new state has nothing to log";
+
+  ASSERT_TRUE(Commit([&](WriteBatch* b) {
+                for (int i = 0; i < 25000; ++i) {
+                  b->Put(Store::kOrders, OrderKey(4, absl::StrCat("O", i)),
+                         absl::StrCat("order ", i));
+                }
+                b->Put(Store::kBuyers, "buyer", "7");
+                b->Put(Store::kSummaries, MonthKey(202611), "month");
+                b->Put(Store::kRegistry, "registry-hash", "not logged");
+                run.position = "offsets";
+                PutRunRecord(run, b);
+              }).ok());
+  auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  ASSERT_TRUE(logged.ok()) << logged.status();
+  EXPECT_EQ(*logged, 25000 + 1 + 1 + 1);
+  EXPECT_EQ(outbox.next_seq(OutputStream::kChangelog), *logged);
+  auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0) << "logged twice";
+
+  const fs::path other = dir_.string() + "-restored";
+  fs::remove_all(other);
+  {
+    auto restored = StateStore::Open({.path = other.string()});
+    ASSERT_TRUE(restored.ok()) << restored.status();
+    WriteBatch batch(**restored);
+    ASSERT_TRUE(
+        outbox
+            .ForEachUnpublished(
+                OutputStream::kChangelog, 0,
+                [&](int64_t, std::string_view key, std::string_view value) {
+                  return ApplyChangelogRecord(key, value, &batch);
+                })
+            .ok());
+    ASSERT_TRUE((*restored)->Commit(&batch).ok());
+    for (Store s : {Store::kOrders, Store::kBuyers, Store::kSummaries}) {
+      EXPECT_EQ(Contents(**restored, s), Contents(*store_, s)) << StoreName(s);
+    }
+    auto run_restored = ReadRunRecord(**restored);
+    ASSERT_TRUE(run_restored.ok() && *run_restored);
+    EXPECT_EQ((*run_restored)->position, "offsets");
+    EXPECT_TRUE(Contents(**restored, Store::kRegistry).empty());
+  }
+  fs::remove_all(other);
 }
 
 }  // namespace

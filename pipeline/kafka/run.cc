@@ -26,6 +26,7 @@
 #include "pipeline/kafka/topic_source.h"
 #include "pipeline/observe/log.h"
 #include "pipeline/observe/metrics.h"
+#include "state/changelog.h"
 
 namespace clearlane {
 namespace {
@@ -505,6 +506,18 @@ absl::Status Runner::Run() {
   st = source_->Restore(engine_->run().position);
   if (st.ok() && engine_->fresh() && config_.fresh_state_check) {
     st = RefuseFreshStateOnPublishedOutputs();
+  }
+  if (st.ok()) {
+    auto logged = LogWholeStateIfNeeded(&engine_->store(), &engine_->outbox(),
+                                        &engine_->run());
+    if (!logged.ok()) {
+      st = logged.status();
+    } else if (*logged > 0) {
+      log_->info(absl::StrFormat(
+          "the state has history its changelog %s lacks (it was written "
+          "before clearlane kept one): logged it whole, %d records",
+          config_.changelog_topic, *logged));
+    }
   }
   if (st.ok()) {
     log_->info("publishing what the last run committed and did not publish");
