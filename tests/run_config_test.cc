@@ -44,6 +44,25 @@ TEST(RunConfigTest, MinimalConfigGetsTheDefaults) {
   EXPECT_FALSE(allow->fresh_state_check);
 }
 
+// The changelog is named after the group unless named; creating it is
+// allowed unless refused.
+TEST(RunConfigTest, ChangelogTopicFollowsTheGroup) {
+  auto c = ParseRunConfig(std::string(kMinimal) + "group.id = customs-a\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->changelog_topic, "customs-a-changelog");
+  EXPECT_TRUE(c->create_changelog);
+  auto named = ParseRunConfig(std::string(kMinimal) +
+                              "topic.changelog = state-log\n"
+                              "changelog.create = false\n");
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->changelog_topic, "state-log");
+  EXPECT_FALSE(named->create_changelog);
+  auto bad = ParseRunConfig(std::string(kMinimal) + "changelog.create = yes\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("changelog.create"), std::string::npos)
+      << bad.status();
+}
+
 TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
   auto c = ParseRunConfig(std::string(kMinimal) +
                           "kafka.security.protocol = SASL_SSL\n"

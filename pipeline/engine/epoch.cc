@@ -183,14 +183,18 @@ absl::Status EpochCommitter::CommitEpoch() {
 void EpochCommitter::LogChanges() {
   // The changes include the run record just put; the outbox entries
   // below are not recorded (the outbox is not logged).
+  int64_t records = 0, bytes = 0;
   for (const Change& c : batch_->changes()) {
     std::optional<ChangelogRecord> r = ToChangelogRecord(c);
     if (!r) continue;
+    ++records;
+    bytes += static_cast<int64_t>(r->key.size() + r->value.size());
     const int64_t seq =
         outbox_->Append(batch_, OutputStream::kChangelog, r->key, r->value);
     outputs_.push_back({OutputStream::kChangelog, seq, std::move(r->key),
                         std::move(r->value)});
   }
+  if (metrics_) metrics_->Changelogged(records, bytes);
   // The run record the state keeps counts the changelog's numbers just
   // taken (the changelog's copy does not: a restore counts them itself).
   PutRunRecord(*run_, batch_);

@@ -563,12 +563,14 @@ int CheckRunConfig(const std::string& config_path,
       "# %s: valid; as run takes it (main settings, defaults included)\n"
       "bootstrap.servers = %s\ngroup.id = %s\ninstance.id = %s\n"
       "inputs = %s\ntopic.decisions = %s\ntopic.summaries = %s\n"
-      "topic.deadletters = %s\nstate.dir = %s\nhmac.secret.file = %s\n"
+      "topic.deadletters = %s\ntopic.changelog = %s\nchangelog.create = %s\n"
+      "state.dir = %s\nhmac.secret.file = %s\n"
       "sync = %s\nepoch.records = %d\nepoch.millis = %d\n"
       "idle.timeout.ms = %d\nmetrics.address = %s\n",
       config_path, c.brokers, c.group_id, c.instance_id,
       absl::StrJoin(inputs, ","), c.decisions_topic, c.summaries_topic,
-      c.dead_letters_topic, e.state_dir, e.hmac_secret_file,
+      c.dead_letters_topic, c.changelog_topic,
+      c.create_changelog ? "true" : "false", e.state_dir, e.hmac_secret_file,
       e.sync ? "epoch" : "none", e.epoch_records, e.epoch_millis,
       c.idle_timeout_ms, c.observe.metrics_address);
   // Client settings may hold credentials: their names only.

@@ -129,6 +129,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   restored_ = &Named(BuildCounter(), "clearlane_changelog_restored_total",
                      "Changelog records applied to rebuild the state.", r)
                    .Add({});
+  changelog_records_ =
+      &Named(BuildCounter(), "clearlane_changelog_records_total",
+             "State changes logged to the changelog topic (Kafka mode).", r)
+           .Add({});
+  changelog_bytes_ =
+      &Named(BuildCounter(), "clearlane_changelog_bytes_total",
+             "Key and value bytes of the changelog records logged.", r)
+           .Add({});
   consumer_lag_ = &Named(
       BuildGauge(), "clearlane_consumer_lag_records",
       "Records in an input partition not yet processed (Kafka mode).", r);

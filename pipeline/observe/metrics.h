@@ -76,6 +76,12 @@ class Metrics {
   // A state being rebuilt from the changelog (Kafka mode): while it is,
   // and the records applied.
   void SetRestoring(bool restoring) { restoring_->Set(restoring ? 1 : 0); }
+  // An epoch's changelog records (Kafka mode) and their keys' and values'
+  // bytes.
+  void Changelogged(int64_t records, int64_t bytes) {
+    changelog_records_->Increment(static_cast<double>(records));
+    changelog_bytes_->Increment(static_cast<double>(bytes));
+  }
   void Restored(int64_t records) {
     restored_->Increment(static_cast<double>(records));
   }
@@ -109,6 +115,8 @@ class Metrics {
   prometheus::Gauge* outbox_;
   prometheus::Gauge* restoring_;
   prometheus::Counter* restored_;
+  prometheus::Counter* changelog_records_;
+  prometheus::Counter* changelog_bytes_;
   prometheus::Family<prometheus::Gauge>* consumer_lag_;
   prometheus::Gauge* live_data_;
   prometheus::Gauge* sst_bytes_;
