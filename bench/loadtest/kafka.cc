@@ -421,6 +421,14 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
          SumOf(scrape, "clearlane_rocksdb_compaction_write_bytes_total")) /
         written;
   }
+  const double changelog_bytes =
+      SumOf(scrape, "clearlane_changelog_bytes_total");
+  summary->notes.push_back(absl::StrFormat(
+      "Changelog (docs/kafka-mode.md \"Changelog and restore\"): %.0f "
+      "records, %.1f MB of keys and values, %.2f times the corpus's %.1f MB.",
+      SumOf(scrape, "clearlane_changelog_records_total"), changelog_bytes / 1e6,
+      summary->corpus_bytes > 0 ? changelog_bytes / summary->corpus_bytes : 0,
+      summary->corpus_bytes / 1e6));
   const double commits = SumOf(scrape, "clearlane_epoch_commit_seconds_count");
   summary->notes.push_back(absl::StrFormat(
       "Epoch commits (clearlane's own histogram, which includes publishing "

@@ -59,6 +59,17 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
       return absl::UnavailableError(absl::StrFormat(
           "reading the end of %s [%d]: %s", topic, p, rd_kafka_err2str(e)));
     }
+    if (low > 0) {
+      // Compaction keeps offsets: a log that no longer starts at 0 lost
+      // records to deletion (cleanup.policy delete, retention.bytes, a
+      // DeleteRecords, or the embedded broker's size limit).
+      rd_kafka_topic_partition_list_destroy(list);
+      return absl::DataLossError(absl::StrFormat(
+          "changelog %s [%d] starts at offset %d, not 0: records before it "
+          "were deleted, and a state restored without them would decide "
+          "lists again; restore the state directory from a copy instead",
+          topic, p, low));
+    }
     if (high <= low) continue;
     end[p] = high;
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = low;

@@ -38,7 +38,9 @@ struct RestoreResult {
 // Restores `topic` (`partitions` of them) into `store`, which must be a
 // new state, with `reader` (a consumer outside the group). A changelog
 // that holds no run record restores nothing (read 0 when it is empty);
-// DataLoss on a record clearlane does not write. `metrics` may be null.
+// DataLoss on a record clearlane does not write, and on a partition that
+// no longer starts at offset 0 (records deleted, not compacted: what is
+// left would rebuild a state without them). `metrics` may be null.
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
     StateStore* store, const Logger& log, Metrics* metrics);
