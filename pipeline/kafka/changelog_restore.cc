@@ -10,6 +10,7 @@
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
 #include "state/changelog.h"
+#include "state/keys.h"
 #include "state/run_record.h"
 
 namespace clearlane {
@@ -88,6 +89,9 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   rd_kafka_assign(reader, list);
   rd_kafka_topic_partition_list_destroy(list);
 
+  std::string run_record_key(1, static_cast<char>(Store::kMeta));
+  run_record_key.append(kRunRecordKey);
+  std::string run_value;  // the latest run record read
   std::vector<int64_t> applied_seq(partitions, -1);
   std::vector<bool> done(partitions, false);
   WriteBatch batch(*store);
@@ -138,7 +142,21 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
         if (m->payload) {
           value.emplace(static_cast<const char*>(m->payload), m->len);
         }
-        st = ApplyChangelogRecord(key, value, &batch);
+        if (key == run_record_key) {
+          // Written last, after everything else: a state holding a run
+          // record is a whole one (a restore cut short by a crash leaves
+          // a state without it, which the next start restores again).
+          if (!value || value->size() < 2 || (*value)[0] != 'P') {
+            st = absl::DataLossError(absl::StrFormat(
+                "changelog %s [%d] offset %d: a run record that is not a "
+                "put",
+                topic, p, m->offset));
+          } else {
+            run_value.assign(value->substr(1));
+          }
+        } else {
+          st = ApplyChangelogRecord(key, value, &batch);
+        }
         if (st.ok() &&
             (in_batch >= kBatchRecords || batch.DataSize() >= kBatchBytes)) {
           st = commit();
@@ -166,15 +184,15 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
 
   // The run record the changelog brought, counting everything it numbers
   // as published.
-  auto run = ReadRunRecord(*store);
-  if (!run.ok()) return run.status();
-  if (!*run) {
+  if (run_value.empty()) {
     return absl::DataLossError(absl::StrFormat(
         "changelog %s holds %d records but no run record: it was not "
-        "written by clearlane run, or compaction lost it",
+        "written by clearlane run",
         topic, result.read));
   }
-  RunRecord& r = **run;
+  auto run = DecodeRunRecord(run_value);
+  if (!run.ok()) return run.status();
+  RunRecord& r = *run;
   int64_t last = -1;
   for (int64_t s : applied_seq) last = std::max(last, s);
   r.next_seq[static_cast<int>(OutputStream::kChangelog)] = last + 1;

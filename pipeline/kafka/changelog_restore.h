@@ -9,7 +9,10 @@
 // after a crash twice; the copies are the same records). Then the run
 // record is made to say that everything it counts is published (its
 // outputs went in the transactions of its changelog records) and that the
-// changelog goes on after the greatest number read.
+// changelog goes on after the greatest number read, and is written last:
+// a restore cut short leaves a state without a run record, which is new
+// to the next start, and applying the whole changelog again over part of
+// it gives the same state.
 //
 // Thread-safety: the caller's thread.
 
