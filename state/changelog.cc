@@ -17,20 +17,20 @@ constexpr int64_t kSnapshotChunk = 20000;
 constexpr Store kLogged[] = {Store::kMeta, Store::kOrders, Store::kLogistics,
                              Store::kBuyers, Store::kSummaries};
 
+constexpr uint32_t kLoggedMask = [] {
+  uint32_t mask = 0;
+  for (Store s : kLogged) mask |= 1u << static_cast<int>(s);
+  return mask;
+}();
+
 bool IsLogged(Store s) {
-  for (Store l : kLogged) {
-    if (l == s) return true;
-  }
-  return false;
+  return static_cast<int>(s) < kStoreCount &&
+         (kLoggedMask & (1u << static_cast<int>(s)));
 }
 
 }  // namespace
 
-uint32_t ChangeloggedStores() {
-  uint32_t mask = 0;
-  for (Store s : kLogged) mask |= 1u << static_cast<int>(s);
-  return mask;
-}
+uint32_t ChangeloggedStores() { return kLoggedMask; }
 
 std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
   if (!IsLogged(change.store)) return std::nullopt;
@@ -60,11 +60,10 @@ std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
 
 int32_t ChangelogPartition(std::string_view key, int32_t partitions) {
   if (partitions <= 1) return 0;
-  if (key.size() >= 5 && static_cast<Store>(key[0]) == Store::kOrders) {
-    const auto* p = reinterpret_cast<const unsigned char*>(key.data() + 1);
-    const uint32_t task = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 |
-                          uint32_t{p[2]} << 8 | uint32_t{p[3]};
-    return static_cast<int32_t>(task % static_cast<uint32_t>(partitions));
+  if (!key.empty() && static_cast<Store>(key[0]) == Store::kOrders) {
+    if (std::optional<uint32_t> task = TaskOfOrderKey(key.substr(1))) {
+      return static_cast<int32_t>(*task % static_cast<uint32_t>(partitions));
+    }
   }
   // A month's summaries (its state and its rounds' closed lists, which a
   // range deletion drops) share the partition of the month, so a restore

@@ -66,6 +66,11 @@ std::optional<std::string_view> OrderNoOfKey(std::string_view key) {
   return key.substr(12);
 }
 
+std::optional<uint32_t> TaskOfOrderKey(std::string_view key) {
+  if (key.size() < 4) return std::nullopt;
+  return BinaryReader(key.substr(0, 4)).Fixed32();
+}
+
 std::string WaybillKey(std::string_view logisticsCode,
                        std::string_view logisticsNo) {
   std::string id;

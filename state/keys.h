@@ -52,6 +52,8 @@ std::string OrderKey(int32_t partitions, std::string_view orderNo);
 // The orderNo an orders key names; nullopt when `key` is too short to be
 // one.
 std::optional<std::string_view> OrderNoOfKey(std::string_view key);
+// The task an orders key leads with; nullopt when it is too short.
+std::optional<uint32_t> TaskOfOrderKey(std::string_view key);
 
 // Store::kLogistics: an import waybill's latest version: XXH3-64 of the
 // rest, then 'I', the length-prefixed logisticsCode and the logisticsNo.

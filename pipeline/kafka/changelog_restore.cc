@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
@@ -24,22 +23,6 @@ constexpr size_t kBatchBytes = 32 << 20;
 // Without a record for this long, the broker is taken as gone.
 constexpr auto kPatience = std::chrono::seconds(60);
 
-std::optional<int64_t> SeqOf(const rd_kafka_message_t* m) {
-  rd_kafka_headers_t* headers = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  int64_t seq = 0;
-  // rd_kafka_message_headers wants a non-const message; it only reads.
-  auto* msg = const_cast<rd_kafka_message_t*>(m);
-  if (rd_kafka_message_headers(msg, &headers) ||
-      rd_kafka_header_get_last(headers, kSeqHeader, &value, &size) ||
-      !absl::SimpleAtoi(std::string(static_cast<const char*>(value), size),
-                        &seq)) {
-    return std::nullopt;
-  }
-  return seq;
-}
-
 }  // namespace
 
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
@@ -52,14 +35,12 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
       rd_kafka_topic_partition_list_new(partitions);
   int open = 0;
   for (int32_t p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-        reader, topic.c_str(), p, &low, &high, 30000);
-    if (e) {
+    auto bounds = WatermarkBounds(reader, topic, p);
+    if (!bounds.ok()) {
       rd_kafka_topic_partition_list_destroy(list);
-      return absl::UnavailableError(absl::StrFormat(
-          "reading the end of %s [%d]: %s", topic, p, rd_kafka_err2str(e)));
+      return bounds.status();
     }
+    const auto [low, high] = *bounds;
     if (low > 0) {
       // Compaction keeps offsets: a log that no longer starts at 0 lost
       // records to deletion (cleanup.policy delete, retention.bytes, a
@@ -126,7 +107,7 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
     } else if (!m->err) {
       ++result.read;
       result.bytes += static_cast<int64_t>(m->key_len + m->len);
-      const std::optional<int64_t> seq = SeqOf(m);
+      const std::optional<int64_t> seq = SequenceOf(m);
       if (!seq) {
         st = absl::DataLossError(absl::StrFormat(
             "changelog %s [%d] offset %d has no %s header: not a record "

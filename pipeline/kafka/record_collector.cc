@@ -121,7 +121,21 @@ absl::Status RecordCollector::Produce(const Pending& p) {
   }
 }
 
-absl::StatusOr<std::pair<int64_t, int64_t>> RecordCollector::Bounds(
+std::optional<int64_t> SequenceOf(rd_kafka_message_t* m) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  int64_t seq = 0;
+  if (rd_kafka_message_headers(m, &headers) ||
+      rd_kafka_header_get_last(headers, kSeqHeader, &value, &size) ||
+      !absl::SimpleAtoi(std::string(static_cast<const char*>(value), size),
+                        &seq)) {
+    return std::nullopt;
+  }
+  return seq;
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> WatermarkBounds(
     rd_kafka_t* client, const std::string& topic, int32_t partition) {
   int64_t low = 0, high = 0;
   const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
@@ -138,7 +152,7 @@ absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
                                                   const std::string& topic,
                                                   int32_t partition) {
   int64_t max_seq = -1;
-  auto bounds = Bounds(reader, topic, partition);
+  auto bounds = WatermarkBounds(reader, topic, partition);
   if (!bounds.ok()) return bounds.status();
   const auto [low, high] = *bounds;
   if (high <= low) return max_seq;
@@ -162,15 +176,8 @@ absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
                                  rd_kafka_message_errstr(m)));
     }
     if (!m->err) {
-      rd_kafka_headers_t* headers = nullptr;
-      const void* value = nullptr;
-      size_t size = 0;
-      int64_t seq = 0;
-      if (!rd_kafka_message_headers(m, &headers) &&
-          !rd_kafka_header_get_last(headers, kSeqHeader, &value, &size) &&
-          absl::SimpleAtoi(std::string(static_cast<const char*>(value), size),
-                           &seq)) {
-        max_seq = std::max(max_seq, seq);
+      if (std::optional<int64_t> seq = SequenceOf(m)) {
+        max_seq = std::max(max_seq, *seq);
       }
     }
     const int64_t offset = m->offset;
@@ -189,7 +196,7 @@ absl::StatusOr<std::string> RecordCollector::FindPublished(
   if (!bounds.ok()) return bounds.status();
   for (int i = 0; i < kOutputStreamCount; ++i) {
     for (int32_t p = 0; p < partitions_[i]; ++p) {
-      auto range = Bounds(bounds->get(), names_[i], p);
+      auto range = WatermarkBounds(bounds->get(), names_[i], p);
       if (!range.ok()) return range.status();
       if (range->second <= range->first) continue;
       auto reader = new_reader();

@@ -24,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +43,13 @@ namespace clearlane {
 
 // The header that carries an output's sequence number.
 inline constexpr char kSeqHeader[] = "clearlane-seq";
+
+// The sequence number a record's kSeqHeader holds; nullopt without one.
+std::optional<int64_t> SequenceOf(rd_kafka_message_t* m);
+
+// A partition's low and high watermarks, as `client` queries them.
+absl::StatusOr<std::pair<int64_t, int64_t>> WatermarkBounds(
+    rd_kafka_t* client, const std::string& topic, int32_t partition);
 
 class RecordCollector : public OutputSink {
  public:
@@ -83,9 +91,6 @@ class RecordCollector : public OutputSink {
   // ChangelogPartition.
   int32_t PartitionOf(OutputStream s, std::string_view key) const;
   absl::Status Produce(const Pending& p);
-  // A partition's low and high watermarks.
-  static absl::StatusOr<std::pair<int64_t, int64_t>> Bounds(
-      rd_kafka_t* client, const std::string& topic, int32_t partition);
   // The greatest clearlane-seq among the last records of a partition, -1
   // if none: every record of the stream below it in that partition is
   // there.

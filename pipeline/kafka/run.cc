@@ -68,8 +68,8 @@ class Runner : public DriverObserver {
   absl::Status CheckCompacted(const std::string& topic);
   // The changelog topic exists with the input's partition count (created
   // when allowed and absent).
-  absl::StatusOr<int> EnsureChangelog(const std::map<std::string, int>& counts,
-                                      int partitions);
+  absl::Status EnsureChangelog(const std::map<std::string, int>& counts,
+                               int partitions);
   // A new state is rebuilt from the changelog when it holds records; the
   // engine is opened again on what was restored.
   absl::Status RestoreFromChangelogIfNew();
@@ -216,10 +216,10 @@ absl::Status Runner::CheckTopics() {
     if (!n.ok()) return n.status();
     outputs_->SetTopic(s, t, *n);
   }
-  auto changelog = EnsureChangelog(counts, order_partitions_);
-  if (!changelog.ok()) return changelog.status();
+  st = EnsureChangelog(counts, order_partitions_);
+  if (!st.ok()) return st;
   outputs_->SetTopic(OutputStream::kChangelog, config_.changelog_topic,
-                     *changelog);
+                     order_partitions_);
   std::set<std::string> distinct(config_.order_keyed_topics.begin(),
                                  config_.order_keyed_topics.end());
   distinct.insert(config_.other_topics.begin(), config_.other_topics.end());
@@ -229,8 +229,8 @@ absl::Status Runner::CheckTopics() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> Runner::EnsureChangelog(
-    const std::map<std::string, int>& counts, int partitions) {
+absl::Status Runner::EnsureChangelog(const std::map<std::string, int>& counts,
+                                     int partitions) {
   const std::string& topic = config_.changelog_topic;
   if (auto it = counts.find(topic); it != counts.end()) {
     if (it->second != partitions) {
@@ -240,8 +240,7 @@ absl::StatusOr<int> Runner::EnsureChangelog(
           "partition of its number)",
           topic, it->second, partitions));
     }
-    if (absl::Status st = CheckCompacted(topic); !st.ok()) return st;
-    return partitions;
+    return CheckCompacted(topic);
   }
   if (!config_.create_changelog) {
     return absl::NotFoundError(absl::StrFormat(
@@ -284,7 +283,7 @@ absl::StatusOr<int> Runner::EnsureChangelog(
   log_->info(absl::StrFormat(
       "created changelog topic %s (%d partition(s), cleanup.policy=compact)",
       topic, partitions));
-  return partitions;
+  return absl::OkStatus();
 }
 
 absl::Status Runner::CheckCompacted(const std::string& topic) {
