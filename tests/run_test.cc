@@ -1126,6 +1126,43 @@ TEST_F(RunTest, ALostStateDirectoryIsRestoredFromTheChangelog) {
   ExpectReplaysOutputs();
 }
 
+// A state directory put back from an older copy (a volume snapshot, a
+// backup) is behind its changelog: it catches up by applying the
+// changelog's tail past its own records, rather than deciding again, and
+// publishing again, what its newer self decided.
+TEST_F(RunTest, AStateFromAnOlderCopyCatchesUpFromTheChangelogTail) {
+  Generate(1500, 85);
+  Replay();
+  const fs::path state = dir_ / "state";
+  const fs::path copy = dir_ / "state-copy";
+  const std::string config = Config(state.string());
+  const size_t third = records_.size() / 3;
+  Produce(0, third);
+  pid_t run = StartRun(config);
+  WaitForDecisions(expected_decisions_.size() / 4);
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  fs::copy(state, copy, fs::copy_options::recursive);
+
+  Produce(third, 2 * third);
+  run = StartRun(config);
+  WaitForDecisions(expected_decisions_.size() / 2);
+  AwaitIdle();
+  EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
+  fs::remove_all(state);
+  fs::rename(copy, state);
+
+  Produce(2 * third, records_.size());
+  ProduceClocks();
+  run = StartRun(config);
+  WaitForLog("caught up from the changelog's tail", 1);
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  const std::string log = Slurp(log_);
+  // Only the tail was read: the whole changelog never was.
+  EXPECT_EQ(log.find("restored the state from"), std::string::npos) << log;
+  ExpectReplaysOutputs();
+}
+
 TEST_F(RunTest, BadConfigNamesTheKey) {
   const std::string path = (dir_ / "bad.conf").string();
   const std::string state = (dir_ / "state").string();

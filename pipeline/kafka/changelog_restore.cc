@@ -1,15 +1,19 @@
 #include "pipeline/kafka/changelog_restore.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_format.h"
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
 #include "state/changelog.h"
 #include "state/keys.h"
+#include "state/outbox.h"
 #include "state/run_record.h"
 
 namespace clearlane {
@@ -23,75 +27,46 @@ constexpr size_t kBatchBytes = 32 << 20;
 // Without a record for this long, the broker is taken as gone.
 constexpr auto kPatience = std::chrono::seconds(60);
 
-}  // namespace
+// A record's clearlane-seq; DataLoss for a record without one.
+absl::StatusOr<int64_t> SequenceOrDataLoss(rd_kafka_message_t* m,
+                                           const std::string& topic) {
+  const std::optional<int64_t> seq = SequenceOf(m);
+  if (seq) return *seq;
+  return absl::DataLossError(absl::StrFormat(
+      "changelog %s [%d] offset %d has no %s header: not a record clearlane "
+      "writes",
+      topic, m->partition, m->offset, kSeqHeader));
+}
 
-absl::StatusOr<RestoreResult> RestoreFromChangelog(
-    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    StateStore* store, const Logger& log, Metrics* metrics) {
-  RestoreResult result;
-  // The partitions that hold records, and where each ends.
-  std::vector<int64_t> end(partitions, -1);
+// Reads each partition p of `topic` with from[p] >= 0 from from[p] to
+// end[p] (its high watermark, or its end when the broker says so first),
+// all at once, passing each record to `visit`; stops at visit's first
+// error. Logs progress every 5 s when `log` is set.
+absl::Status ReadPartitions(
+    rd_kafka_t* reader, const std::string& topic,
+    const std::vector<int64_t>& from, const std::vector<int64_t>& end,
+    const Logger* log,
+    absl::FunctionRef<absl::Status(rd_kafka_message_t*)> visit) {
+  const int32_t partitions = static_cast<int32_t>(from.size());
+  std::vector<bool> done(partitions, true);
+  int open = 0;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(partitions);
-  int open = 0;
   for (int32_t p = 0; p < partitions; ++p) {
-    auto bounds = WatermarkBounds(reader, topic, p);
-    if (!bounds.ok()) {
-      rd_kafka_topic_partition_list_destroy(list);
-      return bounds.status();
-    }
-    const auto [low, high] = *bounds;
-    if (low > 0) {
-      // Compaction keeps offsets: a log that no longer starts at 0 lost
-      // records to deletion (cleanup.policy delete, retention.bytes, a
-      // DeleteRecords, or the embedded broker's size limit).
-      rd_kafka_topic_partition_list_destroy(list);
-      return absl::DataLossError(absl::StrFormat(
-          "changelog %s [%d] starts at offset %d, not 0: records before it "
-          "were deleted, and a state restored without them would decide "
-          "lists again; restore the state directory from a copy instead",
-          topic, p, low));
-    }
-    if (high <= low) continue;
-    end[p] = high;
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = low;
+    if (from[p] < 0 || from[p] >= end[p]) continue;
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = from[p];
+    done[p] = false;
     ++open;
   }
-  if (open == 0) {
-    rd_kafka_topic_partition_list_destroy(list);
-    return result;
-  }
-  if (metrics) metrics->SetRestoring(true);
-  log->info(absl::StrFormat(
-      "state is new and changelog %s holds records in %d of %d partitions: "
-      "restoring the state from it before consuming",
-      topic, open, partitions));
-  rd_kafka_poll_set_consumer(reader);
   rd_kafka_assign(reader, list);
   rd_kafka_topic_partition_list_destroy(list);
-
-  std::string run_record_key(1, static_cast<char>(Store::kMeta));
-  run_record_key.append(kRunRecordKey);
-  std::string run_value;  // the latest run record read
-  std::vector<int64_t> applied_seq(partitions, -1);
-  std::vector<bool> done(partitions, false);
-  WriteBatch batch(*store);
-  int64_t in_batch = 0;
   absl::Status st;
-  const auto start = Clock::now();
-  auto progress = start, logged = start;
-  auto commit = [&] {
-    if (in_batch == 0) return absl::OkStatus();
-    absl::Status c = store->Commit(&batch);
-    batch.Clear();
-    if (metrics) metrics->Restored(in_batch);
-    in_batch = 0;
-    return c;
-  };
+  int64_t read = 0;
+  auto progress = Clock::now(), logged = Clock::now();
   while (st.ok() && open > 0) {
     if (Clock::now() - progress > kPatience) {
       st = absl::UnavailableError(absl::StrFormat(
-          "restoring from %s: nothing read for %d s, %d partition(s) not "
+          "reading changelog %s: nothing read for %d s, %d partition(s) not "
           "read to their end",
           topic, std::chrono::seconds(kPatience).count(), open));
       break;
@@ -100,91 +75,328 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
     if (!m) continue;
     progress = Clock::now();
     const int32_t p = m->partition;
-    const bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
-    if (m->err && !eof) {
-      log->warn(absl::StrFormat("restoring from %s [%d]: %s", topic, p,
-                                rd_kafka_message_errstr(m)));
-    } else if (!m->err) {
-      ++result.read;
-      result.bytes += static_cast<int64_t>(m->key_len + m->len);
-      const std::optional<int64_t> seq = SequenceOf(m);
-      if (!seq) {
-        st = absl::DataLossError(absl::StrFormat(
-            "changelog %s [%d] offset %d has no %s header: not a record "
-            "clearlane writes",
-            topic, p, m->offset, kSeqHeader));
-      } else if (*seq > applied_seq[p]) {
-        applied_seq[p] = *seq;
-        ++result.applied;
-        ++in_batch;
-        const std::string_view key(static_cast<const char*>(m->key),
-                                   m->key_len);
-        std::optional<std::string_view> value;
-        if (m->payload) {
-          value.emplace(static_cast<const char*>(m->payload), m->len);
-        }
-        if (key == run_record_key) {
-          // Written last, after everything else: a state holding a run
-          // record is a whole one (a restore cut short by a crash leaves
-          // a state without it, which the next start restores again).
-          if (!value || value->size() < 2 || (*value)[0] != 'P') {
-            st = absl::DataLossError(absl::StrFormat(
-                "changelog %s [%d] offset %d: a run record that is not a "
-                "put",
-                topic, p, m->offset));
-          } else {
-            run_value.assign(value->substr(1));
-          }
-        } else {
-          st = ApplyChangelogRecord(key, value, &batch);
-        }
-        if (st.ok() &&
-            (in_batch >= kBatchRecords || batch.DataSize() >= kBatchBytes)) {
-          st = commit();
-        }
-      }
+    if (p < 0 || p >= partitions || done[p]) {
+      rd_kafka_message_destroy(m);
+      continue;
     }
-    const bool at_end = p >= 0 && p < partitions &&
-                        (eof || (!m->err && m->offset >= end[p] - 1));
+    bool at_end = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+    if (!m->err) {
+      ++read;
+      st = visit(m);
+      at_end = m->offset >= end[p] - 1;
+    } else if (!at_end && log) {
+      (*log)->warn(absl::StrFormat("reading changelog %s [%d]: %s", topic, p,
+                                   rd_kafka_message_errstr(m)));
+    }
     rd_kafka_message_destroy(m);
-    if (at_end && !done[p]) {
+    if (at_end) {
       done[p] = true;
       --open;
     }
-    if (Clock::now() - logged > std::chrono::seconds(5)) {
+    if (log && Clock::now() - logged > std::chrono::seconds(5)) {
       logged = Clock::now();
-      log->info(
-          absl::StrFormat("restoring: %d records read, %d partition(s) "
-                          "to go",
-                          result.read, open));
+      (*log)->info(absl::StrFormat(
+          "reading changelog %s: %d records read, %d partition(s) to go", topic,
+          read, open));
     }
   }
-  if (st.ok()) st = commit();
-  if (metrics) metrics->SetRestoring(false);
-  if (!st.ok()) return st;
+  rd_kafka_assign(reader, nullptr);
+  return st;
+}
 
-  // The run record the changelog brought, counting everything it numbers
-  // as published.
-  if (run_value.empty()) {
+// Reads partitions of a changelog from given offsets to their ends and
+// applies each record numbered above the last one applied from its
+// partition, in RocksDB batches; keeps the last run record read aside
+// (the caller writes one last).
+class ChangelogApplier {
+ public:
+  ChangelogApplier(rd_kafka_t* reader, const std::string& topic,
+                   int32_t partitions, StateStore* store, const Logger& log,
+                   Metrics* metrics)
+      : reader_(reader),
+        topic_(topic),
+        store_(store),
+        log_(log),
+        metrics_(metrics),
+        applied_seq_(partitions, -1),
+        batch_(*store) {
+    run_record_key_.assign(1, static_cast<char>(Store::kMeta));
+    run_record_key_.append(kRunRecordKey);
+  }
+
+  // Records numbered `seq` or below are taken as applied in every
+  // partition.
+  void AppliedUpTo(int64_t seq) {
+    std::fill(applied_seq_.begin(), applied_seq_.end(), seq);
+  }
+
+  // Reads partition p from `from[p]` to `end[p]` (the high watermark),
+  // for each p with from[p] >= 0.
+  absl::Status Apply(const std::vector<int64_t>& from,
+                     const std::vector<int64_t>& end);
+
+  // The batch the caller's last writes go into, then Commit.
+  WriteBatch* batch() { return &batch_; }
+  absl::Status Commit() {
+    if (in_batch_ == 0 && batch_.Count() == 0) return absl::OkStatus();
+    absl::Status c = store_->Commit(&batch_);
+    batch_.Clear();
+    if (metrics_ && in_batch_ > 0) metrics_->Restored(in_batch_);
+    in_batch_ = 0;
+    return c;
+  }
+
+  // The last run record read; empty when none was.
+  const std::string& run_value() const { return run_value_; }
+  // The greatest number applied, over the partitions.
+  int64_t last_applied() const {
+    return *std::max_element(applied_seq_.begin(), applied_seq_.end());
+  }
+  const RestoreResult& result() const { return result_; }
+
+ private:
+  absl::Status ApplyRecord(rd_kafka_message_t* m);
+
+  rd_kafka_t* reader_;
+  const std::string& topic_;
+  StateStore* store_;
+  const Logger& log_;
+  Metrics* metrics_;
+  std::string run_record_key_;
+  std::string run_value_;
+  std::vector<int64_t> applied_seq_;
+  WriteBatch batch_;
+  int64_t in_batch_ = 0;
+  RestoreResult result_;
+};
+
+absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m) {
+  const int32_t p = m->partition;
+  ++result_.read;
+  result_.bytes += static_cast<int64_t>(m->key_len + m->len);
+  auto seq = SequenceOrDataLoss(m, topic_);
+  if (!seq.ok()) return seq.status();
+  if (*seq <= applied_seq_[p]) return absl::OkStatus();
+  applied_seq_[p] = *seq;
+  ++result_.applied;
+  ++in_batch_;
+  const std::string_view key(static_cast<const char*>(m->key), m->key_len);
+  std::optional<std::string_view> value;
+  if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
+  if (key == run_record_key_) {
+    // Written last, after everything else: a state holding a run record
+    // is a whole one (a restore cut short by a crash leaves a state
+    // without it, which the next start restores again).
+    if (!value || value->size() < 2 || (*value)[0] != 'P') {
+      return absl::DataLossError(absl::StrFormat(
+          "changelog %s [%d] offset %d: a run record that is not a put", topic_,
+          p, m->offset));
+    }
+    run_value_.assign(value->substr(1));
+  } else if (absl::Status st = ApplyChangelogRecord(key, value, &batch_);
+             !st.ok()) {
+    return st;
+  }
+  if (in_batch_ >= kBatchRecords || batch_.DataSize() >= kBatchBytes) {
+    return Commit();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChangelogApplier::Apply(const std::vector<int64_t>& from,
+                                     const std::vector<int64_t>& end) {
+  absl::Status st =
+      ReadPartitions(reader_, topic_, from, end, &log_,
+                     [this](rd_kafka_message_t* m) { return ApplyRecord(m); });
+  if (st.ok()) st = Commit();
+  return st;
+}
+
+// The sequence numbers of each partition p's records in [from[p], end[p])
+// (p with from[p] >= 0): the first and the greatest; nullopt when the
+// range holds none (control records only).
+struct SeqRange {
+  int64_t first = -1;
+  int64_t greatest = -1;
+};
+absl::StatusOr<std::vector<std::optional<SeqRange>>> ReadSequences(
+    rd_kafka_t* reader, const std::string& topic,
+    const std::vector<int64_t>& from, const std::vector<int64_t>& end) {
+  std::vector<std::optional<SeqRange>> seqs(from.size());
+  absl::Status st = ReadPartitions(
+      reader, topic, from, end, nullptr,
+      [&](rd_kafka_message_t* m) -> absl::Status {
+        auto seq = SequenceOrDataLoss(m, topic);
+        if (!seq.ok()) return seq.status();
+        std::optional<SeqRange>& range = seqs[m->partition];
+        if (!range) range.emplace(SeqRange{.first = *seq, .greatest = *seq});
+        range->greatest = std::max(range->greatest, *seq);
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  return seqs;
+}
+
+// Where each partition must be read from for every record numbered
+// `next` or above; -1 for one that holds none. Reads back from the ends
+// in growing steps until a step's first record is numbered below `next`:
+// numbers grow along a partition (a broker that shows an aborted
+// transaction shows its records again, with the same numbers, after it).
+// Adds the offsets it read to `looked_at`.
+absl::StatusOr<std::vector<int64_t>> TailStarts(
+    rd_kafka_t* reader, const std::string& topic,
+    const std::vector<int64_t>& low, const std::vector<int64_t>& high,
+    int64_t next, int64_t* looked_at) {
+  const size_t partitions = low.size();
+  std::vector<int64_t> start(partitions, -1);
+  std::vector<bool> open(partitions);
+  for (size_t p = 0; p < partitions; ++p) open[p] = high[p] > low[p];
+  for (int64_t step = 64;; step *= 8) {
+    std::vector<int64_t> from(partitions, -1);
+    bool any = false;
+    for (size_t p = 0; p < partitions; ++p) {
+      if (!open[p]) continue;
+      from[p] = std::max(low[p], high[p] - step);
+      *looked_at += high[p] - from[p];
+      any = true;
+    }
+    if (!any) return start;
+    auto seqs = ReadSequences(reader, topic, from, high);
+    if (!seqs.ok()) return seqs.status();
+    for (size_t p = 0; p < partitions; ++p) {
+      if (!open[p]) continue;
+      const std::optional<SeqRange>& s = (*seqs)[p];
+      if (s && s->greatest < next) {
+        open[p] = false;  // nothing past this state's records
+      } else if ((s && s->first < next) || from[p] == low[p]) {
+        open[p] = false;
+        if (s) start[p] = from[p];
+      }
+    }
+  }
+}
+
+// The partitions' bounds; DataLoss for one that no longer starts at 0.
+absl::Status ReadBounds(rd_kafka_t* reader, const std::string& topic,
+                        std::vector<int64_t>* low, std::vector<int64_t>* high) {
+  for (int32_t p = 0; p < static_cast<int32_t>(low->size()); ++p) {
+    auto bounds = WatermarkBounds(reader, topic, p);
+    if (!bounds.ok()) return bounds.status();
+    std::tie((*low)[p], (*high)[p]) = *bounds;
+    if ((*low)[p] > 0) {
+      // Compaction keeps offsets: a log that no longer starts at 0 lost
+      // records to deletion (cleanup.policy delete, retention.bytes, a
+      // DeleteRecords, or the embedded broker's size limit).
+      return absl::DataLossError(absl::StrFormat(
+          "changelog %s [%d] starts at offset %d, not 0: records before it "
+          "were deleted, and a state restored without them would decide "
+          "lists again; restore the state directory from a copy instead",
+          topic, p, (*low)[p]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The run record `applier` read, counting everything it applied as
+// published, into its batch; DataLoss when it read none.
+absl::Status PutRestoredRunRecord(ChangelogApplier* applier,
+                                  const std::string& topic) {
+  if (applier->run_value().empty()) {
     return absl::DataLossError(absl::StrFormat(
         "changelog %s holds %d records but no run record: it was not "
         "written by clearlane run",
-        topic, result.read));
+        topic, applier->result().read));
   }
-  auto run = DecodeRunRecord(run_value);
+  auto run = DecodeRunRecord(applier->run_value());
   if (!run.ok()) return run.status();
   RunRecord& r = *run;
-  int64_t last = -1;
-  for (int64_t s : applied_seq) last = std::max(last, s);
-  r.next_seq[static_cast<int>(OutputStream::kChangelog)] = last + 1;
+  r.next_seq[static_cast<int>(OutputStream::kChangelog)] =
+      applier->last_applied() + 1;
   r.outbox_floor = r.next_seq;
-  PutRunRecord(r, &batch);
-  if (absl::Status c = store->Commit(&batch); !c.ok()) return c;
+  PutRunRecord(r, applier->batch());
+  return absl::OkStatus();
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+absl::StatusOr<RestoreResult> RestoreFromChangelog(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    StateStore* store, const Logger& log, Metrics* metrics) {
+  std::vector<int64_t> low(partitions), high(partitions);
+  if (absl::Status st = ReadBounds(reader, topic, &low, &high); !st.ok()) {
+    return st;
+  }
+  const int open = static_cast<int>(
+      std::count_if(high.begin(), high.end(), [](int64_t h) { return h > 0; }));
+  if (open == 0) return RestoreResult{};
+  const auto start = Clock::now();
+  if (metrics) metrics->SetRestoring(true);
+  log->info(absl::StrFormat(
+      "state is new and changelog %s holds records in %d of %d partitions: "
+      "restoring the state from it before consuming",
+      topic, open, partitions));
+  rd_kafka_poll_set_consumer(reader);
+  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+  absl::Status st = applier.Apply(low, high);
+  if (st.ok()) st = PutRestoredRunRecord(&applier, topic);
+  if (st.ok()) st = applier.Commit();
+  if (metrics) metrics->SetRestoring(false);
+  if (!st.ok()) return st;
+  const RestoreResult& result = applier.result();
   log->info(absl::StrFormat(
       "restored the state from %s: %d records read (%d bytes), %d applied, "
       "in %.1f s",
-      topic, result.read, result.bytes, result.applied,
-      std::chrono::duration<double>(Clock::now() - start).count()));
+      topic, result.read, result.bytes, result.applied, SecondsSince(start)));
+  return result;
+}
+
+absl::StatusOr<RestoreResult> CatchUpFromChangelog(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const RunRecord& run, StateStore* store, const Logger& log,
+    Metrics* metrics) {
+  const int64_t next = run.next_seq[static_cast<int>(OutputStream::kChangelog)];
+  if (next == 0) return RestoreResult{};
+  std::vector<int64_t> low(partitions), high(partitions);
+  if (absl::Status st = ReadBounds(reader, topic, &low, &high); !st.ok()) {
+    return st;
+  }
+  const auto start = Clock::now();
+  rd_kafka_poll_set_consumer(reader);
+  int64_t looked_at = 0;  // offsets read to find the tails
+  auto from = TailStarts(reader, topic, low, high, next, &looked_at);
+  if (!from.ok()) return from.status();
+  const int behind = static_cast<int>(std::count_if(
+      from->begin(), from->end(), [](int64_t f) { return f >= 0; }));
+  if (behind == 0) return RestoreResult{};
+  if (metrics) metrics->SetRestoring(true);
+  log->info(absl::StrFormat(
+      "state is behind changelog %s, which holds records numbered from %d "
+      "(this state's next) in %d of %d partitions, found reading %d offsets: "
+      "applying the changelog's tail before consuming",
+      topic, next, behind, partitions, looked_at));
+  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+  applier.AppliedUpTo(next - 1);
+  absl::Status st = applier.Apply(*from, high);
+  if (st.ok()) {
+    // Its newer self published what the outbox holds before it numbered
+    // past it.
+    RunRecord old = run;
+    Outbox(store, &old).Trim(applier.batch(), old.next_seq);
+    st = PutRestoredRunRecord(&applier, topic);
+  }
+  if (st.ok()) st = applier.Commit();
+  if (metrics) metrics->SetRestoring(false);
+  if (!st.ok()) return st;
+  const RestoreResult& result = applier.result();
+  log->info(absl::StrFormat(
+      "caught up from the changelog's tail in %s: %d records read (%d "
+      "bytes), %d applied, changelog numbers %d to %d, in %.1f s",
+      topic, result.read, result.bytes, result.applied, next,
+      applier.last_applied(), SecondsSince(start)));
   return result;
 }
 

@@ -1,6 +1,7 @@
 // Rebuilding a lost state directory from the changelog topic
 // (state/changelog.h): `clearlane run` with a new state on a group whose
-// changelog holds records restores from it before it consumes anything.
+// changelog holds records restores from it before it consumes anything;
+// one with a state behind the changelog applies the changelog's tail.
 //
 // Every partition is read from its beginning to its end (read_committed)
 // and applied in order, each record only when its clearlane-seq is above
@@ -26,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "pipeline/observe/log.h"
+#include "state/run_record.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -47,6 +49,24 @@ struct RestoreResult {
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
     StateStore* store, const Logger& log, Metrics* metrics);
+
+// A state that is not new but behind its changelog (a state directory put
+// back from an older copy, whose newer self went on and logged records
+// numbered from `run`'s next changelog number up) applies only those
+// records: each partition is read from where its records numbered below
+// that end (found by reading back from its end in growing steps) to its
+// end, and the changelog's last run record then replaces `run`'s, the
+// outbox emptied (its newer self published what it held). A state that is
+// not behind reads a few of each partition's last records and applies
+// nothing (read 0). A catch-up cut short by a crash leaves the old run
+// record, so the next start catches up again over what was applied: the
+// same records in the same order give the same state. A state that has
+// never logged (changelog number 0: written before clearlane kept a
+// changelog) is left alone.
+absl::StatusOr<RestoreResult> CatchUpFromChangelog(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const RunRecord& run, StateStore* store, const Logger& log,
+    Metrics* metrics);
 
 }  // namespace clearlane
 

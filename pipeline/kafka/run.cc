@@ -72,7 +72,7 @@ class Runner : public DriverObserver {
                                int partitions);
   // A new state is rebuilt from the changelog when it holds records; the
   // engine is opened again on what was restored.
-  absl::Status RestoreFromChangelogIfNew();
+  absl::Status CatchUpWithChangelog();
   void Close() {
     if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
     closed_ = true;
@@ -366,13 +366,19 @@ absl::Status Runner::OpenEngine() {
   return absl::OkStatus();
 }
 
-absl::Status Runner::RestoreFromChangelogIfNew() {
-  if (!engine_->fresh()) return absl::OkStatus();
+// A new state is rebuilt from the changelog; one behind it (put back
+// from an older copy) applies the changelog's tail.
+absl::Status Runner::CatchUpWithChangelog() {
   auto reader = NewTailReader();
   if (!reader.ok()) return reader.status();
-  auto restored = RestoreFromChangelog(reader->get(), config_.changelog_topic,
-                                       order_partitions_, &engine_->store(),
-                                       log_, metrics_.get());
+  auto restored =
+      engine_->fresh()
+          ? RestoreFromChangelog(reader->get(), config_.changelog_topic,
+                                 order_partitions_, &engine_->store(), log_,
+                                 metrics_.get())
+          : CatchUpFromChangelog(reader->get(), config_.changelog_topic,
+                                 order_partitions_, engine_->run(),
+                                 &engine_->store(), log_, metrics_.get());
   rd_kafka_consumer_close(reader->get());
   if (!restored.ok()) return restored.status();
   if (restored->read == 0) return absl::OkStatus();
@@ -496,7 +502,7 @@ absl::Status Runner::Run() {
                              config_.engine.state_dir, config_.brokers));
   st = Connect();
   if (st.ok()) st = CheckTopics();
-  if (st.ok()) st = RestoreFromChangelogIfNew();
+  if (st.ok()) st = CatchUpWithChangelog();
   if (!st.ok()) return st;
   source_ = std::make_unique<TopicRecordSource>(
       consumer_.get(), inputs_, &time_, config_.engine.threads,
