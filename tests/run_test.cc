@@ -303,15 +303,11 @@ class RunTest : public ::testing::Test {
     WaitForDecisions(expected_decisions_.size());
     EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
     if (lose_state) {
-      const std::string log = Slurp(log_);
-      int64_t restored = 0;
-      for (size_t at = log.find("restored the state from");
-           at != std::string::npos;
-           at = log.find("restored the state from", at + 1)) {
-        ++restored;
-      }
-      EXPECT_EQ(restored, lost) << log;
+      EXPECT_EQ(CountInLog("restored the state from"), lost) << Slurp(log_);
     }
+    // A state a crash left is never behind its changelog: it commits an
+    // epoch before publishing it.
+    EXPECT_EQ(CountInLog("state is behind changelog"), 0) << Slurp(log_);
     ExpectReplaysOutputs();
   }
 
@@ -434,17 +430,22 @@ class RunTest : public ::testing::Test {
     return out;
   }
 
+  // How many times the log holds `what`.
+  int64_t CountInLog(const std::string& what) {
+    const std::string log = Slurp(log_);
+    int64_t count = 0;
+    for (size_t at = log.find(what); at != std::string::npos;
+         at = log.find(what, at + 1)) {
+      ++count;
+    }
+    return count;
+  }
+
   // Waits until the log holds `what` `n` times.
   void WaitForLog(const std::string& what, int64_t n) {
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     while (Clock::now() < deadline) {
-      const std::string log = Slurp(log_);
-      int64_t count = 0;
-      for (size_t at = log.find(what); at != std::string::npos;
-           at = log.find(what, at + 1)) {
-        ++count;
-      }
-      if (count >= n) return;
+      if (CountInLog(what) >= n) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ADD_FAILURE() << "no " << what << " in the log";
@@ -1157,9 +1158,11 @@ TEST_F(RunTest, AStateFromAnOlderCopyCatchesUpFromTheChangelogTail) {
   WaitForLog("caught up from the changelog's tail", 1);
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
-  const std::string log = Slurp(log_);
-  // Only the tail was read: the whole changelog never was.
-  EXPECT_EQ(log.find("restored the state from"), std::string::npos) << log;
+  // Only the third start, on the older copy, was behind; only the tail
+  // was read, the whole changelog never was.
+  EXPECT_EQ(CountInLog("state is behind changelog"), 1) << Slurp(log_);
+  EXPECT_EQ(CountInLog("caught up from the changelog's tail"), 1);
+  EXPECT_EQ(CountInLog("restored the state from"), 0);
   ExpectReplaysOutputs();
 }
 
