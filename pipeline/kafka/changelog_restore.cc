@@ -40,13 +40,14 @@ absl::StatusOr<int64_t> SequenceOrDataLoss(rd_kafka_message_t* m,
 
 // Reads each partition p of `topic` with from[p] >= 0 from from[p] to
 // end[p] (its high watermark, or its end when the broker says so first),
-// all at once, passing each record to `visit`; stops at visit's first
-// error. Logs progress every 5 s when `log` is set.
+// all at once, passing each record to `visit`, which answers whether to
+// go on with its partition; stops at visit's first error. Logs progress
+// every 5 s when `log` is set.
 absl::Status ReadPartitions(
     rd_kafka_t* reader, const std::string& topic,
     const std::vector<int64_t>& from, const std::vector<int64_t>& end,
     const Logger* log,
-    absl::FunctionRef<absl::Status(rd_kafka_message_t*)> visit) {
+    absl::FunctionRef<absl::StatusOr<bool>(rd_kafka_message_t*)> visit) {
   const int32_t partitions = static_cast<int32_t>(from.size());
   std::vector<bool> done(partitions, true);
   int open = 0;
@@ -82,8 +83,9 @@ absl::Status ReadPartitions(
     bool at_end = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
     if (!m->err) {
       ++read;
-      st = visit(m);
-      at_end = m->offset >= end[p] - 1;
+      absl::StatusOr<bool> go_on = visit(m);
+      st = go_on.status();
+      at_end = !go_on.ok() || !*go_on || m->offset >= end[p] - 1;
     } else if (!at_end && log) {
       (*log)->warn(absl::StrFormat("reading changelog %s [%d]: %s", topic, p,
                                    rd_kafka_message_errstr(m)));
@@ -154,9 +156,14 @@ class ChangelogApplier {
   }
   const RestoreResult& result() const { return result_; }
 
- private:
+  // Applies one record when it is numbered above the last applied from
+  // its partition.
   absl::Status ApplyRecord(rd_kafka_message_t* m);
 
+  // The last number applied from partition p.
+  int64_t applied_seq(int32_t p) const { return applied_seq_[p]; }
+
+ private:
   rd_kafka_t* reader_;
   const std::string& topic_;
   StateStore* store_;
@@ -207,73 +214,12 @@ absl::Status ChangelogApplier::Apply(const std::vector<int64_t>& from,
                                      const std::vector<int64_t>& end) {
   absl::Status st =
       ReadPartitions(reader_, topic_, from, end, &log_,
-                     [this](rd_kafka_message_t* m) { return ApplyRecord(m); });
+                     [this](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
+                       if (absl::Status a = ApplyRecord(m); !a.ok()) return a;
+                       return true;
+                     });
   if (st.ok()) st = Commit();
   return st;
-}
-
-// The sequence numbers of each partition p's records in [from[p], end[p])
-// (p with from[p] >= 0): the first and the greatest; nullopt when the
-// range holds none (control records only).
-struct SeqRange {
-  int64_t first = -1;
-  int64_t greatest = -1;
-};
-absl::StatusOr<std::vector<std::optional<SeqRange>>> ReadSequences(
-    rd_kafka_t* reader, const std::string& topic,
-    const std::vector<int64_t>& from, const std::vector<int64_t>& end) {
-  std::vector<std::optional<SeqRange>> seqs(from.size());
-  absl::Status st = ReadPartitions(
-      reader, topic, from, end, nullptr,
-      [&](rd_kafka_message_t* m) -> absl::Status {
-        auto seq = SequenceOrDataLoss(m, topic);
-        if (!seq.ok()) return seq.status();
-        std::optional<SeqRange>& range = seqs[m->partition];
-        if (!range) range.emplace(SeqRange{.first = *seq, .greatest = *seq});
-        range->greatest = std::max(range->greatest, *seq);
-        return absl::OkStatus();
-      });
-  if (!st.ok()) return st;
-  return seqs;
-}
-
-// Where each partition must be read from for every record numbered
-// `next` or above; -1 for one that holds none. Reads back from the ends
-// in growing steps until a step's first record is numbered below `next`:
-// numbers grow along a partition (a broker that shows an aborted
-// transaction shows its records again, with the same numbers, after it).
-// Adds the offsets it read to `looked_at`.
-absl::StatusOr<std::vector<int64_t>> TailStarts(
-    rd_kafka_t* reader, const std::string& topic,
-    const std::vector<int64_t>& low, const std::vector<int64_t>& high,
-    int64_t next, int64_t* looked_at) {
-  const size_t partitions = low.size();
-  std::vector<int64_t> start(partitions, -1);
-  std::vector<bool> open(partitions);
-  for (size_t p = 0; p < partitions; ++p) open[p] = high[p] > low[p];
-  for (int64_t step = 64;; step *= 8) {
-    std::vector<int64_t> from(partitions, -1);
-    bool any = false;
-    for (size_t p = 0; p < partitions; ++p) {
-      if (!open[p]) continue;
-      from[p] = std::max(low[p], high[p] - step);
-      *looked_at += high[p] - from[p];
-      any = true;
-    }
-    if (!any) return start;
-    auto seqs = ReadSequences(reader, topic, from, high);
-    if (!seqs.ok()) return seqs.status();
-    for (size_t p = 0; p < partitions; ++p) {
-      if (!open[p]) continue;
-      const std::optional<SeqRange>& s = (*seqs)[p];
-      if (s && s->greatest < next) {
-        open[p] = false;  // nothing past this state's records
-      } else if ((s && s->first < next) || from[p] == low[p]) {
-        open[p] = false;
-        if (s) start[p] = from[p];
-      }
-    }
-  }
 }
 
 // The partitions' bounds; DataLoss for one that no longer starts at 0.
@@ -366,37 +312,88 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   }
   const auto start = Clock::now();
   rd_kafka_poll_set_consumer(reader);
-  int64_t looked_at = 0;  // offsets read to find the tails
-  auto from = TailStarts(reader, topic, low, high, next, &looked_at);
-  if (!from.ok()) return from.status();
-  const int behind = static_cast<int>(std::count_if(
-      from->begin(), from->end(), [](int64_t f) { return f >= 0; }));
-  if (behind == 0) return RestoreResult{};
-  if (metrics) metrics->SetRestoring(true);
-  log->info(absl::StrFormat(
-      "state is behind changelog %s, which holds records numbered from %d "
-      "(this state's next) in %d of %d partitions, found reading %d offsets: "
-      "applying the changelog's tail before consuming",
-      topic, next, behind, partitions, looked_at));
   ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
   applier.AppliedUpTo(next - 1);
-  absl::Status st = applier.Apply(*from, high);
-  if (st.ok()) {
+  // Each partition is read from `step` offsets before its end; one whose
+  // first record there is already past the state's number (or that holds
+  // only transaction markers there) is left for a step 8 times longer.
+  // Numbers grow along a partition (a broker that shows an aborted
+  // transaction shows its records again, with the same numbers, after
+  // it), so a step that begins below the state's number holds the whole
+  // tail, and its records are applied as they are read.
+  enum class Step { kUnread, kHoldsTail, kTooShort };
+  std::vector<bool> open(partitions);
+  for (int32_t p = 0; p < partitions; ++p) open[p] = high[p] > low[p];
+  int64_t looked_at = 0;  // offsets fetched from
+  bool announced = false;
+  absl::Status st;
+  for (int64_t step = 64; st.ok(); step *= 8) {
+    std::vector<int64_t> from(partitions, -1);
+    for (int32_t p = 0; p < partitions; ++p) {
+      if (open[p]) from[p] = std::max(low[p], high[p] - step);
+    }
+    if (std::all_of(from.begin(), from.end(),
+                    [](int64_t f) { return f < 0; })) {
+      break;
+    }
+    std::vector<Step> seen(partitions, Step::kUnread);
+    st = ReadPartitions(
+        reader, topic, from, high, &log,
+        [&](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
+          const int32_t p = m->partition;
+          if (seen[p] == Step::kUnread) {
+            looked_at += high[p] - from[p];
+            auto seq = SequenceOrDataLoss(m, topic);
+            if (!seq.ok()) return seq.status();
+            if (*seq >= next && from[p] > low[p]) {
+              seen[p] = Step::kTooShort;
+              return false;
+            }
+            seen[p] = Step::kHoldsTail;
+          }
+          if (absl::Status a = applier.ApplyRecord(m); !a.ok()) return a;
+          if (!announced && applier.result().applied > 0) {
+            announced = true;
+            if (metrics) metrics->SetRestoring(true);
+            log->info(absl::StrFormat(
+                "state is behind changelog %s, which holds records numbered "
+                "from %d (this state's next): applying the changelog's tail "
+                "before consuming",
+                topic, next));
+          }
+          return true;
+        });
+    for (int32_t p = 0; p < partitions; ++p) {
+      // A step that holds the tail, or the whole partition, ends the
+      // search; one of markers only, or past the state's number, does not.
+      if (open[p] && (seen[p] == Step::kHoldsTail || from[p] == low[p])) {
+        open[p] = false;
+      }
+    }
+  }
+  if (st.ok() && applier.result().applied > 0) {
     // Its newer self published what the outbox holds before it numbered
     // past it.
     RunRecord old = run;
     Outbox(store, &old).Trim(applier.batch(), old.next_seq);
     st = PutRestoredRunRecord(&applier, topic);
+    if (st.ok()) st = applier.Commit();
   }
-  if (st.ok()) st = applier.Commit();
   if (metrics) metrics->SetRestoring(false);
   if (!st.ok()) return st;
   const RestoreResult& result = applier.result();
+  if (result.applied == 0) return RestoreResult{};
+  int behind = 0;
+  for (int32_t p = 0; p < partitions; ++p) {
+    if (applier.applied_seq(p) >= next) ++behind;
+  }
   log->info(absl::StrFormat(
-      "caught up from the changelog's tail in %s: %d records read (%d "
-      "bytes), %d applied, changelog numbers %d to %d, in %.1f s",
-      topic, result.read, result.bytes, result.applied, next,
-      applier.last_applied(), SecondsSince(start)));
+      "caught up from the changelog's tail in %s: %d of %d partitions held "
+      "records past this state, found fetching from %d offsets back; %d "
+      "records read (%d bytes), %d applied, changelog numbers %d to %d, in "
+      "%.1f s",
+      topic, behind, partitions, looked_at, result.read, result.bytes,
+      result.applied, next, applier.last_applied(), SecondsSince(start)));
   return result;
 }
 
