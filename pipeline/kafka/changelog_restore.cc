@@ -302,8 +302,8 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
 
 absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const RunRecord& run, StateStore* store, const Logger& log,
-    Metrics* metrics) {
+    const RunRecord& run, int64_t tombstone_retention_ms, int64_t now_ms,
+    StateStore* store, const Logger& log, Metrics* metrics) {
   const int64_t next = run.next_seq[static_cast<int>(OutputStream::kChangelog)];
   if (next == 0) return RestoreResult{};
   std::vector<int64_t> low(partitions), high(partitions);
@@ -337,19 +337,36 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
       break;
     }
     std::vector<Step> seen(partitions, Step::kUnread);
+    // Whether a record past the state's number was read, its age checked.
+    std::vector<bool> past(partitions, false);
     st = ReadPartitions(
         reader, topic, from, high, &log,
         [&](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
           const int32_t p = m->partition;
+          auto seq = SequenceOrDataLoss(m, topic);
+          if (!seq.ok()) return seq.status();
           if (seen[p] == Step::kUnread) {
             looked_at += high[p] - from[p];
-            auto seq = SequenceOrDataLoss(m, topic);
-            if (!seq.ok()) return seq.status();
             if (*seq >= next && from[p] > low[p]) {
               seen[p] = Step::kTooShort;
               return false;
             }
             seen[p] = Step::kHoldsTail;
+          }
+          if (*seq >= next && !past[p]) {
+            past[p] = true;
+            const int64_t written = rd_kafka_message_timestamp(m, nullptr);
+            if (written >= 0 && now_ms - written > tombstone_retention_ms) {
+              return absl::FailedPreconditionError(absl::StrFormat(
+                  "changelog %s holds records past this state written %d s "
+                  "ago ([%d] offset %d), longer than it keeps tombstones "
+                  "(delete.retention.ms %d): deletions since may be gone, "
+                  "and a catch-up would keep what they deleted. Delete the "
+                  "state directory: the next start restores it whole from "
+                  "the changelog",
+                  topic, (now_ms - written) / 1000, p, m->offset,
+                  tombstone_retention_ms));
+            }
           }
           if (absl::Status a = applier.ApplyRecord(m); !a.ok()) return a;
           if (!announced && applier.result().applied > 0) {

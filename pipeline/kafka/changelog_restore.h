@@ -63,10 +63,16 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
 // same records in the same order give the same state. A state that has
 // never logged (changelog number 0: written before clearlane kept a
 // changelog) is left alone.
+//
+// Compaction removes a tombstone `tombstone_retention_ms` after it, and a
+// catch-up without the deletions since its state would keep what they
+// deleted: FailedPrecondition when the first record past the state in a
+// partition was written (its timestamp) longer ago than that, before
+// `now_ms` (a restore of a new state needs no tombstones).
 absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const RunRecord& run, StateStore* store, const Logger& log,
-    Metrics* metrics);
+    const RunRecord& run, int64_t tombstone_retention_ms, int64_t now_ms,
+    StateStore* store, const Logger& log, Metrics* metrics);
 
 }  // namespace clearlane
 

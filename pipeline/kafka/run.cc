@@ -319,10 +319,14 @@ absl::Status Runner::CheckCompacted(const std::string& topic) {
           rd_kafka_ConfigResource_configs(rs[i], &m);
       for (size_t j = 0; j < m; ++j) {
         const char* value = rd_kafka_ConfigEntry_value(entries[j]);
-        if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) ==
-                "cleanup.policy" &&
-            value) {
+        if (!value) continue;
+        const std::string_view name = rd_kafka_ConfigEntry_name(entries[j]);
+        int64_t ms = 0;
+        if (name == "cleanup.policy") {
           policy = value;
+        } else if (name == "delete.retention.ms" &&
+                   absl::SimpleAtoi(value, &ms)) {
+          config_.changelog_delete_retention_ms = ms;
         }
       }
     }
@@ -376,9 +380,13 @@ absl::Status Runner::CatchUpWithChangelog() {
           ? RestoreFromChangelog(reader->get(), config_.changelog_topic,
                                  order_partitions_, &engine_->store(), log_,
                                  metrics_.get())
-          : CatchUpFromChangelog(reader->get(), config_.changelog_topic,
-                                 order_partitions_, engine_->run(),
-                                 &engine_->store(), log_, metrics_.get());
+          : CatchUpFromChangelog(
+                reader->get(), config_.changelog_topic, order_partitions_,
+                engine_->run(), config_.changelog_delete_retention_ms,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count(),
+                &engine_->store(), log_, metrics_.get());
   rd_kafka_consumer_close(reader->get());
   if (!restored.ok()) return restored.status();
   if (restored->read == 0) return absl::OkStatus();
@@ -569,15 +577,17 @@ int CheckRunConfig(const std::string& config_path,
       "bootstrap.servers = %s\ngroup.id = %s\ninstance.id = %s\n"
       "inputs = %s\ntopic.decisions = %s\ntopic.summaries = %s\n"
       "topic.deadletters = %s\ntopic.changelog = %s\nchangelog.create = %s\n"
+      "changelog.delete.retention.ms = %d\n"
       "state.dir = %s\nhmac.secret.file = %s\n"
       "sync = %s\nepoch.records = %d\nepoch.millis = %d\n"
       "idle.timeout.ms = %d\nmetrics.address = %s\n",
       config_path, c.brokers, c.group_id, c.instance_id,
       absl::StrJoin(inputs, ","), c.decisions_topic, c.summaries_topic,
       c.dead_letters_topic, c.changelog_topic,
-      c.create_changelog ? "true" : "false", e.state_dir, e.hmac_secret_file,
-      e.sync ? "epoch" : "none", e.epoch_records, e.epoch_millis,
-      c.idle_timeout_ms, c.observe.metrics_address);
+      c.create_changelog ? "true" : "false", c.changelog_delete_retention_ms,
+      e.state_dir, e.hmac_secret_file, e.sync ? "epoch" : "none",
+      e.epoch_records, e.epoch_millis, c.idle_timeout_ms,
+      c.observe.metrics_address);
   // Client settings may hold credentials: their names only.
   for (const auto& [key, value] : c.kafka) {
     const bool credential = absl::StrContains(key, "password") ||

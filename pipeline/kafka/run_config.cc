@@ -152,6 +152,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   int_of("epoch.records", &e.epoch_records, 1, 10000000);
   int_of("epoch.millis", &e.epoch_millis, 1, 3600000);
   int_of("idle.timeout.ms", &c.idle_timeout_ms, 0, 86400000);
+  int_of("changelog.delete.retention.ms", &c.changelog_delete_retention_ms, 0,
+         int64_t{1} << 53);
   int_of("timeout.import.hours", &e.import_timeout_hours, 1, 24 * 365);
   int_of("timeout.export.days", &e.export_timeout_days, 1, 365);
   int_of("return.window.days", &e.return_window_days, 1, 365);

@@ -51,6 +51,11 @@ struct RunConfig {
   // when it does not exist (true), or stop (false).
   std::string changelog_topic;
   bool create_changelog = true;
+  // `changelog.delete.retention.ms`: how long the broker keeps the
+  // changelog's tombstones, when it does not say (DescribeConfigs); a
+  // catch-up of a state older than that is refused (changelog_restore.h).
+  // Kafka's default.
+  int64_t changelog_delete_retention_ms = 86400000;
   // A partition that brings nothing for this long stops holding event time
   // back (its watermark is left out of the least).
   int64_t idle_timeout_ms = 30000;
