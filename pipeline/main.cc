@@ -366,6 +366,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run_sets,
                       "key=value: replaces or adds a key of the "
                       "configuration (repeatable; e.g. instance.id per pod)");
+  bool run_standby = false;
+  run_cmd->add_flag("--standby", run_standby,
+                    "follow the changelog into the state (a new one, or a "
+                    "standby's) without joining the group, until SIGTERM: "
+                    "a warm copy that run then takes over with");
   bool run_check = false;
   run_cmd->add_flag("--check", run_check,
                     "check the configuration, print it as run would take "
@@ -427,7 +432,7 @@ int main(int argc, char** argv) {
   if (*broker_cmd) return RunBroker(broker, stderr);
   if (*run_cmd) {
     return run_check ? CheckRunConfig(run_config, run_sets, stdout, stderr)
-                     : RunKafka(run_config, run_sets, stderr);
+                     : RunKafka(run_config, run_sets, run_standby, stderr);
   }
   if (*load_cmd) {
     load.sync = load_sync == "epoch";

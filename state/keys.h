@@ -45,6 +45,9 @@ inline int32_t PartitionOf(std::string_view key, int32_t partitions) {
 inline constexpr std::string_view kRunRecordKey = "run";
 inline constexpr std::string_view kSecretKey = "hmac-secret";
 inline constexpr std::string_view kSecretCheckKey = "hmac-check";
+// A restore from the changelog under way, or a standby's: where it stands
+// in each partition (pipeline/kafka/changelog_restore.h). Not logged.
+inline constexpr std::string_view kRestoreProgressKey = "changelog-restore";
 
 // Store::kOrders: the stage A task (4 bytes: the partition of orderNo),
 // XXH3-64 of orderNo (8 bytes), then orderNo.

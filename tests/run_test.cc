@@ -30,6 +30,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/generator.h"
@@ -430,9 +431,10 @@ class RunTest : public ::testing::Test {
     return out;
   }
 
-  // How many times the log holds `what`.
-  int64_t CountInLog(const std::string& what) {
-    const std::string log = Slurp(log_);
+  // How many times the log (or the file `log`) holds `what`.
+  int64_t CountInLog(const std::string& what,
+                     const std::string& log_file = "") {
+    const std::string log = Slurp(log_file.empty() ? log_ : log_file);
     int64_t count = 0;
     for (size_t at = log.find(what); at != std::string::npos;
          at = log.find(what, at + 1)) {
@@ -1158,7 +1160,8 @@ TEST_F(RunTest, AStateFromAnOlderCopyCatchesUpFromTheChangelogTail) {
   run = StartRun(Config(state.string(), "changelog.delete.retention.ms = 1\n"));
   EXPECT_EQ(Wait(run), 2) << Slurp(log_);
   running_.erase(run);
-  EXPECT_EQ(CountInLog("longer than it keeps tombstones"), 1) << Slurp(log_);
+  EXPECT_EQ(CountInLog("longer ago than it keeps tombstones"), 1)
+      << Slurp(log_);
   Config(state.string());
 
   Produce(2 * third, records_.size());
@@ -1167,12 +1170,87 @@ TEST_F(RunTest, AStateFromAnOlderCopyCatchesUpFromTheChangelogTail) {
   WaitForLog("caught up from the changelog's tail", 1);
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
-  // Only the third start, on the older copy, was behind; only the tail
-  // was read, the whole changelog never was.
-  EXPECT_EQ(CountInLog("state is behind changelog"), 1) << Slurp(log_);
+  // Only the starts on the older copy were behind (the refused one and
+  // the one that caught up); only the tail was read, the whole changelog
+  // never was.
+  EXPECT_EQ(CountInLog("state is behind changelog"), 2) << Slurp(log_);
   EXPECT_EQ(CountInLog("caught up from the changelog's tail"), 1);
   EXPECT_EQ(CountInLog("restored the state from"), 0);
   ExpectReplaysOutputs();
+}
+
+// A standby follows the changelog into a state of its own without
+// joining the group; when the process it shadows dies with its disk, run
+// on the standby's state reads only what the standby had not, and goes
+// on with the same outputs.
+TEST_F(RunTest, AStandbyFollowsTheChangelogAndTakesOver) {
+  Generate(1500, 86);
+  Replay();
+  const fs::path state = dir_ / "state";
+  const fs::path standby_state = dir_ / "standby-state";
+  const fs::path standby_config = dir_ / "standby.conf";
+  const std::string standby_log = (dir_ / "standby.log").string();
+  fs::copy_file(Config(standby_state.string()), standby_config,
+                fs::copy_options::overwrite_existing);
+  const std::string config = Config(state.string());
+  auto standby_count = [&](const std::string& what) {
+    return CountInLog(what, standby_log);
+  };
+  const size_t third = records_.size() / 3;
+  Produce(0, third);
+  pid_t run = StartRun(config);
+  const pid_t standby = Spawn({CLEARLANE_BINARY, "run", "--config",
+                               standby_config.string(), "--standby"},
+                              standby_log);
+  ASSERT_GT(standby, 0);
+  running_.insert(standby);
+  WaitForDecisions(expected_decisions_.size() / 4);
+  Produce(third, 2 * third);
+  WaitForDecisions(expected_decisions_.size() / 2);
+  AwaitIdle();
+  const int64_t logged = ChangelogRecords();
+  // The standby has read what the changelog holds (it reads its ends
+  // about once a second).
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline &&
+         standby_count("standby: at the end of changelog") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
+  fs::remove_all(state);
+  EXPECT_EQ(Stop(standby, SIGTERM), 0) << Slurp(standby_log);
+  EXPECT_EQ(standby_count("standby stopped"), 1) << Slurp(standby_log);
+  // It never joined the group nor published: the active ran alone.
+  EXPECT_EQ(CountInLog("ran them all and holds"), 0) << Slurp(log_);
+
+  Produce(2 * third, records_.size());
+  ProduceClocks();
+  run = StartRun(Config(standby_state.string()));
+  WaitForLog("restored the state from clearance-changelog", 1);
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  const std::string log = Slurp(log_);
+  EXPECT_EQ(CountInLog("state is a restore under way"), 1) << log;
+  // Only what the standby had not read: far less than the changelog held.
+  const std::string restored = "restored the state from clearance-changelog: ";
+  const size_t at = log.find(restored);
+  ASSERT_NE(at, std::string::npos);
+  int64_t read = -1;
+  ASSERT_TRUE(absl::SimpleAtoi(
+      log.substr(at + restored.size(),
+                 log.find(' ', at + restored.size()) - at - restored.size()),
+      &read));
+  EXPECT_LT(read, logged / 10) << log;
+  ExpectReplaysOutputs();
+
+  // A state that has run is no standby's.
+  const pid_t refused = Spawn({CLEARLANE_BINARY, "run", "--config",
+                               standby_config.string(), "--standby"},
+                              standby_log);
+  EXPECT_EQ(Wait(refused), 2);
+  EXPECT_EQ(standby_count("has run (it holds a run record)"), 1)
+      << Slurp(standby_log);
 }
 
 TEST_F(RunTest, BadConfigNamesTheKey) {

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_format.h"
+#include "model/coding.h"
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
 #include "state/changelog.h"
@@ -121,6 +123,8 @@ class ChangelogApplier {
         log_(log),
         metrics_(metrics),
         applied_seq_(partitions, -1),
+        next_offset_(partitions, 0),
+        current_at_(partitions, -1),
         batch_(*store) {
     run_record_key_.assign(1, static_cast<char>(Store::kMeta));
     run_record_key_.append(kRunRecordKey);
@@ -132,6 +136,26 @@ class ChangelogApplier {
     std::fill(applied_seq_.begin(), applied_seq_.end(), seq);
   }
 
+  // Keeps, with every commit, where the restore stands in each partition
+  // and the last run record read (kRestoreProgressKey), so that a
+  // restore cut short, or a standby, goes on from there. Returns whether
+  // the state held such a record (then read from it); DataLoss when it is
+  // damaged.
+  absl::StatusOr<bool> KeepProgress();
+  // Where each partition is to be read from next: after the last record
+  // read (the partition's start until one is, or where the progress
+  // record said).
+  const std::vector<int64_t>& next_offsets() const { return next_offset_; }
+  // When (wall clock, ms) each partition was last known read to a point
+  // written then or later: the newest timestamp of its records read, or
+  // when its end was last read (-1: never). A deletion the state lacks
+  // was logged after it.
+  const std::vector<int64_t>& current_at() const { return current_at_; }
+  // Partition p was read to its end as it stood at `at_ms`.
+  void ReadToEndAt(int32_t p, int64_t at_ms) {
+    current_at_[p] = std::max(current_at_[p], at_ms);
+  }
+
   // Reads partition p from `from[p]` to `end[p]` (the high watermark),
   // for each p with from[p] >= 0.
   absl::Status Apply(const std::vector<int64_t>& from,
@@ -141,11 +165,24 @@ class ChangelogApplier {
   WriteBatch* batch() { return &batch_; }
   absl::Status Commit() {
     if (in_batch_ == 0 && batch_.Count() == 0) return absl::OkStatus();
+    if (keep_progress_) PutProgress();
     absl::Status c = store_->Commit(&batch_);
     batch_.Clear();
     if (metrics_ && in_batch_ > 0) metrics_->Restored(in_batch_);
     in_batch_ = 0;
     return c;
+  }
+  // Commits the progress record alone when nothing else is to commit.
+  absl::Status CommitProgress() {
+    if (in_batch_ == 0 && batch_.Count() == 0 && keep_progress_) {
+      PutProgress();
+    }
+    return Commit();
+  }
+  // The restore is whole: no progress to keep any more.
+  void Finish() {
+    keep_progress_ = false;
+    batch_.Delete(Store::kMeta, kRestoreProgressKey);
   }
 
   // The last run record read; empty when none was.
@@ -164,6 +201,8 @@ class ChangelogApplier {
   int64_t applied_seq(int32_t p) const { return applied_seq_[p]; }
 
  private:
+  void PutProgress();
+
   rd_kafka_t* reader_;
   const std::string& topic_;
   StateStore* store_;
@@ -172,15 +211,60 @@ class ChangelogApplier {
   std::string run_record_key_;
   std::string run_value_;
   std::vector<int64_t> applied_seq_;
+  std::vector<int64_t> next_offset_;
+  std::vector<int64_t> current_at_;
+  bool keep_progress_ = false;
   WriteBatch batch_;
   int64_t in_batch_ = 0;
   RestoreResult result_;
 };
 
+absl::StatusOr<bool> ChangelogApplier::KeepProgress() {
+  keep_progress_ = true;
+  auto stored = store_->Get(Store::kMeta, kRestoreProgressKey);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return false;
+  BinaryReader r(**stored);
+  const auto partitions = static_cast<size_t>(r.Varint());
+  if (partitions != applied_seq_.size()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "state %s holds a restore from a changelog of %d partitions, and "
+        "%s has %d: delete the state directory to restore it anew",
+        store_->path(), partitions, topic_, applied_seq_.size()));
+  }
+  for (size_t p = 0; p < partitions; ++p) {
+    next_offset_[p] = r.SignedVarint();
+    applied_seq_[p] = r.SignedVarint();
+    current_at_[p] = r.SignedVarint();
+  }
+  run_value_ = std::string(r.Bytes());
+  if (!r.ok() || !r.done()) {
+    return absl::DataLossError(absl::StrFormat(
+        "state %s: the record of its restore is corrupt", store_->path()));
+  }
+  return true;
+}
+
+void ChangelogApplier::PutProgress() {
+  std::string out;
+  BinaryWriter w(&out);
+  w.Varint(applied_seq_.size());
+  for (size_t p = 0; p < applied_seq_.size(); ++p) {
+    w.SignedVarint(next_offset_[p]);
+    w.SignedVarint(applied_seq_[p]);
+    w.SignedVarint(current_at_[p]);
+  }
+  w.Bytes(run_value_);
+  batch_.Put(Store::kMeta, kRestoreProgressKey, out);
+}
+
 absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m) {
   const int32_t p = m->partition;
   ++result_.read;
   result_.bytes += static_cast<int64_t>(m->key_len + m->len);
+  next_offset_[p] = std::max(next_offset_[p], m->offset + 1);
+  current_at_[p] =
+      std::max(current_at_[p], rd_kafka_message_timestamp(m, nullptr));
   auto seq = SequenceOrDataLoss(m, topic_);
   if (!seq.ok()) return seq.status();
   if (*seq <= applied_seq_[p]) return absl::OkStatus();
@@ -222,25 +306,49 @@ absl::Status ChangelogApplier::Apply(const std::vector<int64_t>& from,
   return st;
 }
 
-// The partitions' bounds; DataLoss for one that no longer starts at 0.
+// The partitions' bounds; DataLoss for one that no longer starts at or
+// before `from` (0 for each when empty).
 absl::Status ReadBounds(rd_kafka_t* reader, const std::string& topic,
-                        std::vector<int64_t>* low, std::vector<int64_t>* high) {
+                        std::vector<int64_t>* low, std::vector<int64_t>* high,
+                        const std::vector<int64_t>& from = {}) {
   for (int32_t p = 0; p < static_cast<int32_t>(low->size()); ++p) {
     auto bounds = WatermarkBounds(reader, topic, p);
     if (!bounds.ok()) return bounds.status();
     std::tie((*low)[p], (*high)[p]) = *bounds;
-    if ((*low)[p] > 0) {
+    const int64_t needed = from.empty() ? 0 : from[p];
+    if ((*low)[p] > needed) {
       // Compaction keeps offsets: a log that no longer starts at 0 lost
       // records to deletion (cleanup.policy delete, retention.bytes, a
       // DeleteRecords, or the embedded broker's size limit).
       return absl::DataLossError(absl::StrFormat(
-          "changelog %s [%d] starts at offset %d, not 0: records before it "
+          "changelog %s [%d] starts at offset %d, not %d: records before it "
           "were deleted, and a state restored without them would decide "
           "lists again; restore the state directory from a copy instead",
-          topic, p, (*low)[p]));
+          topic, p, (*low)[p], needed));
     }
   }
   return absl::OkStatus();
+}
+
+// OK when every deletion logged after `current_at` (ms) is still in the
+// changelog: compaction removes a tombstone `retention_ms` after it.
+absl::Status TombstonesKept(const std::string& topic, int32_t p,
+                            int64_t current_at, const TombstoneRetention& t) {
+  const int64_t now = t.now_ms();
+  if (current_at >= 0 && now - current_at <= t.retention_ms) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "changelog %s [%d] holds records this state lacks, logged after %s, "
+      "longer ago than it keeps tombstones (delete.retention.ms %d): "
+      "deletions since may be gone, and applying the rest would keep what "
+      "they deleted. Delete the state directory: the next start restores "
+      "it whole from the changelog",
+      topic, p,
+      current_at < 0
+          ? std::string("a time it cannot tell")
+          : absl::StrFormat("a point %d s ago", (now - current_at) / 1000),
+      t.retention_ms));
 }
 
 // The run record `applier` read, counting everything it applied as
@@ -259,6 +367,7 @@ absl::Status PutRestoredRunRecord(ChangelogApplier* applier,
   r.next_seq[static_cast<int>(OutputStream::kChangelog)] =
       applier->last_applied() + 1;
   r.outbox_floor = r.next_seq;
+  applier->Finish();
   PutRunRecord(r, applier->batch());
   return absl::OkStatus();
 }
@@ -271,28 +380,45 @@ double SecondsSince(Clock::time_point start) {
 
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    StateStore* store, const Logger& log, Metrics* metrics) {
+    const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
+    Metrics* metrics) {
+  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+  auto resuming = applier.KeepProgress();
+  if (!resuming.ok()) return resuming.status();
+  const std::vector<int64_t> from = applier.next_offsets();
   std::vector<int64_t> low(partitions), high(partitions);
-  if (absl::Status st = ReadBounds(reader, topic, &low, &high); !st.ok()) {
+  if (absl::Status st = ReadBounds(reader, topic, &low, &high, from);
+      !st.ok()) {
     return st;
   }
-  const int open = static_cast<int>(
-      std::count_if(high.begin(), high.end(), [](int64_t h) { return h > 0; }));
-  if (open == 0) return RestoreResult{};
+  int open = 0;
+  for (int32_t p = 0; p < partitions; ++p) {
+    if (from[p] >= high[p]) continue;
+    ++open;
+    if (*resuming) {
+      absl::Status kept =
+          TombstonesKept(topic, p, applier.current_at()[p], tombstones);
+      if (!kept.ok()) return kept;
+    }
+  }
+  if (open == 0 && !*resuming) return RestoreResult{};
   const auto start = Clock::now();
   if (metrics) metrics->SetRestoring(true);
   log->info(absl::StrFormat(
-      "state is new and changelog %s holds records in %d of %d partitions: "
-      "restoring the state from it before consuming",
+      *resuming ? "state is a restore under way (a standby's, or one cut "
+                  "short) from changelog %s, which holds more in %d of %d "
+                  "partitions: going on with it before consuming"
+                : "state is new and changelog %s holds records in %d of %d "
+                  "partitions: restoring the state from it before consuming",
       topic, open, partitions));
   rd_kafka_poll_set_consumer(reader);
-  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
-  absl::Status st = applier.Apply(low, high);
+  absl::Status st = applier.Apply(from, high);
   if (st.ok()) st = PutRestoredRunRecord(&applier, topic);
   if (st.ok()) st = applier.Commit();
   if (metrics) metrics->SetRestoring(false);
   if (!st.ok()) return st;
-  const RestoreResult& result = applier.result();
+  RestoreResult result = applier.result();
+  result.restored = true;
   log->info(absl::StrFormat(
       "restored the state from %s: %d records read (%d bytes), %d applied, "
       "in %.1f s",
@@ -300,9 +426,66 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   return result;
 }
 
+absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
+                             int32_t partitions,
+                             const TombstoneRetention& tombstones,
+                             absl::FunctionRef<bool()> stop, StateStore* store,
+                             const Logger& log, Metrics* metrics) {
+  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+  auto resuming = applier.KeepProgress();
+  if (!resuming.ok()) return resuming.status();
+  rd_kafka_poll_set_consumer(reader);
+  log->info(absl::StrFormat(
+      "standby: following changelog %s into state %s%s; to take over, stop "
+      "it and start run on this state (with the instance.id it replaces)",
+      topic, store->path(),
+      *resuming ? ", from where it stands" : ", from its beginning"));
+  bool caught_up = false;
+  int64_t applied_logged = 0;
+  auto logged = Clock::now();
+  while (!stop()) {
+    const std::vector<int64_t> from = applier.next_offsets();
+    std::vector<int64_t> low(partitions), high(partitions);
+    const int64_t bounds_at = tombstones.now_ms();
+    if (absl::Status st = ReadBounds(reader, topic, &low, &high, from);
+        !st.ok()) {
+      return st;
+    }
+    for (int32_t p = 0; p < partitions; ++p) {
+      if (from[p] >= high[p] || applier.current_at()[p] < 0) continue;
+      // A standby that has been away (stopped, or cut off) longer than
+      // tombstones are kept cannot go on from where it stands.
+      absl::Status kept =
+          TombstonesKept(topic, p, applier.current_at()[p], tombstones);
+      if (!kept.ok()) return kept;
+    }
+    if (absl::Status st = applier.Apply(from, high); !st.ok()) return st;
+    for (int32_t p = 0; p < partitions; ++p) applier.ReadToEndAt(p, bounds_at);
+    const RestoreResult& r = applier.result();
+    if (!caught_up || (r.applied > applied_logged &&
+                       Clock::now() - logged > std::chrono::seconds(10))) {
+      log->info(absl::StrFormat(
+          "standby: %s changelog %s: %d records read, %d applied, up to "
+          "changelog number %d",
+          caught_up ? "following" : "at the end of", topic, r.read, r.applied,
+          applier.last_applied()));
+      caught_up = true;
+      applied_logged = r.applied;
+      logged = Clock::now();
+    }
+    // When the standby was last at the ends, kept with what it applied
+    // (a small write a second while nothing changes).
+    if (absl::Status st = applier.CommitProgress(); !st.ok()) return st;
+    for (int i = 0; i < 10 && !stop(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const RunRecord& run, int64_t tombstone_retention_ms, int64_t now_ms,
+    const RunRecord& run, const TombstoneRetention& tombstones,
     StateStore* store, const Logger& log, Metrics* metrics) {
   const int64_t next = run.next_seq[static_cast<int>(OutputStream::kChangelog)];
   if (next == 0) return RestoreResult{};
@@ -326,6 +509,10 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   for (int32_t p = 0; p < partitions; ++p) open[p] = high[p] > low[p];
   int64_t looked_at = 0;  // offsets fetched from
   bool announced = false;
+  // The newest timestamp of a record the state has (ms; -1: none read),
+  // and the first partition found holding records it lacks.
+  int64_t own_written = -1;
+  int32_t first_behind = -1;
   absl::Status st;
   for (int64_t step = 64; st.ok(); step *= 8) {
     std::vector<int64_t> from(partitions, -1);
@@ -337,8 +524,6 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
       break;
     }
     std::vector<Step> seen(partitions, Step::kUnread);
-    // Whether a record past the state's number was read, its age checked.
-    std::vector<bool> past(partitions, false);
     st = ReadPartitions(
         reader, topic, from, high, &log,
         [&](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
@@ -353,20 +538,12 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
             }
             seen[p] = Step::kHoldsTail;
           }
-          if (*seq >= next && !past[p]) {
-            past[p] = true;
-            const int64_t written = rd_kafka_message_timestamp(m, nullptr);
-            if (written >= 0 && now_ms - written > tombstone_retention_ms) {
-              return absl::FailedPreconditionError(absl::StrFormat(
-                  "changelog %s holds records past this state written %d s "
-                  "ago ([%d] offset %d), longer than it keeps tombstones "
-                  "(delete.retention.ms %d): deletions since may be gone, "
-                  "and a catch-up would keep what they deleted. Delete the "
-                  "state directory: the next start restores it whole from "
-                  "the changelog",
-                  topic, (now_ms - written) / 1000, p, m->offset,
-                  tombstone_retention_ms));
-            }
+          if (*seq < next) {
+            // Every record the state lacks was logged after this one.
+            own_written =
+                std::max(own_written, rd_kafka_message_timestamp(m, nullptr));
+          } else if (first_behind < 0) {
+            first_behind = p;
           }
           if (absl::Status a = applier.ApplyRecord(m); !a.ok()) return a;
           if (!announced && applier.result().applied > 0) {
@@ -389,6 +566,11 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     }
   }
   if (st.ok() && applier.result().applied > 0) {
+    // Checked before the last commit; what earlier commits applied is
+    // applied again by the next catch-up, or deleted with the state.
+    st = TombstonesKept(topic, first_behind, own_written, tombstones);
+  }
+  if (st.ok() && applier.result().applied > 0) {
     // Its newer self published what the outbox holds before it numbered
     // past it.
     RunRecord old = run;
@@ -398,8 +580,9 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   }
   if (metrics) metrics->SetRestoring(false);
   if (!st.ok()) return st;
-  const RestoreResult& result = applier.result();
+  RestoreResult result = applier.result();
   if (result.applied == 0) return RestoreResult{};
+  result.restored = true;
   int behind = 0;
   for (int32_t p = 0; p < partitions; ++p) {
     if (applier.applied_seq(p) >= next) ++behind;

@@ -1,7 +1,8 @@
 // Rebuilding a lost state directory from the changelog topic
 // (state/changelog.h): `clearlane run` with a new state on a group whose
 // changelog holds records restores from it before it consumes anything;
-// one with a state behind the changelog applies the changelog's tail.
+// one with a state behind the changelog applies the changelog's tail; a
+// standby follows the changelog into a state of its own.
 //
 // Every partition is read from its beginning to its end (read_committed)
 // and applied in order, each record only when its clearlane-seq is above
@@ -23,8 +24,10 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "pipeline/observe/log.h"
 #include "state/run_record.h"
@@ -34,21 +37,41 @@ namespace clearlane {
 
 class Metrics;
 
+// How long the changelog keeps tombstones (its delete.retention.ms), and
+// the wall clock (ms since the epoch). Compaction removes a deletion's
+// tombstone that long after it; a state that lacks deletions logged
+// longer ago than that cannot have them applied, and is refused
+// (FailedPrecondition: delete it, and a restore rebuilds it whole, which
+// needs no tombstones).
+struct TombstoneRetention {
+  int64_t retention_ms = 86400000;  // Kafka's default
+  std::function<int64_t()> now_ms;
+};
+
 struct RestoreResult {
-  int64_t read = 0;     // records read
-  int64_t applied = 0;  // of them applied (the others: copies)
-  int64_t bytes = 0;    // keys and values read
+  bool restored = false;  // a run record was written: open the state again
+  int64_t read = 0;       // records read
+  int64_t applied = 0;    // of them applied (the others: copies)
+  int64_t bytes = 0;      // keys and values read
 };
 
 // Restores `topic` (`partitions` of them) into `store`, which must be a
 // new state, with `reader` (a consumer outside the group). A changelog
-// that holds no run record restores nothing (read 0 when it is empty);
-// DataLoss on a record clearlane does not write, and on a partition that
-// no longer starts at offset 0 (records deleted, not compacted: what is
-// left would rebuild a state without them). `metrics` may be null.
+// that holds no run record restores nothing (restored false, read 0 when
+// it is empty); DataLoss on a record clearlane does not write, and on a
+// partition that no longer starts at offset 0 (records deleted, not
+// compacted: what is left would rebuild a state without them).
+//
+// A restore keeps, with each batch it commits, where it stands in each
+// partition (kRestoreProgressKey), so one cut short by a crash, or a
+// standby's state (FollowChangelog), goes on from there; the run record,
+// written last with the progress record deleted, makes the state whole.
+// Going on needs the tombstones logged since (TombstoneRetention).
+// `metrics` may be null.
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    StateStore* store, const Logger& log, Metrics* metrics);
+    const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
+    Metrics* metrics);
 
 // A state that is not new but behind its changelog (a state directory put
 // back from an older copy, whose newer self went on and logged records
@@ -58,21 +81,29 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
 // end, and the changelog's last run record then replaces `run`'s, the
 // outbox emptied (its newer self published what it held). A state that is
 // not behind reads a few of each partition's last records and applies
-// nothing (read 0). A catch-up cut short by a crash leaves the old run
-// record, so the next start catches up again over what was applied: the
-// same records in the same order give the same state. A state that has
-// never logged (changelog number 0: written before clearlane kept a
-// changelog) is left alone.
-//
-// Compaction removes a tombstone `tombstone_retention_ms` after it, and a
-// catch-up without the deletions since its state would keep what they
-// deleted: FailedPrecondition when the first record past the state in a
-// partition was written (its timestamp) longer ago than that, before
-// `now_ms` (a restore of a new state needs no tombstones).
+// nothing (restored false). A catch-up cut short by a crash leaves the
+// old run record, so the next start catches up again over what was
+// applied: the same records in the same order give the same state. A
+// state that has never logged (changelog number 0: written before
+// clearlane kept a changelog) is left alone. Every record the state lacks
+// was logged after the newest one it has; when that is longer ago than
+// tombstones are kept, FailedPrecondition.
 absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const RunRecord& run, int64_t tombstone_retention_ms, int64_t now_ms,
+    const RunRecord& run, const TombstoneRetention& tombstones,
     StateStore* store, const Logger& log, Metrics* metrics);
+
+// A standby: keeps `store` (a new state, or a standby's) a restore that
+// never ends, reading every partition to its end about once a second and
+// applying what it finds, with its progress, until `stop` says so. No
+// run record is written: `clearlane run` on the state later goes on with
+// the restore from where the standby stopped and reads only the rest.
+// FailedPrecondition when it was away longer than tombstones are kept.
+absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
+                             int32_t partitions,
+                             const TombstoneRetention& tombstones,
+                             absl::FunctionRef<bool()> stop, StateStore* store,
+                             const Logger& log, Metrics* metrics);
 
 }  // namespace clearlane
 

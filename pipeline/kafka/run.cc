@@ -48,6 +48,10 @@ class Runner : public DriverObserver {
   // still alive.
   ~Runner() override { Close(); }
   absl::Status Run();
+  // `run --standby`: follows the changelog into the state until stopped
+  // (changelog_restore.h FollowChangelog); never joins the group nor
+  // produces, so it fences nobody.
+  absl::Status Standby();
 
   // DriverObserver: the group's offsets follow the state's, so lag shows
   // in the usual tools.
@@ -63,6 +67,9 @@ class Runner : public DriverObserver {
   absl::StatusOr<Kafka> NewTailReader();
   absl::Status RefuseFreshStateOnPublishedOutputs();
   absl::Status OpenEngine();
+  // Serves the metrics when configured, waits for disk space, opens the
+  // state.
+  absl::Status ServeMetricsAndOpen();
   // FailedPrecondition when the broker says `topic` is not compacted; a
   // warning when it does not say.
   absl::Status CheckCompacted(const std::string& topic);
@@ -73,6 +80,15 @@ class Runner : public DriverObserver {
   // A new state is rebuilt from the changelog when it holds records; the
   // engine is opened again on what was restored.
   absl::Status CatchUpWithChangelog();
+  // How long the changelog keeps tombstones, and the wall clock.
+  TombstoneRetention Tombstones() const {
+    return {.retention_ms = config_.changelog_delete_retention_ms,
+            .now_ms = [] {
+              return std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+            }};
+  }
   void Close() {
     if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
     closed_ = true;
@@ -378,18 +394,15 @@ absl::Status Runner::CatchUpWithChangelog() {
   auto restored =
       engine_->fresh()
           ? RestoreFromChangelog(reader->get(), config_.changelog_topic,
-                                 order_partitions_, &engine_->store(), log_,
-                                 metrics_.get())
-          : CatchUpFromChangelog(
-                reader->get(), config_.changelog_topic, order_partitions_,
-                engine_->run(), config_.changelog_delete_retention_ms,
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count(),
-                &engine_->store(), log_, metrics_.get());
+                                 order_partitions_, Tombstones(),
+                                 &engine_->store(), log_, metrics_.get())
+          : CatchUpFromChangelog(reader->get(), config_.changelog_topic,
+                                 order_partitions_, engine_->run(),
+                                 Tombstones(), &engine_->store(), log_,
+                                 metrics_.get());
   rd_kafka_consumer_close(reader->get());
   if (!restored.ok()) return restored.status();
-  if (restored->read == 0) return absl::OkStatus();
+  if (!restored->restored) return absl::OkStatus();
   // The engine reads its state when it opens: open it on the restored one.
   engine_.reset();
   absl::Status st = OpenEngine();
@@ -496,7 +509,7 @@ absl::Status Runner::RefuseFreshStateOnPublishedOutputs() {
       config_.engine.state_dir, *found));
 }
 
-absl::Status Runner::Run() {
+absl::Status Runner::ServeMetricsAndOpen() {
   if (!config_.observe.metrics_address.empty()) {
     metrics_ = std::make_unique<Metrics>();
     auto port = metrics_->Serve(config_.observe.metrics_address);
@@ -504,7 +517,57 @@ absl::Status Runner::Run() {
     log_->info(absl::StrFormat("metrics on port %d", *port));
   }
   if (absl::Status st = AwaitSpace(); !st.ok()) return st;
-  absl::Status st = OpenEngine();
+  return OpenEngine();
+}
+
+absl::Status Runner::Standby() {
+  // Never ready: a standby serves nothing; /healthz says it is alive.
+  if (absl::Status st = ServeMetricsAndOpen(); !st.ok()) return st;
+  if (!engine_->fresh()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "state %s has run (it holds a run record): a standby follows the "
+        "changelog into a new state directory, or a standby's",
+        config_.engine.state_dir));
+  }
+  auto reader = NewTailReader();
+  if (!reader.ok()) return reader.status();
+  // The changelog's own partition count (run checks it against the
+  // inputs'; the standby reads nothing else).
+  int partitions = 0;
+  for (int attempt = 1; partitions == 0; ++attempt) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(
+        reader->get(), config_.changelog_topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e =
+        rd_kafka_metadata(reader->get(), 0, t, &md, 10000);
+    if (!e && md->topic_cnt == 1 && !md->topics[0].err) {
+      partitions = md->topics[0].partition_cnt;
+    } else if (!e && md->topic_cnt == 1) {
+      log_->warn(absl::StrFormat("changelog %s: %s; retrying",
+                                 config_.changelog_topic,
+                                 rd_kafka_err2str(md->topics[0].err)));
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    if (partitions > 0) break;
+    if (g_stop) return absl::OkStatus();
+    if (e) {
+      log_->warn(absl::StrFormat(
+          "reading the changelog's metadata (attempt %d): %s; retrying",
+          attempt, rd_kafka_err2str(e)));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  absl::Status st = FollowChangelog(
+      reader->get(), config_.changelog_topic, partitions, Tombstones(),
+      [] { return g_stop.load(); }, &engine_->store(), log_, metrics_.get());
+  rd_kafka_consumer_close(reader->get());
+  if (st.ok()) log_->info("standby stopped; its state goes on from here");
+  return st;
+}
+
+absl::Status Runner::Run() {
+  absl::Status st = ServeMetricsAndOpen();
   if (!st.ok()) return st;
   log_->info(absl::StrFormat("state %s open; connecting to %s",
                              config_.engine.state_dir, config_.brokers));
@@ -602,7 +665,8 @@ int CheckRunConfig(const std::string& config_path,
 }
 
 int RunKafka(const std::string& config_path,
-             const RunConfigOverrides& overrides, std::FILE* err) {
+             const RunConfigOverrides& overrides, bool standby,
+             std::FILE* err) {
   Logger log = MakeJsonLogger("run", err);
   SetKafkaLogger(log);
   auto config = LoadRunConfig(config_path, overrides);
@@ -618,7 +682,7 @@ int RunKafka(const std::string& config_path,
   absl::Status st;
   {
     Runner runner(*std::move(config), log);
-    st = runner.Run();
+    st = standby ? runner.Standby() : runner.Run();
   }
   if (!st.ok()) {
     log->error(std::string(st.message()));

@@ -38,9 +38,11 @@ namespace clearlane {
 // Runs until SIGTERM or SIGINT (then finishes the epoch, publishes,
 // commits and returns 0); returns 2 on a bad config or an operational
 // failure, with a message on `err`.
-// `overrides` are `run --set` (run_config.h).
+// `overrides` are `run --set` (run_config.h). `standby`: `run --standby`,
+// which follows the changelog into the state, a warm copy for a process
+// to take over with (docs/kafka-mode.md "Standby"), until SIGTERM.
 int RunKafka(const std::string& config_path,
-             const RunConfigOverrides& overrides, std::FILE* err);
+             const RunConfigOverrides& overrides, bool standby, std::FILE* err);
 
 // `run --check`: parses the configuration as RunKafka would and prints the
 // settings it takes (every key, defaults included; the secret's path, never
