@@ -18,12 +18,13 @@ verify() {  # prints what systemd-analyze says; fails on a non-zero exit
   systemd-analyze --root="$root" verify --man=no "$@" 2>&1
 }
 
-out=$(verify clearlane.service clearlane@tmall.service clearlane@jd.service)
+out=$(verify clearlane.service clearlane@tmall.service clearlane@jd.service \
+  clearlane-standby@tmall.service)
 if [ -n "$out" ]; then
   echo "systemd-analyze verify: $out"
   exit 1
 fi
-echo "units verified: clearlane.service, clearlane@.service"
+echo "units verified: clearlane.service, clearlane@.service, clearlane-standby@.service"
 
 # The check must be able to fail.
 sed 's/^TimeoutStopSec=.*/TimeoutStopSec=soon/' \

@@ -461,6 +461,7 @@ absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
     }
     if (absl::Status st = applier.Apply(from, high); !st.ok()) return st;
     for (int32_t p = 0; p < partitions; ++p) applier.ReadToEndAt(p, bounds_at);
+    if (metrics) metrics->StandbyCurrent(bounds_at);
     const RestoreResult& r = applier.result();
     if (!caught_up || (r.applied > applied_logged &&
                        Clock::now() - logged > std::chrono::seconds(10))) {

@@ -523,6 +523,7 @@ absl::Status Runner::ServeMetricsAndOpen() {
 absl::Status Runner::Standby() {
   // Never ready: a standby serves nothing; /healthz says it is alive.
   if (absl::Status st = ServeMetricsAndOpen(); !st.ok()) return st;
+  if (metrics_) metrics_->SetStandby();
   if (!engine_->fresh()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "state %s has run (it holds a run record): a standby follows the "

@@ -129,6 +129,17 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   restored_ = &Named(BuildCounter(), "clearlane_changelog_restored_total",
                      "Changelog records applied to rebuild the state.", r)
                    .Add({});
+  standby_ = &Named(BuildGauge(), "clearlane_standby",
+                     "1 in a standby (run --standby), which is never ready; "
+                     "else 0.",
+                     r)
+                  .Add({});
+  standby_current_ =
+      &Named(BuildGauge(), "clearlane_standby_current_timestamp_seconds",
+             "A standby (run --standby): when the changelog, as it stood "
+             "then, was last read to its end (Unix seconds); 0 until it is.",
+             r)
+           .Add({});
   changelog_records_ =
       &Named(BuildCounter(), "clearlane_changelog_records_total",
              "State changes logged to the changelog topic (Kafka mode).", r)

@@ -85,6 +85,12 @@ class Metrics {
   void Restored(int64_t records) {
     restored_->Increment(static_cast<double>(records));
   }
+  // A standby (`run --standby`) read every changelog partition to its end
+  // as it stood at `unix_ms`.
+  void SetStandby() { standby_->Set(1); }
+  void StandbyCurrent(int64_t unix_ms) {
+    standby_current_->Set(static_cast<double>(unix_ms) / 1000);
+  }
   void SetConsumerLag(const std::string& topic, int32_t partition, int64_t lag);
   void SetStore(const StateStore::Figures& f);
 
@@ -115,6 +121,8 @@ class Metrics {
   prometheus::Gauge* outbox_;
   prometheus::Gauge* restoring_;
   prometheus::Counter* restored_;
+  prometheus::Gauge* standby_;
+  prometheus::Gauge* standby_current_;
   prometheus::Counter* changelog_records_;
   prometheus::Counter* changelog_bytes_;
   prometheus::Family<prometheus::Gauge>* consumer_lag_;
