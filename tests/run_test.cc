@@ -1196,31 +1196,53 @@ TEST_F(RunTest, AStandbyFollowsTheChangelogAndTakesOver) {
   auto standby_count = [&](const std::string& what) {
     return CountInLog(what, standby_log);
   };
+  auto start_standby = [&](const std::vector<std::string>& options) {
+    std::vector<std::string> args = {CLEARLANE_BINARY, "run", "--config",
+                                     standby_config.string(), "--standby"};
+    args.insert(args.end(), options.begin(), options.end());
+    const pid_t pid = Spawn(args, standby_log);
+    EXPECT_GT(pid, 0);
+    running_.insert(pid);
+    return pid;
+  };
+  // Until the standby has read the changelog's ends (about once a
+  // second) `n` times.
+  auto await_standby = [&](int64_t n) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline &&
+           standby_count("standby: at the end of changelog") < n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  };
   const size_t third = records_.size() / 3;
   Produce(0, third);
   pid_t run = StartRun(config);
-  const pid_t standby = Spawn({CLEARLANE_BINARY, "run", "--config",
-                               standby_config.string(), "--standby"},
-                              standby_log);
-  ASSERT_GT(standby, 0);
-  running_.insert(standby);
+  pid_t standby = start_standby({});
   WaitForDecisions(expected_decisions_.size() / 4);
+  AwaitIdle();
+  await_standby(1);
+  EXPECT_EQ(Stop(standby, SIGTERM), 0) << Slurp(standby_log);
+
+  // Away while the active went on: back with tombstones kept for less
+  // time than it was away, it is refused; then it goes on from where it
+  // stood.
   Produce(third, 2 * third);
   WaitForDecisions(expected_decisions_.size() / 2);
   AwaitIdle();
+  standby = start_standby({"--set", "changelog.delete.retention.ms=1"});
+  EXPECT_EQ(Wait(standby), 2) << Slurp(standby_log);
+  running_.erase(standby);
+  EXPECT_EQ(standby_count("longer ago than it keeps tombstones"), 1)
+      << Slurp(standby_log);
+  standby = start_standby({});
+  await_standby(2);
   const int64_t logged = ChangelogRecords();
-  // The standby has read what the changelog holds (it reads its ends
-  // about once a second).
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (Clock::now() < deadline &&
-         standby_count("standby: at the end of changelog") == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(Stop(run, SIGKILL), 128 + SIGKILL) << Slurp(log_);
   fs::remove_all(state);
   EXPECT_EQ(Stop(standby, SIGTERM), 0) << Slurp(standby_log);
-  EXPECT_EQ(standby_count("standby stopped"), 1) << Slurp(standby_log);
+  EXPECT_EQ(standby_count("standby stopped"), 2) << Slurp(standby_log);
+  EXPECT_EQ(standby_count("from where it stands"), 2) << Slurp(standby_log);
   // It never joined the group nor published: the active ran alone.
   EXPECT_EQ(CountInLog("ran them all and holds"), 0) << Slurp(log_);
 
