@@ -372,6 +372,17 @@ absl::Status PutRestoredRunRecord(ChangelogApplier* applier,
   return absl::OkStatus();
 }
 
+// A restore that goes on in partition p from `from`: the state holds
+// what p had before it, so the deletions p logged since must still be
+// there. One that reads p from its start holds none of p's keys and needs
+// none.
+absl::Status TombstonesKeptPast(const ChangelogApplier& applier,
+                                const std::string& topic, int32_t p,
+                                int64_t from, const TombstoneRetention& t) {
+  if (from == 0) return absl::OkStatus();
+  return TombstonesKept(topic, p, applier.current_at()[p], t);
+}
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -395,10 +406,10 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   for (int32_t p = 0; p < partitions; ++p) {
     if (from[p] >= high[p]) continue;
     ++open;
-    if (*resuming) {
-      absl::Status kept =
-          TombstonesKept(topic, p, applier.current_at()[p], tombstones);
-      if (!kept.ok()) return kept;
+    if (absl::Status kept =
+            TombstonesKeptPast(applier, topic, p, from[p], tombstones);
+        !kept.ok()) {
+      return kept;
     }
   }
   if (open == 0 && !*resuming) return RestoreResult{};
@@ -452,12 +463,14 @@ absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
       return st;
     }
     for (int32_t p = 0; p < partitions; ++p) {
-      if (from[p] >= high[p] || applier.current_at()[p] < 0) continue;
       // A standby that has been away (stopped, or cut off) longer than
       // tombstones are kept cannot go on from where it stands.
-      absl::Status kept =
-          TombstonesKept(topic, p, applier.current_at()[p], tombstones);
-      if (!kept.ok()) return kept;
+      if (from[p] >= high[p]) continue;
+      if (absl::Status kept =
+              TombstonesKeptPast(applier, topic, p, from[p], tombstones);
+          !kept.ok()) {
+        return kept;
+      }
     }
     if (absl::Status st = applier.Apply(from, high); !st.ok()) return st;
     for (int32_t p = 0; p < partitions; ++p) applier.ReadToEndAt(p, bounds_at);
