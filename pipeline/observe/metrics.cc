@@ -130,9 +130,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                      "Changelog records applied to rebuild the state.", r)
                    .Add({});
   standby_ = &Named(BuildGauge(), "clearlane_standby",
-                     "1 in a standby (run --standby), which is never ready; "
-                     "else 0.",
-                     r)
+                    "1 in a standby (run --standby), which is never ready; "
+                    "else 0.",
+                    r)
                   .Add({});
   standby_current_ =
       &Named(BuildGauge(), "clearlane_standby_current_timestamp_seconds",
