@@ -415,13 +415,18 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   if (open == 0 && !*resuming) return RestoreResult{};
   const auto start = Clock::now();
   if (metrics) metrics->SetRestoring(true);
-  log->info(absl::StrFormat(
-      *resuming ? "state is a restore under way (a standby's, or one cut "
-                  "short) from changelog %s, which holds more in %d of %d "
-                  "partitions: going on with it before consuming"
-                : "state is new and changelog %s holds records in %d of %d "
-                  "partitions: restoring the state from it before consuming",
-      topic, open, partitions));
+  if (*resuming) {
+    log->info(absl::StrFormat(
+        "state is a restore under way (a standby's, or one cut short) from "
+        "changelog %s, which holds more in %d of %d partitions: going on "
+        "with it before consuming",
+        topic, open, partitions));
+  } else {
+    log->info(absl::StrFormat(
+        "state is new and changelog %s holds records in %d of %d partitions: "
+        "restoring the state from it before consuming",
+        topic, open, partitions));
+  }
   rd_kafka_poll_set_consumer(reader);
   absl::Status st = applier.Apply(from, high);
   if (st.ok()) st = PutRestoredRunRecord(&applier, topic);
