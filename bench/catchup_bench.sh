@@ -10,13 +10,16 @@
 # Per run, on a fresh `clearlane broker`: an import day of N orders (by
 # default 40,000) is produced in two halves with kcat; `clearlane run`
 # decides each half and is stopped (SIGTERM) once the changelog has stood
-# still for 2 s, and the state directory is copied after the first half.
-# Then three starts, each stopped as soon as it has read the changelog:
+# still for 2 s, and the state directory is copied after the first half;
+# a standby (`run --standby`) follows the changelog meanwhile into a state
+# of its own. Then four starts, each stopped as soon as it has read the
+# changelog:
 #   catch-up: the copy is put back (the changelog holds the second half
 #             past it);
 #   restore:  the state directory is deleted;
 #   check:    the restored state is started again (current: applies
-#             nothing).
+#             nothing);
+#   takeover: run on the standby's state (stopped with SIGTERM first).
 # Prints, per run, the seconds each one took (from clearlane's log: the
 # catch-up and restore lines; for the check, the time between the start
 # checks and "publishing what the last run committed") and the records.
@@ -64,10 +67,10 @@ trap stop_all EXIT
 # Milliseconds of a log line's "time".
 millis() { date -d "$(sed -E 's/.*"time":"([^"]*)".*/\1/' <<< "$1")" +%s%3N; }
 
-echo "| run | catch-up s | records applied | restore s | records | check ms |"
-echo "|---|---|---|---|---|---|"
+echo "| run | catch-up s | records applied | restore s | records | check ms | takeover s | records |"
+echo "|---|---|---|---|---|---|---|---|"
 for ((r = 1; r <= runs; ++r)); do
-  rm -rf "$work/state" "$work/copy" "$work"/*.log "$work/bootstrap"
+  rm -rf "$work/state" "$work/copy" "$work/standby" "$work"/*.log "$work/bootstrap"
   "$bin" broker --bootstrap-file "$work/bootstrap" \
     $(for t in imp decisions summaries dead clearance-changelog; do
         echo "--topic $t:$partitions"; done) > "$work/broker.log" 2>&1 &
@@ -110,27 +113,38 @@ EOF
     done
     kill "$pid"; wait "$pid" || true
   }
+  sed "s|^state.dir = .*|state.dir = $work/standby|" "$work/run.conf" > "$work/standby.conf"
+  "$bin" run --config "$work/standby.conf" --standby > "$work/standby.log" 2>&1 &
+  standby_pid=$!
   kcat -P -b "$bootstrap" -t imp -K $'\t' -X topic.partitioner=murmur2_random -l "$work/first.tsv"
   decide first
   cp -r "$work/state" "$work/copy"
   kcat -P -b "$bootstrap" -t imp -K $'\t' -X topic.partitioner=murmur2_random -l "$work/second.tsv"
   decide second
+  sleep 2  # the standby reads the changelog's ends once a second
+  kill "$standby_pid"; wait "$standby_pid" || true
   rm -rf "$work/state"; mv "$work/copy" "$work/state"
   start catchup
   rm -rf "$work/state"
   start restore
   start check
+  mv "$work/state" "$work/restored"; mv "$work/standby" "$work/state"
+  start takeover
+  rm -rf "$work/restored"
   caught=$(grep -o 'caught up from[^"]*' "$work/catchup.log")
   restored=$(grep -o 'restored the state from[^"]*' "$work/restore.log")
+  took_over=$(grep -o 'restored the state from[^"]*' "$work/takeover.log")
   checks=$(grep -E 'could not read cleanup.policy|changelog .* is compact' "$work/check.log" | tail -1)
   published=$(grep 'publishing what the last run' "$work/check.log")
-  if [[ -z $caught || -z $restored || -z $published ]]; then
+  if [[ -z $caught || -z $restored || -z $published || -z $took_over ]]; then
     echo "catchup_bench.sh: run $r: a start did not do what it should" >&2; exit 1
   fi
   check_ms=$(( $(millis "$published") - $(millis "${checks:-$published}") ))
   echo "| $r | $(grep -oE 'in [0-9.]+ s$' <<< "$caught" | tr -dc '0-9.') |" \
     "$(grep -oE '[0-9]+ applied' <<< "$caught" | tr -dc 0-9) |" \
     "$(grep -oE 'in [0-9.]+ s$' <<< "$restored" | tr -dc '0-9.') |" \
-    "$(grep -oE '[0-9]+ applied' <<< "$restored" | tr -dc 0-9) | $check_ms |"
+    "$(grep -oE '[0-9]+ applied' <<< "$restored" | tr -dc 0-9) | $check_ms |" \
+    "$(grep -oE 'in [0-9.]+ s$' <<< "$took_over" | tr -dc '0-9.') |" \
+    "$(grep -oE '[0-9]+ applied' <<< "$took_over" | tr -dc 0-9) |"
   stop_all
 done
