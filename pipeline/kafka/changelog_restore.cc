@@ -157,27 +157,25 @@ class ChangelogApplier {
   }
 
   // Reads partition p from `from[p]` to `end[p]` (the high watermark),
-  // for each p with from[p] >= 0.
+  // for each p with from[p] >= 0, and applies its records; what the last
+  // batch holds is the caller's to Commit.
   absl::Status Apply(const std::vector<int64_t>& from,
                      const std::vector<int64_t>& end);
 
-  // The batch the caller's last writes go into, then Commit.
+  // The batch the caller's last writes go into, then Commit. While
+  // progress is kept, every commit writes it, even with nothing else.
   WriteBatch* batch() { return &batch_; }
   absl::Status Commit() {
-    if (in_batch_ == 0 && batch_.Count() == 0) return absl::OkStatus();
-    if (keep_progress_) PutProgress();
+    if (keep_progress_) {
+      PutProgress();
+    } else if (in_batch_ == 0 && batch_.Count() == 0) {
+      return absl::OkStatus();
+    }
     absl::Status c = store_->Commit(&batch_);
     batch_.Clear();
     if (metrics_ && in_batch_ > 0) metrics_->Restored(in_batch_);
     in_batch_ = 0;
     return c;
-  }
-  // Commits the progress record alone when nothing else is to commit.
-  absl::Status CommitProgress() {
-    if (in_batch_ == 0 && batch_.Count() == 0 && keep_progress_) {
-      PutProgress();
-    }
-    return Commit();
   }
   // The restore is whole: no progress to keep any more.
   void Finish() {
@@ -193,9 +191,9 @@ class ChangelogApplier {
   }
   const RestoreResult& result() const { return result_; }
 
-  // Applies one record when it is numbered above the last applied from
-  // its partition.
-  absl::Status ApplyRecord(rd_kafka_message_t* m);
+  // Applies one record, numbered `seq` (its clearlane-seq), when that is
+  // above the last applied from its partition.
+  absl::Status ApplyRecord(rd_kafka_message_t* m, int64_t seq);
 
   // The last number applied from partition p.
   int64_t applied_seq(int32_t p) const { return applied_seq_[p]; }
@@ -258,17 +256,15 @@ void ChangelogApplier::PutProgress() {
   batch_.Put(Store::kMeta, kRestoreProgressKey, out);
 }
 
-absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m) {
+absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
   const int32_t p = m->partition;
   ++result_.read;
   result_.bytes += static_cast<int64_t>(m->key_len + m->len);
   next_offset_[p] = std::max(next_offset_[p], m->offset + 1);
   current_at_[p] =
       std::max(current_at_[p], rd_kafka_message_timestamp(m, nullptr));
-  auto seq = SequenceOrDataLoss(m, topic_);
-  if (!seq.ok()) return seq.status();
-  if (*seq <= applied_seq_[p]) return absl::OkStatus();
-  applied_seq_[p] = *seq;
+  if (seq <= applied_seq_[p]) return absl::OkStatus();
+  applied_seq_[p] = seq;
   ++result_.applied;
   ++in_batch_;
   const std::string_view key(static_cast<const char*>(m->key), m->key_len);
@@ -296,14 +292,15 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m) {
 
 absl::Status ChangelogApplier::Apply(const std::vector<int64_t>& from,
                                      const std::vector<int64_t>& end) {
-  absl::Status st =
-      ReadPartitions(reader_, topic_, from, end, &log_,
-                     [this](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
-                       if (absl::Status a = ApplyRecord(m); !a.ok()) return a;
-                       return true;
-                     });
-  if (st.ok()) st = Commit();
-  return st;
+  return ReadPartitions(reader_, topic_, from, end, &log_,
+                        [this](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
+                          auto seq = SequenceOrDataLoss(m, topic_);
+                          if (!seq.ok()) return seq.status();
+                          if (absl::Status a = ApplyRecord(m, *seq); !a.ok()) {
+                            return a;
+                          }
+                          return true;
+                        });
 }
 
 // The partitions' bounds; DataLoss for one that no longer starts at or
@@ -372,15 +369,24 @@ absl::Status PutRestoredRunRecord(ChangelogApplier* applier,
   return absl::OkStatus();
 }
 
-// A restore that goes on in partition p from `from`: the state holds
-// what p had before it, so the deletions p logged since must still be
-// there. One that reads p from its start holds none of p's keys and needs
-// none.
+// A restore that goes on in a partition p from from[p] > 0 holds what p
+// had before it, so the deletions p logged since must still be there;
+// one that reads p from its start holds none of p's keys and needs none,
+// and one with nothing to read (from[p] >= high[p]) reads no record.
 absl::Status TombstonesKeptPast(const ChangelogApplier& applier,
-                                const std::string& topic, int32_t p,
-                                int64_t from, const TombstoneRetention& t) {
-  if (from == 0) return absl::OkStatus();
-  return TombstonesKept(topic, p, applier.current_at()[p], t);
+                                const std::string& topic,
+                                const std::vector<int64_t>& from,
+                                const std::vector<int64_t>& high,
+                                const TombstoneRetention& t) {
+  for (int32_t p = 0; p < static_cast<int32_t>(from.size()); ++p) {
+    if (from[p] == 0 || from[p] >= high[p]) continue;
+    if (absl::Status kept =
+            TombstonesKept(topic, p, applier.current_at()[p], t);
+        !kept.ok()) {
+      return kept;
+    }
+  }
+  return absl::OkStatus();
 }
 
 double SecondsSince(Clock::time_point start) {
@@ -402,16 +408,13 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
       !st.ok()) {
     return st;
   }
-  int open = 0;
-  for (int32_t p = 0; p < partitions; ++p) {
-    if (from[p] >= high[p]) continue;
-    ++open;
-    if (absl::Status kept =
-            TombstonesKeptPast(applier, topic, p, from[p], tombstones);
-        !kept.ok()) {
-      return kept;
-    }
+  if (absl::Status kept =
+          TombstonesKeptPast(applier, topic, from, high, tombstones);
+      !kept.ok()) {
+    return kept;
   }
+  int open = 0;
+  for (int32_t p = 0; p < partitions; ++p) open += from[p] < high[p];
   if (open == 0 && !*resuming) return RestoreResult{};
   const auto start = Clock::now();
   if (metrics) metrics->SetRestoring(true);
@@ -467,15 +470,12 @@ absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
         !st.ok()) {
       return st;
     }
-    for (int32_t p = 0; p < partitions; ++p) {
-      // A standby that has been away (stopped, or cut off) longer than
-      // tombstones are kept cannot go on from where it stands.
-      if (from[p] >= high[p]) continue;
-      if (absl::Status kept =
-              TombstonesKeptPast(applier, topic, p, from[p], tombstones);
-          !kept.ok()) {
-        return kept;
-      }
+    // A standby that has been away (stopped, or cut off) longer than
+    // tombstones are kept cannot go on from where it stands.
+    if (absl::Status kept =
+            TombstonesKeptPast(applier, topic, from, high, tombstones);
+        !kept.ok()) {
+      return kept;
     }
     if (absl::Status st = applier.Apply(from, high); !st.ok()) return st;
     for (int32_t p = 0; p < partitions; ++p) applier.ReadToEndAt(p, bounds_at);
@@ -494,7 +494,7 @@ absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
     }
     // When the standby was last at the ends, kept with what it applied
     // (a small write a second while nothing changes).
-    if (absl::Status st = applier.CommitProgress(); !st.ok()) return st;
+    if (absl::Status st = applier.Commit(); !st.ok()) return st;
     for (int i = 0; i < 10 && !stop(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -564,7 +564,9 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
           } else if (first_behind < 0) {
             first_behind = p;
           }
-          if (absl::Status a = applier.ApplyRecord(m); !a.ok()) return a;
+          if (absl::Status a = applier.ApplyRecord(m, *seq); !a.ok()) {
+            return a;
+          }
           if (!announced && applier.result().applied > 0) {
             announced = true;
             if (metrics) metrics->SetRestoring(true);
@@ -588,13 +590,13 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     // Checked before the last commit; what earlier commits applied is
     // applied again by the next catch-up, or deleted with the state.
     st = TombstonesKept(topic, first_behind, own_written, tombstones);
-  }
-  if (st.ok() && applier.result().applied > 0) {
-    // Its newer self published what the outbox holds before it numbered
-    // past it.
-    RunRecord old = run;
-    Outbox(store, &old).Trim(applier.batch(), old.next_seq);
-    st = PutRestoredRunRecord(&applier, topic);
+    if (st.ok()) {
+      // Its newer self published what the outbox holds before it
+      // numbered past it.
+      RunRecord old = run;
+      Outbox(store, &old).Trim(applier.batch(), old.next_seq);
+      st = PutRestoredRunRecord(&applier, topic);
+    }
     if (st.ok()) st = applier.Commit();
   }
   if (metrics) metrics->SetRestoring(false);

@@ -59,6 +59,10 @@ class Runner : public DriverObserver {
 
  private:
   absl::Status Connect();
+  // Every topic's partition count, as `client` reads the cluster's
+  // metadata (retried until it answers; Cancelled when stopped meanwhile).
+  absl::StatusOr<std::map<std::string, int>> PartitionCounts(
+      rd_kafka_t* client);
   absl::Status CheckTopics();
   // Returns once the state's filesystem has the free-space floor, waiting
   // (with backoff, nothing committed, not ready) while it has not; an
@@ -170,12 +174,13 @@ absl::Status Runner::Connect() {
 
 // Input topics keyed by orderNo must be co-partitioned; output topics must
 // exist. Waits for the cluster while it is unreachable.
-absl::Status Runner::CheckTopics() {
+absl::StatusOr<std::map<std::string, int>> Runner::PartitionCounts(
+    rd_kafka_t* client) {
   std::map<std::string, int> counts;
   for (int attempt = 1;; ++attempt) {
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t e =
-        rd_kafka_metadata(consumer_.get(), 1, nullptr, &md, 10000);
+        rd_kafka_metadata(client, 1, nullptr, &md, 10000);
     if (!e) {
       for (int i = 0; i < md->topic_cnt; ++i) {
         if (!md->topics[i].err) {
@@ -183,7 +188,7 @@ absl::Status Runner::CheckTopics() {
         }
       }
       rd_kafka_metadata_destroy(md);
-      break;
+      return counts;
     }
     if (g_stop) return absl::CancelledError("stopped");
     log_->warn(absl::StrFormat(
@@ -191,6 +196,12 @@ absl::Status Runner::CheckTopics() {
         rd_kafka_err2str(e)));
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
+}
+
+absl::Status Runner::CheckTopics() {
+  auto read = PartitionCounts(consumer_.get());
+  if (!read.ok()) return read.status();
+  std::map<std::string, int>& counts = *read;
   auto need = [&](const std::string& topic) -> absl::StatusOr<int> {
     auto it = counts.find(topic);
     if (it == counts.end()) {
@@ -535,29 +546,20 @@ absl::Status Runner::Standby() {
   // The changelog's own partition count (run checks it against the
   // inputs'; the standby reads nothing else).
   int partitions = 0;
-  for (int attempt = 1; partitions == 0; ++attempt) {
-    rd_kafka_topic_t* t = rd_kafka_topic_new(
-        reader->get(), config_.changelog_topic.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t e =
-        rd_kafka_metadata(reader->get(), 0, t, &md, 10000);
-    if (!e && md->topic_cnt == 1 && !md->topics[0].err) {
-      partitions = md->topics[0].partition_cnt;
-    } else if (!e && md->topic_cnt == 1) {
-      log_->warn(absl::StrFormat("changelog %s: %s; retrying",
-                                 config_.changelog_topic,
-                                 rd_kafka_err2str(md->topics[0].err)));
+  while (partitions == 0) {
+    auto counts = PartitionCounts(reader->get());
+    if (!counts.ok()) {
+      return absl::IsCancelled(counts.status()) ? absl::OkStatus()
+                                                : counts.status();
     }
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(t);
-    if (partitions > 0) break;
-    if (g_stop) return absl::OkStatus();
-    if (e) {
-      log_->warn(absl::StrFormat(
-          "reading the changelog's metadata (attempt %d): %s; retrying",
-          attempt, rd_kafka_err2str(e)));
+    if (auto it = counts->find(config_.changelog_topic); it != counts->end()) {
+      partitions = it->second;
+    } else {
+      if (g_stop) return absl::OkStatus();
+      log_->warn(absl::StrFormat("changelog %s does not exist yet; retrying",
+                                 config_.changelog_topic));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   absl::Status st = FollowChangelog(
       reader->get(), config_.changelog_topic, partitions, Tombstones(),
