@@ -1,90 +1,176 @@
 // Stage B of the import flow, keyed by the buyer: the identity registry
-// (contract §2), the single-transaction and yearly limits and the tax of
-// cross-border retail imports (财关税〔2018〕49号), and the buyer's yearly
-// total, which accepted cancels and returns give back
-// (海关总署公告2020年第45号).
+// (contract §2), the yearly limit (财关税〔2018〕49号), and the buyer's
+// yearly total, which accepted cancels and returns give back
+// (海关总署公告2020年第45号). Stage A's half (the tax and the
+// single-transaction limit, functions of the list alone) is in
+// import_clearance.cc.
 
+#include "operators/allowance.h"
+
+#include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "operators/clearance.h"
+#include "model/coding.h"
 
 namespace clearlane {
 namespace {
 
-// 财关税〔2018〕49号: the single-transaction and yearly limits.
-const Decimal kSingleLimit = Decimal::FromInteger(5000);
+// 财关税〔2018〕49号: the yearly limit.
 const Decimal kAnnualLimit = Decimal::FromInteger(26000);
+
+constexpr uint8_t kRequestVersion = 1;
+constexpr uint8_t kAnswerVersion = 1;
+constexpr uint8_t kGiveBackVersion = 1;
+
+void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint128(d.units()); }
+Decimal GetDecimal(BinaryReader& r) {
+  return Decimal::FromUnits(r.SignedVarint128());
+}
+
+void PutListKey(BinaryWriter& w, const ListKey& k) {
+  w.U8(static_cast<uint8_t>(k.type));
+  w.Bytes(k.ebpCode);
+  w.Bytes(k.orderNo);
+}
+
+// False when the type byte names no document type.
+bool GetListKey(BinaryReader& r, ListKey* k) {
+  const uint8_t type = r.U8();
+  k->type = static_cast<DocType>(type);
+  k->ebpCode = std::string(r.Bytes());
+  k->orderNo = std::string(r.Bytes());
+  return type < kDocTypeCount;
+}
+
+// A year as a list's appTime can carry it (contract §3: yyyyMMddHHmmss).
+bool GetYear(BinaryReader& r, int32_t* year) {
+  const int64_t y = r.SignedVarint();
+  *year = static_cast<int32_t>(y);
+  return y >= 0 && y <= 9999;
+}
+
+absl::Status Corrupt(std::string_view what) {
+  return absl::DataLossError(
+      absl::StrFormat("%s record is corrupt or of an unknown version", what));
+}
 
 }  // namespace
 
-Clearance::Allowance Clearance::CheckAllowance(const Ceb621List& list,
-                                               ReasonList* reasons,
-                                               StageContext& ctx) {
-  Allowance a;
-  // Stored documents hold the keyed hash of the number: the buyer's key.
-  a.buyer = std::string(list.buyerIdNumber);
-  a.year = absl::CivilYear(list.appTime).year();
+AllowanceAnswer AnswerAllowance(const AllowanceRequest& request,
+                                BuyerContext& ctx) {
+  AllowanceAnswer a;
+  a.list = request.list;
   if (ctx.HasRegistry()) {
-    const auto found = ctx.LookUp(a.buyer, list.buyerName);
-    if (found == StageContext::Registered::kUnknown) {
-      reasons->Add(ReasonCode::kIdUnknown,
-                   "CEB621 buyerIdNumber is not in the identity registry");
-    } else if (found == StageContext::Registered::kNameDiffers) {
-      reasons->Add(ReasonCode::kIdNameMismatch,
-                   "CEB621 buyerName differs from the registered name");
+    const auto found = ctx.LookUp(request.buyer, request.name_hash);
+    if (found == BuyerContext::Registered::kUnknown) {
+      a.reasons.Add(ReasonCode::kIdUnknown,
+                    "CEB621 buyerIdNumber is not in the identity registry");
+    } else if (found == BuyerContext::Registered::kNameDiffers) {
+      a.reasons.Add(ReasonCode::kIdNameMismatch,
+                    "CEB621 buyerName differs from the registered name");
     }
   }
-  std::vector<TaxLine> lines;
-  for (const auto& l : list.items) lines.push_back({l.gcode, *l.totalPrice});
-  const bool single_item =
-      list.items.size() == 1 && *list.items[0].qty == Decimal::FromInteger(1);
-  a.tax = ComputeTax(lines, *list.freight, *list.insuredFee,
-                     /*full=*/false, *config_.tax_rates);
-  const Decimal value = a.tax.amounts.dutiableValue;
-  if (value > kSingleLimit) {
-    if (!single_item) {
-      reasons->Add(ReasonCode::kSingleLimitExceeded,
-                   absl::StrFormat("dutiable value %s is over %s and the "
-                                   "list is not a single item",
-                                   value.ToFixed2(), kSingleLimit.ToFixed2()));
-    } else {
-      // 财关税〔2018〕49号 clause 2: a single item over the limit is taxed
-      // in full.
-      a.tax = ComputeTax(lines, *list.freight, *list.insuredFee,
-                         /*full=*/true, *config_.tax_rates);
-    }
+  const Decimal before = ctx.YearTotal(request.buyer, request.year);
+  const Decimal after = before + request.value;
+  if (after > kAnnualLimit) {
+    a.reasons.Add(ReasonCode::kAnnualLimitExceeded,
+                  absl::StrFormat("the buyer's %d total would be %s, over %s",
+                                  request.year, after.ToFixed2(),
+                                  kAnnualLimit.ToFixed2()));
   }
-  a.total_before = ctx.YearTotal(a.buyer, a.year);
-  if (a.total_before + value > kAnnualLimit) {
-    reasons->Add(ReasonCode::kAnnualLimitExceeded,
-                 absl::StrFormat("the buyer's %d total would be %s, over %s",
-                                 a.year, (a.total_before + value).ToFixed2(),
-                                 kAnnualLimit.ToFixed2()));
+  a.released = request.may_release && a.reasons.empty();
+  a.total = a.released ? after : before;
+  if (a.released) ctx.SetYearTotal(request.buyer, request.year, after);
+  return a;
+}
+
+void ApplyGiveBack(const GiveBack& back, BuyerContext& ctx) {
+  const Decimal total = ctx.YearTotal(back.buyer, back.year);
+  ctx.SetYearTotal(back.buyer, back.year, total - back.amount);
+}
+
+std::string EncodeAllowanceRequest(const AllowanceRequest& r) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kRequestVersion);
+  PutListKey(w, r.list);
+  w.Bytes(r.buyer);
+  w.Bytes(r.name_hash);
+  w.SignedVarint(r.year);
+  PutDecimal(w, r.value);
+  w.U8(r.may_release);
+  return out;
+}
+
+absl::StatusOr<AllowanceRequest> DecodeAllowanceRequest(std::string_view b) {
+  BinaryReader r(b);
+  AllowanceRequest q;
+  bool valid = r.U8() == kRequestVersion && GetListKey(r, &q.list);
+  q.buyer = std::string(r.Bytes());
+  q.name_hash = std::string(r.Bytes());
+  valid = GetYear(r, &q.year) && valid;
+  q.value = GetDecimal(r);
+  const uint8_t may_release = r.U8();
+  q.may_release = may_release == 1;
+  if (!valid || may_release > 1 || !r.ok() || !r.done()) {
+    return Corrupt("allowance request");
+  }
+  return q;
+}
+
+std::string EncodeAllowanceAnswer(const AllowanceAnswer& a) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kAnswerVersion);
+  PutListKey(w, a.list);
+  w.U8(a.released);
+  PutDecimal(w, a.total);
+  w.Varint(a.reasons.entries().size());
+  for (const auto& [code, detail] : a.reasons.entries()) {
+    w.U8(static_cast<uint8_t>(code));
+    w.Bytes(detail);
+  }
+  return out;
+}
+
+absl::StatusOr<AllowanceAnswer> DecodeAllowanceAnswer(std::string_view b) {
+  BinaryReader r(b);
+  AllowanceAnswer a;
+  bool valid = r.U8() == kAnswerVersion && GetListKey(r, &a.list);
+  const uint8_t released = r.U8();
+  a.released = released == 1;
+  a.total = GetDecimal(r);
+  const uint64_t n = r.Varint();
+  for (uint64_t i = 0; i < n && r.ok() && valid; ++i) {
+    const uint8_t code = r.U8();
+    const std::string_view detail = r.Bytes();
+    valid = code < kReasonCodeCount;
+    if (valid) a.reasons.Add(static_cast<ReasonCode>(code), detail);
+  }
+  if (!valid || released > 1 || !r.ok() || !r.done()) {
+    return Corrupt("allowance answer");
   }
   return a;
 }
 
-void Clearance::CountInYear(const Ceb621List& list, const Allowance& a,
-                            Decision* decision, Receipt* r, StageContext& ctx) {
-  const Decimal value = a.tax.amounts.dutiableValue;
-  const Decimal total = a.total_before + value;
-  decision->buyer = a.buyer;
-  decision->year = a.year;
-  for (size_t i = 0; i < list.items.size(); ++i) {
-    decision->lines.push_back({list.items[i].gnum.value_or(0),
-                               *list.items[i].qty, a.tax.line_value[i]});
-  }
-  ctx.SetYearTotal(a.buyer, a.year, total);
-  r->tax = a.tax.amounts;
-  r->annualTotal = total;
-  r->returnInfo = absl::StrFormat(
-      "released: dutiable value %s, tax %s, buyer's %d total %s",
-      value.ToFixed2(), a.tax.amounts.taxTotal.ToFixed2(), a.year,
-      total.ToFixed2());
+std::string EncodeGiveBack(const GiveBack& g) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kGiveBackVersion);
+  w.Bytes(g.buyer);
+  w.SignedVarint(g.year);
+  PutDecimal(w, g.amount);
+  return out;
 }
 
-void Clearance::GiveBack(const Decision& d, Decimal back, StageContext& ctx) {
-  const Decimal total = ctx.YearTotal(d.buyer, d.year);
-  ctx.SetYearTotal(d.buyer, d.year, total - back);
+absl::StatusOr<GiveBack> DecodeGiveBack(std::string_view b) {
+  BinaryReader r(b);
+  GiveBack g;
+  bool valid = r.U8() == kGiveBackVersion;
+  g.buyer = std::string(r.Bytes());
+  valid = GetYear(r, &g.year) && valid;
+  g.amount = GetDecimal(r);
+  if (!valid || !r.ok() || !r.done()) return Corrupt("give-back");
+  return g;
 }
 
 }  // namespace clearlane

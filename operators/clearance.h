@@ -7,8 +7,9 @@
 //                        order, payment and waybill, the checks, the
 //                        decision when complete or timed out; cancels and
 //                        returns.
-//   allowance.cc         stage B: the identity registry, the single and
-//                        yearly limits, the tax, the buyer's yearly total.
+//   allowance.cc         stage B: the identity registry, the yearly limit,
+//                        the buyer's yearly total; stage A reaches it
+//                        through the exchange (operators/allowance.h).
 //   export_clearance.cc  stage L and export stage A: the 9610 export list
 //                        matched with its order and payment received, its
 //                        waybill, arrival and departure (keyed by
@@ -34,6 +35,7 @@
 #include "absl/functional/function_ref.h"
 #include "model/dead_letter.h"
 #include "model/document.h"
+#include "operators/allowance.h"
 #include "operators/reasons.h"
 #include "operators/stage_context.h"
 #include "operators/summary.h"
@@ -108,24 +110,17 @@ class Clearance {
   void Decide(OrderGroup& g, const ListKey& key, bool timed_out,
               int64_t decided_at, StageContext& ctx, bool list_decoded = false);
 
-  // Stage B (allowance.cc): what a list that passed every check of stage
-  // A brings to its buyer.
-  struct Allowance {
-    std::string buyer;  // keyed hash of the identity number
-    int year = 0;
-    Decimal total_before;  // the buyer's released total for the year
-    ListTax tax;
-  };
-  // Checks the buyer against the registry and the limits and computes the
-  // tax; adds a reason for each check that fails.
-  Allowance CheckAllowance(const Ceb621List& list, ReasonList* reasons,
-                           StageContext& ctx);
-  // Releases the list: counts its value in the buyer's year, and says so
-  // in `decision` and the receipt.
-  void CountInYear(const Ceb621List& list, const Allowance& a,
-                   Decision* decision, Receipt* r, StageContext& ctx);
-  // An accepted cancel or return gives `back` to the buyer's year.
-  void GiveBack(const Decision& d, Decimal back, StageContext& ctx);
+  // Stage A's half of the allowance: the list's tax and the
+  // single-transaction limit, functions of the list alone, and the request
+  // to its buyer's task (stage B, operators/allowance.h). Adds a reason
+  // for the limit.
+  AllowanceRequest RequestFor(const ListKey& key, const Ceb621List& list,
+                              ListTax* tax, ReasonList* reasons) const;
+  // Releases the list as its buyer's task answered: says so in `decision`
+  // and the receipt.
+  void Release(const Ceb621List& list, const AllowanceRequest& request,
+               const ListTax& tax, const AllowanceAnswer& answer,
+               Decision* decision, Receipt* r) const;
 
   // Stage L and export stage A (export_clearance.cc).
   void OnExportWaybill(const Ceb505Waybill& w, std::string state_form,

@@ -2,7 +2,9 @@
 // each document (contract §1 "appType"), matching a list with its order,
 // payment and waybill (三单对碰), the checks of contract §5, the decision
 // when the list is complete or its timeout fires, and cancels (CEB623) and
-// returns (CEB625) of decided lists (海关总署公告2018年第194号).
+// returns (CEB625) of decided lists (海关总署公告2018年第194号); the tax and
+// the single-transaction limit, and what the buyer's task (stage B,
+// allowance.cc) is asked and answers.
 
 #include <algorithm>
 #include <map>
@@ -25,6 +27,9 @@ using clearance_internal::GuidFor;
 using clearance_internal::Present;
 using clearance_internal::ReceiptType;
 using clearance_internal::Seconds;
+
+// 财关税〔2018〕49号: the single-transaction limit.
+const Decimal kSingleLimit = Decimal::FromInteger(5000);
 
 }  // namespace
 
@@ -142,6 +147,58 @@ void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
          /*list_decoded=*/true);
 }
 
+AllowanceRequest Clearance::RequestFor(const ListKey& key,
+                                       const Ceb621List& list, ListTax* tax,
+                                       ReasonList* reasons) const {
+  AllowanceRequest q;
+  q.list = key;
+  // Stored documents hold the keyed hashes: the identity number is the
+  // buyer's key.
+  q.buyer = std::string(list.buyerIdNumber);
+  q.name_hash = std::string(list.buyerName);
+  q.year = absl::CivilYear(list.appTime).year();
+  std::vector<TaxLine> lines;
+  for (const auto& l : list.items) lines.push_back({l.gcode, *l.totalPrice});
+  const bool single_item =
+      list.items.size() == 1 && *list.items[0].qty == Decimal::FromInteger(1);
+  *tax = ComputeTax(lines, *list.freight, *list.insuredFee,
+                    /*full=*/false, *config_.tax_rates);
+  q.value = tax->amounts.dutiableValue;
+  if (q.value > kSingleLimit) {
+    if (!single_item) {
+      reasons->Add(
+          ReasonCode::kSingleLimitExceeded,
+          absl::StrFormat("dutiable value %s is over %s and the "
+                          "list is not a single item",
+                          q.value.ToFixed2(), kSingleLimit.ToFixed2()));
+      q.may_release = false;
+    } else {
+      // 财关税〔2018〕49号 clause 2: a single item over the limit is taxed
+      // in full.
+      *tax = ComputeTax(lines, *list.freight, *list.insuredFee,
+                        /*full=*/true, *config_.tax_rates);
+    }
+  }
+  return q;
+}
+
+void Clearance::Release(const Ceb621List& list, const AllowanceRequest& request,
+                        const ListTax& tax, const AllowanceAnswer& answer,
+                        Decision* decision, Receipt* r) const {
+  decision->buyer = request.buyer;
+  decision->year = request.year;
+  for (size_t i = 0; i < list.items.size(); ++i) {
+    decision->lines.push_back({list.items[i].gnum.value_or(0),
+                               *list.items[i].qty, tax.line_value[i]});
+  }
+  r->tax = tax.amounts;
+  r->annualTotal = answer.total;
+  r->returnInfo = absl::StrFormat(
+      "released: dutiable value %s, tax %s, buyer's %d total %s",
+      request.value.ToFixed2(), tax.amounts.taxTotal.ToFixed2(), request.year,
+      answer.total.ToFixed2());
+}
+
 void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
                        int64_t decided_at, StageContext& ctx,
                        bool list_decoded) {
@@ -183,11 +240,17 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   r.returnTime = FromEpochSeconds(decided_at);
 
   // Stage B: only a list that passed every check above (contract §5).
-  std::optional<Allowance> allowance;
-  if (reasons.empty()) allowance = CheckAllowance(list, &reasons, ctx);
+  bool released = false;
   if (reasons.empty()) {
+    ListTax tax;
+    const AllowanceRequest request = RequestFor(key, list, &tax, &reasons);
+    const AllowanceAnswer answer = ctx.AskAllowance(request);
+    reasons.AddAll(answer.reasons);
+    released = answer.released;
+    if (released) Release(list, request, tax, answer, &decision, &r);
+  }
+  if (released) {
     decision.status = "800";
-    CountInYear(list, *allowance, &decision, &r, ctx);
   } else {
     decision.status = "100";
     // A later return is still checked against the list's lines (contract
@@ -351,7 +414,7 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
         }
       }
     }
-    GiveBack(*decision, back, ctx);
+    ctx.SendGiveBack({decision->buyer, decision->year, back});
     decision->withdrawn = true;
     r.returnStatus = "399";
     r.returnInfo = absl::StrFormat(

@@ -6,7 +6,7 @@
 namespace clearlane {
 
 std::string_view ReasonCodeName(ReasonCode c) {
-  static constexpr std::array<std::string_view, 20> kNames = {
+  static constexpr std::array<std::string_view, kReasonCodeCount> kNames = {
       "FIELD_INVALID",
       "CURRENCY_NOT_CNY",
       "ORDER_MISSING",
@@ -39,6 +39,10 @@ void ReasonList::Add(ReasonCode code, std::string_view detail) {
     }
   }
   entries_.emplace_back(code, std::string(detail));
+}
+
+void ReasonList::AddAll(const ReasonList& other) {
+  for (const auto& [code, detail] : other.entries_) Add(code, detail);
 }
 
 std::vector<Reason> ReasonList::Sorted() const {

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/outputs.h"
@@ -36,6 +37,8 @@ enum class ReasonCode : uint8_t {
   kNotReleased,
   kReturnWindowExpired,
 };
+inline constexpr int kReasonCodeCount =
+    static_cast<int>(ReasonCode::kReturnWindowExpired) + 1;
 
 std::string_view ReasonCodeName(ReasonCode c);
 
@@ -45,11 +48,18 @@ class ReasonList {
  public:
   // Adds `detail` to the code's entry ("; " between details).
   void Add(ReasonCode code, std::string_view detail);
+  // Adds each of `other`'s entries.
+  void AddAll(const ReasonList& other);
   bool empty() const { return entries_.empty(); }
   // The reasons in table order.
   std::vector<Reason> Sorted() const;
   // "CODE: detail | CODE: detail", the receipt's returnInfo.
   static std::string Info(const std::vector<Reason>& reasons);
+  // The entries in the order they were added.
+  const std::vector<std::pair<ReasonCode, std::string>>& entries() const {
+    return entries_;
+  }
+  friend bool operator==(const ReasonList&, const ReasonList&) = default;
 
  private:
   std::vector<std::pair<ReasonCode, std::string>> entries_;

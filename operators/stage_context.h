@@ -1,9 +1,10 @@
 // StageContext is what the clearance operators see of the engine: their own
-// state, their timers and their outputs. The engine implements it over its
-// state stores and the epoch (pipeline/engine/task_context.h); tests
-// implement it in memory (tests/memory_context.h). Operators never touch
-// RocksDB, files, Kafka, the clock or the secret: the personal fields they
-// keep come already hashed, in a document's state form.
+// state, their timers, their outputs, and stage B through the exchange. The
+// engine implements it over its state stores and the epoch
+// (pipeline/engine/task_context.h); tests implement it in memory
+// (tests/memory_context.h). Operators never touch RocksDB, files, Kafka, the
+// clock or the secret: the personal fields they keep come already hashed, in a
+// document's state form.
 //
 // Thread-safety: one per task; not thread-safe.
 
@@ -21,6 +22,7 @@
 #include "model/document.h"
 #include "model/list_key.h"
 #include "model/outputs.h"
+#include "operators/allowance.h"
 #include "operators/order_state.h"
 
 namespace clearlane {
@@ -47,18 +49,12 @@ class StageContext {
   virtual void SetTimer(int64_t due, const ListKey& list) = 0;
   virtual void CancelTimer(int64_t due, const ListKey& list) = 0;
 
-  // Stage B: the buyer's released total for a calendar year, and the
-  // registry.
-  virtual Decimal YearTotal(std::string_view buyer, int year) = 0;
-  virtual void SetYearTotal(std::string_view buyer, int year,
-                            Decimal total) = 0;
-  // Whether an identity registry is configured (contract §2).
-  virtual bool HasRegistry() const = 0;
-  // The registry's answer for a buyer key (the keyed hash of the identity
-  // number) and the keyed hash of the name on the list.
-  enum class Registered { kUnknown, kNameDiffers, kMatches };
-  virtual Registered LookUp(std::string_view buyer,
-                            std::string_view name_hash) = 0;
+  // Stage B, through the exchange (operators/allowance.h): the buyer's
+  // task's answer to a list that passed every check of stage A, and an
+  // accepted cancel's or return's give-back, which needs no answer. Here
+  // the answer comes at once (the buyer's task is in this process).
+  virtual AllowanceAnswer AskAllowance(const AllowanceRequest& request) = 0;
+  virtual void SendGiveBack(const GiveBack& back) = 0;
 
   // The watermark before the current record (contract §9), seconds;
   // nullopt before the first document.

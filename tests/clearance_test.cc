@@ -384,6 +384,17 @@ TEST_F(Limits, SingleAndAnnualAreBothReported) {
                                                      "ANNUAL_LIMIT_EXCEEDED"}));
 }
 
+TEST_F(Limits, OverTheSingleLimitTheBuyerIsAskedButNothingCounts) {
+  // The receipt names every failed check, stage B's too, but a list
+  // stage A rejects must not count in the year.
+  FeedOrder("A", "3000", "2", "20261111");
+  ASSERT_EQ(ctx_.requests.size(), 1u);
+  EXPECT_FALSE(ctx_.requests[0].may_release);
+  EXPECT_EQ(ctx_.requests[0].value.ToFixed2(), "6000.00");
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "0.00");
+  EXPECT_EQ(Last().returnStatus, "100");
+}
+
 TEST_F(ClearanceTest, RegistryUnknownAndMismatchingNames) {
   ctx_.registry["#110105194912310021"] = "#张三";
   FeedCompleteOrder();
@@ -410,6 +421,42 @@ TEST_F(ClearanceTest, CancelAfterReleaseGivesTheValueBack) {
   Feed(With(ValidRecord("CEB623"), "20261112110000", "20261112120000"));
   EXPECT_EQ(Codes(ctx_.receipts.back()),
             std::vector<std::string>{"NOT_RELEASED"});
+}
+
+// Stage A reaches the buyer's total only through the exchange
+// (operators/allowance.h): one request per list that passed its checks,
+// one give-back per accepted cancel or return.
+TEST_F(ClearanceTest, ACompleteListAsksItsBuyersTaskOnce) {
+  FeedCompleteOrder();
+  ASSERT_EQ(ctx_.requests.size(), 1u);
+  const AllowanceRequest& q = ctx_.requests[0];
+  EXPECT_EQ(q.list, (ListKey{DocType::kCeb621, "EBP1", "O1"}));
+  EXPECT_EQ(q.buyer, "#11010519491231002X");  // the keyed hash: B's key
+  EXPECT_EQ(q.name_hash, "#张三");
+  EXPECT_EQ(q.year, 2026);
+  EXPECT_EQ(q.value.ToFixed2(), "110.00");
+  EXPECT_TRUE(q.may_release);
+  EXPECT_TRUE(ctx_.give_backs.empty());
+}
+
+TEST_F(ClearanceTest, AListStageARejectsNeverReachesItsBuyer) {
+  Feed(ValidRecord("CEB621"));
+  Drain();  // the timeout: order, payment and waybill missing
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "100");
+  EXPECT_TRUE(ctx_.requests.empty());
+  EXPECT_TRUE(ctx_.totals.empty());
+}
+
+TEST_F(ClearanceTest, AnAcceptedCancelSendsTheValueBackToTheBuyer) {
+  FeedCompleteOrder();
+  Feed(ValidRecord("CEB623"));
+  ASSERT_EQ(ctx_.give_backs.size(), 1u);
+  EXPECT_EQ(ctx_.give_backs[0],
+            (GiveBack{"#11010519491231002X", 2026, Decimal::FromInteger(110)}));
+  // A refused cancel sends nothing.
+  Feed(With(ValidRecord("CEB623"), "20261112110000", "20261112120000"));
+  EXPECT_EQ(ctx_.give_backs.size(), 1u);
 }
 
 TEST_F(ClearanceTest, CancelOfAPendingOrUnknownListIsNotReleased) {

@@ -1,5 +1,6 @@
 // An in-memory StageContext for the operators' tests: every store a plain
-// map, timers a set, outputs and refusals collected in vectors.
+// map, timers a set, outputs, refusals and the exchange's records collected
+// in vectors; stage B answers at once, over the same maps.
 
 #ifndef CLEARLANE_TESTS_MEMORY_CONTEXT_H_
 #define CLEARLANE_TESTS_MEMORY_CONTEXT_H_
@@ -17,7 +18,7 @@
 
 namespace clearlane::testing {
 
-class MemoryContext : public StageContext {
+class MemoryContext : public StageContext, public BuyerContext {
  public:
   OrderGroup& Group(std::string_view orderNo) override {
     return groups[std::string(orderNo)];
@@ -36,6 +37,14 @@ class MemoryContext : public StageContext {
   }
   void CancelTimer(int64_t due, const ListKey& list) override {
     timers.erase({due, list});
+  }
+  AllowanceAnswer AskAllowance(const AllowanceRequest& request) override {
+    requests.push_back(request);
+    return AnswerAllowance(request, *this);
+  }
+  void SendGiveBack(const GiveBack& back) override {
+    give_backs.push_back(back);
+    ApplyGiveBack(back, *this);
   }
   Decimal YearTotal(std::string_view buyer, int year) override {
     return totals[{std::string(buyer), year}];
@@ -91,6 +100,9 @@ class MemoryContext : public StageContext {
   std::set<std::pair<int64_t, ListKey>> timers;
   std::map<std::pair<std::string, int>, Decimal> totals;
   std::map<std::string, std::string> registry;  // hash(id) -> hash(name)
+  // What stage A sent stage B through the exchange, in order.
+  std::vector<AllowanceRequest> requests;
+  std::vector<GiveBack> give_backs;
   std::vector<Receipt> receipts;
   std::vector<DeadLetterCode> dead;
   std::optional<int64_t> watermark;

@@ -147,7 +147,7 @@ void TaskContext::SetYearTotal(std::string_view buyer, int year,
   totals_.Put(TotalKey(buyer, year), static_cast<int64_t>(total.units()));
 }
 
-StageContext::Registered TaskContext::LookUp(std::string_view buyer,
+BuyerContext::Registered TaskContext::LookUp(std::string_view buyer,
                                              std::string_view name_hash) {
   auto registered = registry_.LookUp(buyer);
   if (!registered.ok()) {

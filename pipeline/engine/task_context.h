@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "operators/allowance.h"
 #include "operators/clearance.h"
 #include "operators/order_state.h"
 #include "operators/stage_context.h"
@@ -35,7 +36,7 @@ namespace clearlane {
 class EpochCommitter;
 class Metrics;
 
-class TaskContext : public StageContext {
+class TaskContext : public StageContext, public BuyerContext {
  public:
   TaskContext(StateStore* store, bool has_registry);
 
@@ -91,11 +92,12 @@ class TaskContext : public StageContext {
   void CancelTimer(int64_t due, const ListKey& list) override {
     timers_.Cancel(due, list);
   }
-  Decimal YearTotal(std::string_view buyer, int year) override;
-  void SetYearTotal(std::string_view buyer, int year, Decimal total) override;
-  bool HasRegistry() const override { return has_registry_; }
-  Registered LookUp(std::string_view buyer,
-                    std::string_view name_hash) override;
+  AllowanceAnswer AskAllowance(const AllowanceRequest& request) override {
+    return AnswerAllowance(request, *this);
+  }
+  void SendGiveBack(const GiveBack& back) override {
+    ApplyGiveBack(back, *this);
+  }
   std::optional<int64_t> Watermark() const override { return watermark_; }
   Shipment& ShipmentOf(std::string_view logisticsNo) override;
   MonthState& Month(int32_t period) override { return months_.Month(period); }
@@ -108,6 +110,13 @@ class TaskContext : public StageContext {
   void DropRound(int32_t period, int32_t round) override;
   void EmitSummary(const SummaryForm& f) override;
   void EmitReceipt(const Receipt& r) override;
+
+  // BuyerContext: stage B's state, the buyers' task in this process.
+  Decimal YearTotal(std::string_view buyer, int year) override;
+  void SetYearTotal(std::string_view buyer, int year, Decimal total) override;
+  bool HasRegistry() const override { return has_registry_; }
+  Registered LookUp(std::string_view buyer,
+                    std::string_view name_hash) override;
 
  private:
   absl::Status RestoreTimers(const Clearance& rules);
