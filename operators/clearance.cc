@@ -33,7 +33,7 @@ std::optional<Refusal> Clearance::OnDocument(const Document& doc,
       return OnList(std::get<Ceb621List>(doc), std::move(state_form), ctx);
     case DocType::kCeb623:
     case DocType::kCeb625:
-      OnCancelOrReturn(doc, ctx);
+      OnCancelOrReturn(doc, std::move(state_form), ctx);
       break;
     case DocType::kCeb303: {
       const auto& d = std::get<Ceb303Order>(doc);
@@ -68,7 +68,7 @@ void Clearance::OnTimeout(const ListKey& key, int64_t due, StageContext& ctx) {
   }
   OrderGroup& g = ctx.Group(key.orderNo);
   auto it = g.lists.find({key.type, key.ebpCode});
-  if (it == g.lists.end() || it->second.decision ||
+  if (it == g.lists.end() || it->second.settled() ||
       !it->second.version.present()) {
     return;
   }
@@ -83,7 +83,7 @@ void Clearance::ForEachTimer(
     std::string_view orderNo, const OrderGroup& g,
     absl::FunctionRef<void(int64_t due, const ListKey& list)> visit) const {
   for (const auto& [id, entry] : g.lists) {
-    if (entry.decision || !entry.version.present()) continue;
+    if (entry.settled() || !entry.version.present()) continue;
     const int64_t timeout = id.first == DocType::kCeb603
                                 ? config_.export_timeout
                                 : config_.import_timeout;

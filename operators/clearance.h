@@ -71,6 +71,10 @@ class Clearance {
   // hashes), prepared by the decoder.
   std::optional<Refusal> OnDocument(const Document& doc, std::string state_form,
                                     StageContext& ctx);
+  // The buyer's task answered a list that waits for it (StageContext::
+  // AskAllowance said the answer comes later). An answer for a list that
+  // no longer waits (a copy, after a crash) is dropped.
+  void OnAllowanceAnswer(const AllowanceAnswer& answer, StageContext& ctx);
   // A list's timeout (or stage L's expiry of a shipment) fired.
   void OnTimeout(const ListKey& list, int64_t due, StageContext& ctx);
   // A month's close fired (Month(period).close_due).
@@ -102,13 +106,25 @@ class Clearance {
                  StageContext& ctx);
   std::optional<Refusal> OnList(const Ceb621List& list, std::string state_form,
                                 StageContext& ctx);
-  void OnCancelOrReturn(const Document& doc, StageContext& ctx);
+  void OnCancelOrReturn(const Document& doc, std::string state_form,
+                        StageContext& ctx);
+  // The receipt of a cancel or return whose version is held: against the
+  // decided list, the waiting one, or none.
+  void AnswerCancelOrReturn(const Document& doc, OrderGroup& g,
+                            StageContext& ctx);
   // Decides the list if its documents are all there.
   void TryComplete(OrderGroup& g, const ListKey& key, StageContext& ctx);
   // Decides the list, timed out or complete. `list_decoded`: list_doc_
   // already holds its held version (TryComplete decoded it).
   void Decide(OrderGroup& g, const ListKey& key, bool timed_out,
               int64_t decided_at, StageContext& ctx, bool list_decoded = false);
+  // Writes the decision of the list in list_doc_: released when `answer`
+  // says so, otherwise rejected for `reasons` (stage A's and the answer's);
+  // emits the receipt.
+  void Finish(OrderGroup& g, const ListKey& key, int64_t decided_at,
+              const ReasonList& reasons, const AllowanceRequest* request,
+              const ListTax* tax, const AllowanceAnswer* answer,
+              StageContext& ctx);
 
   // Stage A's half of the allowance: the list's tax and the
   // single-transaction limit, functions of the list alone, and the request

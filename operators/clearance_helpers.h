@@ -88,6 +88,16 @@ inline Refusal AlreadyDecided(const ListKey& key, const Decision& d) {
                       FormatTime14(FromEpochSeconds(d.decided_at)))};
 }
 
+// A later version of a list decided but for its buyer's answer: refused
+// as decided, since it would be by the time the answer comes.
+inline Refusal AwaitingAllowance(const ListKey& key, int64_t decided_at) {
+  return {DeadLetterCode::kListAlreadyDecided,
+          absl::StrFormat("%s ebpCode %s orderNo %s was decided at %s and "
+                          "waits for its buyer's allowance",
+                          DocTypeName(key.type), key.ebpCode, key.orderNo,
+                          FormatTime14(FromEpochSeconds(decided_at)))};
+}
+
 }  // namespace clearlane::clearance_internal
 
 #endif  // CLEARLANE_OPERATORS_CLEARANCE_HELPERS_H_

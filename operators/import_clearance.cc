@@ -21,6 +21,7 @@ namespace clearlane {
 namespace {
 
 using clearance_internal::AlreadyDecided;
+using clearance_internal::AwaitingAllowance;
 using clearance_internal::EchoInto;
 using clearance_internal::EchoList;
 using clearance_internal::GuidFor;
@@ -30,6 +31,26 @@ using clearance_internal::Seconds;
 
 // 财关税〔2018〕49号: the single-transaction limit.
 const Decimal kSingleLimit = Decimal::FromInteger(5000);
+
+// A cancel's or return's identity and time.
+struct CancelOrReturn {
+  explicit CancelOrReturn(const Document& doc)
+      : type(TypeOf(doc)),
+        is_return(type == DocType::kCeb625),
+        cancel(std::get_if<Ceb623Cancel>(&doc)),
+        ret(std::get_if<Ceb625Return>(&doc)),
+        ebpCode(is_return ? ret->ebpCode : cancel->ebpCode),
+        orderNo(is_return ? ret->orderNo : cancel->orderNo),
+        head(HeadOf(doc)),
+        t(Seconds(head.appTime)) {}
+  DocType type;
+  bool is_return;
+  const Ceb623Cancel* cancel;
+  const Ceb625Return* ret;
+  std::string ebpCode, orderNo;
+  const DocumentHead& head;
+  int64_t t;
+};
 
 }  // namespace
 
@@ -99,6 +120,7 @@ std::optional<Refusal> Clearance::OnList(const Ceb621List& list,
     ListEntry& entry = it->second;
     if (t <= entry.version.appTime) return std::nullopt;  // stale, duplicate
     if (entry.decision) return AlreadyDecided(key, *entry.decision);
+    if (entry.pending) return AwaitingAllowance(key, entry.pending->decided_at);
     if (entry.version.present()) {
       ctx.CancelTimer(entry.version.appTime + config_.import_timeout, key);
     }
@@ -127,7 +149,7 @@ std::optional<Refusal> Clearance::OnList(const Ceb621List& list,
 void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
                             StageContext& ctx) {
   auto it = g.lists.find({key.type, key.ebpCode});
-  if (it == g.lists.end() || it->second.decision ||
+  if (it == g.lists.end() || it->second.settled() ||
       !it->second.version.present()) {
     return;
   }
@@ -230,7 +252,54 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
 
   ReasonList reasons;
   CheckImportList(b, &reasons);
+  if (!reasons.empty()) {
+    Finish(g, key, decided_at, reasons, nullptr, nullptr, nullptr, ctx);
+    return;
+  }
+  // Stage B: only a list that passed every check above (contract §5).
+  ListTax tax;
+  const AllowanceRequest request = RequestFor(key, list, &tax, &reasons);
+  const std::optional<AllowanceAnswer> answer = ctx.AskAllowance(request);
+  if (!answer) {
+    // Decided but for the answer: no timer, later versions refused.
+    entry.pending.emplace().decided_at = decided_at;
+    return;
+  }
+  reasons.AddAll(answer->reasons);
+  Finish(g, key, decided_at, reasons, &request, &tax, &*answer, ctx);
+}
 
+void Clearance::OnAllowanceAnswer(const AllowanceAnswer& answer,
+                                  StageContext& ctx) {
+  const ListKey& key = answer.list;
+  OrderGroup& g = ctx.Group(key.orderNo);
+  auto it = g.lists.find({key.type, key.ebpCode});
+  if (it == g.lists.end() || !it->second.pending ||
+      !DecodeDocument(it->second.version.encoded, &list_doc_).ok()) {
+    return;  // a copy of an answer already applied
+  }
+  PendingAnswer pending = std::move(*it->second.pending);
+  it->second.pending.reset();
+  // What stage A found when it asked, a function of the list alone.
+  ReasonList reasons;
+  ListTax tax;
+  const AllowanceRequest request =
+      RequestFor(key, std::get<Ceb621List>(list_doc_), &tax, &reasons);
+  reasons.AddAll(answer.reasons);
+  Finish(g, key, pending.decided_at, reasons, &request, &tax, &answer, ctx);
+  // The cancels and returns that came meanwhile, as they came.
+  Document doc;
+  for (const std::string& form : pending.deferred) {
+    if (DecodeDocument(form, &doc).ok()) AnswerCancelOrReturn(doc, g, ctx);
+  }
+}
+
+void Clearance::Finish(OrderGroup& g, const ListKey& key, int64_t decided_at,
+                       const ReasonList& reasons,
+                       const AllowanceRequest* request, const ListTax* tax,
+                       const AllowanceAnswer* answer, StageContext& ctx) {
+  ListEntry& entry = g.lists[{key.type, key.ebpCode}];
+  const auto& list = std::get<Ceb621List>(list_doc_);
   Decision decision;
   EchoList(list, &decision);
   decision.decided_at = decided_at;
@@ -238,19 +307,9 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   r.docType = std::string(ReceiptType(key.type));
   EchoInto(decision, &r);
   r.returnTime = FromEpochSeconds(decided_at);
-
-  // Stage B: only a list that passed every check above (contract §5).
-  bool released = false;
-  if (reasons.empty()) {
-    ListTax tax;
-    const AllowanceRequest request = RequestFor(key, list, &tax, &reasons);
-    const AllowanceAnswer answer = ctx.AskAllowance(request);
-    reasons.AddAll(answer.reasons);
-    released = answer.released;
-    if (released) Release(list, request, tax, answer, &decision, &r);
-  }
-  if (released) {
+  if (answer && answer->released) {
     decision.status = "800";
+    Release(list, *request, *tax, *answer, &decision, &r);
   } else {
     decision.status = "100";
     // A later return is still checked against the list's lines (contract
@@ -277,28 +336,34 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   }
 }
 
-void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
-  const DocType type = TypeOf(doc);
-  const bool is_return = type == DocType::kCeb625;
-  const Ceb623Cancel* cancel = std::get_if<Ceb623Cancel>(&doc);
-  const Ceb625Return* ret = std::get_if<Ceb625Return>(&doc);
-  const std::string ebpCode(is_return ? ret->ebpCode : cancel->ebpCode);
-  const std::string orderNo(is_return ? ret->orderNo : cancel->orderNo);
-  const DocumentHead& head = HeadOf(doc);
-  OrderGroup& g = ctx.Group(orderNo);
-  const int64_t t = Seconds(head.appTime);
-  auto [held_it, fresh] = g.docs.try_emplace({type, ebpCode});
+void Clearance::OnCancelOrReturn(const Document& doc, std::string state_form,
+                                 StageContext& ctx) {
+  const CancelOrReturn c(doc);
+  OrderGroup& g = ctx.Group(c.orderNo);
+  auto [held_it, fresh] = g.docs.try_emplace({c.type, c.ebpCode});
   Version& held = held_it->second;
-  if (!fresh && t <= held.appTime) return;  // stale or duplicate
-  held.appTime = t;
-  held.deleted = head.appType == AppType::kDelete;
+  if (!fresh && c.t <= held.appTime) return;  // stale or duplicate
+  held.appTime = c.t;
+  held.deleted = c.head.appType == AppType::kDelete;
   if (held.deleted) return;  // deleting a cancel or return does nothing
+  auto it = g.lists.find({DocType::kCeb621, c.ebpCode});
+  if (it != g.lists.end() && it->second.pending) {
+    // Answered once the list's decision is whole, as it would have been
+    // had the buyer's answer come at once.
+    it->second.pending->deferred.push_back(std::move(state_form));
+    return;
+  }
+  AnswerCancelOrReturn(doc, g, ctx);
+}
 
+void Clearance::AnswerCancelOrReturn(const Document& doc, OrderGroup& g,
+                                     StageContext& ctx) {
+  const CancelOrReturn c(doc);
   Receipt r;
-  r.docType = std::string(ReceiptType(type));
-  r.returnTime = FromEpochSeconds(t);
+  r.docType = std::string(ReceiptType(c.type));
+  r.returnTime = FromEpochSeconds(c.t);
   ReasonList reasons;
-  auto it = g.lists.find({DocType::kCeb621, ebpCode});
+  auto it = g.lists.find({DocType::kCeb621, c.ebpCode});
   Decision* decision = nullptr;
   // The list's lines a return is checked against (gnum, qty), when known:
   // the decided list's, or the waiting list's.
@@ -350,9 +415,9 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
 
   // Lines of a return: gnum and qty each, no more than the list's qty.
   std::map<int64_t, Decimal> returned;
-  if (is_return) {
-    for (size_t i = 0; i < ret->items.size(); ++i) {
-      const auto& l = ret->items[i];
+  if (c.is_return) {
+    for (size_t i = 0; i < c.ret->items.size(); ++i) {
+      const auto& l = c.ret->items[i];
       if (!l.gnum || !l.qty) {
         reasons.Add(ReasonCode::kFieldInvalid,
                     absl::StrFormat("CEB625 items[%d].%s absent", i,
@@ -386,7 +451,8 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
                 : decision->status != "800"
                     ? "the list was rejected"
                     : "the list was already cancelled or returned");
-  } else if (is_return && t - decision->decided_at > config_.return_window) {
+  } else if (c.is_return &&
+             c.t - decision->decided_at > config_.return_window) {
     reasons.Add(
         ReasonCode::kReturnWindowExpired,
         absl::StrFormat("released %s, more than %d days before",
@@ -398,7 +464,7 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
     // Accepted: the list's value, or the returned part, leaves the
     // buyer's year (stage B; 海关总署公告2020年第45号).
     Decimal back;
-    if (!is_return || returned.empty()) {
+    if (!c.is_return || returned.empty()) {
       for (const ReleasedLine& l : decision->lines) back += l.value;
     } else {
       for (const auto& [gnum, qty] : returned) {
@@ -420,13 +486,13 @@ void Clearance::OnCancelOrReturn(const Document& doc, StageContext& ctx) {
     r.returnInfo = absl::StrFormat(
         "%s accepted: %s given back to the buyer's "
         "%d total",
-        is_return ? "return" : "cancel", back.ToFixed2(), decision->year);
+        c.is_return ? "return" : "cancel", back.ToFixed2(), decision->year);
   } else {
     r.returnStatus = "100";
     r.reasons = reasons.Sorted();
     r.returnInfo = ReasonList::Info(r.reasons);
   }
-  r.guid = GuidFor(type, ebpCode, orderNo, t, r.returnStatus);
+  r.guid = GuidFor(c.type, c.ebpCode, c.orderNo, c.t, r.returnStatus);
   ctx.EmitReceipt(r);
 }
 

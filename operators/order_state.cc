@@ -5,8 +5,13 @@
 namespace clearlane {
 namespace {
 
-// 2: decisions carry the export fields.
+// 2: decisions carry the export fields. 3: a list may be waiting for its
+// buyer's answer; written only when one is, so that a state without one
+// stays readable by the binaries before it.
 constexpr uint8_t kGroupVersion = 2;
+constexpr uint8_t kGroupVersionPending = 3;
+// What follows a list entry's version.
+enum EntryState : uint8_t { kUndecided = 0, kDecided = 1, kPending = 2 };
 constexpr uint8_t kShipmentVersion = 1;
 constexpr uint8_t kMonthVersion = 1;
 constexpr uint8_t kWaybillVersion = 1;
@@ -107,7 +112,10 @@ std::string EncodeOrderGroup(const OrderGroup& g) {
   std::string out;
   out.reserve(size);
   BinaryWriter w(&out);
-  w.U8(kGroupVersion);
+  bool any_pending = false;
+  for (const auto& [key, entry] : g.lists)
+    any_pending |= entry.pending.has_value();
+  w.U8(any_pending ? kGroupVersionPending : kGroupVersion);
   w.Varint(g.docs.size());
   for (const auto& [key, v] : g.docs) {
     w.U8(static_cast<uint8_t>(key.first));
@@ -120,8 +128,17 @@ std::string EncodeOrderGroup(const OrderGroup& g) {
     w.Bytes(key.second);
     PutVersion(w, entry.version);
     w.Bytes(entry.id_problem);
-    w.U8(entry.decision.has_value());
-    if (entry.decision) PutDecision(w, *entry.decision);
+    if (entry.decision) {
+      w.U8(kDecided);
+      PutDecision(w, *entry.decision);
+    } else if (entry.pending) {
+      w.U8(kPending);
+      w.SignedVarint(entry.pending->decided_at);
+      w.Varint(entry.pending->deferred.size());
+      for (const std::string& d : entry.pending->deferred) w.Bytes(d);
+    } else {
+      w.U8(kUndecided);
+    }
   }
   w.Varint(g.waybills.size());
   for (const auto& [key, v] : g.waybills) {
@@ -135,7 +152,8 @@ std::string EncodeOrderGroup(const OrderGroup& g) {
 absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes) {
   BinaryReader r(bytes);
   OrderGroup g;
-  if (r.U8() != kGroupVersion) {
+  const uint8_t version = r.U8();
+  if (version != kGroupVersion && version != kGroupVersionPending) {
     return absl::DataLossError("order state of an unknown version");
   }
   const uint64_t docs = r.Varint();
@@ -151,7 +169,19 @@ absl::StatusOr<OrderGroup> DecodeOrderGroup(std::string_view bytes) {
     ListEntry entry;
     entry.version = GetVersion(r);
     entry.id_problem = std::string(r.Bytes());
-    if (r.U8()) entry.decision = GetDecision(r);
+    const uint8_t state = r.U8();
+    if (state == kDecided) {
+      entry.decision = GetDecision(r);
+    } else if (state == kPending && version == kGroupVersionPending) {
+      PendingAnswer& p = entry.pending.emplace();
+      p.decided_at = r.SignedVarint();
+      const uint64_t n = r.Varint();
+      for (uint64_t j = 0; j < n && r.ok(); ++j) {
+        p.deferred.emplace_back(r.Bytes());
+      }
+    } else if (state != kUndecided) {
+      return absl::DataLossError("order state is corrupt");
+    }
     g.lists[{type, std::move(ebp)}] = std::move(entry);
   }
   const uint64_t waybills = r.Varint();

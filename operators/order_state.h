@@ -65,12 +65,27 @@ struct Decision {
   std::string closing;
 };
 
+// A list waiting for its buyer's answer (operators/allowance.h), asked when
+// the list was decided at `decided_at`. Cancels and returns arriving
+// meanwhile wait in `deferred` (their state forms, in arrival order) and
+// are answered after it.
+struct PendingAnswer {
+  int64_t decided_at = 0;
+  std::vector<std::string> deferred;
+};
+
 struct ListEntry {
   Version version;  // the held list version
   // Why the held version's buyerIdNumber fails GB 11643, checked when it
   // arrived (state keeps only its hash); empty when valid or absent.
   std::string id_problem;
   std::optional<Decision> decision;  // set once the list is decided
+  // Waiting for its buyer's answer: decided in all but the allowance's
+  // outcome.
+  std::optional<PendingAnswer> pending;
+  // Decided or waiting for the answer: later versions are refused, no
+  // timer runs, no document completes it again.
+  bool settled() const { return decision.has_value() || pending.has_value(); }
 };
 
 // Documents keyed by their identity within the orderNo: docType and

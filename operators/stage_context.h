@@ -51,9 +51,11 @@ class StageContext {
 
   // Stage B, through the exchange (operators/allowance.h): the buyer's
   // task's answer to a list that passed every check of stage A, and an
-  // accepted cancel's or return's give-back, which needs no answer. Here
-  // the answer comes at once (the buyer's task is in this process).
-  virtual AllowanceAnswer AskAllowance(const AllowanceRequest& request) = 0;
+  // accepted cancel's or return's give-back, which needs no answer. The
+  // answer comes at once when the buyer's task is in this process;
+  // nullopt: it comes later, to Clearance::OnAllowanceAnswer.
+  virtual std::optional<AllowanceAnswer> AskAllowance(
+      const AllowanceRequest& request) = 0;
   virtual void SendGiveBack(const GiveBack& back) = 0;
 
   // The watermark before the current record (contract §9), seconds;

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/decode.h"
+#include "model/encode.h"
 #include "model/event_time.h"
 #include "operators/reasons.h"
 #include "tests/fixtures.h"
@@ -457,6 +458,154 @@ TEST_F(ClearanceTest, AnAcceptedCancelSendsTheValueBackToTheBuyer) {
   // A refused cancel sends nothing.
   Feed(With(ValidRecord("CEB623"), "20261112110000", "20261112120000"));
   EXPECT_EQ(ctx_.give_backs.size(), 1u);
+}
+
+// The buyer's task in another process answers later (docs/engine.md
+// "Stage B across processes"): the list waits, decided but for the answer,
+// and ends exactly as it would have with the answer at once.
+class LaterAnswer : public ClearanceTest {
+ protected:
+  // The receipts of `records` fed with answers at once, as lines.
+  std::vector<std::string> AtOnce(const std::vector<std::string>& records) {
+    // The same feeding, in a fixture of its own.
+    struct Run : LaterAnswer {
+      void TestBody() override {}
+    } at_once;
+    for (const std::string& r : records) at_once.Feed(r);
+    return Lines(at_once.ctx_);
+  }
+  static std::vector<std::string> Lines(const MemoryContext& ctx) {
+    std::vector<std::string> out;
+    for (const Receipt& r : ctx.receipts) {
+      out.emplace_back();
+      EncodeReceipt(r, &out.back());
+    }
+    return out;
+  }
+  std::vector<std::string> Timers() {
+    std::vector<std::string> out;
+    for (const auto& [orderNo, g] : ctx_.groups) {
+      clearance_.ForEachTimer(orderNo, g, [&](int64_t, const ListKey& k) {
+        out.push_back(k.orderNo);
+      });
+    }
+    return out;
+  }
+  const std::vector<std::string> complete_ = {
+      ValidRecord("CEB311"), ValidRecord("CEB411"), ValidRecord("CEB511"),
+      ValidRecord("CEB621")};
+};
+
+TEST_F(LaterAnswer, TheListWaitsDecidedButForTheAnswer) {
+  ctx_.defer_answers = true;
+  for (const std::string& r : complete_) Feed(r);
+  EXPECT_TRUE(ctx_.receipts.empty());
+  ASSERT_EQ(ctx_.waiting.size(), 1u);
+  // No timer runs for it, none is rebuilt at a restart, and a later
+  // version of the list is refused as a decided one would be.
+  EXPECT_TRUE(ctx_.timers.empty());
+  EXPECT_TRUE(Timers().empty());
+  Feed(With(ValidRecord("CEB621"), "20261111110000", "20261111120000"));
+  EXPECT_EQ(ctx_.dead,
+            std::vector<DeadLetterCode>{DeadLetterCode::kListAlreadyDecided});
+  // A new order version completes nothing a second time.
+  Feed(With(ValidRecord("CEB311"), "20261111093000", "20261111103000"));
+  EXPECT_EQ(ctx_.requests.size(), 1u);
+
+  ctx_.AnswerOldest(clearance_);
+  EXPECT_EQ(Lines(ctx_), AtOnce(complete_));
+  EXPECT_EQ(ctx_.receipts.back().returnStatus, "800");
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "110.00");
+}
+
+TEST_F(LaterAnswer, ACopyOfTheAnswerIsDropped) {
+  ctx_.defer_answers = true;
+  for (const std::string& r : complete_) Feed(r);
+  const auto q = std::get<AllowanceRequest>(ctx_.waiting.front());
+  ctx_.AnswerOldest(clearance_);
+  AllowanceAnswer copy;
+  copy.list = q.list;
+  copy.released = false;  // whatever it says: the list no longer waits
+  clearance_.OnAllowanceAnswer(copy, ctx_);
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "800");
+}
+
+TEST_F(LaterAnswer, CancelsAndReturnsMeanwhileAreAnsweredAfterIt) {
+  std::vector<std::string> records = complete_;
+  records.push_back(ValidRecord("CEB625"));  // a return of the list
+  records.push_back(ValidRecord("CEB623"));
+  records.push_back(
+      With(ValidRecord("CEB623"), "20261112110000", "20261112120000"));
+  ctx_.defer_answers = true;
+  for (const std::string& r : records) Feed(r);
+  EXPECT_TRUE(ctx_.receipts.empty());
+  EXPECT_TRUE(ctx_.give_backs.empty());
+  ctx_.AnswerOldest(clearance_);
+  const std::vector<std::string> at_once = AtOnce(records);
+  ASSERT_EQ(at_once.size(), 4u);
+  EXPECT_EQ(Lines(ctx_), at_once);
+  // The first of them was accepted and sent the value back, after the
+  // answer.
+  ASSERT_EQ(ctx_.give_backs.size(), 1u);
+  ASSERT_EQ(ctx_.waiting.size(), 1u);
+  ctx_.AnswerOldest(clearance_);
+  EXPECT_EQ(ctx_.totals.begin()->second.ToFixed2(), "0.00");
+}
+
+TEST_F(LaterAnswer, AWaitingListAndWhatWaitsOnItSurviveARestart) {
+  std::vector<std::string> records = complete_;
+  records.push_back(ValidRecord("CEB623"));
+  ctx_.defer_answers = true;
+  for (const std::string& r : records) Feed(r);
+  // A new process: the state as stored, new operators, the answer then.
+  MemoryContext restarted;
+  restarted.defer_answers = true;
+  for (const auto& [orderNo, g] : ctx_.groups) {
+    auto stored = DecodeOrderGroup(EncodeOrderGroup(g));
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    restarted.groups[orderNo] = *std::move(stored);
+  }
+  restarted.waiting = ctx_.waiting;
+  Clearance clearance{ClearanceConfig{}};
+  restarted.AnswerOldest(clearance);
+  EXPECT_EQ(Lines(restarted), AtOnce(records));
+}
+
+TEST_F(LaterAnswer, ARejectionByTheBuyersTaskNamesItsReasons) {
+  ctx_.registry["#110105194912310021"] = "#张三";
+  ctx_.defer_answers = true;
+  for (const std::string& r : complete_) Feed(r);
+  ctx_.AnswerOldest(clearance_);
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(Codes(ctx_.receipts[0]), std::vector<std::string>{"ID_UNKNOWN"});
+}
+
+TEST(OrderStateWithAWaitingList, KeepsItAndItsDeferredDocuments) {
+  OrderGroup g;
+  ListEntry& e = g.lists[{DocType::kCeb621, "EBP1"}];
+  e.version = {1000, false, "list"};
+  // Without a waiting list the group keeps the version binaries before it
+  // read.
+  EXPECT_EQ(EncodeOrderGroup(g)[0], 2);
+  e.pending.emplace();
+  e.pending->decided_at = 1234;
+  e.pending->deferred = {"cancel", "return"};
+  const std::string bytes = EncodeOrderGroup(g);
+  EXPECT_EQ(bytes[0], 3);
+  auto back = DecodeOrderGroup(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  const ListEntry& b = back->lists.at({DocType::kCeb621, "EBP1"});
+  ASSERT_TRUE(b.pending.has_value());
+  EXPECT_EQ(b.pending->decided_at, 1234);
+  EXPECT_EQ(b.pending->deferred,
+            (std::vector<std::string>{"cancel", "return"}));
+  EXPECT_FALSE(b.decision.has_value());
+  EXPECT_EQ(EncodeOrderGroup(*back), bytes);
+  // A waiting list in a state of version 2 is corrupt.
+  std::string v2 = bytes;
+  v2[0] = 2;
+  EXPECT_FALSE(DecodeOrderGroup(v2).ok());
 }
 
 TEST_F(ClearanceTest, CancelOfAPendingOrUnknownListIsNotReleased) {

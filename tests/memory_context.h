@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "model/document_codec.h"
@@ -38,12 +39,34 @@ class MemoryContext : public StageContext, public BuyerContext {
   void CancelTimer(int64_t due, const ListKey& list) override {
     timers.erase({due, list});
   }
-  AllowanceAnswer AskAllowance(const AllowanceRequest& request) override {
+  std::optional<AllowanceAnswer> AskAllowance(
+      const AllowanceRequest& request) override {
     requests.push_back(request);
+    if (defer_answers) {
+      waiting.push_back(request);
+      return std::nullopt;
+    }
     return AnswerAllowance(request, *this);
+  }
+  // Stage B takes the oldest record waiting (defer_answers), as its task in
+  // another process would: a give-back is applied, a request answered and
+  // the answer given to stage A.
+  void AnswerOldest(Clearance& clearance) {
+    const auto record = waiting.front();
+    waiting.erase(waiting.begin());
+    if (const auto* back = std::get_if<GiveBack>(&record)) {
+      ApplyGiveBack(*back, *this);
+    } else {
+      clearance.OnAllowanceAnswer(
+          AnswerAllowance(std::get<AllowanceRequest>(record), *this), *this);
+    }
   }
   void SendGiveBack(const GiveBack& back) override {
     give_backs.push_back(back);
+    if (defer_answers) {
+      waiting.push_back(back);
+      return;
+    }
     ApplyGiveBack(back, *this);
   }
   Decimal YearTotal(std::string_view buyer, int year) override {
@@ -102,6 +125,10 @@ class MemoryContext : public StageContext, public BuyerContext {
   std::map<std::string, std::string> registry;  // hash(id) -> hash(name)
   // What stage A sent stage B through the exchange, in order.
   std::vector<AllowanceRequest> requests;
+  // Stage B takes the records later, in the order sent, by AnswerOldest:
+  // the buyer's task in another process.
+  bool defer_answers = false;
+  std::vector<std::variant<AllowanceRequest, GiveBack>> waiting;
   std::vector<GiveBack> give_backs;
   std::vector<Receipt> receipts;
   std::vector<DeadLetterCode> dead;

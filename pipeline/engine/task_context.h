@@ -92,7 +92,8 @@ class TaskContext : public StageContext, public BuyerContext {
   void CancelTimer(int64_t due, const ListKey& list) override {
     timers_.Cancel(due, list);
   }
-  AllowanceAnswer AskAllowance(const AllowanceRequest& request) override {
+  std::optional<AllowanceAnswer> AskAllowance(
+      const AllowanceRequest& request) override {
     return AnswerAllowance(request, *this);
   }
   void SendGiveBack(const GiveBack& back) override {
