@@ -72,7 +72,8 @@ echo "|---|---|---|---|---|---|---|---|"
 for ((r = 1; r <= runs; ++r)); do
   rm -rf "$work/state" "$work/copy" "$work/standby" "$work"/*.log "$work/bootstrap"
   "$bin" broker --bootstrap-file "$work/bootstrap" \
-    $(for t in imp decisions summaries dead clearance-changelog; do
+    $(for t in imp decisions summaries dead clearance-changelog \
+        clearance-allowance clearance-allowance-answers; do
         echo "--topic $t:$partitions"; done) > "$work/broker.log" 2>&1 &
   broker_pid=$!
   until [[ -s $work/bootstrap ]]; do sleep 0.1; done

@@ -87,6 +87,8 @@ for ((r = 1; r <= runs; ++r)); do
   "$bin" broker --bootstrap-file "$work/bootstrap" --topic "docs:$partitions" \
     --topic "bare:$partitions" --topic decisions:16 --topic summaries:1 --topic dead:4 \
     --topic "clearlane-changelog:$partitions" \
+    --topic "clearlane-allowance:$partitions" \
+    --topic "clearlane-allowance-answers:$partitions" \
     2> "$work/broker.log" &
   broker_pid=$!
   while [[ ! -s "$work/bootstrap" ]]; do sleep 0.1; done

@@ -24,22 +24,29 @@ namespace clearlane {
 //
 // A fourth, kChangelog, is internal to Kafka mode and no contract output:
 // the state's changes, published through the outbox with the outputs of
-// their epoch (state/changelog.h). Replay never emits it.
+// their epoch (state/changelog.h). Replay never emits it. So are the
+// exchange's two (operators/allowance.h): kAllowance, stage A's requests
+// and give-backs to the buyers' tasks, and kAllowanceAnswers, their
+// answers back to the lists' tasks.
 enum class OutputStream : uint8_t {
   kReceipts,
   kSummaries,
   kDeadLetters,
-  kChangelog
+  kChangelog,
+  kAllowance,
+  kAllowanceAnswers
 };
 // The contract's streams (the first three).
 inline constexpr int kOutputStreamCount = 3;
-// Every stream the outbox numbers, the changelog included.
-inline constexpr int kOutboxStreamCount = 4;
+// Every stream the outbox numbers, the internal ones included.
+inline constexpr int kOutboxStreamCount = 6;
 
-// "receipts", "summaries", "deadletters", "changelog".
+// "receipts", "summaries", "deadletters", "changelog", "allowance",
+// "allowance-answers".
 inline std::string_view OutputStreamName(OutputStream s) {
-  constexpr std::string_view kNames[] = {"receipts", "summaries", "deadletters",
-                                         "changelog"};
+  constexpr std::string_view kNames[] = {"receipts",    "summaries",
+                                         "deadletters", "changelog",
+                                         "allowance",   "allowance-answers"};
   return kNames[static_cast<int>(s)];
 }
 

@@ -17,9 +17,11 @@ namespace {
 // 财关税〔2018〕49号: the yearly limit.
 const Decimal kAnnualLimit = Decimal::FromInteger(26000);
 
-constexpr uint8_t kRequestVersion = 1;
-constexpr uint8_t kAnswerVersion = 1;
-constexpr uint8_t kGiveBackVersion = 1;
+// A record's first byte: its kind (high nibble) and version (low), so
+// that requests and give-backs share a topic.
+constexpr uint8_t kRequestVersion = 0x11;
+constexpr uint8_t kGiveBackVersion = 0x21;
+constexpr uint8_t kAnswerVersion = 0x31;
 
 void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint128(d.units()); }
 Decimal GetDecimal(BinaryReader& r) {
@@ -160,6 +162,10 @@ std::string EncodeGiveBack(const GiveBack& g) {
   w.SignedVarint(g.year);
   PutDecimal(w, g.amount);
   return out;
+}
+
+bool IsGiveBack(std::string_view b) {
+  return !b.empty() && static_cast<uint8_t>(b[0]) == kGiveBackVersion;
 }
 
 absl::StatusOr<GiveBack> DecodeGiveBack(std::string_view b) {

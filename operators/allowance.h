@@ -94,15 +94,18 @@ AllowanceAnswer AnswerAllowance(const AllowanceRequest& request,
 // Takes an accepted cancel's or return's amount out of the buyer's year.
 void ApplyGiveBack(const GiveBack& back, BuyerContext& ctx);
 
-// The records as they cross a repartition topic: a version byte, then the
-// fields. Decoding checks every byte (a record of another version, cut
-// short or with bytes left over is DataLoss): a topic is input too.
+// The records as they cross a repartition topic: a byte naming the kind of
+// record and its version, then the fields. Decoding checks every byte (a
+// record of another kind or version, cut short or with bytes left over is
+// DataLoss): a topic is input too. Requests and give-backs share the
+// buyers' topic; IsGiveBack tells them apart.
 std::string EncodeAllowanceRequest(const AllowanceRequest& r);
 absl::StatusOr<AllowanceRequest> DecodeAllowanceRequest(std::string_view b);
 std::string EncodeAllowanceAnswer(const AllowanceAnswer& a);
 absl::StatusOr<AllowanceAnswer> DecodeAllowanceAnswer(std::string_view b);
 std::string EncodeGiveBack(const GiveBack& g);
 absl::StatusOr<GiveBack> DecodeGiveBack(std::string_view b);
+bool IsGiveBack(std::string_view b);
 
 }  // namespace clearlane
 

@@ -11,7 +11,8 @@ namespace {
 // 3: stage A's partition count; order and timer keys led by their task.
 // 4: the changelog's sequence numbers (a fourth outbox stream). A version
 // 3 record reads as one whose changelog has not started.
-constexpr uint8_t kVersion = 4;
+// 5: the exchange's two streams (allowance requests and answers).
+constexpr uint8_t kVersion = 5;
 constexpr uint8_t kOldestReadable = 3;
 
 }  // namespace
@@ -52,7 +53,9 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view bytes) {
   const bool has_watermark = r.U8();
   const int64_t watermark = r.SignedVarint();
   if (has_watermark) m.watermark = watermark;
-  const int streams = version >= 4 ? kOutboxStreamCount : kOutputStreamCount;
+  const int streams = version >= 5   ? kOutboxStreamCount
+                      : version == 4 ? kOutputStreamCount + 1
+                                     : kOutputStreamCount;
   for (int i = 0; i < streams; ++i) {
     m.next_seq[i] = static_cast<int64_t>(r.Varint());
     m.outbox_floor[i] = static_cast<int64_t>(r.Varint());

@@ -131,6 +131,17 @@ void ExpectOnlyTheWholeRecordDecodes(const std::string& record, Decode decode) {
   EXPECT_FALSE(decode(other_version).ok());
 }
 
+TEST(ExchangeRecords, RequestsAndGiveBacksShareATopicAndAreToldApart) {
+  const std::string q = EncodeAllowanceRequest(Request("1"));
+  const std::string g = EncodeGiveBack({"#B1", 2026, Decimal::FromInteger(1)});
+  EXPECT_FALSE(IsGiveBack(q));
+  EXPECT_TRUE(IsGiveBack(g));
+  EXPECT_FALSE(IsGiveBack(""));
+  EXPECT_FALSE(DecodeAllowanceRequest(g).ok());
+  EXPECT_FALSE(DecodeGiveBack(q).ok());
+  EXPECT_FALSE(DecodeAllowanceAnswer(q).ok());
+}
+
 TEST(ExchangeRecords, ACutOrLongerRecordIsRefused) {
   ExpectOnlyTheWholeRecordDecodes(
       EncodeAllowanceRequest(Request("1")),

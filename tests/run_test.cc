@@ -116,8 +116,10 @@ class RunTest : public ::testing::Test {
       rd_kafka_mock_topic_create(cluster_, "summaries", 1, 1);
       rd_kafka_mock_topic_create(cluster_, "dead", 2, 1);
       // The mock cannot create topics through the admin API.
-      rd_kafka_mock_topic_create(cluster_, "clearance-changelog",
-                                 kInputPartitions, 1);
+      for (const char* internal : {"clearance-changelog", "clearance-allowance",
+                                   "clearance-allowance-answers"}) {
+        rd_kafka_mock_topic_create(cluster_, internal, kInputPartitions, 1);
+      }
     }
     producer_ =
         // One request in flight: Debian's mock (librdkafka 2.0.2) does
@@ -152,13 +154,28 @@ class RunTest : public ::testing::Test {
   // cluster (no fault injection then).
   void StartStandaloneBroker() {
     const std::string file = (dir_ / "bootstrap").string();
-    broker_ =
-        Spawn({CLEARLANE_BINARY, "broker", "--brokers", "3", "--bootstrap-file",
-               file, "--topic", absl::StrFormat("imp:%d", kInputPartitions),
-               "--topic", "decisions:3", "--topic", "summaries:1", "--topic",
-               "dead:2", "--topic",
-               absl::StrFormat("clearance-changelog:%d", kInputPartitions)},
-              (dir_ / "broker.log").string());
+    broker_ = Spawn(
+        {CLEARLANE_BINARY,
+         "broker",
+         "--brokers",
+         "3",
+         "--bootstrap-file",
+         file,
+         "--topic",
+         absl::StrFormat("imp:%d", kInputPartitions),
+         "--topic",
+         "decisions:3",
+         "--topic",
+         "summaries:1",
+         "--topic",
+         "dead:2",
+         "--topic",
+         absl::StrFormat("clearance-changelog:%d", kInputPartitions),
+         "--topic",
+         absl::StrFormat("clearance-allowance:%d", kInputPartitions),
+         "--topic",
+         absl::StrFormat("clearance-allowance-answers:%d", kInputPartitions)},
+        (dir_ / "broker.log").string());
     ASSERT_GT(broker_, 0);
     bootstrap_ = AwaitFileLine(file);
     ASSERT_FALSE(bootstrap_.empty()) << Slurp(dir_ / "broker.log");
@@ -611,6 +628,52 @@ TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
   ExpectReplaysOutputs();
 }
 
+// Stage B takes the round trip through Kafka (docs/kafka-mode.md "Stage B
+// through Kafka"): every request on the allowance topic is answered once,
+// each record numbered once; a record someone else wrote there is skipped
+// with a warning, and the decisions are still replay's.
+TEST_F(RunTest, StageBAnswersEveryRequestThroughTheExchangeTopics) {
+  Generate(1500, 73);
+  Replay();
+  const pid_t run = StartRun(Config((dir_ / "state").string()));
+  WaitForLog("assigned", 1);
+  // Read, since the run started: not written by an outbox (no header).
+  const std::string foreign = "not a record of clearlane's";
+  ASSERT_EQ(
+      rd_kafka_producev(
+          producer_, RD_KAFKA_V_TOPIC("clearance-allowance"),
+          RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY("k", 1),
+          RD_KAFKA_V_VALUE(const_cast<char*>(foreign.data()), foreign.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
+  Produce(0, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+  EXPECT_EQ(CountInLog("without a clearlane-seq header"), 1) << Slurp(log_);
+  size_t requests = 0, give_backs = 0;
+  std::set<int64_t> seqs;
+  for (const Out& o : Consume("clearance-allowance")) {
+    if (o.value == foreign) continue;
+    ASSERT_FALSE(o.value.empty());
+    requests += o.value[0] == 0x11;
+    give_backs += o.value[0] == 0x21;
+    EXPECT_TRUE(seqs.insert(o.seq).second) << "seq " << o.seq << " twice";
+  }
+  size_t answers = 0;
+  std::set<std::string> answered;
+  for (const Out& o : Consume("clearance-allowance-answers")) {
+    ++answers;
+    EXPECT_TRUE(answered.insert(o.value).second) << "an answer twice";
+  }
+  // Every list that passed stage A's checks asked once (most of the day's
+  // import lists), and each was answered once.
+  EXPECT_GT(requests, expected_decisions_.size() / 2);
+  EXPECT_EQ(answers, requests);
+  EXPECT_EQ(seqs.size(), requests + give_backs);
+}
+
 // Record values that are CEB XML messages (contract §11), one record a
 // message keyed as its JSON, decide as the JSON day does; the malformed
 // lines, which have no XML form, stay JSON. A dead letter of an XML record
@@ -921,7 +984,10 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   }
   EXPECT_GT(debug_lines, 0);
   for (const std::string& p : personal) {
-    EXPECT_EQ(seen.find(p), std::string::npos) << "in the metrics or log";
+    const size_t at = seen.find(p);
+    EXPECT_EQ(at, std::string::npos)
+        << "in the metrics or log: " << p << " in \""
+        << seen.substr(at < 80 ? 0 : at - 80, 200) << "\"";
   }
 }
 

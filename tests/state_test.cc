@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "model/coding.h"
+#include "state/run_record.h"
 #include "state/store.h"
 
 namespace clearlane {
@@ -214,6 +215,42 @@ TEST(StateStore, StateKilledBeforeItsFirstDataStartsAfresh) {
   EXPECT_TRUE(store.ok()) << store.status();
   store = absl::UnknownError("closed");
   std::filesystem::remove_all(path);
+}
+
+// Version 5 of the run record numbers the exchange's two streams too; a
+// version 4 record (four streams) reads as one whose exchange has not
+// started, and what this version writes reads back.
+TEST(RunRecordVersions, AVersion4RecordReadsWithTheExchangeAtZero) {
+  std::string v4;
+  BinaryWriter w(&v4);
+  w.U8(4);
+  w.U8(0);  // running
+  w.Bytes("position");
+  w.U8(1);
+  w.SignedVarint(1234);
+  for (int i = 0; i < 4; ++i) {
+    w.Varint(10 + i);  // next
+    w.Varint(5 + i);   // floor
+  }
+  w.U8(1);
+  w.Varint(8);
+  auto read = DecodeRunRecord(v4);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->position, "position");
+  EXPECT_EQ(read->next_seq[static_cast<int>(OutputStream::kChangelog)], 13);
+  EXPECT_EQ(read->next_seq[static_cast<int>(OutputStream::kAllowance)], 0);
+  EXPECT_EQ(
+      read->outbox_floor[static_cast<int>(OutputStream::kAllowanceAnswers)], 0);
+  EXPECT_EQ(read->partitions, 8);
+
+  RunRecord now = *read;
+  now.next_seq[static_cast<int>(OutputStream::kAllowance)] = 77;
+  now.outbox_floor[static_cast<int>(OutputStream::kAllowanceAnswers)] = 66;
+  auto back = DecodeRunRecord(EncodeRunRecord(now));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->next_seq, now.next_seq);
+  EXPECT_EQ(back->outbox_floor, now.outbox_floor);
+  EXPECT_FALSE(DecodeRunRecord(v4 + "x").ok());
 }
 
 }  // namespace

@@ -138,8 +138,11 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
     rd_kafka_mock_topic_create(cluster, kLoadSummariesTopic, 1, 1);
     rd_kafka_mock_topic_create(cluster, kLoadDeadLettersTopic, 2, 1);
     // The mock cannot create topics through the admin API.
-    rd_kafka_mock_topic_create(cluster, "clearlane-loadtest-changelog",
-                               o.kafka_partitions, 1);
+    for (const char* internal :
+         {"clearlane-loadtest-changelog", "clearlane-loadtest-allowance",
+          "clearlane-loadtest-allowance-answers"}) {
+      rd_kafka_mock_topic_create(cluster, internal, o.kafka_partitions, 1);
+    }
   }
   struct ClusterGuard {
     rd_kafka_mock_cluster_t* c;

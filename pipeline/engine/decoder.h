@@ -62,8 +62,15 @@ struct DecodedRecord {
   std::optional<DocType> xml;
   std::vector<TextField> fields;
   std::string field_text;
-  // The outcome is known without decoding: a whole XML message rejected.
+  // The outcome is known without decoding: a whole XML message rejected,
+  // or no document at all (a record of the exchange).
   bool judged = false;
+  // A record of the exchange between stages A and B (Kafka mode,
+  // operators/allowance.h), not a document: which of its topics it came
+  // from, and its writer's sequence number (the clearlane-seq header).
+  enum class Exchange : uint8_t { kNone, kAllowance, kAnswers };
+  Exchange exchange = Exchange::kNone;
+  int64_t seq = -1;
   DecodeOutcome outcome = DecodeOutcome::Accepted();
   Document doc;
   std::string storage;  // the document's text
@@ -90,6 +97,7 @@ inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
   r->size = size;
   r->xml.reset();
   r->judged = false;
+  r->exchange = DecodedRecord::Exchange::kNone;
 }
 
 class ParallelDecoder {

@@ -39,7 +39,12 @@ absl::Status Driver::ProcessRecord(DecodedRecord& record) {
       engine_->task().Process(record, *source_, before);
   source_->Processed(record);
   const auto now = PartitionGroup::Clock::now();
-  time_->Record({record.origin.input, record.origin.partition}, accepted, now);
+  // The exchange's partitions carry no event time and are no input of the
+  // partition group's.
+  if (record.exchange == DecodedRecord::Exchange::kNone) {
+    time_->Record({record.origin.input, record.origin.partition}, accepted,
+                  now);
+  }
   absl::Status st = FireDue(before, time_->Advance(now), accepted.has_value());
   if (!st.ok()) return st;
   if (observer_) observer_->AfterRecord(record);

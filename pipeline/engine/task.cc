@@ -6,6 +6,7 @@
 #include "model/document_codec.h"
 #include "model/encode.h"
 #include "model/event_time.h"
+#include "operators/allowance.h"
 #include "pipeline/observe/metrics.h"
 
 namespace clearlane {
@@ -49,6 +50,10 @@ void Task::DeadLetter(const DecodedRecord& record, const RecordSource& source,
 std::optional<int64_t> Task::Process(DecodedRecord& record,
                                      const RecordSource& source,
                                      std::optional<int64_t> watermark) {
+  if (record.exchange != DecodedRecord::Exchange::kNone) {
+    ProcessExchange(record, source);
+    return std::nullopt;  // the exchange carries no event time
+  }
   if (record.size == 0) return std::nullopt;  // a tombstone is no document
   const DecodeOutcome& outcome = record.outcome;
   if (metrics_) {
@@ -73,6 +78,45 @@ std::optional<int64_t> Task::Process(DecodedRecord& record,
     return std::nullopt;  // a dead letter does not move event time
   }
   return ToEpochSeconds(HeadOf(record.doc).appTime);
+}
+
+void Task::ProcessExchange(const DecodedRecord& record,
+                           const RecordSource& source) {
+  const std::string_view bytes = record.bytes;
+  absl::Status refused;
+  if (record.exchange == DecodedRecord::Exchange::kAnswers) {
+    auto answer = DecodeAllowanceAnswer(bytes);
+    if (answer.ok()) {
+      clearance_.OnAllowanceAnswer(*answer, *context_);
+    } else {
+      refused = answer.status();
+    }
+  } else if (IsGiveBack(bytes)) {
+    auto back = DecodeGiveBack(bytes);
+    if (back.ok()) {
+      ApplyGiveBack(*back, *context_);
+    } else {
+      refused = back.status();
+    }
+  } else {
+    auto request = DecodeAllowanceRequest(bytes);
+    if (request.ok()) {
+      const AllowanceAnswer answer = AnswerAllowance(*request, *context_);
+      epoch_->Emit(OutputStream::kAllowanceAnswers, request->list.orderNo,
+                   EncodeAllowanceAnswer(answer));
+    } else {
+      refused = request.status();
+    }
+  }
+  if (!refused.ok()) {
+    const auto origin = source.SourceOf(record.origin);
+    const TopicSource* at = std::get_if<TopicSource>(&origin);
+    context_->Fail(absl::DataLossError(absl::StrFormat(
+        "%s [%d] offset %d: %s (written by another program, or a clearlane "
+        "of another version?)",
+        at ? at->topic : "exchange", record.origin.partition,
+        record.origin.offset, refused.message())));
+  }
 }
 
 absl::Status Task::Punctuate(int64_t limit,

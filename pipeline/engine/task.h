@@ -59,6 +59,11 @@ class Task {
   absl::Status Drain(absl::FunctionRef<absl::Status()> after_each);
 
  private:
+  // A record of the exchange (Kafka mode): a request or give-back for the
+  // buyers' task, or an answer for the list's; a record that does not
+  // decode stops the engine (TaskContext::Fail): it is no document of
+  // anyone's, and dropping it would leave a list waiting for good.
+  void ProcessExchange(const DecodedRecord& record, const RecordSource& source);
   void DeadLetter(const DecodedRecord& record, const RecordSource& source,
                   DeadLetterCode code, std::string_view detail);
 

@@ -135,6 +135,22 @@ Shipment& TaskContext::ShipmentOf(std::string_view logisticsNo) {
   return shipments_.Modify(ShipmentKey(logisticsNo));
 }
 
+std::optional<AllowanceAnswer> TaskContext::AskAllowance(
+    const AllowanceRequest& request) {
+  if (!through_topics_) return AnswerAllowance(request, *this);
+  epoch_->Emit(OutputStream::kAllowance, request.buyer,
+               EncodeAllowanceRequest(request));
+  return std::nullopt;
+}
+
+void TaskContext::SendGiveBack(const GiveBack& back) {
+  if (!through_topics_) {
+    ApplyGiveBack(back, *this);
+    return;
+  }
+  epoch_->Emit(OutputStream::kAllowance, back.buyer, EncodeGiveBack(back));
+}
+
 Decimal TaskContext::YearTotal(std::string_view buyer, int year) {
   const int64_t* units = totals_.Find(TotalKey(buyer, year));
   return Decimal::FromUnits(units ? *units : 0);

@@ -58,6 +58,11 @@ class TaskContext : public StageContext, public BuyerContext {
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   // Receipts as official XML messages (EngineOptions::receipts_xml).
   void set_receipts_xml(bool xml) { receipts_xml_ = xml; }
+  // Stage B through the exchange's topics (Kafka mode): requests and
+  // give-backs go out as kAllowance records keyed by the buyer, and
+  // answers come back later (Task::ProcessExchange). Otherwise (replay)
+  // the buyers' task in this context answers at once.
+  void set_exchange_through_topics(bool on) { through_topics_ = on; }
   // The watermark operators see (StageContext::Watermark).
   void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
@@ -79,6 +84,11 @@ class TaskContext : public StageContext, public BuyerContext {
   void Forget(size_t capacity, Reaper* reaper);
   // The first error of a state read, if any; the engine stops on it.
   absl::Status status() const;
+  // Stops the engine with `error` (at the next commit), unless an error
+  // came first.
+  void Fail(absl::Status error) {
+    if (status_.ok()) status_ = std::move(error);
+  }
 
   // StageContext.
   OrderGroup& Group(std::string_view orderNo) override;
@@ -93,12 +103,8 @@ class TaskContext : public StageContext, public BuyerContext {
     timers_.Cancel(due, list);
   }
   std::optional<AllowanceAnswer> AskAllowance(
-      const AllowanceRequest& request) override {
-    return AnswerAllowance(request, *this);
-  }
-  void SendGiveBack(const GiveBack& back) override {
-    ApplyGiveBack(back, *this);
-  }
+      const AllowanceRequest& request) override;
+  void SendGiveBack(const GiveBack& back) override;
   std::optional<int64_t> Watermark() const override { return watermark_; }
   Shipment& ShipmentOf(std::string_view logisticsNo) override;
   MonthState& Month(int32_t period) override { return months_.Month(period); }
@@ -125,6 +131,7 @@ class TaskContext : public StageContext, public BuyerContext {
   StateStore* store_;
   bool has_registry_;
   bool receipts_xml_ = false;
+  bool through_topics_ = false;
   int32_t partitions_ = 1;
   EpochCommitter* epoch_ = nullptr;
   Metrics* metrics_ = nullptr;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -77,10 +78,11 @@ class Runner : public DriverObserver {
   // FailedPrecondition when the broker says `topic` is not compacted; a
   // warning when it does not say.
   absl::Status CheckCompacted(const std::string& topic);
-  // The changelog topic exists with the input's partition count (created
-  // when allowed and absent).
-  absl::Status EnsureChangelog(const std::map<std::string, int>& counts,
-                               int partitions);
+  // An internal topic (the changelog, compacted; the exchange's) exists
+  // with the input's partition count (created when allowed and absent).
+  absl::Status EnsureInternal(const std::map<std::string, int>& counts,
+                              const std::string& topic, int partitions,
+                              bool compacted);
   // A new state is rebuilt from the changelog when it holds records; the
   // engine is opened again on what was restored.
   absl::Status CatchUpWithChangelog();
@@ -243,51 +245,59 @@ absl::Status Runner::CheckTopics() {
     if (!n.ok()) return n.status();
     outputs_->SetTopic(s, t, *n);
   }
-  st = EnsureChangelog(counts, order_partitions_);
-  if (!st.ok()) return st;
-  outputs_->SetTopic(OutputStream::kChangelog, config_.changelog_topic,
-                     order_partitions_);
+  const std::tuple<OutputStream, std::string, bool> internal[] = {
+      {OutputStream::kChangelog, config_.changelog_topic, true},
+      {OutputStream::kAllowance, config_.allowance_topic, false},
+      {OutputStream::kAllowanceAnswers, config_.answers_topic, false}};
+  for (const auto& [stream, topic, compacted] : internal) {
+    st = EnsureInternal(counts, topic, order_partitions_, compacted);
+    if (!st.ok()) return st;
+    outputs_->SetTopic(stream, topic, order_partitions_);
+  }
   std::set<std::string> distinct(config_.order_keyed_topics.begin(),
                                  config_.order_keyed_topics.end());
   distinct.insert(config_.other_topics.begin(), config_.other_topics.end());
   inputs_.assign(distinct.begin(), distinct.end());
-  input_partitions_ = 0;
+  // The exchange's partitions are assigned with the inputs'.
+  input_partitions_ = 2 * order_partitions_;
   for (const std::string& t : inputs_) input_partitions_ += counts[t];
   return absl::OkStatus();
 }
 
-absl::Status Runner::EnsureChangelog(const std::map<std::string, int>& counts,
-                                     int partitions) {
-  const std::string& topic = config_.changelog_topic;
+absl::Status Runner::EnsureInternal(const std::map<std::string, int>& counts,
+                                    const std::string& topic, int partitions,
+                                    bool compacted) {
+  const std::string_view what = compacted ? "changelog" : "exchange";
   if (auto it = counts.find(topic); it != counts.end()) {
     if (it->second != partitions) {
       return absl::FailedPreconditionError(absl::StrFormat(
-          "changelog topic %s has %d partition(s) and the inputs keyed by "
-          "orderNo have %d: they must be equal (a task's changes go to the "
+          "%s topic %s has %d partition(s) and the inputs keyed by "
+          "orderNo have %d: they must be equal (a task's records go to the "
           "partition of its number)",
-          topic, it->second, partitions));
+          what, topic, it->second, partitions));
     }
-    return CheckCompacted(topic);
+    return compacted ? CheckCompacted(topic) : absl::OkStatus();
   }
   if (!config_.create_changelog) {
-    return absl::NotFoundError(absl::StrFormat(
-        "changelog topic %s does not exist in %s (create it compacted, "
-        "with %d partition(s), or set changelog.create = true)",
-        topic, config_.brokers, partitions));
+    return absl::NotFoundError(
+        absl::StrFormat("%s topic %s does not exist in %s (create it%s with %d "
+                        "partition(s), or set changelog.create = true)",
+                        what, topic, config_.brokers,
+                        compacted ? " compacted," : "", partitions));
   }
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(
       topic.c_str(), partitions, /*replication_factor=*/-1, nullptr, 0);
-  rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+  if (compacted) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
   rd_kafka_queue_t* q = rd_kafka_queue_new(producer_.get());
   rd_kafka_CreateTopics(producer_.get(), &nt, 1, nullptr, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60000);
   absl::Status st;
   if (!ev) {
     st = absl::UnavailableError(
-        absl::StrFormat("creating changelog topic %s: no answer", topic));
+        absl::StrFormat("creating %s topic %s: no answer", what, topic));
   } else if (rd_kafka_event_error(ev)) {
     st = absl::UnavailableError(
-        absl::StrFormat("creating changelog topic %s: %s", topic,
+        absl::StrFormat("creating %s topic %s: %s", what, topic,
                         rd_kafka_event_error_string(ev)));
   } else {
     size_t n = 0;
@@ -298,7 +308,7 @@ absl::Status Runner::EnsureChangelog(const std::map<std::string, int>& counts,
       const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
       if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         st = absl::UnavailableError(
-            absl::StrFormat("creating changelog topic %s: %s", topic,
+            absl::StrFormat("creating %s topic %s: %s", what, topic,
                             rd_kafka_topic_result_error_string(results[i])));
       }
     }
@@ -307,9 +317,9 @@ absl::Status Runner::EnsureChangelog(const std::map<std::string, int>& counts,
   rd_kafka_queue_destroy(q);
   rd_kafka_NewTopic_destroy(nt);
   if (!st.ok()) return st;
-  log_->info(absl::StrFormat(
-      "created changelog topic %s (%d partition(s), cleanup.policy=compact)",
-      topic, partitions));
+  log_->info(absl::StrFormat("created %s topic %s (%d partition(s)%s)", what,
+                             topic, partitions,
+                             compacted ? ", cleanup.policy=compact" : ""));
   return absl::OkStatus();
 }
 
@@ -581,7 +591,9 @@ absl::Status Runner::Run() {
   source_ = std::make_unique<TopicRecordSource>(
       consumer_.get(), inputs_, &time_, config_.engine.threads,
       engine_->secret(), log_, metrics_.get());
+  source_->set_exchange_topics(config_.allowance_topic, config_.answers_topic);
   source_->set_input_partitions(input_partitions_);
+  engine_->context().set_exchange_through_topics(true);
   st = source_->Restore(engine_->run().position);
   if (st.ok() && engine_->fresh() && config_.fresh_state_check) {
     st = RefuseFreshStateOnPublishedOutputs();

@@ -127,6 +127,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   text_of("topic.summaries", &c.summaries_topic);
   text_of("topic.deadletters", &c.dead_letters_topic);
   text_of("topic.changelog", &c.changelog_topic);
+  text_of("topic.allowance", &c.allowance_topic);
+  text_of("topic.allowance.answers", &c.answers_topic);
   std::string create_changelog = "true";
   text_of("changelog.create", &create_changelog);
   text_of("state.dir", &e.state_dir);
@@ -228,6 +230,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   }
   if (c.instance_id.empty()) c.instance_id = "clearlane-" + c.group_id;
   if (c.changelog_topic.empty()) c.changelog_topic = c.group_id + "-changelog";
+  if (c.allowance_topic.empty()) c.allowance_topic = c.group_id + "-allowance";
+  if (c.answers_topic.empty()) {
+    c.answers_topic = c.group_id + "-allowance-answers";
+  }
   return c;
 }
 

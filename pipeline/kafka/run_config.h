@@ -51,6 +51,14 @@ struct RunConfig {
   // when it does not exist (true), or stop (false).
   std::string changelog_topic;
   bool create_changelog = true;
+  // The exchange between stages A and B (operators/allowance.h):
+  // `topic.allowance`, requests and give-backs keyed by the buyer's keyed
+  // hash (default: group.id + "-allowance"), and `topic.allowance.answers`,
+  // the answers keyed by orderNo (group.id + "-allowance-answers"); both
+  // partitioned like the inputs keyed by orderNo, and created like the
+  // changelog (`changelog.create`), with the broker's cleanup policy.
+  std::string allowance_topic;
+  std::string answers_topic;
   // `changelog.delete.retention.ms`: how long the broker keeps the
   // changelog's tombstones, when it does not say (DescribeConfigs); a
   // catch-up of a state older than that is refused (changelog_restore.h).

@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "model/coding.h"
 #include "model/xml_message.h"
+#include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
 
 namespace clearlane {
@@ -13,8 +14,9 @@ constexpr size_t kBatch = 1024;
 // The poll's wait for the first message of a batch: how soon a quiet
 // consumer lets the driver fire timers and commit an old epoch.
 constexpr int kPollMillis = 100;
-// The position's encoding: 2 adds each partition's records skipped (XML).
-constexpr uint8_t kPositionVersion = 2;
+// The position's encoding: 2 adds each partition's records skipped (XML);
+// 3 the sequence number of an exchange partition's last record.
+constexpr uint8_t kPositionVersion = 3;
 
 }  // namespace
 
@@ -36,6 +38,18 @@ TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
   }
 }
 
+void TopicRecordSource::set_exchange_topics(const std::string& allowance,
+                                            const std::string& answers) {
+  exchange_.assign(topics_.size(), DecodedRecord::Exchange::kNone);
+  for (const auto& [name, kind] :
+       {std::pair{allowance, DecodedRecord::Exchange::kAllowance},
+        std::pair{answers, DecodedRecord::Exchange::kAnswers}}) {
+    topic_index_[name] = static_cast<int32_t>(topics_.size());
+    topics_.push_back(name);
+    exchange_.push_back(kind);
+  }
+}
+
 TopicRecordSource::~TopicRecordSource() {
   if (decoding_) decoder_.Wait();
   rd_kafka_queue_destroy(queue_);
@@ -45,7 +59,7 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
   if (position.empty()) return absl::OkStatus();
   BinaryReader r(position);
   const uint8_t version = r.U8();
-  if (version != 1 && version != kPositionVersion) {
+  if (version < 1 || version > kPositionVersion) {
     return absl::DataLossError("run positions: unknown version");
   }
   const uint64_t n = r.Varint();
@@ -54,6 +68,7 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
     const auto partition = static_cast<int32_t>(r.Varint());
     Place next{.offset = r.SignedVarint()};
     if (version >= 2) next.skip = r.SignedVarint();
+    if (version >= 3) next.seq = r.SignedVarint();
     const bool has = r.U8();
     const int64_t w = r.SignedVarint();
     const std::optional<int64_t> watermark =
@@ -65,6 +80,10 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
     }
     const PartitionId id{it->second, partition};
     next_offsets_[id] = next;
+    if (ExchangeOf(id.input) != DecodedRecord::Exchange::kNone) {
+      taken_seq_[id] = next.seq;
+      continue;
+    }
     time_->RestorePartition(id, watermark);
   }
   const bool has = r.U8();
@@ -90,6 +109,7 @@ std::string TopicRecordSource::Position() const {
     w.Varint(static_cast<uint64_t>(tp.second));
     w.SignedVarint(kept.next.offset);
     w.SignedVarint(kept.next.skip);
+    w.SignedVarint(kept.next.seq);
     w.U8(kept.watermark.has_value());
     w.SignedVarint(kept.watermark.value_or(0));
   }
@@ -171,18 +191,38 @@ void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 // Where consumption stands: after what was taken (processed, or in a
 // batch that will be), else where the state says processing stands.
 std::set<PartitionId> TopicRecordSource::SetStartOffsets(
-    rd_kafka_topic_partition_list_t* partitions) const {
+    rd_kafka_topic_partition_list_t* partitions) {
   std::set<PartitionId> ids;
   for (int i = 0; i < partitions->cnt; ++i) {
     rd_kafka_topic_partition_t& p = partitions->elems[i];
     auto it = topic_index_.find(p.topic);
     if (it == topic_index_.end()) continue;
     const PartitionId id{it->second, p.partition};
-    ids.insert(id);
     auto taken = taken_.find(id);
     p.offset = taken != taken_.end() ? taken->second : next_offset(id);
+    if (ExchangeOf(id.input) == DecodedRecord::Exchange::kNone) {
+      ids.insert(id);
+    } else if (taken == taken_.end() && !next_offsets_.count(id)) {
+      // Where this state starts reading it, for good: a later assignment
+      // must not skip what was written since.
+      p.offset = EndOf(p);
+      next_offsets_[id] = Place{.offset = p.offset};
+    }
   }
   return ids;
+}
+
+int64_t TopicRecordSource::EndOf(const rd_kafka_topic_partition_t& p) const {
+  int64_t low = 0, high = 0;
+  for (int attempt = 1;; ++attempt) {
+    const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        consumer_, p.topic, p.partition, &low, &high, 10000);
+    if (!e) break;
+    log_->warn(absl::StrFormat("reading the end of %s [%d] (attempt %d): %s",
+                               p.topic, p.partition, attempt,
+                               rd_kafka_err2str(e)));
+  }
+  return high;
 }
 
 // Starts each assigned partition where this process stands.
@@ -204,7 +244,7 @@ void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
 void TopicRecordSource::Processed(const DecodedRecord& record) {
   const RecordOrigin& o = record.origin;
   next_offsets_[{o.input, o.partition}] =
-      o.last ? Place{.offset = o.offset + 1}
+      o.last ? Place{.offset = o.offset + 1, .seq = record.seq}
              : Place{.offset = o.offset, .skip = o.record};
 }
 
@@ -271,6 +311,26 @@ void TopicRecordSource::TakeMessage(const rd_kafka_message_t* m,
       .input = input->second, .partition = m->partition, .offset = m->offset};
   const std::string_view value(static_cast<const char*>(m->payload),
                                m->payload ? m->len : 0);
+  if (const auto exchange = ExchangeOf(origin.input);
+      exchange != DecodedRecord::Exchange::kNone) {
+    const std::optional<int64_t> seq =
+        SequenceOf(const_cast<rd_kafka_message_t*>(m));
+    if (!seq) {
+      ++foreign_;  // not written by an outbox: no record of the exchange
+      return;
+    }
+    int64_t& last = taken_seq_.try_emplace({origin.input, origin.partition}, -1)
+                        .first->second;
+    if (*seq <= last) return;  // a copy of one taken before
+    last = *seq;
+    if (*n == batch->size()) batch->emplace_back();
+    DecodedRecord& r = (*batch)[(*n)++];
+    SetJsonRecord(&r, origin, value, value.size());
+    r.exchange = exchange;
+    r.seq = *seq;
+    r.judged = true;
+    return;
+  }
   if (LooksLikeXml(value)) {
     ReadXmlRecords(xml_, value, value.size(), origin, Skipped(origin), batch,
                    n);
@@ -328,6 +388,13 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
     counts_[ahead] = n;
     decoder_.Start(batches_[ahead], n);
     decoding_ = true;
+  }
+  if (foreign_ > 0) {
+    log_->warn(absl::StrFormat(
+        "skipped %d record(s) on the exchange's topics without a %s header: "
+        "not written by clearlane (only clearlane run writes to them)",
+        foreign_, kSeqHeader));
+    foreign_ = 0;
   }
   if (stale_ > 0) {
     log_->info(absl::StrFormat(

@@ -57,6 +57,17 @@ class TopicRecordSource : public RecordSource {
   TopicRecordSource(rd_kafka_t* consumer, std::vector<std::string> topics,
                     PartitionGroup* time, int threads, std::string_view secret,
                     Logger log, Metrics* metrics);
+  // Also reads the exchange's two topics (operators/allowance.h): their
+  // records are no documents and carry no event time; each is handed out
+  // once however often the log holds it (a copy of an aborted transaction
+  // the embedded broker shows, a republished epoch: the writer's sequence
+  // number, kept per partition in the position, says which were taken).
+  // A partition of theirs the state has no position for starts at its
+  // end: what is there was written for another state. A record without a
+  // sequence number is no outbox's and is skipped (with a warning). Call
+  // before Restore.
+  void set_exchange_topics(const std::string& allowance,
+                           const std::string& answers);
   // Waits for a batch being decoded (its records are the decoder's).
   ~TopicRecordSource() override;
 
@@ -98,10 +109,11 @@ class TopicRecordSource : public RecordSource {
   const std::string& topic(int32_t input) const { return topics_[input]; }
 
  private:
-  // Sets each partition's offset to where this process stands; returns
-  // the input partitions among them.
+  // Sets each partition's offset to where this process stands (an exchange
+  // partition new to the state: its end, kept from then on); returns the
+  // input partitions among them.
   std::set<PartitionId> SetStartOffsets(
-      rd_kafka_topic_partition_list_t* partitions) const;
+      rd_kafka_topic_partition_list_t* partitions);
   void Assign(rd_kafka_topic_partition_list_t* partitions);
   // Takes what the consumer holds, up to a batch, into *batch, waiting up
   // to `wait` ms for the first message; the records taken. *dry: the
@@ -118,8 +130,18 @@ class TopicRecordSource : public RecordSource {
   // Records of the XML message at `origin` processed before a restart.
   int64_t Skipped(const RecordOrigin& origin) const;
 
+  // Whether `input` is one of the exchange's topics, and which.
+  DecodedRecord::Exchange ExchangeOf(int32_t input) const {
+    return input < static_cast<int32_t>(exchange_.size())
+               ? exchange_[input]
+               : DecodedRecord::Exchange::kNone;
+  }
+  // The end offset of an exchange partition the state has no position for.
+  int64_t EndOf(const rd_kafka_topic_partition_t& p) const;
+
   rd_kafka_t* consumer_;
-  const std::vector<std::string> topics_;
+  std::vector<std::string> topics_;
+  std::vector<DecodedRecord::Exchange> exchange_;
   absl::flat_hash_map<std::string, int32_t> topic_index_;
   PartitionGroup* time_;
   ParallelDecoder decoder_;
@@ -133,6 +155,7 @@ class TopicRecordSource : public RecordSource {
   struct Place {
     int64_t offset = 0;
     int64_t skip = 0;
+    int64_t seq = -1;  // an exchange partition's: the last record's number
   };
   std::map<PartitionId, Place> next_offsets_;
   // Positions of topics not configured now: kept as the state had them.
@@ -159,7 +182,13 @@ class TopicRecordSource : public RecordSource {
   // or fetched again; messages behind it are skipped (`stale_`: how many
   // since the log last said so).
   std::map<PartitionId, int64_t> taken_;
+  // Per exchange partition, the sequence number of the last record taken
+  // into a batch: one not above it was taken before.
+  std::map<PartitionId, int64_t> taken_seq_;
   uint64_t stale_ = 0;
+  // Records on the exchange's topics without a sequence number, skipped
+  // since the log last said so.
+  uint64_t foreign_ = 0;
   absl::Status status_;
   std::chrono::steady_clock::time_point last_error_{};
 };

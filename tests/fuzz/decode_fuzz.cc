@@ -36,10 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static clearlane::Decoder* decoder = new clearlane::Decoder();
   static clearlane::Document* doc = new clearlane::Document();
   const std::string_view record(reinterpret_cast<const char*>(data), size);
-  // As they come, and after the version byte of today's records (so that
-  // the corpus, JSON lines, reaches past it).
-  const std::string versioned = "\x01" + std::string(record);
-  for (std::string_view bytes : {record, std::string_view(versioned)}) {
+  // As they come, and after the first byte of each of today's records (so
+  // that the corpus, JSON lines, reaches past it).
+  const std::string request = "\x11" + std::string(record);
+  const std::string give_back = "\x21" + std::string(record);
+  const std::string answer = "\x31" + std::string(record);
+  for (std::string_view bytes :
+       {record, std::string_view(request), std::string_view(give_back),
+        std::string_view(answer)}) {
     ExpectReadsBack(bytes, clearlane::EncodeAllowanceRequest,
                     clearlane::DecodeAllowanceRequest);
     ExpectReadsBack(bytes, clearlane::EncodeAllowanceAnswer,
