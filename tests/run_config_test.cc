@@ -63,6 +63,20 @@ TEST(RunConfigTest, ChangelogTopicFollowsTheGroup) {
       << bad.status();
 }
 
+// Stage B's exchange topics are named after the group unless named.
+TEST(RunConfigTest, ExchangeTopicsFollowTheGroup) {
+  auto c = ParseRunConfig(std::string(kMinimal) + "group.id = customs-a\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->allowance_topic, "customs-a-allowance");
+  EXPECT_EQ(c->answers_topic, "customs-a-allowance-answers");
+  auto named = ParseRunConfig(std::string(kMinimal) +
+                              "topic.allowance = b-in\n"
+                              "topic.allowance.answers = b-out\n");
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->allowance_topic, "b-in");
+  EXPECT_EQ(named->answers_topic, "b-out");
+}
+
 TEST(RunConfigTest, KafkaKeysPassThroughUnchanged) {
   auto c = ParseRunConfig(std::string(kMinimal) +
                           "kafka.security.protocol = SASL_SSL\n"

@@ -654,18 +654,19 @@ int CheckRunConfig(const std::string& config_path,
       "# %s: valid; as run takes it (main settings, defaults included)\n"
       "bootstrap.servers = %s\ngroup.id = %s\ninstance.id = %s\n"
       "inputs = %s\ntopic.decisions = %s\ntopic.summaries = %s\n"
-      "topic.deadletters = %s\ntopic.changelog = %s\nchangelog.create = %s\n"
-      "changelog.delete.retention.ms = %d\n"
+      "topic.deadletters = %s\ntopic.changelog = %s\n"
+      "topic.allowance = %s\ntopic.allowance.answers = %s\n"
+      "changelog.create = %s\nchangelog.delete.retention.ms = %d\n"
       "state.dir = %s\nhmac.secret.file = %s\n"
       "sync = %s\nepoch.records = %d\nepoch.millis = %d\n"
       "idle.timeout.ms = %d\nmetrics.address = %s\n",
       config_path, c.brokers, c.group_id, c.instance_id,
       absl::StrJoin(inputs, ","), c.decisions_topic, c.summaries_topic,
-      c.dead_letters_topic, c.changelog_topic,
-      c.create_changelog ? "true" : "false", c.changelog_delete_retention_ms,
-      e.state_dir, e.hmac_secret_file, e.sync ? "epoch" : "none",
-      e.epoch_records, e.epoch_millis, c.idle_timeout_ms,
-      c.observe.metrics_address);
+      c.dead_letters_topic, c.changelog_topic, c.allowance_topic,
+      c.answers_topic, c.create_changelog ? "true" : "false",
+      c.changelog_delete_retention_ms, e.state_dir, e.hmac_secret_file,
+      e.sync ? "epoch" : "none", e.epoch_records, e.epoch_millis,
+      c.idle_timeout_ms, c.observe.metrics_address);
   // Client settings may hold credentials: their names only.
   for (const auto& [key, value] : c.kafka) {
     const bool credential = absl::StrContains(key, "password") ||
