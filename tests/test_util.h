@@ -50,13 +50,16 @@ inline std::string With(std::string s, std::string_view from,
 }
 
 // Every value of a personal field (contract §7: names, identity numbers,
-// telephone numbers, addresses) in `text`, documents as JSON.
+// telephone numbers, addresses) in `text`, documents as JSON, one a line:
+// a value ends at its line (a line the generator cut short leaves a string
+// open, which must not run into the next line and take "1\n{" for a
+// value).
 inline std::set<std::string> PersonalDataIn(const std::string& text) {
   static const std::regex field(
       R"re("(buyerName|buyerIdNumber|buyerTelephone|buyerRegNo|payerName|)re"
       R"re(payerIdNumber|telephone|consignee|consigneeTelephone|)re"
       R"re(consigneeAddress)":)re"
-      R"re("([^"]+)")re");
+      R"re("([^"\n]+)")re");
   std::set<std::string> out;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), field);
        it != std::sregex_iterator(); ++it) {
