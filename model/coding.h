@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "model/decimal.h"
+
 namespace clearlane {
 
 class BinaryWriter {
@@ -82,6 +84,14 @@ class BinaryReader {
   size_t pos_ = 0;
   bool ok_ = true;
 };
+
+// A decimal as its units (10^-5), zigzag varint: any width reads back.
+inline void PutDecimal(BinaryWriter& w, Decimal d) {
+  w.SignedVarint128(d.units());
+}
+inline Decimal GetDecimal(BinaryReader& r) {
+  return Decimal::FromUnits(r.SignedVarint128());
+}
 
 }  // namespace clearlane
 

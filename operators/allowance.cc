@@ -23,11 +23,6 @@ constexpr uint8_t kRequestVersion = 0x11;
 constexpr uint8_t kGiveBackVersion = 0x21;
 constexpr uint8_t kAnswerVersion = 0x31;
 
-void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint128(d.units()); }
-Decimal GetDecimal(BinaryReader& r) {
-  return Decimal::FromUnits(r.SignedVarint128());
-}
-
 void PutListKey(BinaryWriter& w, const ListKey& k) {
   w.U8(static_cast<uint8_t>(k.type));
   w.Bytes(k.ebpCode);

@@ -30,11 +30,6 @@ Version GetVersion(BinaryReader& r) {
   return v;
 }
 
-void PutDecimal(BinaryWriter& w, Decimal d) { w.SignedVarint128(d.units()); }
-Decimal GetDecimal(BinaryReader& r) {
-  return Decimal::FromUnits(r.SignedVarint128());
-}
-
 void PutDecision(BinaryWriter& w, const Decision& d) {
   w.Bytes(d.status);
   w.SignedVarint(d.decided_at);

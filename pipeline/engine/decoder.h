@@ -98,6 +98,7 @@ inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
   r->xml.reset();
   r->judged = false;
   r->exchange = DecodedRecord::Exchange::kNone;
+  r->seq = -1;
 }
 
 class ParallelDecoder {
