@@ -73,8 +73,8 @@ class Clearance {
                                     StageContext& ctx);
   // The buyer's task answered a list that waits for it (StageContext::
   // AskAllowance said the answer comes later). An answer for a list that
-  // no longer waits (a copy, after a crash) is dropped.
-  void OnAllowanceAnswer(const AllowanceAnswer& answer, StageContext& ctx);
+  // no longer waits (a copy, after a crash) is dropped: false.
+  bool OnAllowanceAnswer(const AllowanceAnswer& answer, StageContext& ctx);
   // A list's timeout (or stage L's expiry of a shipment) fired.
   void OnTimeout(const ListKey& list, int64_t due, StageContext& ctx);
   // A month's close fired (Month(period).close_due).

@@ -269,14 +269,14 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   Finish(g, key, decided_at, reasons, &request, &tax, &*answer, ctx);
 }
 
-void Clearance::OnAllowanceAnswer(const AllowanceAnswer& answer,
+bool Clearance::OnAllowanceAnswer(const AllowanceAnswer& answer,
                                   StageContext& ctx) {
   const ListKey& key = answer.list;
   OrderGroup& g = ctx.Group(key.orderNo);
   auto it = g.lists.find({key.type, key.ebpCode});
   if (it == g.lists.end() || !it->second.pending ||
       !DecodeDocument(it->second.version.encoded, &list_doc_).ok()) {
-    return;  // a copy of an answer already applied
+    return false;  // a copy of an answer already applied
   }
   PendingAnswer pending = std::move(*it->second.pending);
   it->second.pending.reset();
@@ -292,6 +292,7 @@ void Clearance::OnAllowanceAnswer(const AllowanceAnswer& answer,
   for (const std::string& form : pending.deferred) {
     if (DecodeDocument(form, &doc).ok()) AnswerCancelOrReturn(doc, g, ctx);
   }
+  return true;
 }
 
 void Clearance::Finish(OrderGroup& g, const ListKey& key, int64_t decided_at,
@@ -480,7 +481,8 @@ void Clearance::AnswerCancelOrReturn(const Document& doc, OrderGroup& g,
         }
       }
     }
-    ctx.SendGiveBack({decision->buyer, decision->year, back});
+    ctx.SendGiveBack({DocType::kCeb621, c.ebpCode, c.orderNo},
+                     {decision->buyer, decision->year, back});
     decision->withdrawn = true;
     r.returnStatus = "399";
     r.returnInfo = absl::StrFormat(

@@ -56,7 +56,8 @@ class StageContext {
   // nullopt: it comes later, to Clearance::OnAllowanceAnswer.
   virtual std::optional<AllowanceAnswer> AskAllowance(
       const AllowanceRequest& request) = 0;
-  virtual void SendGiveBack(const GiveBack& back) = 0;
+  // `list`: the list whose cancel or return gives back.
+  virtual void SendGiveBack(const ListKey& list, const GiveBack& back) = 0;
 
   // The watermark before the current record (contract §9), seconds;
   // nullopt before the first document.

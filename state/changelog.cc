@@ -34,7 +34,8 @@ uint32_t ChangeloggedStores() { return kLoggedMask; }
 
 std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
   if (!IsLogged(change.store)) return std::nullopt;
-  if (change.store == Store::kMeta && change.key != kRunRecordKey) {
+  if (change.store == Store::kMeta && change.key != kRunRecordKey &&
+      !WriterOfSeqKey(change.key)) {
     return std::nullopt;
   }
   ChangelogRecord r;
@@ -62,6 +63,12 @@ int32_t ChangelogPartition(std::string_view key, int32_t partitions) {
   if (partitions <= 1) return 0;
   if (!key.empty() && static_cast<Store>(key[0]) == Store::kOrders) {
     if (std::optional<uint32_t> task = TaskOfOrderKey(key.substr(1))) {
+      return static_cast<int32_t>(*task % static_cast<uint32_t>(partitions));
+    }
+  }
+  // A writer task's sequence numbers travel with its task.
+  if (!key.empty() && static_cast<Store>(key[0]) == Store::kMeta) {
+    if (std::optional<uint32_t> task = WriterOfSeqKey(key.substr(1))) {
       return static_cast<int32_t>(*task % static_cast<uint32_t>(partitions));
     }
   }
@@ -123,9 +130,11 @@ absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
     return absl::OkStatus();
   };
   for (Store s : kLogged) {
-    if (s == Store::kMeta) continue;  // the run record goes last
+    // Of kMeta, the writers' numbers now; the run record goes last.
     StoreIterator it = store->NewIterator(s);
-    for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    for (s == Store::kMeta ? it.Seek(kWriterSeqPrefix) : it.SeekToFirst();
+         it.Valid() && (s != Store::kMeta || WriterOfSeqKey(it.key()));
+         it.Next()) {
       absl::Status st = log({s, Change::Kind::kPut, std::string(it.key()),
                              std::string(it.value())});
       if (!st.ok()) return st;

@@ -3,8 +3,9 @@
 // lost (docs/engine.md "Changelog"; docs/kafka-mode.md).
 //
 // What is logged: every change to the stores that are the state (orders,
-// logistics, buyers, summaries) and the run record, which holds the input
-// offsets and sequence numbers the state goes with. Not logged: the outbox
+// logistics, buyers, summaries), the run record, which holds the input
+// offsets and sequence numbers the state goes with, and the writer tasks'
+// numbers on the exchange (WriterSeqKey). Not logged: the outbox
 // (what it holds is published with the changelog records of its epoch),
 // the registry (loaded from its file at every start), the timers (derived)
 // and the secret or its check value (the secret stays with the operator).
@@ -22,7 +23,8 @@
 // of [key, end), and none (a tombstone, which compaction removes with the
 // key) for a deletion. Partition: an orders key's own task (its first 4
 // bytes, the partition of orderNo), so a task's changes share the input
-// partition's number; a summaries key by its month (all of a month's keys
+// partition's number, and so do a writer task's numbers; a summaries key
+// by its month (all of a month's keys
 // together, since a round's closed lists are dropped by one range
 // deletion, and a restore keeps the order within a partition only); other
 // keys by murmur2 of the key, as the Java client would. Every other change

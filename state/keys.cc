@@ -100,6 +100,23 @@ std::string TotalKey(std::string_view buyer, int year) {
   return key;
 }
 
+std::string WriterSeqKey(int32_t writer, OutputStream s, int32_t partition) {
+  std::string key(kWriterSeqPrefix);
+  BinaryWriter w(&key);
+  w.Fixed32(static_cast<uint32_t>(writer));
+  w.U8(static_cast<uint8_t>(s));
+  w.Fixed32(static_cast<uint32_t>(partition));
+  return key;
+}
+
+std::optional<uint32_t> WriterOfSeqKey(std::string_view key) {
+  if (key.size() != kWriterSeqPrefix.size() + 9 ||
+      !key.starts_with(kWriterSeqPrefix)) {
+    return std::nullopt;
+  }
+  return BinaryReader(key.substr(kWriterSeqPrefix.size(), 4)).Fixed32();
+}
+
 std::string MonthKey(int32_t period) {
   std::string key(kMonthKeyPrefix);
   BinaryWriter(&key).Fixed32(static_cast<uint32_t>(period));

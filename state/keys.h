@@ -48,6 +48,15 @@ inline constexpr std::string_view kSecretCheckKey = "hmac-check";
 // A restore from the changelog under way, or a standby's: where it stands
 // in each partition (pipeline/kafka/changelog_restore.h). Not logged.
 inline constexpr std::string_view kRestoreProgressKey = "changelog-restore";
+// Store::kMeta: a writer task's next sequence number for one partition of
+// an exchange stream (pipeline/engine/writer_stamp.h): kWriterSeqPrefix,
+// the writer task (4 bytes), the stream (1 byte), the destination
+// partition (4 bytes). Logged with the writer's task.
+inline constexpr std::string_view kWriterSeqPrefix = "writer-seq/";
+std::string WriterSeqKey(int32_t writer, OutputStream s, int32_t partition);
+// The writer task a kMeta key numbers for; nullopt when it is no
+// WriterSeqKey.
+std::optional<uint32_t> WriterOfSeqKey(std::string_view key);
 
 // Store::kOrders: the stage A task (4 bytes: the partition of orderNo),
 // XXH3-64 of orderNo (8 bytes), then orderNo.

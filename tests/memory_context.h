@@ -61,7 +61,7 @@ class MemoryContext : public StageContext, public BuyerContext {
           AnswerAllowance(std::get<AllowanceRequest>(record), *this), *this);
     }
   }
-  void SendGiveBack(const GiveBack& back) override {
+  void SendGiveBack(const ListKey& /*list*/, const GiveBack& back) override {
     give_backs.push_back(back);
     if (defer_answers) {
       waiting.push_back(back);

@@ -19,6 +19,7 @@
 #include "pipeline/engine/engine.h"
 #include "pipeline/engine/partition_group.h"
 #include "pipeline/engine/task_context.h"
+#include "pipeline/engine/writer_stamp.h"
 #include "pipeline/files/file_source.h"
 #include "pipeline/observe/log.h"
 #include "state/keys.h"
@@ -63,13 +64,17 @@ TEST(Partitioner, PartitionOfMatchesLibrdkafka) {
 // Keeps what the engine publishes.
 class Collect : public OutputSink {
  public:
-  absl::Status Publish(OutputStream, int64_t, std::string_view,
+  absl::Status Publish(OutputStream s, int64_t, std::string_view key,
                        std::string_view line) override {
     lines.emplace_back(line);
+    if (s == OutputStream::kAllowance) {
+      allowance.emplace_back(std::string(key), std::string(line));
+    }
     return absl::OkStatus();
   }
   absl::Status Flush() override { return absl::OkStatus(); }
   std::vector<std::string> lines;
+  std::vector<std::pair<std::string, std::string>> allowance;  // key, value
 };
 
 class EngineLayoutTest : public ::testing::Test {
@@ -224,6 +229,57 @@ TEST_F(EngineLayoutTest, TimersRebuiltFromTheStateAreTheTimersSet) {
   // Lists and shipments were waiting at many of those commits.
   EXPECT_GT(compare.lists, 1000);
   EXPECT_GT(compare.shipments, 100);
+}
+
+// Stage A through the exchange with no answers coming (Kafka mode's path,
+// the buyers' tasks elsewhere): every request is stamped by its list's
+// task, each task numbering its records to each partition 0, 1, 2, ...,
+// its next number kept in the state; every list that asked waits, counted
+// as it asks and counted again by a context loaded from the state.
+TEST_F(EngineLayoutTest, ExchangeRecordsAreStampedByTheirListsTask) {
+  constexpr int32_t kTasks = 3;
+  GeneratorOptions g;
+  g.orders = 600;
+  g.seed = 29;
+  g.flow = Flow::kImport;
+  EngineOptions o = Options();
+  o.epoch_records = 101;
+  auto engine = Engine::Open(o, Partitions(kTasks), Log());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  (*engine)->context().set_exchange_through_topics(true);
+  Process(g, engine->get(), nullptr);
+
+  std::map<std::pair<int32_t, int32_t>, int64_t> next;  // writer, partition
+  int64_t requests = 0;
+  for (const auto& [key, value] : published_.allowance) {
+    std::string_view record = value;
+    const absl::StatusOr<WriterStamp> stamp = Unstamp(&record);
+    ASSERT_TRUE(stamp.ok()) << stamp.status();
+    const absl::StatusOr<AllowanceRequest> request =
+        DecodeAllowanceRequest(record);
+    ASSERT_TRUE(request.ok()) << request.status();
+    ++requests;
+    EXPECT_EQ(key, request->buyer);
+    EXPECT_EQ(stamp->writer, PartitionOf(request->list.orderNo, kTasks));
+    int64_t& n = next[{stamp->writer, PartitionOf(key, kTasks)}];
+    EXPECT_EQ(stamp->seq, n++);
+  }
+  EXPECT_GT(requests, 400);
+  EXPECT_EQ(next.size(), size_t{kTasks * kTasks});
+  for (const auto& [at, n] : next) {
+    auto stored = (*engine)->store().Get(
+        Store::kMeta,
+        WriterSeqKey(at.first, OutputStream::kAllowance, at.second));
+    ASSERT_TRUE(stored.ok() && *stored);
+    BinaryReader r(**stored);
+    EXPECT_EQ(r.SignedVarint(), n) << at.first << " to " << at.second;
+  }
+  EXPECT_EQ((*engine)->context().awaiting_allowance(), requests);
+  TaskContext loaded(&(*engine)->store(), /*has_registry=*/false);
+  loaded.set_partitions(kTasks);
+  ASSERT_TRUE(loaded.Load((*engine)->task().clearance()).ok());
+  EXPECT_EQ(loaded.awaiting_allowance(), requests);
+  EXPECT_EQ(loaded.pending_lists(), (*engine)->context().pending_lists());
 }
 
 // Loading the registry writes the run record before the first epoch: a run

@@ -24,6 +24,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -36,7 +37,10 @@
 #include "bench/generator.h"
 #include "bench/loadtest/http_client.h"
 #include "model/xml_message.h"
+#include "operators/allowance.h"
+#include "pipeline/engine/writer_stamp.h"
 #include "pipeline/files/replay.h"
+#include "state/keys.h"
 #include "tests/fixtures.h"
 #include "tests/process.h"
 #include "tests/test_util.h"
@@ -63,6 +67,7 @@ using Clock = std::chrono::steady_clock;
 struct Out {
   std::string key, value;
   int64_t seq = -1;
+  int32_t partition = -1;
 };
 
 // What a decision is, without the fields that depend on the order of
@@ -432,6 +437,7 @@ class RunTest : public ::testing::Test {
         Out o;
         o.key.assign(static_cast<const char*>(m->key), m->key_len);
         o.value.assign(static_cast<const char*>(m->payload), m->len);
+        o.partition = m->partition;
         rd_kafka_headers_t* h = nullptr;
         const void* v = nullptr;
         size_t n = 0;
@@ -630,8 +636,11 @@ TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
 
 // Stage B takes the round trip through Kafka (docs/kafka-mode.md "Stage B
 // through Kafka"): every request on the allowance topic is answered once,
-// each record numbered once; a record someone else wrote there is skipped
-// with a warning, and the decisions are still replay's.
+// each record numbered once by the outbox and stamped by its writer task
+// (a request's and a give-back's: its list's task; an answer's: the
+// buyer's task, the partition its request went to), each writer numbering
+// its records to a partition 0, 1, 2, ...; a record someone else wrote
+// there is skipped with a warning, and the decisions are still replay's.
 TEST_F(RunTest, StageBAnswersEveryRequestThroughTheExchangeTopics) {
   Generate(1500, 73);
   Replay();
@@ -654,19 +663,56 @@ TEST_F(RunTest, StageBAnswersEveryRequestThroughTheExchangeTopics) {
   EXPECT_EQ(CountInLog("without a clearlane-seq header"), 1) << Slurp(log_);
   size_t requests = 0, give_backs = 0;
   std::set<int64_t> seqs;
+  // Per topic, writer and partition, the writer's numbers in log order.
+  std::map<std::tuple<std::string, int32_t, int32_t>, std::vector<int64_t>>
+      numbers;
+  std::map<std::string, int32_t> buyer_task;  // by the list's orderNo
   for (const Out& o : Consume("clearance-allowance")) {
     if (o.value == foreign) continue;
-    ASSERT_FALSE(o.value.empty());
-    requests += o.value[0] == 0x11;
-    give_backs += o.value[0] == 0x21;
+    std::string_view record = o.value;
+    const absl::StatusOr<WriterStamp> stamp = Unstamp(&record);
+    ASSERT_TRUE(stamp.ok() && stamp->writer >= 0) << o.value;
     EXPECT_TRUE(seqs.insert(o.seq).second) << "seq " << o.seq << " twice";
+    numbers[{"allowance", stamp->writer, o.partition}].push_back(stamp->seq);
+    if (IsGiveBack(record)) {
+      ++give_backs;
+      continue;
+    }
+    const absl::StatusOr<AllowanceRequest> request =
+        DecodeAllowanceRequest(record);
+    ASSERT_TRUE(request.ok()) << request.status();
+    ++requests;
+    EXPECT_EQ(stamp->writer,
+              PartitionOf(request->list.orderNo, kInputPartitions));
+    EXPECT_EQ(o.partition, PartitionOf(request->buyer, kInputPartitions));
+    buyer_task[request->list.orderNo] = o.partition;
   }
   size_t answers = 0;
   std::set<std::string> answered;
   for (const Out& o : Consume("clearance-allowance-answers")) {
     ++answers;
-    EXPECT_TRUE(answered.insert(o.value).second) << "an answer twice";
+    std::string_view record = o.value;
+    const absl::StatusOr<WriterStamp> stamp = Unstamp(&record);
+    ASSERT_TRUE(stamp.ok() && stamp->writer >= 0) << o.value;
+    const absl::StatusOr<AllowanceAnswer> answer =
+        DecodeAllowanceAnswer(record);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    ASSERT_TRUE(buyer_task.count(answer->list.orderNo));
+    EXPECT_EQ(stamp->writer, buyer_task[answer->list.orderNo]);
+    EXPECT_EQ(o.partition, PartitionOf(answer->list.orderNo, kInputPartitions));
+    numbers[{"answers", stamp->writer, o.partition}].push_back(stamp->seq);
+    EXPECT_TRUE(answered.insert(std::string(record)).second)
+        << "an answer twice";
   }
+  for (const auto& [where, seen] : numbers) {
+    for (size_t i = 0; i < seen.size(); ++i) {
+      ASSERT_EQ(seen[i], static_cast<int64_t>(i))
+          << std::get<0>(where) << " writer " << std::get<1>(where)
+          << " partition " << std::get<2>(where);
+    }
+  }
+  // Several writers share a partition (4 tasks on each side).
+  EXPECT_GT(numbers.size(), 2u * kInputPartitions);
   // Every list that passed stage A's checks asked once (most of the day's
   // import lists), and each was answered once.
   EXPECT_GT(requests, expected_decisions_.size() / 2);
@@ -914,15 +960,21 @@ TEST_F(RunTest, PrometheusScrapesTheCountsAndNoPersonalDataShows) {
   const std::string scrape = ::clearlane::HttpGet(port, "/metrics").body;
   double receipts = 0;
   int lag_series = 0;
+  std::optional<double> awaiting_allowance;
   std::istringstream in(scrape);
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("clearlane_receipts_total{", 0) == 0) {
       receipts += std::stod(line.substr(line.rfind(' ') + 1));
     }
     if (line.rfind("clearlane_consumer_lag_records{", 0) == 0) ++lag_series;
+    if (line.rfind("clearlane_lists_pending{stage=\"B\"}", 0) == 0) {
+      awaiting_allowance = std::stod(line.substr(line.rfind(' ') + 1));
+    }
   }
   EXPECT_EQ(receipts, static_cast<double>(decisions)) << scrape;
   EXPECT_EQ(lag_series, kInputPartitions) << scrape;
+  // Every list asked its buyer and was answered: none waits.
+  EXPECT_EQ(awaiting_allowance, 0.0) << scrape;
   // Prometheus's own checker accepts the live scrape.
   {
     const std::string file = (dir_ / "scrape.prom").string();

@@ -790,6 +790,7 @@ TEST_F(ChangelogTest, RecordsAppliedToANewStateRebuildTheLoggedStores) {
     b->Put(Store::kSummaries, RoundPrefix(202611, 0) + "list-b", "b");
     b->Put(Store::kSummaries, RoundPrefix(202611, 1) + "list-c", "c");
     b->Put(Store::kMeta, kRunRecordKey, "run-1");
+    b->Put(Store::kMeta, WriterSeqKey(3, OutputStream::kAllowance, 1), "\x08");
     b->Put(Store::kMeta, "secret-check", "not logged");
     b->Put(Store::kOutbox, OutboxKey(OutputStream::kReceipts, 0), "no");
     b->Put(Store::kRegistry, "registry-hash", "no");
@@ -801,7 +802,7 @@ TEST_F(ChangelogTest, RecordsAppliedToANewStateRebuildTheLoggedStores) {
                    RoundPrefix(202611, 1));
     b->Put(Store::kMeta, kRunRecordKey, "run-2");
   });
-  EXPECT_EQ(records_.size(), 11u);
+  EXPECT_EQ(records_.size(), 12u);
 
   const fs::path other = dir_.string() + "-restored";
   fs::remove_all(other);
@@ -822,7 +823,8 @@ TEST_F(ChangelogTest, RecordsAppliedToANewStateRebuildTheLoggedStores) {
     EXPECT_EQ(Contents(**restored, Store::kSummaries),
               (KV{{RoundPrefix(202611, 1) + "list-c", "c"}}));
     EXPECT_EQ(Contents(**restored, Store::kMeta),
-              (KV{{std::string(kRunRecordKey), "run-2"}}));
+              (KV{{std::string(kRunRecordKey), "run-2"},
+                  {WriterSeqKey(3, OutputStream::kAllowance, 1), "\x08"}}));
     EXPECT_TRUE(Contents(**restored, Store::kOutbox).empty());
     EXPECT_TRUE(Contents(**restored, Store::kRegistry).empty());
   }
@@ -848,6 +850,21 @@ TEST_F(ChangelogTest, PartitionsKeepWhatMustStayInOrderTogether) {
     months.insert(ChangelogPartition(s + MonthKey(p), 7));
   }
   EXPECT_GT(months.size(), 2u) << "the months spread over the partitions";
+  // A writer task's numbers go with its task, whatever their stream and
+  // destination.
+  const std::string meta(1, char(Store::kMeta));
+  for (int32_t task = 0; task < 6; ++task) {
+    for (int32_t to : {0, 5}) {
+      EXPECT_EQ(
+          ChangelogPartition(
+              meta + WriterSeqKey(task, OutputStream::kAllowanceAnswers, to),
+              6),
+          task);
+    }
+  }
+  EXPECT_EQ(WriterOfSeqKey(WriterSeqKey(7, OutputStream::kAllowance, 2)), 7u);
+  EXPECT_FALSE(WriterOfSeqKey(kRunRecordKey));
+  EXPECT_FALSE(WriterOfSeqKey(std::string(kWriterSeqPrefix) + "short"));
 }
 
 TEST_F(ChangelogTest, ARecordClearlaneDoesNotWriteIsDataLoss) {
@@ -880,6 +897,9 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
                          absl::StrCat("order ", i));
                 }
                 b->Put(Store::kBuyers, "buyer", "7");
+                b->Put(Store::kMeta,
+                       WriterSeqKey(2, OutputStream::kAllowanceAnswers, 0),
+                       "\x02");
                 b->Put(Store::kSummaries, MonthKey(202611), "month");
                 b->Put(Store::kRegistry, "registry-hash", "not logged");
                 run.position = "offsets";
@@ -887,7 +907,7 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
               }).ok());
   auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
   ASSERT_TRUE(logged.ok()) << logged.status();
-  EXPECT_EQ(*logged, 25000 + 1 + 1 + 1);
+  EXPECT_EQ(*logged, 25000 + 1 + 1 + 1 + 1);
   EXPECT_EQ(outbox.next_seq(OutputStream::kChangelog), *logged);
   auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
   ASSERT_TRUE(again.ok());
@@ -914,6 +934,10 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
     auto run_restored = ReadRunRecord(**restored);
     ASSERT_TRUE(run_restored.ok() && *run_restored);
     EXPECT_EQ((*run_restored)->position, "offsets");
+    auto writer = (*restored)->Get(
+        Store::kMeta, WriterSeqKey(2, OutputStream::kAllowanceAnswers, 0));
+    ASSERT_TRUE(writer.ok() && *writer);
+    EXPECT_EQ(**writer, "\x02");
     EXPECT_TRUE(Contents(**restored, Store::kRegistry).empty());
   }
   fs::remove_all(other);

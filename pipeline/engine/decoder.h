@@ -67,9 +67,11 @@ struct DecodedRecord {
   bool judged = false;
   // A record of the exchange between stages A and B (Kafka mode,
   // operators/allowance.h), not a document: which of its topics it came
-  // from, and its writer's sequence number (the clearlane-seq header).
+  // from, and its writer's stamp (writer_stamp.h), `bytes` holding what
+  // the stamp stamps.
   enum class Exchange : uint8_t { kNone, kAllowance, kAnswers };
   Exchange exchange = Exchange::kNone;
+  int32_t writer = -1;
   int64_t seq = -1;
   DecodeOutcome outcome = DecodeOutcome::Accepted();
   Document doc;
@@ -98,6 +100,7 @@ inline void SetJsonRecord(DecodedRecord* r, const RecordOrigin& origin,
   r->xml.reset();
   r->judged = false;
   r->exchange = DecodedRecord::Exchange::kNone;
+  r->writer = -1;
   r->seq = -1;
 }
 

@@ -202,7 +202,8 @@ void EpochCommitter::LogChanges() {
 
 void EpochCommitter::UpdateGauges(bool read_store) {
   if (!metrics_) return;
-  metrics_->SetPending(state_->pending_lists(), state_->pending_shipments());
+  metrics_->SetPending(state_->pending_lists(), state_->awaiting_allowance(),
+                       state_->pending_shipments());
   if (run_->watermark) metrics_->SetWatermark(ToUnixSeconds(*run_->watermark));
   metrics_->SetOutbox(outbox_->size());
   // RocksDB's properties at most once a second.

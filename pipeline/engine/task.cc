@@ -87,7 +87,9 @@ void Task::ProcessExchange(const DecodedRecord& record,
   if (record.exchange == DecodedRecord::Exchange::kAnswers) {
     auto answer = DecodeAllowanceAnswer(bytes);
     if (answer.ok()) {
-      clearance_.OnAllowanceAnswer(*answer, *context_);
+      if (clearance_.OnAllowanceAnswer(*answer, *context_)) {
+        context_->AllowanceAnswered();
+      }
     } else {
       refused = answer.status();
     }
@@ -102,8 +104,11 @@ void Task::ProcessExchange(const DecodedRecord& record,
     auto request = DecodeAllowanceRequest(bytes);
     if (request.ok()) {
       const AllowanceAnswer answer = AnswerAllowance(*request, *context_);
-      epoch_->Emit(OutputStream::kAllowanceAnswers, request->list.orderNo,
-                   EncodeAllowanceAnswer(answer));
+      // The writer of an answer is the buyer's task: the partition the
+      // request came from.
+      context_->EmitExchange(OutputStream::kAllowanceAnswers,
+                             record.origin.partition, request->list.orderNo,
+                             EncodeAllowanceAnswer(answer));
     } else {
       refused = request.status();
     }

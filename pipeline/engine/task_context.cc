@@ -5,6 +5,7 @@
 #include "model/receipt_xml.h"
 #include "operators/summary.h"
 #include "pipeline/engine/epoch.h"
+#include "pipeline/engine/writer_stamp.h"
 #include "pipeline/observe/metrics.h"
 #include "state/keys.h"
 
@@ -40,6 +41,7 @@ TaskContext::TaskContext(StateStore* store, bool has_registry)
       waybills_(store, Store::kLogistics,
                 {&EncodeWaybillVersion, &DecodeWaybillVersion}),
       totals_(store, Store::kBuyers, {&EncodeTotal, &DecodeTotal}),
+      writer_seqs_(store, Store::kMeta, {&EncodeTotal, &DecodeTotal}),
       shipments_(store, Store::kLogistics,
                  {&EncodeShipment, &DecodeShipment, &IsEmptyShipment}),
       months_({&EncodeMonthState, &DecodeMonthState}),
@@ -53,7 +55,8 @@ absl::Status TaskContext::Load(const Clearance& rules) {
   return st;
 }
 
-// Every group and shipment is read once; the timers they imply are set.
+// Every group and shipment is read once; the timers they imply are set,
+// and the lists waiting for their buyer's answer counted.
 absl::Status TaskContext::RestoreTimers(const Clearance& rules) {
   const auto set = [this](int64_t due, const ListKey& list) {
     timers_.Set(due, list);
@@ -66,6 +69,9 @@ absl::Status TaskContext::RestoreTimers(const Clearance& rules) {
       return absl::DataLossError("an order group is corrupt");
     }
     rules.ForEachTimer(*orderNo, *g, set);
+    for (const auto& [id, entry] : g->lists) {
+      awaiting_allowance_ += entry.pending.has_value();
+    }
   }
   if (!it.status().ok()) return it.status();
   it = store_->NewIterator(Store::kLogistics);
@@ -97,7 +103,7 @@ absl::Status TaskContext::NoteStartedEmpty() {
 absl::Status TaskContext::status() const {
   for (const absl::Status* st :
        {&status_, &groups_.status(), &waybills_.status(), &totals_.status(),
-        &shipments_.status(), &closed_.status()}) {
+        &writer_seqs_.status(), &shipments_.status(), &closed_.status()}) {
     if (!st->ok()) return *st;
   }
   return absl::OkStatus();
@@ -135,20 +141,31 @@ Shipment& TaskContext::ShipmentOf(std::string_view logisticsNo) {
   return shipments_.Modify(ShipmentKey(logisticsNo));
 }
 
+void TaskContext::EmitExchange(OutputStream s, int32_t writer, std::string key,
+                               std::string_view record) {
+  int64_t& next = writer_seqs_.Modify(
+      WriterSeqKey(writer, s, PartitionOf(key, partitions_)));
+  epoch_->Emit(s, std::move(key), Stamped({writer, next++}, record));
+}
+
+// The writer of stage A's records is the list's task.
 std::optional<AllowanceAnswer> TaskContext::AskAllowance(
     const AllowanceRequest& request) {
   if (!through_topics_) return AnswerAllowance(request, *this);
-  epoch_->Emit(OutputStream::kAllowance, request.buyer,
+  ++awaiting_allowance_;
+  EmitExchange(OutputStream::kAllowance,
+               PartitionOf(request.list.orderNo, partitions_), request.buyer,
                EncodeAllowanceRequest(request));
   return std::nullopt;
 }
 
-void TaskContext::SendGiveBack(const GiveBack& back) {
+void TaskContext::SendGiveBack(const ListKey& list, const GiveBack& back) {
   if (!through_topics_) {
     ApplyGiveBack(back, *this);
     return;
   }
-  epoch_->Emit(OutputStream::kAllowance, back.buyer, EncodeGiveBack(back));
+  EmitExchange(OutputStream::kAllowance, PartitionOf(list.orderNo, partitions_),
+               back.buyer, EncodeGiveBack(back));
 }
 
 Decimal TaskContext::YearTotal(std::string_view buyer, int year) {
@@ -226,6 +243,7 @@ void TaskContext::Flush(WriteBatch* batch) {
   months_.Flush(batch);
   closed_.Flush(batch);
   totals_.Flush(batch);
+  writer_seqs_.Flush(batch);
 }
 
 void TaskContext::Forget(size_t capacity, Reaper* reaper) {

@@ -63,6 +63,11 @@ class TaskContext : public StageContext, public BuyerContext {
   // answers come back later (Task::ProcessExchange). Otherwise (replay)
   // the buyers' task in this context answers at once.
   void set_exchange_through_topics(bool on) { through_topics_ = on; }
+  // Emits `record` on the exchange's stream `s` keyed by `key`, stamped
+  // with `writer`'s next number for the partition the key goes to
+  // (writer_stamp.h; one of the partitions_ tasks).
+  void EmitExchange(OutputStream s, int32_t writer, std::string key,
+                    std::string_view record);
   // The watermark operators see (StageContext::Watermark).
   void set_watermark(std::optional<int64_t> w) { watermark_ = w; }
 
@@ -74,6 +79,10 @@ class TaskContext : public StageContext, public BuyerContext {
   // waiting to expire.
   int64_t pending_lists() const { return timers_.pending_lists(); }
   int64_t pending_shipments() const { return timers_.pending_shipments(); }
+  // Lists waiting for their buyer's answer (Kafka mode): counted at Load,
+  // one more with each request, one fewer with each answer applied.
+  int64_t awaiting_allowance() const { return awaiting_allowance_; }
+  void AllowanceAnswered() { --awaiting_allowance_; }
 
   // Writes the changed state into `batch`; the entries are clean from
   // then on.
@@ -104,7 +113,7 @@ class TaskContext : public StageContext, public BuyerContext {
   }
   std::optional<AllowanceAnswer> AskAllowance(
       const AllowanceRequest& request) override;
-  void SendGiveBack(const GiveBack& back) override;
+  void SendGiveBack(const ListKey& list, const GiveBack& back) override;
   std::optional<int64_t> Watermark() const override { return watermark_; }
   Shipment& ShipmentOf(std::string_view logisticsNo) override;
   MonthState& Month(int32_t period) override { return months_.Month(period); }
@@ -132,6 +141,7 @@ class TaskContext : public StageContext, public BuyerContext {
   bool has_registry_;
   bool receipts_xml_ = false;
   bool through_topics_ = false;
+  int64_t awaiting_allowance_ = 0;
   int32_t partitions_ = 1;
   EpochCommitter* epoch_ = nullptr;
   Metrics* metrics_ = nullptr;
@@ -142,6 +152,8 @@ class TaskContext : public StageContext, public BuyerContext {
   CachedStore<OrderGroup> groups_;  // keyed by orderNo
   CachedStore<WaybillVersion> waybills_;
   CachedStore<int64_t> totals_;  // units of 10^-5
+  // Each writer task's next number per exchange stream and partition.
+  CachedStore<int64_t> writer_seqs_;
   CachedStore<Shipment> shipments_;
   TimerStore timers_;
   MonthStore<MonthState> months_;

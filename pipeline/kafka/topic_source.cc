@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "model/coding.h"
 #include "model/xml_message.h"
+#include "pipeline/engine/writer_stamp.h"
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
 
@@ -15,8 +16,9 @@ constexpr size_t kBatch = 1024;
 // consumer lets the driver fire timers and commit an old epoch.
 constexpr int kPollMillis = 100;
 // The position's encoding: 2 adds each partition's records skipped (XML);
-// 3 the sequence number of an exchange partition's last record.
-constexpr uint8_t kPositionVersion = 3;
+// 3 the sequence number of an exchange partition's last record; 4 the
+// last number of each writer of an exchange partition instead.
+constexpr uint8_t kPositionVersion = 4;
 
 }  // namespace
 
@@ -66,9 +68,21 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     std::string topic(r.Bytes());
     const auto partition = static_cast<int32_t>(r.Varint());
-    Place next{.offset = r.SignedVarint()};
+    Place next;
+    next.offset = r.SignedVarint();
     if (version >= 2) next.skip = r.SignedVarint();
-    if (version >= 3) next.seq = r.SignedVarint();
+    if (version == 3) {
+      // Written before stamps: one writer, numbered by the outbox.
+      if (const int64_t seq = r.SignedVarint(); seq >= 0) {
+        next.marks[kUnstampedWriter] = seq;
+      }
+    } else if (version >= 4) {
+      const uint64_t writers = r.Varint();
+      for (uint64_t k = 0; k < writers && r.ok(); ++k) {
+        const auto writer = static_cast<int32_t>(r.SignedVarint());
+        next.marks[writer] = r.SignedVarint();
+      }
+    }
     const bool has = r.U8();
     const int64_t w = r.SignedVarint();
     const std::optional<int64_t> watermark =
@@ -81,7 +95,7 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
     const PartitionId id{it->second, partition};
     next_offsets_[id] = next;
     if (ExchangeOf(id.input) != DecodedRecord::Exchange::kNone) {
-      taken_seq_[id] = next.seq;
+      taken_marks_[id] = next.marks;
       continue;
     }
     time_->RestorePartition(id, watermark);
@@ -109,7 +123,11 @@ std::string TopicRecordSource::Position() const {
     w.Varint(static_cast<uint64_t>(tp.second));
     w.SignedVarint(kept.next.offset);
     w.SignedVarint(kept.next.skip);
-    w.SignedVarint(kept.next.seq);
+    w.Varint(kept.next.marks.size());
+    for (const auto& [writer, seq] : kept.next.marks) {
+      w.SignedVarint(writer);
+      w.SignedVarint(seq);
+    }
     w.U8(kept.watermark.has_value());
     w.SignedVarint(kept.watermark.value_or(0));
   }
@@ -206,7 +224,7 @@ std::set<PartitionId> TopicRecordSource::SetStartOffsets(
       // Where this state starts reading it, for good: a later assignment
       // must not skip what was written since.
       p.offset = EndOf(p);
-      next_offsets_[id] = Place{.offset = p.offset};
+      next_offsets_[id].offset = p.offset;
     }
   }
   return ids;
@@ -243,9 +261,12 @@ void TopicRecordSource::Assign(rd_kafka_topic_partition_list_t* partitions) {
 
 void TopicRecordSource::Processed(const DecodedRecord& record) {
   const RecordOrigin& o = record.origin;
-  next_offsets_[{o.input, o.partition}] =
-      o.last ? Place{.offset = o.offset + 1, .seq = record.seq}
-             : Place{.offset = o.offset, .skip = o.record};
+  Place& place = next_offsets_[{o.input, o.partition}];
+  place.offset = o.last ? o.offset + 1 : o.offset;
+  place.skip = o.last ? 0 : o.record;
+  if (record.exchange != DecodedRecord::Exchange::kNone) {
+    place.marks[record.writer] = record.seq;
+  }
 }
 
 int64_t TopicRecordSource::Skipped(const RecordOrigin& origin) const {
@@ -319,15 +340,28 @@ void TopicRecordSource::TakeMessage(const rd_kafka_message_t* m,
       ++foreign_;  // not written by an outbox: no record of the exchange
       return;
     }
-    int64_t& last = taken_seq_.try_emplace({origin.input, origin.partition}, -1)
+    std::string_view record = value;
+    absl::StatusOr<WriterStamp> stamp = Unstamp(&record);
+    if (!stamp.ok()) {
+      status_ = absl::DataLossError(absl::StrFormat(
+          "%s [%d] offset %d: %s (written by another program, or a "
+          "clearlane of another version?)",
+          topics_[origin.input], origin.partition, origin.offset,
+          stamp.status().message()));
+      return;
+    }
+    if (stamp->writer == kUnstampedWriter) stamp->seq = *seq;
+    int64_t& last = taken_marks_[{origin.input, origin.partition}]
+                        .try_emplace(stamp->writer, -1)
                         .first->second;
-    if (*seq <= last) return;  // a copy of one taken before
-    last = *seq;
+    if (stamp->seq <= last) return;  // a copy of one taken before
+    last = stamp->seq;
     if (*n == batch->size()) batch->emplace_back();
     DecodedRecord& r = (*batch)[(*n)++];
-    SetJsonRecord(&r, origin, value, value.size());
+    SetJsonRecord(&r, origin, record, record.size());
     r.exchange = exchange;
-    r.seq = *seq;
+    r.writer = stamp->writer;
+    r.seq = stamp->seq;
     r.judged = true;
     return;
   }

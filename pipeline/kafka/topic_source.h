@@ -60,8 +60,10 @@ class TopicRecordSource : public RecordSource {
   // Also reads the exchange's two topics (operators/allowance.h): their
   // records are no documents and carry no event time; each is handed out
   // once however often the log holds it (a copy of an aborted transaction
-  // the embedded broker shows, a republished epoch: the writer's sequence
-  // number, kept per partition in the position, says which were taken).
+  // the embedded broker shows, a republished epoch: the writer's stamp,
+  // writer_stamp.h, says which were taken, from the last number of each
+  // writer of each partition, kept in the position). A stamp that does
+  // not read stops the source.
   // A partition of theirs the state has no position for starts at its
   // end: what is there was written for another state. A record without a
   // sequence number is no outbox's and is skipped (with a warning). Call
@@ -152,10 +154,12 @@ class TopicRecordSource : public RecordSource {
   rd_kafka_queue_t* queue_;
   // Where a partition stands: its next offset, and the records of the XML
   // message there already processed.
+  // Per writer of an exchange partition, the number of its last record.
+  using Marks = std::map<int32_t, int64_t>;
   struct Place {
     int64_t offset = 0;
     int64_t skip = 0;
-    int64_t seq = -1;  // an exchange partition's: the last record's number
+    Marks marks;  // an exchange partition's: its writers' last records
   };
   std::map<PartitionId, Place> next_offsets_;
   // Positions of topics not configured now: kept as the state had them.
@@ -182,9 +186,9 @@ class TopicRecordSource : public RecordSource {
   // or fetched again; messages behind it are skipped (`stale_`: how many
   // since the log last said so).
   std::map<PartitionId, int64_t> taken_;
-  // Per exchange partition, the sequence number of the last record taken
+  // Per exchange partition, each writer's number of the last record taken
   // into a batch: one not above it was taken before.
-  std::map<PartitionId, int64_t> taken_seq_;
+  std::map<PartitionId, Marks> taken_marks_;
   uint64_t stale_ = 0;
   // Records on the exchange's topics without a sequence number, skipped
   // since the log last said so.

@@ -101,10 +101,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
              r)
            .Add({}, seconds);
   pending_ = &Named(BuildGauge(), "clearlane_lists_pending",
-                    "Lists waiting for their documents (stage A) and "
-                    "shipment facts waiting for a list (stage L).",
+                    "Lists waiting for their documents (stage A), for their "
+                    "buyer's answer (stage B, Kafka mode) and shipment facts "
+                    "waiting for a list (stage L).",
                     r);
   pending_lists_ = &pending_->Add({{"stage", "A"}});
+  awaiting_allowance_ = &pending_->Add({{"stage", "B"}});
   pending_shipments_ = &pending_->Add({{"stage", "L"}});
   watermark_seconds_ =
       &Named(BuildGauge(), "clearlane_watermark_seconds",
@@ -301,8 +303,10 @@ void Metrics::EpochCommitted(double seconds, double publish_seconds) {
   publish_seconds_->Observe(publish_seconds);
 }
 
-void Metrics::SetPending(int64_t lists, int64_t shipments) {
+void Metrics::SetPending(int64_t lists, int64_t awaiting_allowance,
+                         int64_t shipments) {
   pending_lists_->Set(static_cast<double>(lists));
+  awaiting_allowance_->Set(static_cast<double>(awaiting_allowance));
   pending_shipments_->Set(static_cast<double>(shipments));
 }
 

@@ -68,7 +68,7 @@ class Metrics {
   // its outputs (0 where the sink writes ahead).
   void EpochCommitted(double seconds, double publish_seconds);
   // Gauges set after each epoch.
-  void SetPending(int64_t lists, int64_t shipments);
+  void SetPending(int64_t lists, int64_t awaiting_allowance, int64_t shipments);
   // The engine's watermark, in Unix seconds; the lag is measured against
   // the wall clock here, never in an operator.
   void SetWatermark(std::optional<int64_t> unix_seconds);
@@ -115,6 +115,7 @@ class Metrics {
   prometheus::Histogram* publish_seconds_;
   prometheus::Family<prometheus::Gauge>* pending_;
   prometheus::Gauge* pending_lists_;
+  prometheus::Gauge* awaiting_allowance_;
   prometheus::Gauge* pending_shipments_;
   prometheus::Gauge* watermark_seconds_;
   prometheus::Gauge* watermark_lag_;

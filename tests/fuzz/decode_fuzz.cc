@@ -3,9 +3,10 @@
 // state form reads back and writes the same bytes again (decimals of any
 // width included); and a dead letter always encodes as valid UTF-8 within
 // the raw limit, masked or not. The same bytes as a record of the
-// exchange between stages A and B (operators/allowance.h, which will
-// cross a repartition topic) are refused or give a record that writes and
-// reads back as itself.
+// exchange between stages A and B (operators/allowance.h, which crosses
+// the exchange's topics) are refused or give a record that writes and
+// reads back as itself, and so does the writer's stamp in front of one
+// (pipeline/engine/writer_stamp.h).
 
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "model/encode.h"
 #include "model/utf8.h"
 #include "operators/allowance.h"
+#include "pipeline/engine/writer_stamp.h"
 
 namespace {
 
@@ -41,9 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string request = "\x11" + std::string(record);
   const std::string give_back = "\x21" + std::string(record);
   const std::string answer = "\x31" + std::string(record);
+  const std::string stamped = "\x41" + std::string(record);
+  std::string_view unstamped = stamped;
+  if (const auto stamp = clearlane::Unstamp(&unstamped); stamp.ok()) {
+    const std::string again = clearlane::Stamped(*stamp, unstamped);
+    std::string_view rest = again;
+    const auto back = clearlane::Unstamp(&rest);
+    if (!back.ok() || *back != *stamp || rest != unstamped) std::abort();
+  }
   for (std::string_view bytes :
        {record, std::string_view(request), std::string_view(give_back),
-        std::string_view(answer)}) {
+        std::string_view(answer), unstamped}) {
     ExpectReadsBack(bytes, clearlane::EncodeAllowanceRequest,
                     clearlane::DecodeAllowanceRequest);
     ExpectReadsBack(bytes, clearlane::EncodeAllowanceAnswer,

@@ -1,0 +1,152 @@
+// The writer's stamp on the exchange's records (pipeline/engine/
+// writer_stamp.h), and the reader's position that keeps a mark per writer
+// (pipeline/kafka/topic_source.h).
+
+#include "pipeline/engine/writer_stamp.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "model/coding.h"
+#include "pipeline/engine/partition_group.h"
+#include "pipeline/kafka/topic_source.h"
+#include "pipeline/observe/log.h"
+
+namespace clearlane {
+namespace {
+
+TEST(WriterStamp, ReadsBackAndLeavesTheRecord) {
+  const std::string record = "\x11 a request's bytes";
+  for (const WriterStamp stamp :
+       {WriterStamp{0, 0}, WriterStamp{3, 127}, WriterStamp{127, 128},
+        WriterStamp{std::numeric_limits<int32_t>::max(),
+                    std::numeric_limits<int64_t>::max()}}) {
+    const std::string stamped = Stamped(stamp, record);
+    std::string_view rest = stamped;
+    const absl::StatusOr<WriterStamp> back = Unstamp(&rest);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, stamp);
+    EXPECT_EQ(rest, record);
+  }
+}
+
+// A record of the version before stamps is left as it is, its writer the
+// unstamped one (numbered by the outbox's header).
+TEST(WriterStamp, AnUnstampedRecordIsTheOneWriterBeforeStamps) {
+  for (const std::string record :
+       {std::string("\x11request"), std::string("\x21give-back"),
+        std::string("\x31"
+                    "answer"),
+        std::string()}) {
+    std::string_view rest = record;
+    const absl::StatusOr<WriterStamp> stamp = Unstamp(&rest);
+    ASSERT_TRUE(stamp.ok());
+    EXPECT_EQ(stamp->writer, kUnstampedWriter);
+    EXPECT_EQ(rest, record);
+  }
+}
+
+TEST(WriterStamp, ACutOrOutOfRangeStampIsDataLoss) {
+  const std::string stamped = Stamped({300, 70000}, "");
+  for (size_t n = 1; n < stamped.size(); ++n) {
+    std::string_view cut = std::string_view(stamped).substr(0, n);
+    EXPECT_EQ(Unstamp(&cut).status().code(), absl::StatusCode::kDataLoss)
+        << n << " bytes";
+  }
+  std::string wide;
+  BinaryWriter w(&wide);
+  w.U8(kStampVersion);
+  w.Varint(uint64_t{1} << 31);  // a writer task past int32
+  w.Varint(0);
+  std::string_view rest = wide;
+  EXPECT_EQ(Unstamp(&rest).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A position of the version before stamps (3: one number per exchange
+// partition, the outbox's) reads as that partition's mark for the
+// unstamped writer; written again (version 4) it reads back the same.
+class TopicPositionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[256];
+    ASSERT_EQ(
+        rd_kafka_conf_set(conf, "group.id", "position-test", err, sizeof err),
+        RD_KAFKA_CONF_OK);
+    // Never contacted: positions are read and written without a broker.
+    ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", "127.0.0.1:1", err,
+                                sizeof err),
+              RD_KAFKA_CONF_OK);
+    consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    ASSERT_NE(consumer_, nullptr) << err;
+  }
+  void TearDown() override {
+    if (consumer_) rd_kafka_destroy(consumer_);
+  }
+  std::string RestoreAndWrite(std::string_view position) {
+    PartitionGroup time;
+    TopicRecordSource source(consumer_, {"orders"}, &time, 1, "",
+                             MakeJsonLogger("position-test", stderr), nullptr);
+    source.set_exchange_topics("allowance", "answers");
+    const absl::Status st = source.Restore(position);
+    EXPECT_TRUE(st.ok()) << st;
+    return source.Position();
+  }
+  rd_kafka_t* consumer_ = nullptr;
+};
+
+TEST_F(TopicPositionTest, AVersion3MarkIsTheUnstampedWritersAndReadsBack) {
+  std::string v3;
+  BinaryWriter w(&v3);
+  w.U8(3);
+  w.Varint(2);
+  for (const auto& [topic, offset, seq] :
+       {std::tuple{"allowance", 40, 17}, std::tuple{"orders", 900, -1}}) {
+    w.Bytes(topic);
+    w.Varint(1);  // partition
+    w.SignedVarint(offset);
+    w.SignedVarint(0);  // records of an XML message skipped
+    w.SignedVarint(seq);
+    w.U8(1);
+    w.SignedVarint(1700000000);  // the partition's watermark
+  }
+  w.U8(1);
+  w.SignedVarint(1700000000);
+
+  const std::string v4 = RestoreAndWrite(v3);
+  BinaryReader r(v4);
+  EXPECT_EQ(r.U8(), 4);
+  ASSERT_EQ(r.Varint(), 2u);
+  EXPECT_EQ(r.Bytes(), "allowance");
+  EXPECT_EQ(r.Varint(), 1u);
+  EXPECT_EQ(r.SignedVarint(), 40);
+  EXPECT_EQ(r.SignedVarint(), 0);
+  ASSERT_EQ(r.Varint(), 1u) << "one writer's mark";
+  EXPECT_EQ(r.SignedVarint(), kUnstampedWriter);
+  EXPECT_EQ(r.SignedVarint(), 17);
+  r.U8();
+  r.SignedVarint();
+  EXPECT_EQ(r.Bytes(), "orders");
+  EXPECT_EQ(r.Varint(), 1u);
+  EXPECT_EQ(r.SignedVarint(), 900);
+  EXPECT_EQ(r.SignedVarint(), 0);
+  EXPECT_EQ(r.Varint(), 0u) << "an input partition has no writers";
+  EXPECT_TRUE(r.ok());
+
+  EXPECT_EQ(RestoreAndWrite(v4), v4);
+  EXPECT_FALSE([&] {
+    PartitionGroup time;
+    TopicRecordSource source(consumer_, {"orders"}, &time, 1, "",
+                             MakeJsonLogger("position-test-2", stderr),
+                             nullptr);
+    source.set_exchange_topics("allowance", "answers");
+    return source.Restore(v4.substr(0, v4.size() - 1)).ok();
+  }()) << "a position cut short is refused";
+}
+
+}  // namespace
+}  // namespace clearlane
