@@ -74,7 +74,8 @@ for ((r = 1; r <= runs; ++r)); do
   "$bin" broker --bootstrap-file "$work/bootstrap" \
     $(for t in imp decisions summaries dead clearance-changelog \
         clearance-allowance clearance-allowance-answers; do
-        echo "--topic $t:$partitions"; done) > "$work/broker.log" 2>&1 &
+        echo "--topic $t:$partitions"; done) --topic clearance-closed-lists:1 \
+    > "$work/broker.log" 2>&1 &
   broker_pid=$!
   until [[ -s $work/bootstrap ]]; do sleep 0.1; done
   bootstrap=$(cat "$work/bootstrap")

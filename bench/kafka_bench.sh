@@ -89,6 +89,7 @@ for ((r = 1; r <= runs; ++r)); do
     --topic "clearlane-changelog:$partitions" \
     --topic "clearlane-allowance:$partitions" \
     --topic "clearlane-allowance-answers:$partitions" \
+    --topic clearlane-closed-lists:1 \
     2> "$work/broker.log" &
   broker_pid=$!
   while [[ ! -s "$work/bootstrap" ]]; do sleep 0.1; done

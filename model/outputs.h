@@ -27,26 +27,28 @@ namespace clearlane {
 // their epoch (state/changelog.h). Replay never emits it. So are the
 // exchange's two (operators/allowance.h): kAllowance, stage A's requests
 // and give-backs to the buyers' tasks, and kAllowanceAnswers, their
-// answers back to the lists' tasks.
+// answers back to the lists' tasks; and stage C's, kClosedLists, closed
+// lists and watermark marks to stage C's task (operators/summary.h).
 enum class OutputStream : uint8_t {
   kReceipts,
   kSummaries,
   kDeadLetters,
   kChangelog,
   kAllowance,
-  kAllowanceAnswers
+  kAllowanceAnswers,
+  kClosedLists
 };
 // The contract's streams (the first three).
 inline constexpr int kOutputStreamCount = 3;
 // Every stream the outbox numbers, the internal ones included.
-inline constexpr int kOutboxStreamCount = 6;
+inline constexpr int kOutboxStreamCount = 7;
 
 // "receipts", "summaries", "deadletters", "changelog", "allowance",
-// "allowance-answers".
+// "allowance-answers", "closed-lists".
 inline std::string_view OutputStreamName(OutputStream s) {
-  constexpr std::string_view kNames[] = {"receipts",    "summaries",
-                                         "deadletters", "changelog",
-                                         "allowance",   "allowance-answers"};
+  constexpr std::string_view kNames[] = {
+      "receipts",  "summaries",         "deadletters", "changelog",
+      "allowance", "allowance-answers", "closed-lists"};
   return kNames[static_cast<int>(s)];
 }
 

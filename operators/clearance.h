@@ -84,6 +84,11 @@ class Clearance {
   void OnEndOfInput(StageContext& ctx);
   // When the close of a month (PeriodOf) is due.
   int64_t MonthCloseDue(int32_t period) const;
+  // Stage C's end of the exchange: a closed list that StageContext::
+  // SendClosedList sent enters its month, seen at ctx.Watermark().
+  void OnClosedList(const ClosedListRecord& r, StageContext& ctx) {
+    Summarise(r.closing, r.closed_at, ctx);
+  }
 
   // The timers the rules keep set for a group or a shipment, which are a
   // function of it: one for each undecided list whose held version is

@@ -250,7 +250,7 @@ void Clearance::CloseExport(OrderGroup& g, const ListKey& key, int64_t at,
   ctx.EmitReceipt(r);
   const std::string logisticsNo = d.logisticsNo;
   if (!d.closing.empty()) {
-    Summarise(d.closing, at, ctx);
+    if (!ctx.SendClosedList(key, d.closing, at)) Summarise(d.closing, at, ctx);
     d.closing.clear();
   }
   Release(ctx.ShipmentOf(logisticsNo), key, logisticsNo, ctx);

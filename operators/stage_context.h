@@ -58,6 +58,15 @@ class StageContext {
       const AllowanceRequest& request) = 0;
   // `list`: the list whose cancel or return gives back.
   virtual void SendGiveBack(const ListKey& list, const GiveBack& back) = 0;
+  // Stage C, through the exchange (operators/summary.h): sends `list`'s
+  // closing (EncodeClosedList), closed at `closed_at`, to stage C's task
+  // in another process and says true; false: stage C is here, and the
+  // caller summarises it at once.
+  virtual bool SendClosedList(const ListKey& /*list*/,
+                              std::string_view /*closing*/,
+                              int64_t /*closed_at*/) {
+    return false;
+  }
 
   // The watermark before the current record (contract §9), seconds;
   // nullopt before the first document.

@@ -19,6 +19,10 @@ namespace clearlane {
 namespace {
 
 constexpr uint8_t kClosedListVersion = 1;
+// Stage C's exchange records: kind (high nibble) and version (low), after
+// the allowance exchange's (operators/allowance.cc).
+constexpr uint8_t kClosedListRecordVersion = 0x51;
+constexpr uint8_t kWatermarkMarkVersion = 0x61;
 
 using LineKey = std::tuple<std::string, std::string, std::string, std::string>;
 
@@ -282,6 +286,56 @@ void Clearance::OnEndOfInput(StageContext& ctx) {
     const MonthState m = ctx.Month(p);
     if (m.written && m.pending) WriteRound(p, m.round, ctx);
   }
+}
+
+std::string EncodeClosedListRecord(const ClosedListRecord& r) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kClosedListRecordVersion);
+  w.Bytes(r.closing);
+  w.SignedVarint(r.closed_at);
+  w.U8(r.watermark.has_value());
+  w.SignedVarint(r.watermark.value_or(0));
+  return out;
+}
+
+absl::StatusOr<ClosedListRecord> DecodeClosedListRecord(std::string_view b) {
+  BinaryReader r(b);
+  ClosedListRecord c;
+  bool valid = r.U8() == kClosedListRecordVersion;
+  c.closing = std::string(r.Bytes());
+  c.closed_at = r.SignedVarint();
+  const uint8_t has = r.U8();
+  const int64_t watermark = r.SignedVarint();
+  valid = valid && has <= 1 && (has || watermark == 0) &&
+          DecodeClosedList(c.closing).ok();
+  if (!valid || !r.ok() || !r.done()) {
+    return absl::DataLossError("a closed list's record is corrupt");
+  }
+  if (has) c.watermark = watermark;
+  return c;
+}
+
+std::string EncodeWatermarkMark(int64_t watermark) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(kWatermarkMarkVersion);
+  w.SignedVarint(watermark);
+  return out;
+}
+
+bool IsWatermarkMark(std::string_view b) {
+  return !b.empty() && static_cast<uint8_t>(b[0]) == kWatermarkMarkVersion;
+}
+
+absl::StatusOr<int64_t> DecodeWatermarkMark(std::string_view b) {
+  BinaryReader r(b);
+  const bool valid = r.U8() == kWatermarkMarkVersion;
+  const int64_t watermark = r.SignedVarint();
+  if (!valid || !r.ok() || !r.done()) {
+    return absl::DataLossError("a watermark mark is corrupt");
+  }
+  return watermark;
 }
 
 }  // namespace clearlane

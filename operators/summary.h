@@ -14,6 +14,7 @@
 #define CLEARLANE_OPERATORS_SUMMARY_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,29 @@ std::string HeadGroupKey(const SummaryForm& f);
 
 // Whether two closed lists fall in the same head group.
 bool SameHeadGroup(const ClosedList& a, const ClosedList& b, int summary_flag);
+
+// Stage C's exchange (Kafka mode; docs/engine.md "Stage C across
+// processes"). Stage C owns every month (contract §10: a month's close and
+// its supplements span its head groups), so its records go to one task. A
+// closed list travels with the watermark its writer saw when it closed
+// (StageContext::Watermark): stage C's event time is the greatest watermark
+// its records bring, so a month's close fires between the same lists as
+// in replay however late the records arrive. A watermark mark brings a
+// writer's watermark alone, so a month closes when no list comes.
+struct ClosedListRecord {
+  std::string closing;  // EncodeClosedList
+  int64_t closed_at = 0;
+  std::optional<int64_t> watermark;
+  friend bool operator==(const ClosedListRecord&,
+                         const ClosedListRecord&) = default;
+};
+std::string EncodeClosedListRecord(const ClosedListRecord& r);
+// DataLoss for bytes that are no record of this version.
+absl::StatusOr<ClosedListRecord> DecodeClosedListRecord(std::string_view b);
+std::string EncodeWatermarkMark(int64_t watermark);
+absl::StatusOr<int64_t> DecodeWatermarkMark(std::string_view b);
+// Whether `b` is a watermark mark rather than a closed list.
+bool IsWatermarkMark(std::string_view b);
 
 }  // namespace clearlane
 

@@ -12,7 +12,8 @@ namespace {
 // 4: the changelog's sequence numbers (a fourth outbox stream). A version
 // 3 record reads as one whose changelog has not started.
 // 5: the exchange's two streams (allowance requests and answers).
-constexpr uint8_t kVersion = 5;
+// 6: stage C's exchange stream (closed lists).
+constexpr uint8_t kVersion = 6;
 constexpr uint8_t kOldestReadable = 3;
 
 }  // namespace
@@ -53,7 +54,8 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view bytes) {
   const bool has_watermark = r.U8();
   const int64_t watermark = r.SignedVarint();
   if (has_watermark) m.watermark = watermark;
-  const int streams = version >= 5   ? kOutboxStreamCount
+  const int streams = version >= 6   ? kOutboxStreamCount
+                      : version == 5 ? kOutputStreamCount + 3
                       : version == 4 ? kOutputStreamCount + 1
                                      : kOutputStreamCount;
   for (int i = 0; i < streams; ++i) {

@@ -15,6 +15,8 @@
 #include "bench/generator.h"
 #include "model/coding.h"
 #include "model/decode.h"
+#include "model/event_time.h"
+#include "operators/summary.h"
 #include "pipeline/engine/driver.h"
 #include "pipeline/engine/engine.h"
 #include "pipeline/engine/partition_group.h"
@@ -70,11 +72,13 @@ class Collect : public OutputSink {
     if (s == OutputStream::kAllowance) {
       allowance.emplace_back(std::string(key), std::string(line));
     }
+    if (s == OutputStream::kSummaries) summaries.emplace_back(line);
     return absl::OkStatus();
   }
   absl::Status Flush() override { return absl::OkStatus(); }
   std::vector<std::string> lines;
   std::vector<std::pair<std::string, std::string>> allowance;  // key, value
+  std::vector<std::string> summaries;
 };
 
 class EngineLayoutTest : public ::testing::Test {
@@ -280,6 +284,89 @@ TEST_F(EngineLayoutTest, ExchangeRecordsAreStampedByTheirListsTask) {
   ASSERT_TRUE(loaded.Load((*engine)->task().clearance()).ok());
   EXPECT_EQ(loaded.awaiting_allowance(), requests);
   EXPECT_EQ(loaded.pending_lists(), (*engine)->context().pending_lists());
+}
+
+// Stage C in Kafka mode: its months close on the watermark its records
+// bring (closed lists, marks), not on the engine's, so a list is in the
+// round replay would put it in however late its record comes: closed
+// before its month's close was due, in the month's first forms; after
+// it, in a supplement, written at the next month's close.
+TEST_F(EngineLayoutTest, StageCClosesMonthsOnTheWatermarkItsRecordsBring) {
+  auto engine = Engine::Open(Options(), Partitions(1), Log());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  Engine& e = **engine;
+  e.context().set_exchange_through_topics(true);
+  e.epochs().StartPublishing(&published_);
+  const std::string empty = (dir_ / "empty.ndjson").string();
+  std::fclose(std::fopen(empty.c_str(), "w"));
+  FilePosition start;
+  start.inputs = {empty};
+  FileRecordSource source(start, 1, e.secret());
+  auto closing = [](std::string order_no) {
+    ClosedList c;
+    c.ebcCode = "EBC1";
+    c.trafMode = "4";
+    c.ownerCode = "OWN1";
+    c.country = "USA";
+    c.portCode = "5141";
+    c.orderNo = order_no;
+    c.logisticsNo = "L" + order_no;
+    c.invtNo = "I" + order_no;
+    c.copNo = "C" + order_no;
+    c.grossWeight = Decimal::FromInteger(2);
+    c.netWeight = Decimal::FromInteger(1);
+    c.lines.push_back({"6109100021", "USA", "USD", "035",
+                       Decimal::FromInteger(1), Decimal::FromInteger(10)});
+    return EncodeClosedList(c);
+  };
+  const int64_t nov20 = ToEpochSeconds(absl::CivilSecond(2026, 11, 20));
+  const int64_t nov30 = ToEpochSeconds(absl::CivilSecond(2026, 11, 30));
+  const int64_t dec10 = ToEpochSeconds(absl::CivilSecond(2026, 12, 10));
+  const int64_t nov_due = e.task().clearance().MonthCloseDue(
+      PeriodOf(absl::CivilSecond(2026, 11, 1)));
+  const int64_t dec_due = e.task().clearance().MonthCloseDue(
+      PeriodOf(absl::CivilSecond(2026, 12, 1)));
+  int64_t offset = 0;
+  auto feed = [&](std::string bytes) {
+    DecodedRecord r;
+    SetJsonRecord(&r, {.offset = offset++}, bytes, bytes.size());
+    r.exchange = DecodedRecord::Exchange::kClosedLists;
+    r.judged = true;
+    e.task().Process(r, source, std::nullopt);
+  };
+  // A closes before November's close was due; a mark past it closes
+  // November (A in supplement 0); B closed in November but after that
+  // close, C in December; a mark past December's close writes November's
+  // supplement 1 (B), then December's forms (C).
+  feed(EncodeClosedListRecord({closing("A"), nov20, nov20}));
+  EXPECT_TRUE(published_.summaries.empty());
+  ASSERT_TRUE(e.epochs().Commit().ok());
+  EXPECT_TRUE(published_.summaries.empty()) << "closed on the engine's clock";
+  feed(EncodeWatermarkMark(nov_due + 10));
+  feed(EncodeClosedListRecord({closing("B"), nov30, nov_due + 20}));
+  feed(EncodeClosedListRecord({closing("C"), dec10, dec10}));
+  feed(EncodeWatermarkMark(nov_due + 30));  // below the greatest: no close
+  ASSERT_TRUE(e.epochs().Commit().ok());
+  ASSERT_EQ(published_.summaries.size(), 1u);
+  feed(EncodeWatermarkMark(dec_due));
+  ASSERT_TRUE(e.epochs().Commit().ok());
+  ASSERT_EQ(published_.summaries.size(), 3u);
+  const std::pair<const char*, const char*> want[] = {
+      {"\"period\":\"202611\"", "\"supplement\":0"},
+      {"\"period\":\"202611\"", "\"supplement\":1"},
+      {"\"period\":\"202612\"", "\"supplement\":0"}};
+  const char* orders[] = {"\"orderNo\":\"A\"", "\"orderNo\":\"B\"",
+                          "\"orderNo\":\"C\""};
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string& f = published_.summaries[i];
+    EXPECT_NE(f.find(want[i].first), std::string::npos) << f;
+    EXPECT_NE(f.find(want[i].second), std::string::npos) << f;
+    EXPECT_NE(f.find(orders[i]), std::string::npos) << f;
+  }
+  // A record that is neither is no record of this version: the engine
+  // stops on it.
+  feed("\x51 not a closed list");
+  EXPECT_FALSE(e.context().status().ok());
 }
 
 // Loading the registry writes the run record before the first epoch: a run

@@ -38,6 +38,7 @@
 #include "bench/loadtest/http_client.h"
 #include "model/xml_message.h"
 #include "operators/allowance.h"
+#include "operators/summary.h"
 #include "pipeline/engine/writer_stamp.h"
 #include "pipeline/files/replay.h"
 #include "state/keys.h"
@@ -125,6 +126,7 @@ class RunTest : public ::testing::Test {
                                    "clearance-allowance-answers"}) {
         rd_kafka_mock_topic_create(cluster_, internal, kInputPartitions, 1);
       }
+      rd_kafka_mock_topic_create(cluster_, "clearance-closed-lists", 1, 1);
     }
     producer_ =
         // One request in flight: Debian's mock (librdkafka 2.0.2) does
@@ -179,7 +181,9 @@ class RunTest : public ::testing::Test {
          "--topic",
          absl::StrFormat("clearance-allowance:%d", kInputPartitions),
          "--topic",
-         absl::StrFormat("clearance-allowance-answers:%d", kInputPartitions)},
+         absl::StrFormat("clearance-allowance-answers:%d", kInputPartitions),
+         "--topic",
+         "clearance-closed-lists:1"},
         (dir_ / "broker.log").string());
     ASSERT_GT(broker_, 0);
     bootstrap_ = AwaitFileLine(file);
@@ -226,11 +230,11 @@ class RunTest : public ::testing::Test {
   }
 
   // An import day with every anomaly, one buyer per list (see the top).
-  void Generate(int64_t orders, uint64_t seed) {
+  void Generate(int64_t orders, uint64_t seed, Flow flow = Flow::kImport) {
     GeneratorOptions o;
     o.orders = orders;
     o.seed = seed;
-    o.flow = Flow::kImport;
+    o.flow = flow;
     o.buyers = 10000000;
     AnomalyRates& a = o.anomalies;
     a.duplicates = a.stale = a.modifications = a.missing = 0.03;
@@ -334,22 +338,29 @@ class RunTest : public ::testing::Test {
     ExpectReplaysOutputs();
   }
 
-  // An order 60 days on into every partition: the watermark passes every
-  // timeout, as replay's drain.
-  void ProduceClocks() {
-    rd_kafka_topic_t* t = rd_kafka_topic_new(producer_, "imp", nullptr);
+  // An order 60 days on into every partition, keyed by its orderNo.
+  static std::vector<std::pair<std::string, std::string>> ClockRecords() {
+    std::vector<std::pair<std::string, std::string>> out;
     std::set<int32_t> done;
     for (int i = 0; done.size() < kInputPartitions; ++i) {
       const std::string key = absl::StrFormat("CLOCK%d", i);
-      const int32_t p = rd_kafka_msg_partitioner_murmur2_random(
-          t, key.data(), key.size(), kInputPartitions, nullptr, nullptr);
-      if (!done.insert(p).second) continue;
+      if (!done.insert(PartitionOf(key, kInputPartitions)).second) continue;
       std::string doc = testing::ValidRecord("CEB311");
       doc.replace(doc.find("\"O1\""), 4, "\"" + key + "\"");
       doc.replace(doc.find("20261111093000"), 14, "20270111093000");
+      out.emplace_back(key, std::move(doc));
+    }
+    return out;
+  }
+
+  // The clock records into every partition: the watermark passes every
+  // timeout and month close, as replay's drain.
+  void ProduceClocks() {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(producer_, "imp", nullptr);
+    for (const auto& [key, doc] : ClockRecords()) {
       rd_kafka_producev(
           producer_, RD_KAFKA_V_RKT(t), RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(doc.data(), doc.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(doc.data()), doc.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     }
     rd_kafka_topic_destroy(t);
@@ -718,6 +729,76 @@ TEST_F(RunTest, StageBAnswersEveryRequestThroughTheExchangeTopics) {
   EXPECT_GT(requests, expected_decisions_.size() / 2);
   EXPECT_EQ(answers, requests);
   EXPECT_EQ(seqs.size(), requests + give_backs);
+}
+
+// Stage C takes its round trip through Kafka (docs/kafka-mode.md "Stage C
+// through Kafka"): on a mixed day the export lists that close go to stage
+// C's topic, each once, with watermark marks; the months close on the
+// watermark those records bring, and the summaries (and decisions, and
+// dead letters) equal replay's on the same documents and clocks, without
+// the end of input (Kafka mode has none), each published once.
+TEST_F(RunTest, SummariesOfAMixedDayEqualReplaysThroughStageCsTopic) {
+  Generate(1200, 79, Flow::kMixed);
+  {
+    std::ofstream corpus(corpus_, std::ios::app);
+    for (const auto& [key, doc] : ClockRecords()) corpus << doc << "\n";
+  }
+  ReplayOptions options;
+  options.inputs = {corpus_};
+  options.out_dir = (dir_ / "replay").string();
+  options.engine.sync = false;
+  options.keep_open = true;
+  ASSERT_EQ(RunReplay(options, stderr), 0);
+  for (const std::string& l : Lines(dir_ / "replay" / "receipts.ndjson")) {
+    expected_decisions_.insert(DecisionOf(l));
+  }
+  for (const std::string& l : Lines(dir_ / "replay" / "deadletters.ndjson")) {
+    expected_dead_.insert(ReasonOf(l));
+  }
+  const std::vector<std::string> replayed =
+      Lines(dir_ / "replay" / "summaries.ndjson");
+  ASSERT_GT(replayed.size(), 5u);
+  const std::multiset<std::string> expected(replayed.begin(), replayed.end());
+  // Not the clocks twice: the corpus has them now.
+  records_ = Lines(corpus_);
+  const pid_t run = StartRun(Config((dir_ / "state").string()));
+  Produce(0, records_.size());
+  WaitForDecisions(expected_decisions_.size());
+  std::multiset<std::string> got;
+  for (const auto deadline = Clock::now() + std::chrono::seconds(60);
+       Clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(500))) {
+    got.clear();
+    for (const Out& o : Consume("summaries")) got.insert(o.value);
+    if (got.size() >= expected.size()) break;
+  }
+  EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+  EXPECT_EQ(got, expected);
+  // Every closed list crossed once, stamped by its list's task; marks
+  // carried the watermark on.
+  size_t closed = 0, marks = 0;
+  std::map<int32_t, std::vector<int64_t>> numbers;
+  for (const Out& o : Consume("clearance-closed-lists")) {
+    std::string_view record = o.value;
+    const absl::StatusOr<WriterStamp> stamp = Unstamp(&record);
+    ASSERT_TRUE(stamp.ok()) << stamp.status();
+    if (IsWatermarkMark(record)) {
+      ++marks;
+      EXPECT_EQ(stamp->writer, kWatermarkWriter);
+      continue;
+    }
+    ASSERT_TRUE(DecodeClosedListRecord(record).ok());
+    ++closed;
+    numbers[stamp->writer].push_back(stamp->seq);
+  }
+  EXPECT_GT(closed, 100u);
+  EXPECT_GT(marks, 0u);
+  for (const auto& [writer, seen] : numbers) {
+    for (size_t i = 0; i < seen.size(); ++i) {
+      ASSERT_EQ(seen[i], static_cast<int64_t>(i)) << "writer " << writer;
+    }
+  }
 }
 
 // Record values that are CEB XML messages (contract §11), one record a

@@ -220,6 +220,37 @@ TEST(StateStore, StateKilledBeforeItsFirstDataStartsAfresh) {
 // Version 5 of the run record numbers the exchange's two streams too; a
 // version 4 record (four streams) reads as one whose exchange has not
 // started, and what this version writes reads back.
+// Version 5 numbered six streams; stage C's (closed lists) starts at 0.
+TEST(RunRecordVersions, AVersion5RecordReadsWithStageCsStreamAtZero) {
+  std::string v5;
+  BinaryWriter w(&v5);
+  w.U8(5);
+  w.U8(0);  // running
+  w.Bytes("position");
+  w.U8(0);
+  w.SignedVarint(0);
+  for (int i = 0; i < 6; ++i) {
+    w.Varint(20 + i);  // next
+    w.Varint(10 + i);  // floor
+  }
+  w.U8(0);
+  w.Varint(4);
+  auto read = DecodeRunRecord(v5);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->next_seq[static_cast<int>(OutputStream::kAllowanceAnswers)],
+            25);
+  EXPECT_EQ(read->next_seq[static_cast<int>(OutputStream::kClosedLists)], 0);
+  EXPECT_EQ(read->outbox_floor[static_cast<int>(OutputStream::kClosedLists)],
+            0);
+  EXPECT_EQ(read->partitions, 4);
+  RunRecord now = *read;
+  now.next_seq[static_cast<int>(OutputStream::kClosedLists)] = 9;
+  auto back = DecodeRunRecord(EncodeRunRecord(now));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->next_seq, now.next_seq);
+  EXPECT_FALSE(DecodeRunRecord(v5 + "x").ok());
+}
+
 TEST(RunRecordVersions, AVersion4RecordReadsWithTheExchangeAtZero) {
   std::string v4;
   BinaryWriter w(&v4);

@@ -184,5 +184,39 @@ TEST(SummaryTest, ClosedListRoundTrips) {
   EXPECT_FALSE(DecodeClosedList("\x01\x02").ok());
 }
 
+// Stage C's exchange records read back as themselves; a cut, longer or
+// other record, and a closing that is no closed list, are refused.
+TEST(SummaryExchange, RecordsReadBackAndAnythingElseIsRefused) {
+  const std::string closing = EncodeClosedList(
+      List("O1", {Line("1111111111", "502", "142", "035", 7, 99)}));
+  for (const ClosedListRecord& r :
+       {ClosedListRecord{closing, 1794000000, 1793990000},
+        ClosedListRecord{closing, -5, std::nullopt}}) {
+    const std::string bytes = EncodeClosedListRecord(r);
+    EXPECT_FALSE(IsWatermarkMark(bytes));
+    auto back = DecodeClosedListRecord(bytes);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, r);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      EXPECT_FALSE(DecodeClosedListRecord(bytes.substr(0, n)).ok()) << n;
+    }
+    EXPECT_FALSE(DecodeClosedListRecord(bytes + "x").ok());
+    EXPECT_FALSE(DecodeWatermarkMark(bytes).ok());
+  }
+  EXPECT_FALSE(
+      DecodeClosedListRecord(EncodeClosedListRecord({"not a list", 1, 2}))
+          .ok());
+  for (int64_t w : {int64_t{0}, int64_t{1794000000}, int64_t{-1}}) {
+    const std::string mark = EncodeWatermarkMark(w);
+    EXPECT_TRUE(IsWatermarkMark(mark));
+    auto back = DecodeWatermarkMark(mark);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, w);
+    EXPECT_FALSE(DecodeWatermarkMark(mark + "x").ok());
+    EXPECT_FALSE(DecodeWatermarkMark(mark.substr(0, 1)).ok());
+    EXPECT_FALSE(DecodeClosedListRecord(mark).ok());
+  }
+}
+
 }  // namespace
 }  // namespace clearlane

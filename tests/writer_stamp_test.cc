@@ -37,7 +37,7 @@ TEST(WriterStamp, ReadsBackAndLeavesTheRecord) {
 // A record of the version before stamps is left as it is, its writer the
 // unstamped one (numbered by the outbox's header).
 TEST(WriterStamp, AnUnstampedRecordIsTheOneWriterBeforeStamps) {
-  for (const std::string record :
+  for (const std::string& record :
        {std::string("\x11request"), std::string("\x21give-back"),
         std::string("\x31"
                     "answer"),
@@ -91,7 +91,7 @@ class TopicPositionTest : public ::testing::Test {
     PartitionGroup time;
     TopicRecordSource source(consumer_, {"orders"}, &time, 1, "",
                              MakeJsonLogger("position-test", stderr), nullptr);
-    source.set_exchange_topics("allowance", "answers");
+    source.set_exchange_topics("allowance", "answers", "closed-lists");
     const absl::Status st = source.Restore(position);
     EXPECT_TRUE(st.ok()) << st;
     return source.Position();
@@ -143,7 +143,7 @@ TEST_F(TopicPositionTest, AVersion3MarkIsTheUnstampedWritersAndReadsBack) {
     TopicRecordSource source(consumer_, {"orders"}, &time, 1, "",
                              MakeJsonLogger("position-test-2", stderr),
                              nullptr);
-    source.set_exchange_topics("allowance", "answers");
+    source.set_exchange_topics("allowance", "answers", "closed-lists");
     return source.Restore(v4.substr(0, v4.size() - 1)).ok();
   }()) << "a position cut short is refused";
 }

@@ -143,6 +143,8 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
           "clearlane-loadtest-allowance-answers"}) {
       rd_kafka_mock_topic_create(cluster, internal, o.kafka_partitions, 1);
     }
+    rd_kafka_mock_topic_create(cluster, "clearlane-loadtest-closed-lists", 1,
+                               1);
   }
   struct ClusterGuard {
     rd_kafka_mock_cluster_t* c;

@@ -69,7 +69,7 @@ struct DecodedRecord {
   // operators/allowance.h), not a document: which of its topics it came
   // from, and its writer's stamp (writer_stamp.h), `bytes` holding what
   // the stamp stamps.
-  enum class Exchange : uint8_t { kNone, kAllowance, kAnswers };
+  enum class Exchange : uint8_t { kNone, kAllowance, kAnswers, kClosedLists };
   Exchange exchange = Exchange::kNone;
   int32_t writer = -1;
   int64_t seq = -1;

@@ -120,6 +120,7 @@ absl::Status EpochCommitter::CommitEpoch() {
   if (st.ok()) st = sink_status_;
   if (!st.ok()) return st;
   if (position_source_) run_->position = position_source_();
+  state_->SendWatermarkMark(run_->watermark);
   state_->Flush(batch_);
   if (st = state_->status(); !st.ok()) return st;
   outbox_->Trim(batch_, published_);

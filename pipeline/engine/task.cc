@@ -7,6 +7,7 @@
 #include "model/encode.h"
 #include "model/event_time.h"
 #include "operators/allowance.h"
+#include "operators/summary.h"
 #include "pipeline/observe/metrics.h"
 
 namespace clearlane {
@@ -84,7 +85,9 @@ void Task::ProcessExchange(const DecodedRecord& record,
                            const RecordSource& source) {
   const std::string_view bytes = record.bytes;
   absl::Status refused;
-  if (record.exchange == DecodedRecord::Exchange::kAnswers) {
+  if (record.exchange == DecodedRecord::Exchange::kClosedLists) {
+    refused = ProcessClosedListOrMark(bytes);
+  } else if (record.exchange == DecodedRecord::Exchange::kAnswers) {
     auto answer = DecodeAllowanceAnswer(bytes);
     if (answer.ok()) {
       if (clearance_.OnAllowanceAnswer(*answer, *context_)) {
@@ -124,6 +127,37 @@ void Task::ProcessExchange(const DecodedRecord& record,
   }
 }
 
+// Stage C's end (Kafka mode): its event time moves to the watermark a
+// record brings, the months whose close is due by then close, and a closed
+// list then enters its month seen at that time: as in replay, a list
+// closed before a month's close was due is in the month's first forms,
+// one closed after it in a supplement, however late its record came.
+absl::Status Task::ProcessClosedListOrMark(std::string_view bytes) {
+  if (IsWatermarkMark(bytes)) {
+    absl::StatusOr<int64_t> w = DecodeWatermarkMark(bytes);
+    if (!w.ok()) return w.status();
+    context_->AdvanceSummaryWatermark(*w);
+    CloseMonths();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ClosedListRecord> closed = DecodeClosedListRecord(bytes);
+  if (!closed.ok()) return closed.status();
+  context_->AdvanceSummaryWatermark(closed->watermark);
+  CloseMonths();
+  context_->set_watermark(context_->summary_watermark());
+  clearance_.OnClosedList(*closed, *context_);
+  return absl::OkStatus();
+}
+
+void Task::CloseMonths() {
+  const std::optional<int64_t> limit = context_->summary_watermark();
+  int64_t due;
+  int32_t period;
+  while (limit && context_->NextMonthClose(&due, &period) && due <= *limit) {
+    clearance_.OnMonthClose(period, *context_);
+  }
+}
+
 absl::Status Task::Punctuate(int64_t limit,
                              absl::FunctionRef<absl::Status()> after_each) {
   TimerStore& timers = context_->timers();
@@ -134,7 +168,8 @@ absl::Status Task::Punctuate(int64_t limit,
       const Timer fired = *next;
       timers.Pop();
       clearance_.OnTimeout(fired.list, fired.due, *context_);
-    } else if (context_->NextMonthClose(&due, &period) && due <= limit) {
+    } else if (context_->months_here() &&
+               context_->NextMonthClose(&due, &period) && due <= limit) {
       clearance_.OnMonthClose(period, *context_);
     } else {
       break;

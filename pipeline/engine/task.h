@@ -60,10 +60,14 @@ class Task {
 
  private:
   // A record of the exchange (Kafka mode): a request or give-back for the
-  // buyers' task, or an answer for the list's; a record that does not
+  // buyers' task, an answer for the list's, or a closed list or watermark
+  // mark for stage C's (ProcessClosedListOrMark); a record that does not
   // decode stops the engine (TaskContext::Fail): it is no document of
   // anyone's, and dropping it would leave a list waiting for good.
   void ProcessExchange(const DecodedRecord& record, const RecordSource& source);
+  absl::Status ProcessClosedListOrMark(std::string_view bytes);
+  // Stage C (Kafka mode): closes the months due by its watermark.
+  void CloseMonths();
   void DeadLetter(const DecodedRecord& record, const RecordSource& source,
                   DeadLetterCode code, std::string_view detail);
 

@@ -1,7 +1,9 @@
 #include "pipeline/engine/task_context.h"
 
+#include "absl/strings/str_cat.h"
 #include "model/coding.h"
 #include "model/encode.h"
+#include "model/event_time.h"
 #include "model/receipt_xml.h"
 #include "operators/summary.h"
 #include "pipeline/engine/epoch.h"
@@ -143,8 +145,10 @@ Shipment& TaskContext::ShipmentOf(std::string_view logisticsNo) {
 
 void TaskContext::EmitExchange(OutputStream s, int32_t writer, std::string key,
                                std::string_view record) {
+  // Stage C's topic has one partition: one task owns every month.
+  const int32_t partitions = s == OutputStream::kClosedLists ? 1 : partitions_;
   int64_t& next = writer_seqs_.Modify(
-      WriterSeqKey(writer, s, PartitionOf(key, partitions_)));
+      WriterSeqKey(writer, s, PartitionOf(key, partitions)));
   epoch_->Emit(s, std::move(key), Stamped({writer, next++}, record));
 }
 
@@ -166,6 +170,29 @@ void TaskContext::SendGiveBack(const ListKey& list, const GiveBack& back) {
   }
   EmitExchange(OutputStream::kAllowance, PartitionOf(list.orderNo, partitions_),
                back.buyer, EncodeGiveBack(back));
+}
+
+bool TaskContext::SendClosedList(const ListKey& list, std::string_view closing,
+                                 int64_t closed_at) {
+  if (!through_topics_) return false;
+  EmitExchange(
+      OutputStream::kClosedLists, PartitionOf(list.orderNo, partitions_),
+      absl::StrCat(PeriodOf(FromEpochSeconds(closed_at))),
+      EncodeClosedListRecord({std::string(closing), closed_at, watermark_}));
+  return true;
+}
+
+// A mark's number is its watermark: the reader keeps the greatest, which
+// is what stage C's event time is.
+void TaskContext::SendWatermarkMark(std::optional<int64_t> watermark) {
+  if (!through_topics_ || !watermark ||
+      (mark_sent_ && *watermark <= *mark_sent_)) {
+    return;
+  }
+  mark_sent_ = watermark;
+  epoch_->Emit(OutputStream::kClosedLists, "watermark",
+               Stamped({kWatermarkWriter, std::max<int64_t>(0, *watermark)},
+                       EncodeWatermarkMark(*watermark)));
 }
 
 Decimal TaskContext::YearTotal(std::string_view buyer, int year) {

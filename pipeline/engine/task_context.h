@@ -58,11 +58,28 @@ class TaskContext : public StageContext, public BuyerContext {
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   // Receipts as official XML messages (EngineOptions::receipts_xml).
   void set_receipts_xml(bool xml) { receipts_xml_ = xml; }
-  // Stage B through the exchange's topics (Kafka mode): requests and
-  // give-backs go out as kAllowance records keyed by the buyer, and
-  // answers come back later (Task::ProcessExchange). Otherwise (replay)
-  // the buyers' task in this context answers at once.
+  // Stages B and C through the exchange's topics (Kafka mode): requests
+  // and give-backs go out as kAllowance records keyed by the buyer, and
+  // answers come back later; closed lists go out as kClosedLists records
+  // to stage C's task, which closes months on the watermark they bring
+  // (Task::ProcessExchange). Otherwise (replay) the buyers' task and stage
+  // C in this context answer and summarise at once, and months close on
+  // the engine's watermark.
   void set_exchange_through_topics(bool on) { through_topics_ = on; }
+  bool months_here() const { return !through_topics_; }
+  // Stage C's event time (Kafka mode): the greatest watermark its records
+  // brought. Not stored: a start sends a mark with its first epoch.
+  std::optional<int64_t> summary_watermark() const {
+    return summary_watermark_;
+  }
+  void AdvanceSummaryWatermark(std::optional<int64_t> w) {
+    if (w && (!summary_watermark_ || *w > *summary_watermark_)) {
+      summary_watermark_ = w;
+    }
+  }
+  // Kafka mode: sends stage C a watermark mark when `watermark` (the
+  // engine's, as an epoch commits) moved since the last one sent.
+  void SendWatermarkMark(std::optional<int64_t> watermark);
   // Emits `record` on the exchange's stream `s` keyed by `key`, stamped
   // with `writer`'s next number for the partition the key goes to
   // (writer_stamp.h; one of the partitions_ tasks).
@@ -114,6 +131,8 @@ class TaskContext : public StageContext, public BuyerContext {
   std::optional<AllowanceAnswer> AskAllowance(
       const AllowanceRequest& request) override;
   void SendGiveBack(const ListKey& list, const GiveBack& back) override;
+  bool SendClosedList(const ListKey& list, std::string_view closing,
+                      int64_t closed_at) override;
   std::optional<int64_t> Watermark() const override { return watermark_; }
   Shipment& ShipmentOf(std::string_view logisticsNo) override;
   MonthState& Month(int32_t period) override { return months_.Month(period); }
@@ -142,6 +161,8 @@ class TaskContext : public StageContext, public BuyerContext {
   bool receipts_xml_ = false;
   bool through_topics_ = false;
   int64_t awaiting_allowance_ = 0;
+  std::optional<int64_t> summary_watermark_;
+  std::optional<int64_t> mark_sent_;  // the last watermark mark's
   int32_t partitions_ = 1;
   EpochCommitter* epoch_ = nullptr;
   Metrics* metrics_ = nullptr;

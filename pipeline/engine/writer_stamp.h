@@ -24,6 +24,7 @@
 #define CLEARLANE_PIPELINE_ENGINE_WRITER_STAMP_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,10 @@ inline constexpr uint8_t kStampVersion = 0x41;
 // The writer of records written before stamps: the outbox of the one
 // process that wrote every partition.
 inline constexpr int32_t kUnstampedWriter = -1;
+// The writer of stage C's watermark marks (operators/summary.h), every
+// process's: a mark's number is its watermark, so the reader takes a mark
+// only above the greatest it took, which is all stage C needs of them.
+inline constexpr int32_t kWatermarkWriter = std::numeric_limits<int32_t>::max();
 
 struct WriterStamp {
   int32_t writer = kUnstampedWriter;  // the task that wrote the record

@@ -245,21 +245,26 @@ absl::Status Runner::CheckTopics() {
     if (!n.ok()) return n.status();
     outputs_->SetTopic(s, t, *n);
   }
-  const std::tuple<OutputStream, std::string, bool> internal[] = {
-      {OutputStream::kChangelog, config_.changelog_topic, true},
-      {OutputStream::kAllowance, config_.allowance_topic, false},
-      {OutputStream::kAllowanceAnswers, config_.answers_topic, false}};
-  for (const auto& [stream, topic, compacted] : internal) {
-    st = EnsureInternal(counts, topic, order_partitions_, compacted);
+  // Stage C's topic has one partition: one task owns every month.
+  const std::tuple<OutputStream, std::string, bool, int> internal[] = {
+      {OutputStream::kChangelog, config_.changelog_topic, true,
+       order_partitions_},
+      {OutputStream::kAllowance, config_.allowance_topic, false,
+       order_partitions_},
+      {OutputStream::kAllowanceAnswers, config_.answers_topic, false,
+       order_partitions_},
+      {OutputStream::kClosedLists, config_.closed_lists_topic, false, 1}};
+  for (const auto& [stream, topic, compacted, partitions] : internal) {
+    st = EnsureInternal(counts, topic, partitions, compacted);
     if (!st.ok()) return st;
-    outputs_->SetTopic(stream, topic, order_partitions_);
+    outputs_->SetTopic(stream, topic, partitions);
   }
   std::set<std::string> distinct(config_.order_keyed_topics.begin(),
                                  config_.order_keyed_topics.end());
   distinct.insert(config_.other_topics.begin(), config_.other_topics.end());
   inputs_.assign(distinct.begin(), distinct.end());
   // The exchange's partitions are assigned with the inputs'.
-  input_partitions_ = 2 * order_partitions_;
+  input_partitions_ = 2 * order_partitions_ + 1;
   for (const std::string& t : inputs_) input_partitions_ += counts[t];
   return absl::OkStatus();
 }
@@ -271,10 +276,12 @@ absl::Status Runner::EnsureInternal(const std::map<std::string, int>& counts,
   if (auto it = counts.find(topic); it != counts.end()) {
     if (it->second != partitions) {
       return absl::FailedPreconditionError(absl::StrFormat(
-          "%s topic %s has %d partition(s) and the inputs keyed by "
-          "orderNo have %d: they must be equal (a task's records go to the "
-          "partition of its number)",
-          what, topic, it->second, partitions));
+          "%s topic %s has %d partition(s) and must have %d (%s)", what, topic,
+          it->second, partitions,
+          partitions == order_partitions_
+              ? "as many as the inputs keyed by orderNo: a task's records go "
+                "to the partition of its number"
+              : "one task owns every month"));
     }
     return compacted ? CheckCompacted(topic) : absl::OkStatus();
   }
@@ -591,7 +598,8 @@ absl::Status Runner::Run() {
   source_ = std::make_unique<TopicRecordSource>(
       consumer_.get(), inputs_, &time_, config_.engine.threads,
       engine_->secret(), log_, metrics_.get());
-  source_->set_exchange_topics(config_.allowance_topic, config_.answers_topic);
+  source_->set_exchange_topics(config_.allowance_topic, config_.answers_topic,
+                               config_.closed_lists_topic);
   source_->set_input_partitions(input_partitions_);
   engine_->context().set_exchange_through_topics(true);
   st = source_->Restore(engine_->run().position);
@@ -656,6 +664,7 @@ int CheckRunConfig(const std::string& config_path,
       "inputs = %s\ntopic.decisions = %s\ntopic.summaries = %s\n"
       "topic.deadletters = %s\ntopic.changelog = %s\n"
       "topic.allowance = %s\ntopic.allowance.answers = %s\n"
+      "topic.closed.lists = %s\n"
       "changelog.create = %s\nchangelog.delete.retention.ms = %d\n"
       "state.dir = %s\nhmac.secret.file = %s\n"
       "sync = %s\nepoch.records = %d\nepoch.millis = %d\n"
@@ -663,10 +672,11 @@ int CheckRunConfig(const std::string& config_path,
       config_path, c.brokers, c.group_id, c.instance_id,
       absl::StrJoin(inputs, ","), c.decisions_topic, c.summaries_topic,
       c.dead_letters_topic, c.changelog_topic, c.allowance_topic,
-      c.answers_topic, c.create_changelog ? "true" : "false",
-      c.changelog_delete_retention_ms, e.state_dir, e.hmac_secret_file,
-      e.sync ? "epoch" : "none", e.epoch_records, e.epoch_millis,
-      c.idle_timeout_ms, c.observe.metrics_address);
+      c.answers_topic, c.closed_lists_topic,
+      c.create_changelog ? "true" : "false", c.changelog_delete_retention_ms,
+      e.state_dir, e.hmac_secret_file, e.sync ? "epoch" : "none",
+      e.epoch_records, e.epoch_millis, c.idle_timeout_ms,
+      c.observe.metrics_address);
   // Client settings may hold credentials: their names only.
   for (const auto& [key, value] : c.kafka) {
     const bool credential = absl::StrContains(key, "password") ||

@@ -129,6 +129,7 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   text_of("topic.changelog", &c.changelog_topic);
   text_of("topic.allowance", &c.allowance_topic);
   text_of("topic.allowance.answers", &c.answers_topic);
+  text_of("topic.closed.lists", &c.closed_lists_topic);
   std::string create_changelog = "true";
   text_of("changelog.create", &create_changelog);
   text_of("state.dir", &e.state_dir);
@@ -233,6 +234,9 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   if (c.allowance_topic.empty()) c.allowance_topic = c.group_id + "-allowance";
   if (c.answers_topic.empty()) {
     c.answers_topic = c.group_id + "-allowance-answers";
+  }
+  if (c.closed_lists_topic.empty()) {
+    c.closed_lists_topic = c.group_id + "-closed-lists";
   }
   return c;
 }

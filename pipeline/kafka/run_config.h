@@ -59,6 +59,11 @@ struct RunConfig {
   // changelog (`changelog.create`), with the broker's cleanup policy.
   std::string allowance_topic;
   std::string answers_topic;
+  // Stage C's exchange (operators/summary.h): `topic.closed.lists`, closed
+  // lists and watermark marks for the one task that owns every month
+  // (default: group.id + "-closed-lists"); one partition, created like
+  // the changelog.
+  std::string closed_lists_topic;
   // `changelog.delete.retention.ms`: how long the broker keeps the
   // changelog's tombstones, when it does not say (DescribeConfigs); a
   // catch-up of a state older than that is refused (changelog_restore.h).

@@ -41,11 +41,13 @@ TopicRecordSource::TopicRecordSource(rd_kafka_t* consumer,
 }
 
 void TopicRecordSource::set_exchange_topics(const std::string& allowance,
-                                            const std::string& answers) {
+                                            const std::string& answers,
+                                            const std::string& closed_lists) {
   exchange_.assign(topics_.size(), DecodedRecord::Exchange::kNone);
   for (const auto& [name, kind] :
        {std::pair{allowance, DecodedRecord::Exchange::kAllowance},
-        std::pair{answers, DecodedRecord::Exchange::kAnswers}}) {
+        std::pair{answers, DecodedRecord::Exchange::kAnswers},
+        std::pair{closed_lists, DecodedRecord::Exchange::kClosedLists}}) {
     topic_index_[name] = static_cast<int32_t>(topics_.size());
     topics_.push_back(name);
     exchange_.push_back(kind);

@@ -57,8 +57,10 @@ class TopicRecordSource : public RecordSource {
   TopicRecordSource(rd_kafka_t* consumer, std::vector<std::string> topics,
                     PartitionGroup* time, int threads, std::string_view secret,
                     Logger log, Metrics* metrics);
-  // Also reads the exchange's two topics (operators/allowance.h): their
-  // records are no documents and carry no event time; each is handed out
+  // Also reads the exchange's topics (stage B's two, operators/
+  // allowance.h; stage C's, operators/summary.h): their records are no
+  // documents and carry no event time of the partition group's (stage
+  // C's bring their own, Task::ProcessExchange); each is handed out
   // once however often the log holds it (a copy of an aborted transaction
   // the embedded broker shows, a republished epoch: the writer's stamp,
   // writer_stamp.h, says which were taken, from the last number of each
@@ -69,7 +71,8 @@ class TopicRecordSource : public RecordSource {
   // sequence number is no outbox's and is skipped (with a warning). Call
   // before Restore.
   void set_exchange_topics(const std::string& allowance,
-                           const std::string& answers);
+                           const std::string& answers,
+                           const std::string& closed_lists);
   // Waits for a batch being decoded (its records are the decoder's).
   ~TopicRecordSource() override;
 

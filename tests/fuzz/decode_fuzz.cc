@@ -19,6 +19,7 @@
 #include "model/encode.h"
 #include "model/utf8.h"
 #include "operators/allowance.h"
+#include "operators/summary.h"
 #include "pipeline/engine/writer_stamp.h"
 
 namespace {
@@ -43,6 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string request = "\x11" + std::string(record);
   const std::string give_back = "\x21" + std::string(record);
   const std::string answer = "\x31" + std::string(record);
+  const std::string closed = "\x51" + std::string(record);
+  const std::string mark = "\x61" + std::string(record);
   const std::string stamped = "\x41" + std::string(record);
   std::string_view unstamped = stamped;
   if (const auto stamp = clearlane::Unstamp(&unstamped); stamp.ok()) {
@@ -53,13 +56,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (std::string_view bytes :
        {record, std::string_view(request), std::string_view(give_back),
-        std::string_view(answer), unstamped}) {
+        std::string_view(answer), std::string_view(closed),
+        std::string_view(mark), unstamped}) {
     ExpectReadsBack(bytes, clearlane::EncodeAllowanceRequest,
                     clearlane::DecodeAllowanceRequest);
     ExpectReadsBack(bytes, clearlane::EncodeAllowanceAnswer,
                     clearlane::DecodeAllowanceAnswer);
     ExpectReadsBack(bytes, clearlane::EncodeGiveBack,
                     clearlane::DecodeGiveBack);
+    ExpectReadsBack(bytes, clearlane::EncodeClosedListRecord,
+                    clearlane::DecodeClosedListRecord);
+    ExpectReadsBack(bytes, clearlane::EncodeWatermarkMark,
+                    clearlane::DecodeWatermarkMark);
   }
   clearlane::DecodeOutcome outcome = decoder->Decode(record, doc);
   if (outcome.ok()) {
