@@ -81,6 +81,9 @@ std::optional<std::string_view> LogisticsNoOfShipmentKey(std::string_view key);
 // the identity number, then the year (4 bytes).
 std::string TotalKey(std::string_view buyer, int year);
 
+// Store::kSummaries: stage C's event time in Kafka mode (the greatest
+// watermark its records brought; Task::ProcessExchange), a SignedVarint.
+inline constexpr std::string_view kSummaryWatermarkKey = "W";
 // Store::kSummaries: 'M' + period (4 bytes) for a month's state; 'L' +
 // period + round (4 bytes each) + the list's ClosedListKey for a closed
 // list waiting for its forms (operators/summary.h).

@@ -363,6 +363,10 @@ TEST_F(EngineLayoutTest, StageCClosesMonthsOnTheWatermarkItsRecordsBring) {
     EXPECT_NE(f.find(want[i].second), std::string::npos) << f;
     EXPECT_NE(f.find(orders[i]), std::string::npos) << f;
   }
+  // Stage C's watermark is state: a context loaded from it has it.
+  TaskContext loaded(&e.store(), /*has_registry=*/false);
+  ASSERT_TRUE(loaded.Load(e.task().clearance()).ok());
+  EXPECT_EQ(loaded.summary_watermark(), dec_due);
   // A record that is neither is no record of this version: the engine
   // stops on it.
   feed("\x51 not a closed list");

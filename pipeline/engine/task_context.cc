@@ -14,17 +14,20 @@
 namespace clearlane {
 namespace {
 
-// A yearly total in units of 10^-5.
-std::string EncodeTotal(const int64_t& units) {
+// An integer value: a yearly total in units of 10^-5, a writer's next
+// number, stage C's watermark.
+std::string EncodeInteger(const int64_t& v) {
   std::string value;
-  BinaryWriter(&value).SignedVarint(units);
+  BinaryWriter(&value).SignedVarint(v);
   return value;
 }
-absl::StatusOr<int64_t> DecodeTotal(std::string_view bytes) {
+absl::StatusOr<int64_t> DecodeInteger(std::string_view bytes) {
   BinaryReader r(bytes);
-  const int64_t units = r.SignedVarint();
-  if (!r.ok()) return absl::DataLossError("yearly total is corrupt");
-  return units;
+  const int64_t v = r.SignedVarint();
+  if (!r.ok() || !r.done()) {
+    return absl::DataLossError("an integer value of the state is corrupt");
+  }
+  return v;
 }
 
 bool IsEmptyGroup(const OrderGroup& g) { return g.empty(); }
@@ -42,8 +45,8 @@ TaskContext::TaskContext(StateStore* store, bool has_registry)
               }),
       waybills_(store, Store::kLogistics,
                 {&EncodeWaybillVersion, &DecodeWaybillVersion}),
-      totals_(store, Store::kBuyers, {&EncodeTotal, &DecodeTotal}),
-      writer_seqs_(store, Store::kMeta, {&EncodeTotal, &DecodeTotal}),
+      totals_(store, Store::kBuyers, {&EncodeInteger, &DecodeInteger}),
+      writer_seqs_(store, Store::kMeta, {&EncodeInteger, &DecodeInteger}),
       shipments_(store, Store::kLogistics,
                  {&EncodeShipment, &DecodeShipment, &IsEmptyShipment}),
       months_({&EncodeMonthState, &DecodeMonthState}),
@@ -53,6 +56,15 @@ TaskContext::TaskContext(StateStore* store, bool has_registry)
 absl::Status TaskContext::Load(const Clearance& rules) {
   absl::Status st = timers_.Load(*store_);
   if (st.ok()) st = months_.Load(*store_);
+  if (st.ok()) {
+    auto stored = store_->Get(Store::kSummaries, kSummaryWatermarkKey);
+    if (!stored.ok()) return stored.status();
+    if (*stored) {
+      auto w = DecodeInteger(**stored);
+      if (!w.ok()) return w.status();
+      summary_watermark_ = *w;
+    }
+  }
   if (st.ok()) st = RestoreTimers(rules);
   return st;
 }
@@ -271,6 +283,11 @@ void TaskContext::Flush(WriteBatch* batch) {
   closed_.Flush(batch);
   totals_.Flush(batch);
   writer_seqs_.Flush(batch);
+  if (summary_watermark_dirty_) {
+    batch->Put(Store::kSummaries, kSummaryWatermarkKey,
+               EncodeInteger(*summary_watermark_));
+    summary_watermark_dirty_ = false;
+  }
 }
 
 void TaskContext::Forget(size_t capacity, Reaper* reaper) {

@@ -68,13 +68,15 @@ class TaskContext : public StageContext, public BuyerContext {
   void set_exchange_through_topics(bool on) { through_topics_ = on; }
   bool months_here() const { return !through_topics_; }
   // Stage C's event time (Kafka mode): the greatest watermark its records
-  // brought. Not stored: a start sends a mark with its first epoch.
+  // brought, kept in the state (kSummaryWatermarkKey) with the months it
+  // closed.
   std::optional<int64_t> summary_watermark() const {
     return summary_watermark_;
   }
   void AdvanceSummaryWatermark(std::optional<int64_t> w) {
     if (w && (!summary_watermark_ || *w > *summary_watermark_)) {
       summary_watermark_ = w;
+      summary_watermark_dirty_ = true;
     }
   }
   // Kafka mode: sends stage C a watermark mark when `watermark` (the
@@ -162,6 +164,7 @@ class TaskContext : public StageContext, public BuyerContext {
   bool through_topics_ = false;
   int64_t awaiting_allowance_ = 0;
   std::optional<int64_t> summary_watermark_;
+  bool summary_watermark_dirty_ = false;
   std::optional<int64_t> mark_sent_;  // the last watermark mark's
   int32_t partitions_ = 1;
   EpochCommitter* epoch_ = nullptr;
