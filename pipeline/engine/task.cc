@@ -144,8 +144,11 @@ absl::Status Task::ProcessClosedListOrMark(std::string_view bytes) {
   if (!closed.ok()) return closed.status();
   context_->AdvanceSummaryWatermark(closed->watermark);
   CloseMonths();
+  // Stage C sees its own event time; the rest of the task, its own again.
+  const std::optional<int64_t> own = context_->Watermark();
   context_->set_watermark(context_->summary_watermark());
   clearance_.OnClosedList(*closed, *context_);
+  context_->set_watermark(own);
   return absl::OkStatus();
 }
 
