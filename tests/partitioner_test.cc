@@ -73,12 +73,14 @@ class Collect : public OutputSink {
       allowance.emplace_back(std::string(key), std::string(line));
     }
     if (s == OutputStream::kSummaries) summaries.emplace_back(line);
+    if (s == OutputStream::kClosedLists) closed_lists.emplace_back(line);
     return absl::OkStatus();
   }
   absl::Status Flush() override { return absl::OkStatus(); }
   std::vector<std::string> lines;
   std::vector<std::pair<std::string, std::string>> allowance;  // key, value
   std::vector<std::string> summaries;
+  std::vector<std::string> closed_lists;
 };
 
 class EngineLayoutTest : public ::testing::Test {
@@ -371,6 +373,41 @@ TEST_F(EngineLayoutTest, StageCClosesMonthsOnTheWatermarkItsRecordsBring) {
   // stops on it.
   feed("\x51 not a closed list");
   EXPECT_FALSE(e.context().status().ok());
+}
+
+// Kafka mode: an epoch commits with a watermark mark for stage C whenever
+// the watermark moved, though nothing else happened (an idle partition let
+// it move), and only then.
+TEST_F(EngineLayoutTest, AWatermarkThatMovesAloneIsSentToStageC) {
+  auto engine = Engine::Open(Options(), Partitions(2), Log());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  Engine& e = **engine;
+  e.context().set_exchange_through_topics(true);
+  e.epochs().StartPublishing(&published_);
+  auto marks = [&] {
+    std::vector<int64_t> out;
+    for (const std::string& v : published_.closed_lists) {
+      std::string_view record = v;
+      const absl::StatusOr<WriterStamp> stamp = Unstamp(&record);
+      EXPECT_TRUE(stamp.ok() && stamp->writer == kWatermarkWriter);
+      const absl::StatusOr<int64_t> w = DecodeWatermarkMark(record);
+      EXPECT_TRUE(w.ok());
+      if (w.ok()) {
+        EXPECT_EQ(stamp->seq, *w) << "a mark's number is its watermark";
+        out.push_back(*w);
+      }
+    }
+    return out;
+  };
+  ASSERT_TRUE(e.epochs().CommitIfCaughtUp().ok());
+  EXPECT_TRUE(marks().empty()) << "no watermark yet";
+  e.run().watermark = 1794000000;
+  ASSERT_TRUE(e.epochs().CommitIfCaughtUp().ok());
+  ASSERT_TRUE(e.epochs().CommitIfCaughtUp().ok());
+  EXPECT_EQ(marks(), std::vector<int64_t>{1794000000});
+  e.run().watermark = 1794000060;
+  ASSERT_TRUE(e.epochs().CommitIfCaughtUp().ok());
+  EXPECT_EQ(marks(), (std::vector<int64_t>{1794000000, 1794000060}));
 }
 
 // Loading the registry writes the run record before the first epoch: a run

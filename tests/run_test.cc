@@ -94,6 +94,8 @@ std::string ReasonOf(std::string_view dead_letter) {
 class RunTest : public ::testing::Test {
  protected:
   static constexpr int kInputPartitions = 4;
+  // Another process's instance.id, as a test writes its records.
+  static constexpr std::string_view kOtherInstance = "another-instance";
 
   void SetUp() override {
     dir_ =
@@ -416,8 +418,9 @@ class RunTest : public ::testing::Test {
     return Wait(pid);
   }
 
-  // Every record of `topic`, partition by partition.
-  std::vector<Out> Consume(const std::string& topic) {
+  // Every record of `topic`, partition by partition, but those of the
+  // other instance some tests write (kOtherInstance) unless `other`.
+  std::vector<Out> Consume(const std::string& topic, bool other = false) {
     rd_kafka_t* c = MakeClient(
         RD_KAFKA_CONSUMER,
         {{"enable.partition.eof", "true"}, {"group.id", "test-reader"}});
@@ -456,7 +459,10 @@ class RunTest : public ::testing::Test {
             !rd_kafka_header_get_last(h, "clearlane-seq", &v, &n)) {
           o.seq = std::stoll(std::string(static_cast<const char*>(v), n));
         }
-        out.push_back(std::move(o));
+        const bool others =
+            h && !rd_kafka_header_get_last(h, "clearlane-instance", &v, &n) &&
+            std::string_view(static_cast<const char*>(v), n) == kOtherInstance;
+        if (other || !others) out.push_back(std::move(o));
       }
       rd_kafka_message_destroy(m);
     }
@@ -1023,6 +1029,30 @@ TEST_F(RunTest, FencedInstanceStopsAndItsSuccessorPublishesOnce) {
   EXPECT_NE(Slurp(log_).find("fenced"), std::string::npos) << Slurp(log_);
   const size_t published_by_zombie = Consume("decisions").size();
   EXPECT_LT(published_by_zombie, expected_decisions_.size());
+  // Another instance (another process of the group, some day) writes more
+  // than the successor's first look back after the zombie's records, with
+  // greater numbers: they say nothing of what this instance published.
+  rd_kafka_topic_t* t = rd_kafka_topic_new(producer_, "decisions", nullptr);
+  for (int32_t p = 0; p < 3; ++p) {
+    for (int i = 0; i < 300; ++i) {
+      const std::string seq = absl::StrCat(1000000 + i);
+      ASSERT_EQ(
+          rd_kafka_producev(
+              producer_, RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(p),
+              RD_KAFKA_V_VALUE(const_cast<char*>("another's"), 9),
+              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+              RD_KAFKA_V_HEADER("clearlane-seq", seq.data(),
+                                static_cast<ssize_t>(seq.size())),
+              RD_KAFKA_V_HEADER("clearlane-instance", kOtherInstance.data(),
+                                static_cast<ssize_t>(kOtherInstance.size())),
+              RD_KAFKA_V_END),
+          RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+  }
+  rd_kafka_topic_destroy(t);
+  ASSERT_EQ(rd_kafka_flush(producer_, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(Consume("decisions", /*other=*/true).size(),
+            published_by_zombie + 900);
   run = StartRun(config);
   ProduceClocks();
   WaitForDecisions(expected_decisions_.size());

@@ -159,7 +159,8 @@ class EpochCommitter {
   // Numbers the open epoch's state changes into the changelog stream.
   void LogChanges();
   bool Holds() const {
-    return records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0;
+    return records_ > 0 || !outputs_.empty() || ahead_bytes_ > 0 ||
+           state_->MarkDue(run_->watermark);
   }
   bool Old() const;
 

@@ -197,10 +197,7 @@ bool TaskContext::SendClosedList(const ListKey& list, std::string_view closing,
 // A mark's number is its watermark: the reader keeps the greatest, which
 // is what stage C's event time is.
 void TaskContext::SendWatermarkMark(std::optional<int64_t> watermark) {
-  if (!through_topics_ || !watermark ||
-      (mark_sent_ && *watermark <= *mark_sent_)) {
-    return;
-  }
+  if (!MarkDue(watermark)) return;
   mark_sent_ = watermark;
   epoch_->Emit(OutputStream::kClosedLists, "watermark",
                Stamped({kWatermarkWriter, std::max<int64_t>(0, *watermark)},

@@ -80,8 +80,14 @@ class TaskContext : public StageContext, public BuyerContext {
     }
   }
   // Kafka mode: sends stage C a watermark mark when `watermark` (the
-  // engine's, as an epoch commits) moved since the last one sent.
+  // engine's, as an epoch commits) moved since the last one sent; an
+  // epoch with nothing else in it commits for it (MarkDue), so a month
+  // closes when the watermark moves on its own (an idle partition).
   void SendWatermarkMark(std::optional<int64_t> watermark);
+  bool MarkDue(std::optional<int64_t> watermark) const {
+    return through_topics_ && watermark &&
+           (!mark_sent_ || *watermark > *mark_sent_);
+  }
   // Emits `record` on the exchange's stream `s` keyed by `key`, stamped
   // with `writer`'s next number for the partition the key goes to
   // (writer_stamp.h; one of the partitions_ tasks).

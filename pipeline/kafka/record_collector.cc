@@ -20,8 +20,9 @@ void Backoff(int attempt) {
 
 }  // namespace
 
-RecordCollector::RecordCollector(rd_kafka_t* producer, Logger log)
-    : rk_(producer), log_(std::move(log)) {}
+RecordCollector::RecordCollector(rd_kafka_t* producer, std::string instance,
+                                 Logger log)
+    : rk_(producer), instance_(std::move(instance)), log_(std::move(log)) {}
 
 RecordCollector::~RecordCollector() {
   for (rd_kafka_topic_t* t : topics_) {
@@ -111,6 +112,8 @@ absl::Status RecordCollector::Produce(const Pending& p) {
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_HEADER(kSeqHeader, seq.data(),
                           static_cast<ssize_t>(seq.size())),
+        RD_KAFKA_V_HEADER(kInstanceHeader, instance_.data(),
+                          static_cast<ssize_t>(instance_.size())),
         RD_KAFKA_V_END);
     if (!e) return absl::OkStatus();
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -148,19 +151,51 @@ absl::StatusOr<std::pair<int64_t, int64_t>> WatermarkBounds(
   return std::make_pair(low, high);
 }
 
+bool RecordCollector::Ours(rd_kafka_message_t* m) const {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(m, &headers) ||
+      rd_kafka_header_get_last(headers, kInstanceHeader, &value, &size)) {
+    return true;
+  }
+  return std::string_view(static_cast<const char*>(value), size) == instance_;
+}
+
 absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
                                                   const std::string& topic,
-                                                  int32_t partition) {
+                                                  int32_t partition,
+                                                  bool only_ours) {
   int64_t max_seq = -1;
   auto bounds = WatermarkBounds(reader, topic, partition);
   if (!bounds.ok()) return bounds.status();
   const auto [low, high] = *bounds;
-  if (high <= low) return max_seq;
-  // One epoch's outputs at most were unconfirmed; their partition's last
-  // records tell how far they got. Transaction markers take offsets too,
-  // so read a little more than the last record.
-  const int64_t from = std::max(low, high - 256);
+  // One epoch's outputs at most were unconfirmed; this instance's last
+  // records in the partition tell how far they got. Transaction markers
+  // take offsets too, so the first read is a little more than the last
+  // records; other instances may have written more since, so each read
+  // that finds none of this instance's goes 8 times further back (to the
+  // end again: what an earlier read left in the queue is then in range).
   rd_kafka_poll_set_consumer(reader);
+  if (high > low) {
+    for (int64_t window = 256;; window *= 8) {
+      const int64_t from = std::max(low, high - window);
+      auto seq = ReadWindow(reader, topic, partition, from, high, only_ours);
+      if (!seq.ok()) return seq.status();
+      max_seq = *seq;
+      if (max_seq >= 0 || from == low) break;
+    }
+  }
+  rd_kafka_consumer_close(reader);
+  return max_seq;
+}
+
+absl::StatusOr<int64_t> RecordCollector::ReadWindow(rd_kafka_t* reader,
+                                                    const std::string& topic,
+                                                    int32_t partition,
+                                                    int64_t from, int64_t end,
+                                                    bool only_ours) {
+  int64_t max_seq = -1;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
       from;
@@ -175,16 +210,15 @@ absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,
       log_->warn(absl::StrFormat("reading %s [%d]: %s", topic, partition,
                                  rd_kafka_message_errstr(m)));
     }
-    if (!m->err) {
+    const int64_t offset = m->offset;
+    if (!m->err && offset < end && (!only_ours || Ours(m))) {
       if (std::optional<int64_t> seq = SequenceOf(m)) {
         max_seq = std::max(max_seq, *seq);
       }
     }
-    const int64_t offset = m->offset;
     rd_kafka_message_destroy(m);
-    if (eof || offset >= high - 1) break;
+    if (eof || offset >= end - 1) break;
   }
-  rd_kafka_consumer_close(reader);
   return max_seq;
 }
 
@@ -201,7 +235,9 @@ absl::StatusOr<std::string> RecordCollector::FindPublished(
       if (range->second <= range->first) continue;
       auto reader = new_reader();
       if (!reader.ok()) return reader.status();
-      auto seq = ReadTail(reader->get(), names_[i], p);
+      // Any instance's: a new state refuses to decide again what another
+      // state already published.
+      auto seq = ReadTail(reader->get(), names_[i], p, /*only_ours=*/false);
       if (!seq.ok()) return seq.status();
       if (*seq >= 0) {
         return absl::StrFormat("%s [%d] (clearlane-seq %d)", names_[i], p,

@@ -9,10 +9,14 @@
 // same transactions, to its own topic; a record whose value is empty goes
 // as a tombstone (no value).
 //
+// Each record also names the instance that wrote it (a `clearlane-instance`
+// header: instance.id), since several processes may write one partition.
+//
 // Recovery (Recover) reads the tail of every output partition to learn the
-// last sequence number that made it, and publishes again only the outbox
-// records past it: nothing is lost or written twice, whether or not the
-// broker hides aborted transactions (docs/kafka-mode.md).
+// last sequence number of this instance's that made it, and publishes
+// again only the outbox records past it: nothing is lost or written twice,
+// whether or not the broker hides aborted transactions, and whatever other
+// instances wrote after it (docs/kafka-mode.md).
 //
 // Thread-safety: not thread-safe; the driver's thread.
 
@@ -43,6 +47,8 @@ namespace clearlane {
 
 // The header that carries an output's sequence number.
 inline constexpr char kSeqHeader[] = "clearlane-seq";
+// The header that names the instance (instance.id) that wrote a record.
+inline constexpr char kInstanceHeader[] = "clearlane-instance";
 
 // The sequence number a record's kSeqHeader holds; nullopt without one.
 std::optional<int64_t> SequenceOf(rd_kafka_message_t* m);
@@ -53,8 +59,9 @@ absl::StatusOr<std::pair<int64_t, int64_t>> WatermarkBounds(
 
 class RecordCollector : public OutputSink {
  public:
-  // `producer` (not owned) has transactions initialised.
-  RecordCollector(rd_kafka_t* producer, Logger log);
+  // `producer` (not owned) has transactions initialised; `instance` is
+  // its instance.id, which every record names.
+  RecordCollector(rd_kafka_t* producer, std::string instance, Logger log);
   ~RecordCollector() override;
 
   // The topic of a stream and its partition count.
@@ -66,9 +73,10 @@ class RecordCollector : public OutputSink {
   absl::Status Recover(Outbox& outbox,
                        absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader);
 
-  // Where the output topics already hold a clearlane output (a record with
-  // a clearlane-seq header among a partition's last ones): "topic [p]
-  // (clearlane-seq N)", or empty when none does.
+  // Where the output topics already hold a clearlane output of any
+  // instance (a record with a clearlane-seq header, each partition read
+  // back from its end as ReadTail does): "topic [p] (clearlane-seq N)", or
+  // empty when none does.
   absl::StatusOr<std::string> FindPublished(
       absl::FunctionRef<absl::StatusOr<Kafka>()> new_reader);
 
@@ -91,13 +99,25 @@ class RecordCollector : public OutputSink {
   // ChangelogPartition.
   int32_t PartitionOf(OutputStream s, std::string_view key) const;
   absl::Status Produce(const Pending& p);
-  // The greatest clearlane-seq among the last records of a partition, -1
-  // if none: every record of the stream below it in that partition is
-  // there.
+  // The greatest clearlane-seq of this instance's records (any
+  // instance's, without `only_ours`) at the end of a partition, -1 if it
+  // has none there: every record of the stream below it in that partition
+  // is there. Reads the partition's last records, further back each time,
+  // until they hold one (an instance's records are in the order of their
+  // numbers within a partition).
   absl::StatusOr<int64_t> ReadTail(rd_kafka_t* reader, const std::string& topic,
-                                   int32_t partition);
+                                   int32_t partition, bool only_ours = true);
+  // The same over offsets [from, end) of a partition.
+  absl::StatusOr<int64_t> ReadWindow(rd_kafka_t* reader,
+                                     const std::string& topic,
+                                     int32_t partition, int64_t from,
+                                     int64_t end, bool only_ours);
+  // Whether this instance wrote `m`: its instance header names it, or it
+  // has none (a clearlane before the header, which ran alone).
+  bool Ours(rd_kafka_message_t* m) const;
 
   rd_kafka_t* rk_;
+  std::string instance_;
   Logger log_;
   // By OutputStream; the changelog's topic is unset without a changelog.
   std::array<std::string, kOutboxStreamCount> names_;

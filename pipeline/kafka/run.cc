@@ -239,7 +239,8 @@ absl::Status Runner::CheckTopics() {
       {OutputStream::kReceipts, config_.decisions_topic},
       {OutputStream::kSummaries, config_.summaries_topic},
       {OutputStream::kDeadLetters, config_.dead_letters_topic}};
-  outputs_ = std::make_unique<RecordCollector>(producer_.get(), log_);
+  outputs_ = std::make_unique<RecordCollector>(producer_.get(),
+                                               config_.instance_id, log_);
   for (const auto& [s, t] : outs) {
     auto n = need(t);
     if (!n.ok()) return n.status();
