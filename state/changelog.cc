@@ -28,6 +28,13 @@ bool IsLogged(Store s) {
          (kLoggedMask & (1u << static_cast<int>(s)));
 }
 
+// The task whose changelog partition a kMeta key goes to: a writer's
+// numbers, a task's position; nullopt for any other key.
+std::optional<uint32_t> TaskOfMetaKey(std::string_view key) {
+  if (std::optional<uint32_t> task = WriterOfSeqKey(key)) return task;
+  return TaskOfPositionKey(key);
+}
+
 }  // namespace
 
 uint32_t ChangeloggedStores() { return kLoggedMask; }
@@ -35,7 +42,7 @@ uint32_t ChangeloggedStores() { return kLoggedMask; }
 std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
   if (!IsLogged(change.store)) return std::nullopt;
   if (change.store == Store::kMeta && change.key != kRunRecordKey &&
-      !WriterOfSeqKey(change.key)) {
+      !TaskOfMetaKey(change.key)) {
     return std::nullopt;
   }
   ChangelogRecord r;
@@ -60,23 +67,34 @@ std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
 }
 
 int32_t ChangelogPartition(std::string_view key, int32_t partitions) {
-  if (partitions <= 1) return 0;
-  if (!key.empty() && static_cast<Store>(key[0]) == Store::kOrders) {
-    if (std::optional<uint32_t> task = TaskOfOrderKey(key.substr(1))) {
-      return static_cast<int32_t>(*task % static_cast<uint32_t>(partitions));
-    }
-  }
-  // A writer task's sequence numbers travel with its task.
-  if (!key.empty() && static_cast<Store>(key[0]) == Store::kMeta) {
-    if (std::optional<uint32_t> task = WriterOfSeqKey(key.substr(1))) {
-      return static_cast<int32_t>(*task % static_cast<uint32_t>(partitions));
-    }
-  }
-  // A month's summaries (its state and its rounds' closed lists, which a
-  // range deletion drops) share the partition of the month, so a restore
-  // applies the deletion after the puts it covers.
-  if (key.size() >= 6 && static_cast<Store>(key[0]) == Store::kSummaries) {
-    return PartitionOf(key.substr(2, 4), partitions);
+  if (partitions <= 1 || key.empty()) return 0;
+  const auto to = [partitions](uint32_t task) {
+    return static_cast<int32_t>(task % static_cast<uint32_t>(partitions));
+  };
+  const std::string_view k = key.substr(1);
+  switch (static_cast<Store>(key[0])) {
+    case Store::kOrders:
+      if (std::optional<uint32_t> task = TaskOfOrderKey(k)) return to(*task);
+      break;
+    case Store::kMeta:
+      // A writer task's sequence numbers and a task's position travel
+      // with their task.
+      if (std::optional<uint32_t> task = TaskOfMetaKey(k)) return to(*task);
+      break;
+    case Store::kBuyers:
+      if (std::optional<std::string_view> buyer = BuyerOfTotalKey(k)) {
+        return PartitionOf(*buyer, partitions);
+      }
+      break;
+    case Store::kLogistics:
+      if (std::optional<std::string_view> no = LogisticsNoOfKey(k)) {
+        return PartitionOf(*no, partitions);
+      }
+      break;
+    case Store::kSummaries:
+      return 0;
+    default:
+      break;
   }
   return PartitionOf(key, partitions);
 }
@@ -112,7 +130,12 @@ absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
   if (!marker.ok()) return marker.status();
   auto stored = ReadRunRecord(*store);
   if (!stored.ok()) return stored.status();
-  if (!*marker && (!*stored || run->next_seq[changelog] > 0)) return 0;
+  if (!*marker && (!*stored || (run->next_seq[changelog] > 0 &&
+                                run->changelog_layout >= kChangelogLayout))) {
+    return 0;
+  }
+  // Everything from here on is logged in this layout.
+  run->changelog_layout = kChangelogLayout;
 
   int64_t logged = 0;
   WriteBatch batch(*store);
@@ -130,11 +153,10 @@ absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
     return absl::OkStatus();
   };
   for (Store s : kLogged) {
-    // Of kMeta, the writers' numbers now; the run record goes last.
+    // Of kMeta, the tasks' keys now; the run record goes last.
     StoreIterator it = store->NewIterator(s);
-    for (s == Store::kMeta ? it.Seek(kWriterSeqPrefix) : it.SeekToFirst();
-         it.Valid() && (s != Store::kMeta || WriterOfSeqKey(it.key()));
-         it.Next()) {
+    for (it.SeekToFirst(); it.Valid(); it.Next()) {
+      if (s == Store::kMeta && !TaskOfMetaKey(it.key())) continue;
       absl::Status st = log({s, Change::Kind::kPut, std::string(it.key()),
                              std::string(it.value())});
       if (!st.ok()) return st;

@@ -4,8 +4,9 @@
 //
 // What is logged: every change to the stores that are the state (orders,
 // logistics, buyers, summaries), the run record, which holds the input
-// offsets and sequence numbers the state goes with, and the writer tasks'
-// numbers on the exchange (WriterSeqKey). Not logged: the outbox
+// offsets and sequence numbers the state goes with, the writer tasks'
+// numbers on the exchange (WriterSeqKey) and each task's input position
+// (TaskPositionKey). Not logged: the outbox
 // (what it holds is published with the changelog records of its epoch),
 // the registry (loaded from its file at every start), the timers (derived)
 // and the secret or its check value (the secret stays with the operator).
@@ -21,14 +22,27 @@
 // A record's key is the store (1 byte) then the store's key; its value is
 // 'P' then the value for a put, 'R' then the range's end for a deletion
 // of [key, end), and none (a tombstone, which compaction removes with the
-// key) for a deletion. Partition: an orders key's own task (its first 4
-// bytes, the partition of orderNo), so a task's changes share the input
-// partition's number, and so do a writer task's numbers; a summaries key
-// by its month (all of a month's keys
-// together, since a round's closed lists are dropped by one range
-// deletion, and a restore keeps the order within a partition only); other
-// keys by murmur2 of the key, as the Java client would. Every other change
-// concerns one key, whose records all share a partition.
+// key) for a deletion.
+//
+// Partition (layout 2): every key's is the task that owns it, so that a
+// task moving to another process reads one partition (docs/engine.md
+// "Scaling out", step 4 (b)): an orders key its stage A task (its first 4
+// bytes, the partition of orderNo), a writer task's numbers their
+// writer, a task's input position its task; a buyer's totals their stage B
+// task, the partition of the buyer's keyed hash (where the exchange sends the
+// buyer's requests); a waybill's or a shipment's state the partition of its
+// logisticsNo (stage L's task); every summaries key partition 0, stage C's one
+// task (which also keeps a month's puts before the range deletion of its
+// round's closed lists: a restore keeps the order within a partition only); the
+// run record by murmur2 of its key, as the Java client would. Every other
+// change concerns one key, whose records all share a partition.
+//
+// Layout 1 (before 2026-12): buyers' totals and logistics keys by murmur2
+// of the whole key, summaries by month. A state whose run record says
+// layout 1 is logged whole in layout 2 at its next start
+// (LogWholeStateIfNeeded); a restore from a changelog whose last run
+// record says layout 2 skips the records that are not in their key's
+// partition (RecordInItsPartition), which that whole log supersedes.
 //
 // Thread-safety: functions of their arguments.
 
@@ -59,8 +73,18 @@ struct ChangelogRecord {
 };
 std::optional<ChangelogRecord> ToChangelogRecord(const Change& change);
 
-// The partition of a changelog record among `partitions`.
+// The changelog layout this clearlane writes (RunRecord::changelog_layout).
+inline constexpr int32_t kChangelogLayout = 2;
+
+// The partition of a changelog record among `partitions` (layout 2).
 int32_t ChangelogPartition(std::string_view key, int32_t partitions);
+
+// Whether a record read from `partition` is where layout 2 puts its key;
+// one that is not was logged in layout 1.
+inline bool RecordInItsPartition(std::string_view key, int32_t partition,
+                                 int32_t partitions) {
+  return ChangelogPartition(key, partitions) == partition;
+}
 
 // Restore: puts the change a record holds into `batch` (a null `value` is
 // a tombstone). DataLoss when the record is not one clearlane writes.
@@ -70,12 +94,13 @@ absl::Status ApplyChangelogRecord(std::string_view key,
 
 // A state that has history the changelog lacks (one written before
 // clearlane kept a changelog: its run record's changelog count is 0 while
-// it is not new) is logged whole: every key of the logged stores, as
-// puts, into `outbox`'s changelog stream, committed in chunks; the caller
-// publishes them as a restart publishes what it did not (the outbox's
-// recovery). A marker in kMeta says a snapshot is under way, so one cut
-// short by a crash is made again from the start. Returns the records
-// logged (0 when the state needs none).
+// it is not new), or whose changelog is in an older layout (its run
+// record's changelog_layout below kChangelogLayout), is logged whole: every key
+// of the logged stores, as puts, into `outbox`'s changelog stream, committed in
+// chunks; the caller publishes them as a restart publishes what it did not (the
+// outbox's recovery). A marker in kMeta says a snapshot is under way, so one
+// cut short by a crash is made again from the start. Returns the records logged
+// (0 when the state needs none).
 absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
                                               RunRecord* run);
 

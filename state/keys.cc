@@ -94,6 +94,23 @@ std::optional<std::string_view> LogisticsNoOfShipmentKey(std::string_view key) {
   return key.substr(9);
 }
 
+std::optional<std::string_view> LogisticsNoOfKey(std::string_view key) {
+  if (std::optional<std::string_view> no = LogisticsNoOfShipmentKey(key)) {
+    return no;
+  }
+  if (key.size() < 9 || key[8] != 'I') return std::nullopt;
+  BinaryReader r(key.substr(9));
+  r.Bytes();  // the logisticsCode
+  const std::string_view no = r.Rest();
+  if (!r.ok()) return std::nullopt;
+  return no;
+}
+
+std::optional<std::string_view> BuyerOfTotalKey(std::string_view key) {
+  if (key.size() < 4) return std::nullopt;
+  return key.substr(0, key.size() - 4);
+}
+
 std::string TotalKey(std::string_view buyer, int year) {
   std::string key(buyer);
   BinaryWriter(&key).Fixed32(static_cast<uint32_t>(year));
@@ -115,6 +132,20 @@ std::optional<uint32_t> WriterOfSeqKey(std::string_view key) {
     return std::nullopt;
   }
   return BinaryReader(key.substr(kWriterSeqPrefix.size(), 4)).Fixed32();
+}
+
+std::string TaskPositionKey(int32_t task) {
+  std::string key(kTaskPositionPrefix);
+  BinaryWriter(&key).Fixed32(static_cast<uint32_t>(task));
+  return key;
+}
+
+std::optional<uint32_t> TaskOfPositionKey(std::string_view key) {
+  if (key.size() != kTaskPositionPrefix.size() + 4 ||
+      !key.starts_with(kTaskPositionPrefix)) {
+    return std::nullopt;
+  }
+  return BinaryReader(key.substr(kTaskPositionPrefix.size())).Fixed32();
 }
 
 std::string MonthKey(int32_t period) {

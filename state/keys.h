@@ -58,6 +58,15 @@ std::string WriterSeqKey(int32_t writer, OutputStream s, int32_t partition);
 // WriterSeqKey.
 std::optional<uint32_t> WriterOfSeqKey(std::string_view key);
 
+// Store::kMeta: a task's input position (pipeline/kafka/topic_source.h
+// TaskPositions): kTaskPositionPrefix, then the task (4 bytes). Logged
+// with its task, so a task that moves finds where it stood.
+inline constexpr std::string_view kTaskPositionPrefix = "position/";
+std::string TaskPositionKey(int32_t task);
+// The task a kMeta key holds the position of; nullopt when it is no
+// TaskPositionKey.
+std::optional<uint32_t> TaskOfPositionKey(std::string_view key);
+
 // Store::kOrders: the stage A task (4 bytes: the partition of orderNo),
 // XXH3-64 of orderNo (8 bytes), then orderNo.
 std::string OrderKey(int32_t partitions, std::string_view orderNo);
@@ -76,10 +85,15 @@ std::string WaybillKey(std::string_view logisticsCode,
 std::string ShipmentKey(std::string_view logisticsNo);
 // The logisticsNo of a shipment's key; nullopt for another logistics key.
 std::optional<std::string_view> LogisticsNoOfShipmentKey(std::string_view key);
+// The logisticsNo of either kind of logistics key (a waybill's or a
+// shipment's); nullopt for a key that is neither.
+std::optional<std::string_view> LogisticsNoOfKey(std::string_view key);
 
 // Store::kBuyers: a buyer's released total for a year: the keyed hash of
 // the identity number, then the year (4 bytes).
 std::string TotalKey(std::string_view buyer, int year);
+// The buyer a total's key names; nullopt when it is too short to be one.
+std::optional<std::string_view> BuyerOfTotalKey(std::string_view key);
 
 // Store::kSummaries: stage C's event time in Kafka mode (the greatest
 // watermark its records brought; Task::ProcessExchange), a SignedVarint.

@@ -13,7 +13,9 @@ namespace {
 // 3 record reads as one whose changelog has not started.
 // 5: the exchange's two streams (allowance requests and answers).
 // 6: stage C's exchange stream (closed lists).
-constexpr uint8_t kVersion = 6;
+// 7: the changelog's layout (state/changelog.h); older records read as
+// layout 1.
+constexpr uint8_t kVersion = 7;
 constexpr uint8_t kOldestReadable = 3;
 
 }  // namespace
@@ -32,6 +34,7 @@ std::string EncodeRunRecord(const RunRecord& m) {
   }
   w.U8(m.has_registry);
   w.Varint(static_cast<uint64_t>(m.partitions));
+  w.Varint(static_cast<uint64_t>(m.changelog_layout));
   return out;
 }
 
@@ -64,6 +67,7 @@ absl::StatusOr<RunRecord> DecodeRunRecord(std::string_view bytes) {
   }
   m.has_registry = r.U8() != 0;
   m.partitions = static_cast<int32_t>(r.Varint());
+  m.changelog_layout = version >= 7 ? static_cast<int32_t>(r.Varint()) : 1;
   if (!r.ok() || !r.done() || m.status > RunStatus::kDrained) {
     return absl::DataLossError("run record is corrupt");
   }

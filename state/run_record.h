@@ -45,6 +45,10 @@ struct RunRecord {
   std::array<int64_t, kOutboxStreamCount> outbox_floor{};
   bool has_registry = false;
   int32_t partitions = 0;  // stage A's task count; 0: not yet set
+  // The partitioning of the changelog records this state logs
+  // (state/changelog.h kChangelogLayout; 1 for a record older than
+  // version 7).
+  int32_t changelog_layout = 2;
 };
 
 std::string EncodeRunRecord(const RunRecord& r);

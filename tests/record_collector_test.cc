@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
 #include <filesystem>
@@ -21,6 +20,7 @@
 #include "state/outbox.h"
 #include "state/run_record.h"
 #include "state/store.h"
+#include "tests/mock_cluster.h"
 
 namespace clearlane {
 namespace {
@@ -32,28 +32,14 @@ class RecoverTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::path(::testing::TempDir()) / "record-collector-recover";
     fs::remove_all(dir_);
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof errstr);
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    ASSERT_NE(host_, nullptr) << errstr;
-    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
-    ASSERT_NE(cluster_, nullptr);
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
-    rd_kafka_mock_topic_create(cluster_, "decisions", 1, 1);
+    ASSERT_TRUE(cluster_.ok());
+    cluster_.CreateTopic("decisions", 1);
   }
-  void TearDown() override {
-    if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
-    if (host_) rd_kafka_destroy(host_);
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { fs::remove_all(dir_); }
 
   absl::StatusOr<Kafka> Client(rd_kafka_type_t type,
                                std::map<std::string, std::string> settings) {
-    settings["log_level"] = "2";
-    auto conf = MakeKafkaConf(bootstrap_, settings, {});
-    if (!conf.ok()) return conf.status();
-    return NewKafka(type, *std::move(conf), "a test client");
+    return cluster_.Client(type, std::move(settings));
   }
 
   // Writes a record to the partition as `instance` would have, numbered
@@ -120,9 +106,7 @@ class RecoverTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  std::string bootstrap_;
+  testing::MockCluster cluster_;
 };
 
 TEST_F(RecoverTest, PublishesWhatThisInstanceLacksPastOtherInstancesRecords) {

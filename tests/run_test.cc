@@ -36,12 +36,14 @@
 #include "absl/strings/str_join.h"
 #include "bench/generator.h"
 #include "bench/loadtest/http_client.h"
+#include "model/coding.h"
 #include "model/xml_message.h"
 #include "operators/allowance.h"
 #include "operators/summary.h"
 #include "pipeline/engine/writer_stamp.h"
 #include "pipeline/files/replay.h"
 #include "state/keys.h"
+#include "state/store.h"
 #include "tests/fixtures.h"
 #include "tests/process.h"
 #include "tests/test_util.h"
@@ -553,6 +555,53 @@ class RunTest : public ::testing::Test {
     return n;
   }
 
+  // Each task's position (TaskPositionKey) is logged in its own changelog
+  // partition; the last one of each task, after a clean stop, stands past
+  // every record of the task's input partition, and holds entries of the
+  // task's partitions only.
+  void ExpectTaskPositionsAtTheInputsEnds() {
+    std::string prefix(1, static_cast<char>(Store::kMeta));
+    prefix.append(kTaskPositionPrefix);
+    std::map<int32_t, std::string> last;
+    for (const Out& o : Consume("clearance-changelog")) {
+      if (!o.key.starts_with(prefix)) continue;
+      const std::optional<uint32_t> task =
+          TaskOfPositionKey(std::string_view(o.key).substr(1));
+      ASSERT_TRUE(task) << "a position key without its task";
+      EXPECT_EQ(o.partition, static_cast<int32_t>(*task));
+      ASSERT_FALSE(o.value.empty()) << "a task's position deleted";
+      last[static_cast<int32_t>(*task)] = o.value.substr(1);  // after 'P'
+    }
+    ASSERT_EQ(last.size(), size_t{kInputPartitions});
+    rd_kafka_t* c = MakeClient(RD_KAFKA_CONSUMER, {{"group.id", "test-end"}});
+    for (const auto& [task, value] : last) {
+      BinaryReader r(value);
+      EXPECT_EQ(r.U8(), 4);
+      const uint64_t n = r.Varint();
+      std::optional<int64_t> imp;
+      for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        const std::string topic(r.Bytes());
+        EXPECT_EQ(static_cast<int32_t>(r.Varint()), task) << topic;
+        const int64_t offset = r.SignedVarint();
+        r.SignedVarint();
+        for (uint64_t k = r.Varint(); k > 0 && r.ok(); --k) {
+          r.SignedVarint();
+          r.SignedVarint();
+        }
+        r.U8();
+        r.SignedVarint();
+        if (topic == "imp") imp = offset;
+      }
+      EXPECT_TRUE(r.ok() && r.done()) << "task " << task;
+      int64_t low = 0, high = 0;
+      EXPECT_EQ(
+          rd_kafka_query_watermark_offsets(c, "imp", task, &low, &high, 10000),
+          RD_KAFKA_RESP_ERR_NO_ERROR);
+      EXPECT_EQ(imp, high) << "task " << task;
+    }
+    rd_kafka_destroy(c);
+  }
+
   // Per input partition: the offset clearlane's group committed (its
   // state's position) and the end of the log.
   std::string InputLag() {
@@ -649,6 +698,7 @@ TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
   EXPECT_EQ(Stop(run, SIGTERM), 0) << Slurp(log_);
   EXPECT_NE(Slurp(log_).find("stopped cleanly"), std::string::npos);
   ExpectReplaysOutputs();
+  ExpectTaskPositionsAtTheInputsEnds();
 }
 
 // Stage B takes the round trip through Kafka (docs/kafka-mode.md "Stage B

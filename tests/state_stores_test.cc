@@ -831,9 +831,13 @@ TEST_F(ChangelogTest, RecordsAppliedToANewStateRebuildTheLoggedStores) {
   fs::remove_all(other);
 }
 
-// An order's changes go to its task's partition; a month's summaries,
-// closed lists and the deletion of a round together, to one partition.
-TEST_F(ChangelogTest, PartitionsKeepWhatMustStayInOrderTogether) {
+// Every key's changes go to the partition of the task that owns it: an
+// order's to its stage A task, a buyer's totals to its stage B task (the
+// partition of the buyer's keyed hash, whatever the year), a waybill's or
+// a shipment's to the partition of its logisticsNo, every summaries key
+// (a month, its rounds' closed lists and their range deletion) to stage
+// C's one task, partition 0.
+TEST_F(ChangelogTest, PartitionsAreTheTasksThatOwnTheKeys) {
   for (const char* order_no : {"A1", "B22", "C333", "D4444", "E55555"}) {
     const std::string key = OrderKey(6, order_no);
     const std::string record = std::string(1, char(Store::kOrders)) + key;
@@ -841,15 +845,39 @@ TEST_F(ChangelogTest, PartitionsKeepWhatMustStayInOrderTogether) {
         << order_no;
   }
   const std::string s(1, char(Store::kSummaries));
-  const int32_t month = ChangelogPartition(s + MonthKey(202611), 7);
-  EXPECT_EQ(ChangelogPartition(s + RoundPrefix(202611, 0), 7), month);
-  EXPECT_EQ(ChangelogPartition(s + RoundPrefix(202611, 3) + "some list", 7),
-            month);
-  std::set<int32_t> months;
   for (int32_t p = 202601; p <= 202612; ++p) {
-    months.insert(ChangelogPartition(s + MonthKey(p), 7));
+    EXPECT_EQ(ChangelogPartition(s + MonthKey(p), 7), 0);
+    EXPECT_EQ(ChangelogPartition(s + RoundPrefix(p, 3) + "some list", 7), 0);
   }
-  EXPECT_GT(months.size(), 2u) << "the months spread over the partitions";
+  EXPECT_EQ(ChangelogPartition(s + std::string(kSummaryWatermarkKey), 7), 0);
+  const std::string b(1, char(Store::kBuyers));
+  const std::string l(1, char(Store::kLogistics));
+  std::set<int32_t> buyers, shipments;
+  for (int i = 0; i < 40; ++i) {
+    const std::string buyer = absl::StrCat("keyed-hash-of-buyer-", i);
+    const int32_t task = PartitionOf(buyer, 7);
+    buyers.insert(task);
+    for (int year : {2025, 2026}) {
+      EXPECT_EQ(ChangelogPartition(b + TotalKey(buyer, year), 7), task);
+    }
+    const std::string no = absl::StrCat("SF", 1000 + i);
+    shipments.insert(PartitionOf(no, 7));
+    EXPECT_EQ(ChangelogPartition(l + ShipmentKey(no), 7), PartitionOf(no, 7));
+    EXPECT_EQ(ChangelogPartition(l + WaybillKey("SF", no), 7),
+              PartitionOf(no, 7));
+    EXPECT_EQ(ChangelogPartition(l + WaybillKey("a longer code", no), 7),
+              PartitionOf(no, 7));
+    EXPECT_TRUE(
+        RecordInItsPartition(l + ShipmentKey(no), PartitionOf(no, 7), 7));
+    EXPECT_FALSE(RecordInItsPartition(l + ShipmentKey(no),
+                                      (PartitionOf(no, 7) + 1) % 7, 7));
+  }
+  EXPECT_GT(buyers.size(), 3u) << "buyers spread over the tasks";
+  EXPECT_GT(shipments.size(), 3u) << "shipments spread over the tasks";
+  EXPECT_EQ(LogisticsNoOfKey(WaybillKey("SF", "SF1001")), "SF1001");
+  EXPECT_EQ(LogisticsNoOfKey(ShipmentKey("SF1001")), "SF1001");
+  EXPECT_FALSE(LogisticsNoOfKey("short"));
+  EXPECT_EQ(BuyerOfTotalKey(TotalKey("buyer", 2026)), "buyer");
   // A writer task's numbers go with its task, whatever their stream and
   // destination.
   const std::string meta(1, char(Store::kMeta));
@@ -862,6 +890,16 @@ TEST_F(ChangelogTest, PartitionsKeepWhatMustStayInOrderTogether) {
           task);
     }
   }
+  // So does a task's position; it is logged.
+  for (int32_t task = 0; task < 6; ++task) {
+    EXPECT_EQ(ChangelogPartition(meta + TaskPositionKey(task), 6), task);
+    EXPECT_TRUE(ToChangelogRecord(
+        {Store::kMeta, Change::Kind::kPut, TaskPositionKey(task), "place"}));
+  }
+  EXPECT_EQ(TaskOfPositionKey(TaskPositionKey(5)), 5u);
+  EXPECT_FALSE(TaskOfPositionKey(kRunRecordKey));
+  EXPECT_FALSE(ToChangelogRecord(
+      {Store::kMeta, Change::Kind::kPut, std::string(kSecretCheckKey), "x"}));
   EXPECT_EQ(WriterOfSeqKey(WriterSeqKey(7, OutputStream::kAllowance, 2)), 7u);
   EXPECT_FALSE(WriterOfSeqKey(kRunRecordKey));
   EXPECT_FALSE(WriterOfSeqKey(std::string(kWriterSeqPrefix) + "short"));
@@ -900,6 +938,7 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
                 b->Put(Store::kMeta,
                        WriterSeqKey(2, OutputStream::kAllowanceAnswers, 0),
                        "\x02");
+                b->Put(Store::kMeta, TaskPositionKey(3), "task 3's place");
                 b->Put(Store::kSummaries, MonthKey(202611), "month");
                 b->Put(Store::kRegistry, "registry-hash", "not logged");
                 run.position = "offsets";
@@ -907,7 +946,7 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
               }).ok());
   auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
   ASSERT_TRUE(logged.ok()) << logged.status();
-  EXPECT_EQ(*logged, 25000 + 1 + 1 + 1 + 1);
+  EXPECT_EQ(*logged, 25000 + 1 + 1 + 1 + 1 + 1);
   EXPECT_EQ(outbox.next_seq(OutputStream::kChangelog), *logged);
   auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
   ASSERT_TRUE(again.ok());
@@ -938,9 +977,57 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
         Store::kMeta, WriterSeqKey(2, OutputStream::kAllowanceAnswers, 0));
     ASSERT_TRUE(writer.ok() && *writer);
     EXPECT_EQ(**writer, "\x02");
+    auto place = (*restored)->Get(Store::kMeta, TaskPositionKey(3));
+    ASSERT_TRUE(place.ok() && *place);
+    EXPECT_EQ(**place, "task 3's place");
     EXPECT_TRUE(Contents(**restored, Store::kRegistry).empty());
   }
   fs::remove_all(other);
+}
+
+// A state whose changelog is in layout 1 (its run record says so) is
+// logged whole in layout 2 at its next start, once, ending with a run
+// record that says layout 2; what it logs later goes on in that layout.
+TEST_F(ChangelogTest, AStateLoggedInLayout1IsLoggedWholeInLayout2Once) {
+  RunRecord run;
+  run.changelog_layout = 1;
+  run.next_seq[static_cast<int>(OutputStream::kChangelog)] = 500;
+  Outbox outbox(store_.get(), &run);
+  ASSERT_TRUE(Commit([&](WriteBatch* b) {
+                for (int i = 0; i < 30; ++i) {
+                  b->Put(Store::kBuyers,
+                         TotalKey(absl::StrCat("buyer-", i), 2026), "1");
+                }
+                b->Put(Store::kSummaries, MonthKey(202611), "month");
+                PutRunRecord(run, b);
+              }).ok());
+  auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  ASSERT_TRUE(logged.ok()) << logged.status();
+  EXPECT_EQ(*logged, 30 + 1 + 1);
+  EXPECT_EQ(run.changelog_layout, kChangelogLayout);
+  EXPECT_EQ(outbox.next_seq(OutputStream::kChangelog), 500 + *logged);
+  auto stored = ReadRunRecord(*store_);
+  ASSERT_TRUE(stored.ok() && *stored);
+  EXPECT_EQ((*stored)->changelog_layout, kChangelogLayout);
+  std::string last_key, last_value;
+  ASSERT_TRUE(outbox
+                  .ForEachUnpublished(OutputStream::kChangelog, 500,
+                                      [&](int64_t, std::string_view key,
+                                          std::string_view value) {
+                                        last_key = key;
+                                        last_value = value;
+                                        return absl::OkStatus();
+                                      })
+                  .ok());
+  std::string run_key(1, char(Store::kMeta));
+  run_key.append(kRunRecordKey);
+  ASSERT_EQ(last_key, run_key);
+  auto logged_run = DecodeRunRecord(std::string_view(last_value).substr(1));
+  ASSERT_TRUE(logged_run.ok()) << logged_run.status();
+  EXPECT_EQ(logged_run->changelog_layout, kChangelogLayout);
+  auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0) << "logged twice";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "model/coding.h"
+#include "state/changelog.h"
 #include "state/run_record.h"
 #include "state/store.h"
 
@@ -217,24 +218,29 @@ TEST(StateStore, StateKilledBeforeItsFirstDataStartsAfresh) {
   std::filesystem::remove_all(path);
 }
 
-// Version 5 of the run record numbers the exchange's two streams too; a
-// version 4 record (four streams) reads as one whose exchange has not
-// started, and what this version writes reads back.
-// Version 5 numbered six streams; stage C's (closed lists) starts at 0.
-TEST(RunRecordVersions, AVersion5RecordReadsWithStageCsStreamAtZero) {
-  std::string v5;
-  BinaryWriter w(&v5);
-  w.U8(5);
+// A run record as clearlane wrote it at `version` (5 or 6): running, at
+// "position", `streams` streams numbered from 20 (floors from 10), no
+// registry, `partitions` tasks.
+std::string OlderRunRecord(uint8_t version, int streams, int partitions) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(version);
   w.U8(0);  // running
   w.Bytes("position");
   w.U8(0);
   w.SignedVarint(0);
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < streams; ++i) {
     w.Varint(20 + i);  // next
     w.Varint(10 + i);  // floor
   }
   w.U8(0);
-  w.Varint(4);
+  w.Varint(partitions);
+  return out;
+}
+
+// Version 5 numbered six streams; stage C's (closed lists) starts at 0.
+TEST(RunRecordVersions, AVersion5RecordReadsWithStageCsStreamAtZero) {
+  const std::string v5 = OlderRunRecord(5, 6, 4);
   auto read = DecodeRunRecord(v5);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->next_seq[static_cast<int>(OutputStream::kAllowanceAnswers)],
@@ -249,6 +255,27 @@ TEST(RunRecordVersions, AVersion5RecordReadsWithStageCsStreamAtZero) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->next_seq, now.next_seq);
   EXPECT_FALSE(DecodeRunRecord(v5 + "x").ok());
+}
+
+// Before version 7 the changelog was in layout 1 (state/changelog.h); a
+// record says its layout from version 7 on, and a new one says 2.
+TEST(RunRecordVersions, AVersion6RecordSaysChangelogLayout1) {
+  const std::string v6 = OlderRunRecord(6, kOutboxStreamCount, 3);
+  auto read = DecodeRunRecord(v6);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->changelog_layout, 1);
+  EXPECT_EQ(read->partitions, 3);
+  EXPECT_EQ(read->next_seq[static_cast<int>(OutputStream::kClosedLists)],
+            20 + kOutboxStreamCount - 1);
+  EXPECT_FALSE(DecodeRunRecord(v6 + "x").ok());
+  EXPECT_EQ(RunRecord().changelog_layout, kChangelogLayout);
+  RunRecord now = *read;
+  now.changelog_layout = 2;
+  auto back = DecodeRunRecord(EncodeRunRecord(now));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->changelog_layout, 2);
+  EXPECT_EQ(back->next_seq, now.next_seq);
+  EXPECT_EQ(back->position, "position");
 }
 
 TEST(RunRecordVersions, AVersion4RecordReadsWithTheExchangeAtZero) {

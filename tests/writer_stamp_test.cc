@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "model/coding.h"
@@ -146,6 +147,109 @@ TEST_F(TopicPositionTest, AVersion3MarkIsTheUnstampedWritersAndReadsBack) {
     source.set_exchange_topics("allowance", "answers", "closed-lists");
     return source.Restore(v4.substr(0, v4.size() - 1)).ok();
   }()) << "a position cut short is refused";
+}
+
+// Each task's part of the position (TaskPositions): the entries of its
+// partitions of every topic, exchange topics included, which a source
+// that restores only that part (a task moving in) stands on as the
+// whole position's did; a part cut short or of another version is
+// refused.
+TEST_F(TopicPositionTest, EachTasksPartHoldsItsPartitionsAndRestoresAlone) {
+  std::string whole;
+  BinaryWriter w(&whole);
+  w.U8(4);
+  w.Varint(5);
+  struct Entry {
+    const char* topic;
+    int32_t partition;
+    int64_t offset;
+    std::map<int32_t, int64_t> marks;
+  };
+  const Entry entries[] = {{"allowance", 1, 40, {{0, 16}, {1, 3}}},
+                           {"answers", 0, 12, {{1, 11}}},
+                           {"closed-lists", 0, 7, {{kWatermarkWriter, 99}}},
+                           {"orders", 0, 900, {}},
+                           {"orders", 1, 1200, {}}};
+  for (const Entry& e : entries) {
+    w.Bytes(e.topic);
+    w.Varint(e.partition);
+    w.SignedVarint(e.offset);
+    w.SignedVarint(0);
+    w.Varint(e.marks.size());
+    for (const auto& [writer, seq] : e.marks) {
+      w.SignedVarint(writer);
+      w.SignedVarint(seq);
+    }
+    w.U8(1);
+    w.SignedVarint(1700000000 + e.partition);
+  }
+  w.U8(1);
+  w.SignedVarint(1700000000);
+
+  PartitionGroup time;
+  TopicRecordSource source(consumer_, {"orders"}, &time, 1, "",
+                           MakeJsonLogger("position-test", stderr), nullptr);
+  source.set_exchange_topics("allowance", "answers", "closed-lists");
+  ASSERT_TRUE(source.Restore(whole).ok());
+  const auto parts = source.TaskPositions();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].first, 0);
+  EXPECT_EQ(parts[1].first, 1);
+
+  // Task 1's part, restored alone, is task 1's entries of the whole.
+  PartitionGroup time1;
+  TopicRecordSource moved(consumer_, {"orders"}, &time1, 1, "",
+                          MakeJsonLogger("position-test-1", stderr), nullptr);
+  moved.set_exchange_topics("allowance", "answers", "closed-lists");
+  ASSERT_TRUE(moved.RestoreTask(parts[1].second).ok());
+  const std::string position = moved.Position();
+  BinaryReader r(position);
+  EXPECT_EQ(r.U8(), 4);
+  ASSERT_EQ(r.Varint(), 2u) << "allowance [1] and orders [1]";
+  EXPECT_EQ(r.Bytes(), "allowance");
+  EXPECT_EQ(r.Varint(), 1u);
+  EXPECT_EQ(r.SignedVarint(), 40);
+  EXPECT_EQ(r.SignedVarint(), 0);
+  ASSERT_EQ(r.Varint(), 2u) << "both writers' marks";
+  EXPECT_EQ(r.SignedVarint(), 0);
+  EXPECT_EQ(r.SignedVarint(), 16);
+  EXPECT_EQ(r.SignedVarint(), 1);
+  EXPECT_EQ(r.SignedVarint(), 3);
+  r.U8();
+  r.SignedVarint();
+  EXPECT_EQ(r.Bytes(), "orders");
+  EXPECT_EQ(r.Varint(), 1u);
+  EXPECT_EQ(r.SignedVarint(), 1200);
+  EXPECT_EQ(r.SignedVarint(), 0);
+  EXPECT_EQ(r.Varint(), 0u);
+  EXPECT_EQ(r.U8(), 1);
+  EXPECT_EQ(r.SignedVarint(), 1700000001) << "the partition's watermark";
+  EXPECT_EQ(r.U8(), 0) << "no group watermark: it is no task's";
+  EXPECT_TRUE(r.ok());
+  // The same part read back from the moved source's parts.
+  const auto again = moved.TaskPositions();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0], parts[1]);
+
+  // Task 0's part holds stage C's partition and the watermark writer's
+  // mark with it.
+  PartitionGroup time0;
+  TopicRecordSource zero(consumer_, {"orders"}, &time0, 1, "",
+                         MakeJsonLogger("position-test-0", stderr), nullptr);
+  zero.set_exchange_topics("allowance", "answers", "closed-lists");
+  ASSERT_TRUE(zero.RestoreTask(parts[0].second).ok());
+  EXPECT_EQ(zero.TaskPositions(), (std::vector{parts[0]}));
+
+  for (const std::string& bad :
+       {parts[1].second.substr(0, parts[1].second.size() - 1),
+        parts[1].second + "x", "\x03" + parts[1].second.substr(1)}) {
+    PartitionGroup t;
+    TopicRecordSource refused(consumer_, {"orders"}, &t, 1, "",
+                              MakeJsonLogger("position-test-bad", stderr),
+                              nullptr);
+    refused.set_exchange_topics("allowance", "answers", "closed-lists");
+    EXPECT_FALSE(refused.RestoreTask(bad).ok());
+  }
 }
 
 }  // namespace

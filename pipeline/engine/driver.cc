@@ -12,6 +12,8 @@ Driver::Driver(Engine* engine, RecordSource* source, PartitionGroup* time,
     : engine_(engine), source_(source), time_(time), observer_(observer) {
   engine_->epochs().set_position_source(
       [source] { return source->Position(); });
+  engine_->epochs().set_task_positions_source(
+      [source] { return source->TaskPositions(); });
 }
 
 void Driver::Committed() {

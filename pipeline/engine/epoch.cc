@@ -3,6 +3,7 @@
 #include "model/event_time.h"
 #include "pipeline/observe/metrics.h"
 #include "state/changelog.h"
+#include "state/keys.h"
 
 namespace clearlane {
 namespace {
@@ -120,6 +121,14 @@ absl::Status EpochCommitter::CommitEpoch() {
   if (st.ok()) st = sink_status_;
   if (!st.ok()) return st;
   if (position_source_) run_->position = position_source_();
+  if (task_positions_source_) {
+    for (auto& [task, bytes] : task_positions_source_()) {
+      std::string& written = task_positions_[task];
+      if (written == bytes) continue;
+      batch_->Put(Store::kMeta, TaskPositionKey(task), bytes);
+      written = std::move(bytes);
+    }
+  }
   state_->SendWatermarkMark(run_->watermark);
   state_->Flush(batch_);
   if (st = state_->status(); !st.ok()) return st;

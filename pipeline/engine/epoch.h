@@ -39,8 +39,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "model/outputs.h"
@@ -98,6 +100,13 @@ class EpochCommitter {
   // Asked for the driver's input position at every commit.
   void set_position_source(absl::AnyInvocable<std::string()> f) {
     position_source_ = std::move(f);
+  }
+  // Asked at every commit for each task's part of the position; a task's
+  // that changed is written to kMeta (TaskPositionKey), and so logged
+  // with its task.
+  using TaskPositions = std::vector<std::pair<int32_t, std::string>>;
+  void set_task_positions_source(absl::AnyInvocable<TaskPositions()> f) {
+    task_positions_source_ = std::move(f);
   }
   // Asked before each commit, before anything of the epoch is written,
   // with the bytes the commit will write at most (DiskGuard: free
@@ -173,6 +182,9 @@ class EpochCommitter {
   Metrics* metrics_ = nullptr;
   OutputSink* sink_ = nullptr;
   absl::AnyInvocable<std::string()> position_source_;
+  absl::AnyInvocable<TaskPositions()> task_positions_source_;
+  // The task positions last written, by task.
+  absl::flat_hash_map<int32_t, std::string> task_positions_;
   absl::AnyInvocable<absl::Status(uint64_t)> space_check_;
 
   // The open epoch: its batch (one of two, the other being written in the

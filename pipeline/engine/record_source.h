@@ -10,9 +10,12 @@
 #ifndef CLEARLANE_PIPELINE_ENGINE_RECORD_SOURCE_H_
 #define CLEARLANE_PIPELINE_ENGINE_RECORD_SOURCE_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -41,6 +44,11 @@ class RecordSource {
   // The position reached, as the run record keeps it (opaque to the
   // engine).
   virtual std::string Position() const = 0;
+  // Per task (key range, keys.h), its part of the position, for a task
+  // that moves to another process (Kafka mode); none by default.
+  virtual std::vector<std::pair<int32_t, std::string>> TaskPositions() const {
+    return {};
+  }
 
   // A record's origin as its dead letter names it (contract §6).
   virtual std::variant<FileSource, TopicSource> SourceOf(

@@ -130,6 +130,11 @@ class ChangelogApplier {
     run_record_key_.append(kRunRecordKey);
   }
 
+  // Records not in their key's partition (layout 1's) are skipped from
+  // now on.
+  void SkipMisplaced() { skip_misplaced_ = true; }
+  bool skips_misplaced() const { return skip_misplaced_; }
+
   // Records numbered `seq` or below are taken as applied in every
   // partition.
   void AppliedUpTo(int64_t seq) {
@@ -212,6 +217,7 @@ class ChangelogApplier {
   std::vector<int64_t> next_offset_;
   std::vector<int64_t> current_at_;
   bool keep_progress_ = false;
+  bool skip_misplaced_ = false;
   WriteBatch batch_;
   int64_t in_batch_ = 0;
   RestoreResult result_;
@@ -265,9 +271,15 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
       std::max(current_at_[p], rd_kafka_message_timestamp(m, nullptr));
   if (seq <= applied_seq_[p]) return absl::OkStatus();
   applied_seq_[p] = seq;
+  const std::string_view key(static_cast<const char*>(m->key), m->key_len);
+  if (skip_misplaced_ &&
+      !RecordInItsPartition(key, p,
+                            static_cast<int32_t>(applied_seq_.size()))) {
+    ++result_.skipped;
+    return absl::OkStatus();
+  }
   ++result_.applied;
   ++in_batch_;
-  const std::string_view key(static_cast<const char*>(m->key), m->key_len);
   std::optional<std::string_view> value;
   if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
   if (key == run_record_key_) {
@@ -346,6 +358,53 @@ absl::Status TombstonesKept(const std::string& topic, int32_t p,
           ? std::string("a time it cannot tell")
           : absl::StrFormat("a point %d s ago", (now - current_at) / 1000),
       t.retention_ms));
+}
+
+// The changelog layout of the last run record in `topic` (whose partition
+// holds every run record), read back from that partition's end in growing
+// steps; nullopt when it holds none.
+absl::StatusOr<std::optional<int32_t>> LastRunRecordLayout(
+    rd_kafka_t* reader, const std::string& topic,
+    const std::vector<int64_t>& low, const std::vector<int64_t>& high) {
+  const auto partitions = static_cast<int32_t>(low.size());
+  std::string key(1, static_cast<char>(Store::kMeta));
+  key.append(kRunRecordKey);
+  const int32_t r = ChangelogPartition(key, partitions);
+  for (int64_t step = 64;; step *= 8) {
+    std::vector<int64_t> from(partitions, -1);
+    from[r] = std::max(low[r], high[r] - step);
+    std::string last;
+    absl::Status st = ReadPartitions(
+        reader, topic, from, high, nullptr,
+        [&](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
+          if (m->key_len == key.size() && m->payload && m->len > 1 &&
+              std::string_view(static_cast<const char*>(m->key), m->key_len) ==
+                  key) {
+            last.assign(static_cast<const char*>(m->payload) + 1, m->len - 1);
+          }
+          return true;
+        });
+    if (!st.ok()) return st;
+    if (!last.empty()) {
+      auto run = DecodeRunRecord(last);
+      if (!run.ok()) return run.status();
+      return run->changelog_layout;
+    }
+    if (from[r] <= low[r]) return std::nullopt;
+  }
+}
+
+// Skips layout 1's records from now on when the changelog's last run
+// record is in layout 2 (with one partition, every record is in its).
+absl::Status DecideLayout(rd_kafka_t* reader, const std::string& topic,
+                          const std::vector<int64_t>& low,
+                          const std::vector<int64_t>& high,
+                          ChangelogApplier* applier) {
+  if (low.size() <= 1 || applier->skips_misplaced()) return absl::OkStatus();
+  auto layout = LastRunRecordLayout(reader, topic, low, high);
+  if (!layout.ok()) return layout.status();
+  if (*layout && **layout >= 2) applier->SkipMisplaced();
+  return absl::OkStatus();
 }
 
 // The run record `applier` read, counting everything it applied as
@@ -431,7 +490,8 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
         topic, open, partitions));
   }
   rd_kafka_poll_set_consumer(reader);
-  absl::Status st = applier.Apply(from, high);
+  absl::Status st = DecideLayout(reader, topic, low, high, &applier);
+  if (st.ok()) st = applier.Apply(from, high);
   if (st.ok()) st = PutRestoredRunRecord(&applier, topic);
   if (st.ok()) st = applier.Commit();
   if (metrics) metrics->SetRestoring(false);
@@ -440,8 +500,9 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   result.restored = true;
   log->info(absl::StrFormat(
       "restored the state from %s: %d records read (%d bytes), %d applied, "
-      "in %.1f s",
-      topic, result.read, result.bytes, result.applied, SecondsSince(start)));
+      "%d skipped (layout 1's, superseded), in %.1f s",
+      topic, result.read, result.bytes, result.applied, result.skipped,
+      SecondsSince(start)));
   return result;
 }
 
@@ -476,6 +537,10 @@ absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
             TombstonesKeptPast(applier, topic, from, high, tombstones);
         !kept.ok()) {
       return kept;
+    }
+    if (absl::Status st = DecideLayout(reader, topic, low, high, &applier);
+        !st.ok()) {
+      return st;
     }
     if (absl::Status st = applier.Apply(from, high); !st.ok()) return st;
     for (int32_t p = 0; p < partitions; ++p) applier.ReadToEndAt(p, bounds_at);
@@ -516,6 +581,10 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   rd_kafka_poll_set_consumer(reader);
   ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
   applier.AppliedUpTo(next - 1);
+  if (absl::Status st = DecideLayout(reader, topic, low, high, &applier);
+      !st.ok()) {
+    return st;
+  }
   // Each partition is read from `step` offsets before its end; one whose
   // first record there is already past the state's number (or that holds
   // only transaction markers there) is left for a step 8 times longer.

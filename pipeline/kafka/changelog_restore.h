@@ -6,7 +6,9 @@
 //
 // Every partition is read from its beginning to its end (read_committed)
 // and applied in order, each record only when its clearlane-seq is above
-// the last one applied from its partition (a broker that shows aborted
+// the last one applied from its partition, and, when the changelog's last
+// run record is in layout 2 (state/changelog.h), only when it is in its
+// key's partition (a broker that shows aborted
 // transactions, as the embedded one does, shows an epoch published again
 // after a crash twice; the copies are the same records). Then the run
 // record is made to say that everything it counts is published (its
@@ -51,8 +53,12 @@ struct TombstoneRetention {
 struct RestoreResult {
   bool restored = false;  // a run record was written: open the state again
   int64_t read = 0;       // records read
-  int64_t applied = 0;    // of them applied (the others: copies)
-  int64_t bytes = 0;      // keys and values read
+  int64_t applied = 0;    // of them applied (the others: copies, skipped)
+  // Of them in layout 1 and not in their key's partition, skipped: the
+  // changelog's last run record is in layout 2, whose whole log of the
+  // state supersedes them (state/changelog.h).
+  int64_t skipped = 0;
+  int64_t bytes = 0;  // keys and values read
 };
 
 // Restores `topic` (`partitions` of them) into `store`, which must be a

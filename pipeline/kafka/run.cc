@@ -615,7 +615,8 @@ absl::Status Runner::Run() {
     } else if (*logged > 0) {
       log_->info(absl::StrFormat(
           "the state has history its changelog %s lacks (it was written "
-          "before clearlane kept one): logged it whole, %d records",
+          "before clearlane kept one, or in the changelog's older layout): "
+          "logged it whole, %d records",
           config_.changelog_topic, *logged));
     }
   }

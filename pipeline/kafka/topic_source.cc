@@ -59,13 +59,29 @@ TopicRecordSource::~TopicRecordSource() {
   rd_kafka_queue_destroy(queue_);
 }
 
-absl::Status TopicRecordSource::Restore(std::string_view position) {
-  if (position.empty()) return absl::OkStatus();
-  BinaryReader r(position);
-  const uint8_t version = r.U8();
-  if (version < 1 || version > kPositionVersion) {
-    return absl::DataLossError("run positions: unknown version");
+namespace {
+
+// One entry of a position: a partition's place and its watermark.
+void WriteEntry(BinaryWriter& w, const std::string& topic, int32_t partition,
+                int64_t offset, int64_t skip,
+                const std::map<int32_t, int64_t>& marks,
+                std::optional<int64_t> watermark) {
+  w.Bytes(topic);
+  w.Varint(static_cast<uint64_t>(partition));
+  w.SignedVarint(offset);
+  w.SignedVarint(skip);
+  w.Varint(marks.size());
+  for (const auto& [writer, seq] : marks) {
+    w.SignedVarint(writer);
+    w.SignedVarint(seq);
   }
+  w.U8(watermark.has_value());
+  w.SignedVarint(watermark.value_or(0));
+}
+
+}  // namespace
+
+absl::Status TopicRecordSource::ReadEntries(BinaryReader& r, uint8_t version) {
   const uint64_t n = r.Varint();
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     std::string topic(r.Bytes());
@@ -89,6 +105,7 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
     const int64_t w = r.SignedVarint();
     const std::optional<int64_t> watermark =
         has ? std::optional<int64_t>(w) : std::nullopt;
+    if (!r.ok()) break;
     auto it = topic_index_.find(topic);
     if (it == topic_index_.end()) {
       others_[{std::move(topic), partition}] = {next, watermark};
@@ -102,6 +119,18 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
     }
     time_->RestorePartition(id, watermark);
   }
+  return r.ok() ? absl::OkStatus()
+                : absl::DataLossError("run positions are corrupt");
+}
+
+absl::Status TopicRecordSource::Restore(std::string_view position) {
+  if (position.empty()) return absl::OkStatus();
+  BinaryReader r(position);
+  const uint8_t version = r.U8();
+  if (version < 1 || version > kPositionVersion) {
+    return absl::DataLossError("run positions: unknown version");
+  }
+  if (absl::Status st = ReadEntries(r, version); !st.ok()) return st;
   const bool has = r.U8();
   const int64_t w = r.SignedVarint();
   if (!r.ok() || !r.done()) {
@@ -111,31 +140,65 @@ absl::Status TopicRecordSource::Restore(std::string_view position) {
   return absl::OkStatus();
 }
 
-std::string TopicRecordSource::Position() const {
+absl::Status TopicRecordSource::RestoreTask(std::string_view position) {
+  BinaryReader r(position);
+  const uint8_t version = r.U8();
+  if (version != kPositionVersion) {
+    return absl::DataLossError("a task's position of an unknown version");
+  }
+  if (absl::Status st = ReadEntries(r, version); !st.ok()) return st;
+  if (!r.done()) return absl::DataLossError("a task's position is corrupt");
+  return absl::OkStatus();
+}
+
+std::map<std::pair<std::string, int32_t>, TopicRecordSource::Kept>
+TopicRecordSource::Entries() const {
   std::map<std::pair<std::string, int32_t>, Kept> all = others_;
   for (const auto& [id, next] : next_offsets_) {
     all[{topics_[id.input], id.partition}] = {next, time_->watermark(id)};
   }
+  return all;
+}
+
+std::string TopicRecordSource::Position() const {
+  const auto all = Entries();
   std::string out;
   BinaryWriter w(&out);
   w.U8(kPositionVersion);
   w.Varint(all.size());
   for (const auto& [tp, kept] : all) {
-    w.Bytes(tp.first);
-    w.Varint(static_cast<uint64_t>(tp.second));
-    w.SignedVarint(kept.next.offset);
-    w.SignedVarint(kept.next.skip);
-    w.Varint(kept.next.marks.size());
-    for (const auto& [writer, seq] : kept.next.marks) {
-      w.SignedVarint(writer);
-      w.SignedVarint(seq);
-    }
-    w.U8(kept.watermark.has_value());
-    w.SignedVarint(kept.watermark.value_or(0));
+    WriteEntry(w, tp.first, tp.second, kept.next.offset, kept.next.skip,
+               kept.next.marks, kept.watermark);
   }
   const std::optional<int64_t> watermark = time_->watermark();
   w.U8(watermark.has_value());
   w.SignedVarint(watermark.value_or(0));
+  return out;
+}
+
+std::vector<std::pair<int32_t, std::string>> TopicRecordSource::TaskPositions()
+    const {
+  // A partition's entries are its task's: of the inputs and of the
+  // exchange topics alike (stage C's one partition is task 0's).
+  std::map<int32_t, std::vector<std::pair<const std::string*, const Kept*>>>
+      by_task;
+  const auto all = Entries();
+  for (const auto& [tp, kept] : all) {
+    by_task[tp.second].emplace_back(&tp.first, &kept);
+  }
+  std::vector<std::pair<int32_t, std::string>> out;
+  out.reserve(by_task.size());
+  for (const auto& [task, entries] : by_task) {
+    std::string bytes;
+    BinaryWriter w(&bytes);
+    w.U8(kPositionVersion);
+    w.Varint(entries.size());
+    for (const auto& [topic, kept] : entries) {
+      WriteEntry(w, *topic, task, kept->next.offset, kept->next.skip,
+                 kept->next.marks, kept->watermark);
+    }
+    out.emplace_back(task, std::move(bytes));
+  }
   return out;
 }
 

@@ -39,6 +39,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "model/coding.h"
 #include "pipeline/engine/decoder.h"
 #include "pipeline/engine/partition_group.h"
 #include "pipeline/engine/record_source.h"
@@ -82,6 +83,9 @@ class TopicRecordSource : public RecordSource {
   void set_input_partitions(int n) { input_partitions_ = n; }
   // Restores the position the run record kept (empty: a new state).
   absl::Status Restore(std::string_view position);
+  // Restores one task's position (TaskPositions), over what it had of
+  // the task's partitions.
+  absl::Status RestoreTask(std::string_view position);
   // Subscribes the consumer to the topics.
   absl::Status Subscribe();
 
@@ -97,6 +101,10 @@ class TopicRecordSource : public RecordSource {
   absl::Status status() const override { return status_; }
   void Processed(const DecodedRecord& record) override;
   std::string Position() const override;
+  // Per task, the entries of its partitions (those numbered as the task)
+  // of every topic, in the position's format without the group's
+  // watermark: what a task that moves takes to its next process.
+  std::vector<std::pair<int32_t, std::string>> TaskPositions() const override;
   std::variant<FileSource, TopicSource> SourceOf(
       const RecordOrigin& origin) const override {
     return TopicSource{topics_[origin.input], origin.partition, origin.offset,
@@ -132,6 +140,9 @@ class TopicRecordSource : public RecordSource {
   // taken before (librdkafka may deliver again what it fetched before a
   // rebalance restarted the fetch).
   bool Take(PartitionId p, int64_t offset);
+  // Reads a position's entries (of `version`) into where partitions
+  // stand; DataLoss when they do not read.
+  absl::Status ReadEntries(BinaryReader& r, uint8_t version);
   // Records of the XML message at `origin` processed before a restart.
   int64_t Skipped(const RecordOrigin& origin) const;
 
@@ -171,6 +182,8 @@ class TopicRecordSource : public RecordSource {
     std::optional<int64_t> watermark;
   };
   std::map<std::pair<std::string, int32_t>, Kept> others_;
+  // Every partition's entry, those of topics not configured now included.
+  std::map<std::pair<std::string, int32_t>, Kept> Entries() const;
   // Two batches take turns: the one handed to the driver, and the next,
   // decoded in the background meanwhile (`decoding_`: its records count
   // in counts_).

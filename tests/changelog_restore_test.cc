@@ -1,0 +1,198 @@
+// The restore from the changelog (pipeline/kafka/changelog_restore.h) on
+// the embedded mock cluster, across a change of the changelog's layout
+// (state/changelog.h): a changelog whose last run record is in layout 2
+// skips layout 1's records that are not in their key's partition (the
+// whole log of the state in layout 2 supersedes them); one still in
+// layout 1 is applied whole.
+
+#include "pipeline/kafka/changelog_restore.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/kafka/record_collector.h"
+#include "pipeline/observe/log.h"
+#include "state/changelog.h"
+#include "state/keys.h"
+#include "state/run_record.h"
+#include "state/store.h"
+#include "tests/mock_cluster.h"
+
+namespace clearlane {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int32_t kPartitions = 4;
+constexpr char kTopic[] = "group-changelog";
+
+// Layout 1's partition of a changelog key: murmur2 of the whole key.
+int32_t Layout1Partition(std::string_view key) {
+  return PartitionOf(key, kPartitions);
+}
+
+class ChangelogRestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A directory per test: ctest runs them side by side.
+    dir_ = fs::path(::testing::TempDir()) /
+           absl::StrCat(
+               "changelog-restore-",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    ASSERT_TRUE(cluster_.ok());
+    cluster_.CreateTopic(kTopic, kPartitions);
+    auto producer = cluster_.Client(RD_KAFKA_PRODUCER, {});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Logs `change` to `partition`, numbered as the next record.
+  void Log(const Change& change, int32_t partition) {
+    std::optional<ChangelogRecord> r = ToChangelogRecord(change);
+    ASSERT_TRUE(r);
+    const std::string number = absl::StrCat(next_seq_++);
+    ASSERT_EQ(rd_kafka_producev(
+                  producer_.get(), RD_KAFKA_V_TOPIC(kTopic),
+                  RD_KAFKA_V_PARTITION(partition),
+                  RD_KAFKA_V_KEY(r->key.data(), r->key.size()),
+                  RD_KAFKA_V_VALUE(r->value.empty() ? nullptr : r->value.data(),
+                                   r->value.size()),
+                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                  RD_KAFKA_V_HEADER(kSeqHeader, number.data(),
+                                    static_cast<ssize_t>(number.size())),
+                  RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer_.get(), 30000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  // A put of a buyer's total, to `partition`.
+  void LogTotal(const std::string& buyer, const std::string& value,
+                int32_t partition) {
+    Log({Store::kBuyers, Change::Kind::kPut, TotalKey(buyer, 2026), value},
+        partition);
+  }
+  // A run record in `layout`, to the run record's partition.
+  void LogRunRecord(int32_t layout) {
+    RunRecord run;
+    run.partitions = kPartitions;
+    run.changelog_layout = layout;
+    run.position = "offsets";
+    std::string key(1, static_cast<char>(Store::kMeta));
+    key.append(kRunRecordKey);
+    Log({Store::kMeta, Change::Kind::kPut, std::string(kRunRecordKey),
+         EncodeRunRecord(run)},
+        ChangelogPartition(key, kPartitions));
+  }
+
+  absl::StatusOr<RestoreResult> Restore(StateStore* store) {
+    auto reader = cluster_.Client(RD_KAFKA_CONSUMER,
+                                  {{"group.id", "restore-test"},
+                                   {"enable.partition.eof", "true"},
+                                   {"isolation.level", "read_committed"}});
+    if (!reader.ok()) return reader.status();
+    TombstoneRetention tombstones{.now_ms = [] { return int64_t{0}; }};
+    auto restored = RestoreFromChangelog(
+        reader->get(), kTopic, kPartitions, tombstones, store,
+        MakeJsonLogger("changelog-restore-test", stderr), nullptr);
+    rd_kafka_consumer_close(reader->get());
+    return restored;
+  }
+
+  // The value of a buyer's 2026 total in `store`, or nullopt.
+  static std::optional<std::string> Total(const StateStore& store,
+                                          const std::string& buyer) {
+    auto v = store.Get(Store::kBuyers, TotalKey(buyer, 2026));
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : std::nullopt;
+  }
+
+  // A buyer whose totals layout 1 put in another partition than layout 2.
+  static std::string MovedBuyer(int from) {
+    for (int i = from;; ++i) {
+      const std::string buyer = absl::StrCat("buyer-", i);
+      std::string key(1, static_cast<char>(Store::kBuyers));
+      key.append(TotalKey(buyer, 2026));
+      if (Layout1Partition(key) != ChangelogPartition(key, kPartitions)) {
+        return buyer;
+      }
+    }
+  }
+  static int32_t OldPartition(const std::string& buyer) {
+    std::string key(1, static_cast<char>(Store::kBuyers));
+    key.append(TotalKey(buyer, 2026));
+    return Layout1Partition(key);
+  }
+
+  fs::path dir_;
+  testing::MockCluster cluster_;
+  Kafka producer_;
+  int64_t next_seq_ = 0;
+};
+
+// Layout 1's history of two buyers, then the whole state logged in layout
+// 2 at the upgrade (only `kept` is still there: `gone`'s total was logged
+// whole, then deleted, and compaction removed both from its new
+// partition), then a run record in layout 2. The old put of `gone` in its
+// old partition is the only record of it left: applied, it would bring
+// back a total that was deleted.
+TEST_F(ChangelogRestoreTest, Layout1RecordsOutOfTheirPartitionAreSkipped) {
+  const std::string kept = MovedBuyer(0);
+  const std::string gone = MovedBuyer(1000);
+  LogTotal(kept, "100", OldPartition(kept));
+  LogTotal(gone, "250", OldPartition(gone));
+  LogTotal(kept, "300", OldPartition(kept));
+  LogRunRecord(1);
+  // The upgrade: the state logged whole in layout 2, then its run record.
+  LogTotal(kept, "300", PartitionOf(kept, kPartitions));
+  LogRunRecord(2);
+  // Layout 2 goes on.
+  LogTotal(kept, "450", PartitionOf(kept, kPartitions));
+  LogRunRecord(2);
+
+  auto store = StateStore::Open({.path = dir_.string()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto restored = Restore(store->get());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE(restored->restored);
+  EXPECT_EQ(restored->read, 8);
+  EXPECT_EQ(restored->skipped, 3) << "layout 1's three totals";
+  EXPECT_EQ(Total(**store, kept), "450");
+  EXPECT_EQ(Total(**store, gone), std::nullopt)
+      << "a deleted total came back from layout 1's record";
+  auto run = ReadRunRecord(**store);
+  ASSERT_TRUE(run.ok() && *run) << run.status();
+  EXPECT_EQ((*run)->changelog_layout, 2);
+  EXPECT_EQ((*run)->next_seq[static_cast<int>(OutputStream::kChangelog)], 8);
+}
+
+// A changelog still in layout 1 (its last run record says so) is applied
+// whole: each key's records share their layout 1 partition.
+TEST_F(ChangelogRestoreTest, AChangelogStillInLayout1IsAppliedWhole) {
+  const std::string moved = MovedBuyer(0);
+  LogTotal(moved, "100", OldPartition(moved));
+  LogTotal(moved, "300", OldPartition(moved));
+  LogRunRecord(1);
+
+  auto store = StateStore::Open({.path = dir_.string()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto restored = Restore(store->get());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE(restored->restored);
+  EXPECT_EQ(restored->skipped, 0);
+  EXPECT_EQ(Total(**store, moved), "300");
+  auto run = ReadRunRecord(**store);
+  ASSERT_TRUE(run.ok() && *run) << run.status();
+  EXPECT_EQ((*run)->changelog_layout, 1)
+      << "the next start logs it whole in layout 2";
+}
+
+}  // namespace
+}  // namespace clearlane
