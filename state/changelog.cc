@@ -7,6 +7,8 @@ namespace clearlane {
 namespace {
 
 constexpr char kPut = 'P';
+// Between "run" and the instance.id in a run record's changelog key.
+constexpr char kRunRecordInstanceSeparator = '/';
 constexpr char kRange = 'R';
 
 // In kMeta while a whole state is being logged.
@@ -39,16 +41,23 @@ std::optional<uint32_t> TaskOfMetaKey(std::string_view key) {
 
 uint32_t ChangeloggedStores() { return kLoggedMask; }
 
-std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
+std::optional<ChangelogRecord> ToChangelogRecord(const Change& change,
+                                                 std::string_view instance) {
   if (!IsLogged(change.store)) return std::nullopt;
-  if (change.store == Store::kMeta && change.key != kRunRecordKey &&
+  const bool run_record =
+      change.store == Store::kMeta && change.key == kRunRecordKey;
+  if (change.store == Store::kMeta && !run_record &&
       !TaskOfMetaKey(change.key)) {
     return std::nullopt;
   }
   ChangelogRecord r;
-  r.key.reserve(1 + change.key.size());
+  r.key.reserve(2 + change.key.size() + instance.size());
   r.key.push_back(static_cast<char>(change.store));
   r.key.append(change.key);
+  if (run_record) {
+    r.key.push_back(kRunRecordInstanceSeparator);
+    r.key.append(instance);
+  }
   switch (change.kind) {
     case Change::Kind::kPut:
       r.value.reserve(1 + change.value.size());
@@ -66,8 +75,29 @@ std::optional<ChangelogRecord> ToChangelogRecord(const Change& change) {
   return r;
 }
 
+bool IsRunRecordLogKey(std::string_view key,
+                       std::optional<std::string_view>* instance) {
+  if (key.size() < 1 + kRunRecordKey.size() ||
+      static_cast<Store>(key[0]) != Store::kMeta ||
+      key.substr(1, kRunRecordKey.size()) != kRunRecordKey) {
+    return false;
+  }
+  const std::string_view rest = key.substr(1 + kRunRecordKey.size());
+  if (rest.empty()) {
+    if (instance) instance->reset();
+    return true;
+  }
+  if (rest[0] != kRunRecordInstanceSeparator) return false;
+  if (instance) *instance = rest.substr(1);
+  return true;
+}
+
 int32_t ChangelogPartition(std::string_view key, int32_t partitions) {
   if (partitions <= 1 || key.empty()) return 0;
+  // Every instance's run record where layout 1 put the one run record.
+  if (IsRunRecordLogKey(key)) {
+    return PartitionOf(key.substr(0, 1 + kRunRecordKey.size()), partitions);
+  }
   const auto to = [partitions](uint32_t task) {
     return static_cast<int32_t>(task % static_cast<uint32_t>(partitions));
   };
@@ -108,7 +138,9 @@ absl::Status ApplyChangelogRecord(std::string_view key,
         "changelog record of %d key bytes is not one clearlane writes",
         key.size()));
   }
-  const std::string_view store_key = key.substr(1);
+  // A run record's, of any instance, is the run record.
+  const std::string_view store_key =
+      IsRunRecordLogKey(key) ? kRunRecordKey : key.substr(1);
   if (!value) {
     batch->Delete(s, store_key);
   } else if ((*value)[0] == kPut) {
@@ -124,7 +156,8 @@ absl::Status ApplyChangelogRecord(std::string_view key,
 }
 
 absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
-                                              RunRecord* run) {
+                                              RunRecord* run,
+                                              std::string_view instance) {
   const int changelog = static_cast<int>(OutputStream::kChangelog);
   auto marker = store->Get(Store::kMeta, kSnapshotKey);
   if (!marker.ok()) return marker.status();
@@ -141,7 +174,7 @@ absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
   WriteBatch batch(*store);
   batch.Put(Store::kMeta, kSnapshotKey, "");
   auto log = [&](const Change& c) -> absl::Status {
-    std::optional<ChangelogRecord> r = ToChangelogRecord(c);
+    std::optional<ChangelogRecord> r = ToChangelogRecord(c, instance);
     if (!r) return absl::OkStatus();
     outbox->Append(&batch, OutputStream::kChangelog, r->key, r->value);
     if (++logged % kSnapshotChunk == 0) {

@@ -33,9 +33,13 @@
 // buyer's requests); a waybill's or a shipment's state the partition of its
 // logisticsNo (stage L's task); every summaries key partition 0, stage C's one
 // task (which also keeps a month's puts before the range deletion of its
-// round's closed lists: a restore keeps the order within a partition only); the
-// run record by murmur2 of its key, as the Java client would. Every other
-// change concerns one key, whose records all share a partition.
+// round's closed lists: a restore keeps the order within a partition only).
+// The run record is logged under a key of its instance's ("run/" and the
+// instance.id: several instances writing one key would compact each other's
+// away), every instance's in the partition of layout 1's one key ("run", by
+// murmur2 as the Java client would), so the last run record is found in one
+// partition. Every other change concerns one key, whose records all share a
+// partition.
 //
 // Layout 1 (before 2026-12): buyers' totals and logistics keys by murmur2
 // of the whole key, summaries by month. A state whose run record says
@@ -66,12 +70,19 @@ namespace clearlane {
 uint32_t ChangeloggedStores();
 
 // The changelog record of `change`, or nullopt when it is not logged (a
-// key of kMeta other than the run record). `value` empty: a tombstone.
+// key of kMeta other than the run record and the tasks' keys). `value`
+// empty: a tombstone. The run record is logged under `instance`'s key.
 struct ChangelogRecord {
   std::string key;
   std::string value;
 };
-std::optional<ChangelogRecord> ToChangelogRecord(const Change& change);
+std::optional<ChangelogRecord> ToChangelogRecord(const Change& change,
+                                                 std::string_view instance);
+
+// Whether a changelog key is a run record's: layout 1's one key (which
+// `instance` leaves empty), or an instance's (`instance` set to it).
+bool IsRunRecordLogKey(std::string_view key,
+                       std::optional<std::string_view>* instance = nullptr);
 
 // The changelog layout this clearlane writes (RunRecord::changelog_layout).
 inline constexpr int32_t kChangelogLayout = 2;
@@ -102,7 +113,8 @@ absl::Status ApplyChangelogRecord(std::string_view key,
 // cut short by a crash is made again from the start. Returns the records logged
 // (0 when the state needs none).
 absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
-                                              RunRecord* run);
+                                              RunRecord* run,
+                                              std::string_view instance);
 
 }  // namespace clearlane
 

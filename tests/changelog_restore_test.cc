@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "pipeline/kafka/record_collector.h"
@@ -54,11 +55,17 @@ class ChangelogRestoreTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Logs `change` to `partition`, numbered as the next record.
-  void Log(const Change& change, int32_t partition) {
-    std::optional<ChangelogRecord> r = ToChangelogRecord(change);
+  // Logs `change` to `partition` as `writer` does, numbered as its next
+  // record (`seq`: as that number instead, a copy). A run record goes
+  // under layout 1's one key when `one_key`.
+  void Log(const Change& change, int32_t partition,
+           const std::string& writer = "a",
+           std::optional<int64_t> seq = std::nullopt, bool one_key = false) {
+    std::optional<ChangelogRecord> r = ToChangelogRecord(change, writer);
     ASSERT_TRUE(r);
-    const std::string number = absl::StrCat(next_seq_++);
+    if (one_key) r->key.resize(1 + kRunRecordKey.size());
+    int64_t& next = next_seq_[writer];
+    const std::string number = absl::StrCat(seq ? *seq : next++);
     ASSERT_EQ(rd_kafka_producev(
                   producer_.get(), RD_KAFKA_V_TOPIC(kTopic),
                   RD_KAFKA_V_PARTITION(partition),
@@ -68,31 +75,45 @@ class ChangelogRestoreTest : public ::testing::Test {
                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                   RD_KAFKA_V_HEADER(kSeqHeader, number.data(),
                                     static_cast<ssize_t>(number.size())),
+                  RD_KAFKA_V_HEADER(kInstanceHeader, writer.data(),
+                                    static_cast<ssize_t>(writer.size())),
                   RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(rd_kafka_flush(producer_.get(), 30000),
               RD_KAFKA_RESP_ERR_NO_ERROR);
   }
-  // A put of a buyer's total, to `partition`.
+  // A put of a buyer's total, to `partition`, by `writer`.
   void LogTotal(const std::string& buyer, const std::string& value,
-                int32_t partition) {
+                int32_t partition, const std::string& writer = "a",
+                std::optional<int64_t> seq = std::nullopt) {
     Log({Store::kBuyers, Change::Kind::kPut, TotalKey(buyer, 2026), value},
-        partition);
+        partition, writer, seq);
   }
-  // A run record in `layout`, to the run record's partition.
-  void LogRunRecord(int32_t layout) {
+  // A run record in `layout` by `writer`, under its instance's key or
+  // (`one_key`) layout 1's one key, to the run records' partition; its
+  // position says which.
+  void LogRunRecord(int32_t layout, const std::string& writer,
+                    bool one_key = false) {
     RunRecord run;
     run.partitions = kPartitions;
     run.changelog_layout = layout;
-    run.position = "offsets";
+    run.position = one_key ? "one key" : writer;
     std::string key(1, static_cast<char>(Store::kMeta));
     key.append(kRunRecordKey);
     Log({Store::kMeta, Change::Kind::kPut, std::string(kRunRecordKey),
          EncodeRunRecord(run)},
-        ChangelogPartition(key, kPartitions));
+        ChangelogPartition(key, kPartitions), writer, std::nullopt, one_key);
   }
 
-  absl::StatusOr<RestoreResult> Restore(StateStore* store) {
+  // The state's run record's position: whose run record it took.
+  static std::string PositionOf(const StateStore& store) {
+    auto run = ReadRunRecord(store);
+    EXPECT_TRUE(run.ok() && *run) << run.status();
+    return run.ok() && *run ? (*run)->position : "";
+  }
+
+  absl::StatusOr<RestoreResult> Restore(StateStore* store,
+                                        std::string_view instance = "a") {
     auto reader = cluster_.Client(RD_KAFKA_CONSUMER,
                                   {{"group.id", "restore-test"},
                                    {"enable.partition.eof", "true"},
@@ -100,7 +121,7 @@ class ChangelogRestoreTest : public ::testing::Test {
     if (!reader.ok()) return reader.status();
     TombstoneRetention tombstones{.now_ms = [] { return int64_t{0}; }};
     auto restored = RestoreFromChangelog(
-        reader->get(), kTopic, kPartitions, tombstones, store,
+        reader->get(), kTopic, kPartitions, instance, tombstones, store,
         MakeJsonLogger("changelog-restore-test", stderr), nullptr);
     rd_kafka_consumer_close(reader->get());
     return restored;
@@ -134,7 +155,7 @@ class ChangelogRestoreTest : public ::testing::Test {
   fs::path dir_;
   testing::MockCluster cluster_;
   Kafka producer_;
-  int64_t next_seq_ = 0;
+  std::map<std::string, int64_t> next_seq_;
 };
 
 // Layout 1's history of two buyers, then the whole state logged in layout
@@ -146,16 +167,18 @@ class ChangelogRestoreTest : public ::testing::Test {
 TEST_F(ChangelogRestoreTest, Layout1RecordsOutOfTheirPartitionAreSkipped) {
   const std::string kept = MovedBuyer(0);
   const std::string gone = MovedBuyer(1000);
+  // Layout 1's binary wrote the one run record key (and, since
+  // 2026-12-07, named its instance on every record).
   LogTotal(kept, "100", OldPartition(kept));
   LogTotal(gone, "250", OldPartition(gone));
   LogTotal(kept, "300", OldPartition(kept));
-  LogRunRecord(1);
+  LogRunRecord(1, "a", /*one_key=*/true);
   // The upgrade: the state logged whole in layout 2, then its run record.
   LogTotal(kept, "300", PartitionOf(kept, kPartitions));
-  LogRunRecord(2);
+  LogRunRecord(2, "a");
   // Layout 2 goes on.
   LogTotal(kept, "450", PartitionOf(kept, kPartitions));
-  LogRunRecord(2);
+  LogRunRecord(2, "a");
 
   auto store = StateStore::Open({.path = dir_.string()});
   ASSERT_TRUE(store.ok()) << store.status();
@@ -179,7 +202,7 @@ TEST_F(ChangelogRestoreTest, AChangelogStillInLayout1IsAppliedWhole) {
   const std::string moved = MovedBuyer(0);
   LogTotal(moved, "100", OldPartition(moved));
   LogTotal(moved, "300", OldPartition(moved));
-  LogRunRecord(1);
+  LogRunRecord(1, "a", /*one_key=*/true);
 
   auto store = StateStore::Open({.path = dir_.string()});
   ASSERT_TRUE(store.ok()) << store.status();
@@ -192,6 +215,68 @@ TEST_F(ChangelogRestoreTest, AChangelogStillInLayout1IsAppliedWhole) {
   ASSERT_TRUE(run.ok() && *run) << run.status();
   EXPECT_EQ((*run)->changelog_layout, 1)
       << "the next start logs it whole in layout 2";
+}
+
+// Once a task has moved, a partition holds two instances' records, each
+// instance numbering its own from 0: every record is applied once (a copy
+// of one, as the embedded broker shows an aborted transaction's, is
+// dropped by its instance's number), and the state takes its own
+// instance's run record, not the latest one; an instance with none of its
+// own takes the latest of any (a renamed instance goes on from its
+// predecessor's), before which layout 1's one key wins.
+TEST_F(ChangelogRestoreTest, EachInstancesRecordsAreNumberedApart) {
+  // Three buyers of one task, and one of another.
+  std::vector<std::string> one;
+  std::string other_task;
+  for (int i = 0; one.size() < 3 || other_task.empty(); ++i) {
+    const std::string buyer = absl::StrCat("buyer-", i);
+    if (PartitionOf(buyer, kPartitions) == 1) {
+      if (one.size() < 3) one.push_back(buyer);
+    } else if (other_task.empty()) {
+      other_task = buyer;
+    }
+  }
+  const std::string &k1 = one[0], &k2 = one[1], &k3 = one[2], &k4 = other_task;
+  const int32_t p = 1, q = PartitionOf(k4, kPartitions);
+  LogTotal(k1, "1", p, "a");                 // a 0
+  LogTotal(k2, "2", p, "b");                 // b 0
+  LogTotal(k3, "3", p, "a");                 // a 1
+  LogTotal(k2, "2", p, "b", 0);              // b 0 again: a copy
+  LogTotal(k1, "4", p, "b");                 // b 1
+  LogTotal(k4, "5", q, "b");                 // b 2, another partition
+  LogRunRecord(2, "b");                      // b 3
+  LogRunRecord(2, "old", /*one_key=*/true);  // old 0: the binary before
+  LogRunRecord(2, "a");                      // a 2, the latest
+  LogTotal(k3, "6", p, "a", 1);              // a 1 again: a copy
+
+  auto store = StateStore::Open({.path = dir_.string()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto restored = Restore(store->get(), "b");
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->read, 10);
+  EXPECT_EQ(restored->applied, 8) << "two copies dropped";
+  EXPECT_EQ(restored->skipped, 0);
+  EXPECT_EQ(Total(**store, k1), "4");
+  EXPECT_EQ(Total(**store, k2), "2") << "b's first record taken for a copy";
+  EXPECT_EQ(Total(**store, k3), "3");
+  EXPECT_EQ(Total(**store, k4), "5");
+  EXPECT_EQ(PositionOf(**store), "b") << "its own run record";
+  auto run = ReadRunRecord(**store);
+  ASSERT_TRUE(run.ok() && *run);
+  EXPECT_EQ((*run)->next_seq[static_cast<int>(OutputStream::kChangelog)], 4)
+      << "numbered past every record of any instance";
+
+  const fs::path other = dir_.string() + "-c";
+  fs::remove_all(other);
+  {
+    auto renamed = StateStore::Open({.path = other.string()});
+    ASSERT_TRUE(renamed.ok()) << renamed.status();
+    auto again = Restore(renamed->get(), "c");
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(PositionOf(**renamed), "one key")
+        << "none of its own: layout 1's one key before another's";
+  }
+  fs::remove_all(other);
 }
 
 }  // namespace

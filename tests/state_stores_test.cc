@@ -769,7 +769,7 @@ class ChangelogTest : public StateDirTest {
     batch.RecordChanges(ChangeloggedStores());
     fill(&batch);
     for (const Change& c : batch.changes()) {
-      if (std::optional<ChangelogRecord> r = ToChangelogRecord(c)) {
+      if (std::optional<ChangelogRecord> r = ToChangelogRecord(c, "test")) {
         records_.push_back(*std::move(r));
       }
     }
@@ -894,12 +894,40 @@ TEST_F(ChangelogTest, PartitionsAreTheTasksThatOwnTheKeys) {
   for (int32_t task = 0; task < 6; ++task) {
     EXPECT_EQ(ChangelogPartition(meta + TaskPositionKey(task), 6), task);
     EXPECT_TRUE(ToChangelogRecord(
-        {Store::kMeta, Change::Kind::kPut, TaskPositionKey(task), "place"}));
+        {Store::kMeta, Change::Kind::kPut, TaskPositionKey(task), "place"},
+        "test"));
   }
   EXPECT_EQ(TaskOfPositionKey(TaskPositionKey(5)), 5u);
   EXPECT_FALSE(TaskOfPositionKey(kRunRecordKey));
   EXPECT_FALSE(ToChangelogRecord(
-      {Store::kMeta, Change::Kind::kPut, std::string(kSecretCheckKey), "x"}));
+      {Store::kMeta, Change::Kind::kPut, std::string(kSecretCheckKey), "x"},
+      "test"));
+  // Every instance's run record is its own key, all in layout 1's run
+  // record's partition; applied, each is the run record.
+  std::string legacy = meta;
+  legacy.append(kRunRecordKey);
+  for (const char* instance : {"a", "clearlane-0", ""}) {
+    const auto r = ToChangelogRecord(
+        {Store::kMeta, Change::Kind::kPut, std::string(kRunRecordKey), "run"},
+        instance);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->key, legacy + "/" + instance);
+    std::optional<std::string_view> of;
+    EXPECT_TRUE(IsRunRecordLogKey(r->key, &of));
+    EXPECT_EQ(of, instance);
+    EXPECT_EQ(ChangelogPartition(r->key, 6), PartitionOf(legacy, 6));
+    WriteBatch batch(*store_);
+    ASSERT_TRUE(ApplyChangelogRecord(r->key, r->value, &batch).ok());
+    ASSERT_TRUE(store_->Commit(&batch).ok());
+    auto run = store_->Get(Store::kMeta, kRunRecordKey);
+    ASSERT_TRUE(run.ok() && *run);
+    EXPECT_EQ(**run, "run");
+  }
+  std::optional<std::string_view> of = "x";
+  EXPECT_TRUE(IsRunRecordLogKey(legacy, &of));
+  EXPECT_EQ(of, std::nullopt) << "layout 1's one key names no instance";
+  EXPECT_FALSE(IsRunRecordLogKey(legacy + "x"));
+  EXPECT_FALSE(IsRunRecordLogKey(meta + "ru"));
   EXPECT_EQ(WriterOfSeqKey(WriterSeqKey(7, OutputStream::kAllowance, 2)), 7u);
   EXPECT_FALSE(WriterOfSeqKey(kRunRecordKey));
   EXPECT_FALSE(WriterOfSeqKey(std::string(kWriterSeqPrefix) + "short"));
@@ -925,7 +953,7 @@ TEST_F(ChangelogTest, ARecordClearlaneDoesNotWriteIsDataLoss) {
 TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
   RunRecord run;
   Outbox outbox(store_.get(), &run);
-  auto none = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  auto none = LogWholeStateIfNeeded(store_.get(), &outbox, &run, "test");
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_EQ(*none, 0) << "a new state has nothing to log";
 
@@ -944,11 +972,11 @@ TEST_F(ChangelogTest, AStateOlderThanItsChangelogIsLoggedWholeOnce) {
                 run.position = "offsets";
                 PutRunRecord(run, b);
               }).ok());
-  auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run, "test");
   ASSERT_TRUE(logged.ok()) << logged.status();
   EXPECT_EQ(*logged, 25000 + 1 + 1 + 1 + 1 + 1);
   EXPECT_EQ(outbox.next_seq(OutputStream::kChangelog), *logged);
-  auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run, "test");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 0) << "logged twice";
 
@@ -1001,7 +1029,7 @@ TEST_F(ChangelogTest, AStateLoggedInLayout1IsLoggedWholeInLayout2Once) {
                 b->Put(Store::kSummaries, MonthKey(202611), "month");
                 PutRunRecord(run, b);
               }).ok());
-  auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  auto logged = LogWholeStateIfNeeded(store_.get(), &outbox, &run, "test");
   ASSERT_TRUE(logged.ok()) << logged.status();
   EXPECT_EQ(*logged, 30 + 1 + 1);
   EXPECT_EQ(run.changelog_layout, kChangelogLayout);
@@ -1019,13 +1047,13 @@ TEST_F(ChangelogTest, AStateLoggedInLayout1IsLoggedWholeInLayout2Once) {
                                         return absl::OkStatus();
                                       })
                   .ok());
-  std::string run_key(1, char(Store::kMeta));
-  run_key.append(kRunRecordKey);
-  ASSERT_EQ(last_key, run_key);
+  std::optional<std::string_view> of;
+  ASSERT_TRUE(IsRunRecordLogKey(last_key, &of));
+  EXPECT_EQ(of, "test");
   auto logged_run = DecodeRunRecord(std::string_view(last_value).substr(1));
   ASSERT_TRUE(logged_run.ok()) << logged_run.status();
   EXPECT_EQ(logged_run->changelog_layout, kChangelogLayout);
-  auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run);
+  auto again = LogWholeStateIfNeeded(store_.get(), &outbox, &run, "test");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 0) << "logged twice";
 }

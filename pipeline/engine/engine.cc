@@ -76,7 +76,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
           .millis = options.epoch_millis,
           .overlap = mode.overlap_commits,
           .cache_entries = static_cast<size_t>(options.cache_entries),
-          .changelog = mode.changelog});
+          .changelog = mode.changelog,
+          .instance = mode.instance});
   e.task_ = std::make_unique<Task>(config, e.context_.get(), e.epochs_.get(),
                                    e.secret_, options.mask_dead_letters);
   e.context_->set_epoch(e.epochs_.get());

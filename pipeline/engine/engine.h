@@ -54,8 +54,10 @@ class Engine {
     std::string_view secret_option = "--hmac-secret-file";
     bool secret_file_required = false;
     // Publish every epoch's state changes to the changelog stream
-    // (state/changelog.h; Kafka mode).
+    // (state/changelog.h; Kafka mode), the run record under this
+    // instance's key.
     bool changelog = false;
+    std::string instance;
   };
 
   // Opens (or creates) the state and loads the secret, the registry and

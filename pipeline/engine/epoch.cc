@@ -195,7 +195,7 @@ void EpochCommitter::LogChanges() {
   // below are not recorded (the outbox is not logged).
   int64_t records = 0, bytes = 0;
   for (const Change& c : batch_->changes()) {
-    std::optional<ChangelogRecord> r = ToChangelogRecord(c);
+    std::optional<ChangelogRecord> r = ToChangelogRecord(c, options_.instance);
     if (!r) continue;
     ++records;
     bytes += static_cast<int64_t>(r->key.size() + r->value.size());

@@ -90,6 +90,8 @@ class EpochCommitter {
     // Each epoch's state changes also go to the outbox's changelog stream
     // (state/changelog.h), published with its outputs (Kafka mode).
     bool changelog = false;
+    // The instance whose run record the changelog's records log.
+    std::string instance;
   };
   // None owned; all outlive the committer.
   EpochCommitter(StateStore* store, RunRecord* run, Outbox* outbox,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -38,6 +39,19 @@ absl::StatusOr<int64_t> SequenceOrDataLoss(rd_kafka_message_t* m,
       "changelog %s [%d] offset %d has no %s header: not a record clearlane "
       "writes",
       topic, m->partition, m->offset, kSeqHeader));
+}
+
+// The instance a record names (its clearlane-instance header); empty for
+// a record written before records named theirs.
+std::string_view InstanceOf(rd_kafka_message_t* m) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(m, &headers) ||
+      rd_kafka_header_get_last(headers, kInstanceHeader, &value, &size)) {
+    return {};
+  }
+  return {static_cast<const char*>(value), size};
 }
 
 // Reads each partition p of `topic` with from[p] >= 0 from from[p] to
@@ -114,31 +128,31 @@ absl::Status ReadPartitions(
 // (the caller writes one last).
 class ChangelogApplier {
  public:
+  // `instance`: whose run record the state takes (RunRecordRank).
   ChangelogApplier(rd_kafka_t* reader, const std::string& topic,
-                   int32_t partitions, StateStore* store, const Logger& log,
-                   Metrics* metrics)
+                   int32_t partitions, std::string_view instance,
+                   StateStore* store, const Logger& log, Metrics* metrics)
       : reader_(reader),
         topic_(topic),
+        instance_(instance),
         store_(store),
         log_(log),
         metrics_(metrics),
-        applied_seq_(partitions, -1),
+        floor_(partitions, -1),
+        marks_(partitions),
         next_offset_(partitions, 0),
         current_at_(partitions, -1),
-        batch_(*store) {
-    run_record_key_.assign(1, static_cast<char>(Store::kMeta));
-    run_record_key_.append(kRunRecordKey);
-  }
+        batch_(*store) {}
 
   // Records not in their key's partition (layout 1's) are skipped from
   // now on.
   void SkipMisplaced() { skip_misplaced_ = true; }
   bool skips_misplaced() const { return skip_misplaced_; }
 
-  // Records numbered `seq` or below are taken as applied in every
-  // partition.
+  // Records numbered `seq` or below, of any instance, are taken as
+  // applied in every partition.
   void AppliedUpTo(int64_t seq) {
-    std::fill(applied_seq_.begin(), applied_seq_.end(), seq);
+    std::fill(floor_.begin(), floor_.end(), seq);
   }
 
   // Keeps, with every commit, where the restore stands in each partition
@@ -188,32 +202,57 @@ class ChangelogApplier {
     batch_.Delete(Store::kMeta, kRestoreProgressKey);
   }
 
-  // The last run record read; empty when none was.
+  // The run record the state takes of those read (RunRecordRank); empty
+  // when none was read.
   const std::string& run_value() const { return run_value_; }
-  // The greatest number applied, over the partitions.
+  // The greatest number applied, over the partitions and instances.
   int64_t last_applied() const {
-    return *std::max_element(applied_seq_.begin(), applied_seq_.end());
+    int64_t last = -1;
+    for (size_t p = 0; p < marks_.size(); ++p) {
+      last = std::max(last, applied_seq(static_cast<int32_t>(p)));
+    }
+    return last;
   }
   const RestoreResult& result() const { return result_; }
 
   // Applies one record, numbered `seq` (its clearlane-seq), when that is
-  // above the last applied from its partition.
+  // above the last applied from its partition of its instance (each
+  // instance numbers its own records: a partition holds several
+  // instances' once a task has moved) and above the floor.
   absl::Status ApplyRecord(rd_kafka_message_t* m, int64_t seq);
 
-  // The last number applied from partition p.
-  int64_t applied_seq(int32_t p) const { return applied_seq_[p]; }
+  // The greatest number applied from partition p, over its instances.
+  int64_t applied_seq(int32_t p) const {
+    int64_t last = floor_[p];
+    for (const auto& [instance, seq] : marks_[p]) last = std::max(last, seq);
+    return last;
+  }
 
  private:
   void PutProgress();
 
+  // How much the state wants the run record of a changelog key that is
+  // one: this instance's (3) before layout 1's one key (2, written before
+  // run records were per instance), before another instance's (1: the
+  // instance.id was changed, and the state goes on from its
+  // predecessor's); the latest read of the best rank wins.
+  int RunRecordRank(std::optional<std::string_view> instance) const {
+    if (!instance) return 2;
+    return *instance == instance_ ? 3 : 1;
+  }
+
   rd_kafka_t* reader_;
   const std::string& topic_;
+  const std::string instance_;
   StateStore* store_;
   const Logger& log_;
   Metrics* metrics_;
-  std::string run_record_key_;
   std::string run_value_;
-  std::vector<int64_t> applied_seq_;
+  int run_rank_ = 0;
+  // Per partition: records numbered up to the floor are applied, of any
+  // instance; and the last number applied of each instance.
+  std::vector<int64_t> floor_;
+  std::vector<std::map<std::string, int64_t, std::less<>>> marks_;
   std::vector<int64_t> next_offset_;
   std::vector<int64_t> current_at_;
   bool keep_progress_ = false;
@@ -223,25 +262,43 @@ class ChangelogApplier {
   RestoreResult result_;
 };
 
+// The restore's progress: a 0 byte and the version (2), the partition
+// count, then per partition its next offset, floor, instances' marks and
+// when it was current, then the run record taken and its rank. Version 1
+// had no leading 0 (it began with the count, never 0) and one number per
+// partition, which reads as the floor, and the one run record's key.
 absl::StatusOr<bool> ChangelogApplier::KeepProgress() {
   keep_progress_ = true;
   auto stored = store_->Get(Store::kMeta, kRestoreProgressKey);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return false;
   BinaryReader r(**stored);
+  const bool v1 = !(**stored).empty() && (**stored)[0] != 0;
+  if (!v1 && (r.U8() != 0 || r.U8() != 2)) {
+    return absl::DataLossError(absl::StrFormat(
+        "state %s: the record of its restore is of an unknown version",
+        store_->path()));
+  }
   const auto partitions = static_cast<size_t>(r.Varint());
-  if (partitions != applied_seq_.size()) {
+  if (partitions != floor_.size()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "state %s holds a restore from a changelog of %d partitions, and "
         "%s has %d: delete the state directory to restore it anew",
-        store_->path(), partitions, topic_, applied_seq_.size()));
+        store_->path(), partitions, topic_, floor_.size()));
   }
-  for (size_t p = 0; p < partitions; ++p) {
+  for (size_t p = 0; p < partitions && r.ok(); ++p) {
     next_offset_[p] = r.SignedVarint();
-    applied_seq_[p] = r.SignedVarint();
+    floor_[p] = r.SignedVarint();
+    if (!v1) {
+      for (uint64_t n = r.Varint(); n > 0 && r.ok(); --n) {
+        std::string instance(r.Bytes());
+        marks_[p][instance] = r.SignedVarint();
+      }
+    }
     current_at_[p] = r.SignedVarint();
   }
   run_value_ = std::string(r.Bytes());
+  run_rank_ = v1 ? RunRecordRank(std::nullopt) : r.U8();
   if (!r.ok() || !r.done()) {
     return absl::DataLossError(absl::StrFormat(
         "state %s: the record of its restore is corrupt", store_->path()));
@@ -252,13 +309,21 @@ absl::StatusOr<bool> ChangelogApplier::KeepProgress() {
 void ChangelogApplier::PutProgress() {
   std::string out;
   BinaryWriter w(&out);
-  w.Varint(applied_seq_.size());
-  for (size_t p = 0; p < applied_seq_.size(); ++p) {
+  w.U8(0);
+  w.U8(2);
+  w.Varint(floor_.size());
+  for (size_t p = 0; p < floor_.size(); ++p) {
     w.SignedVarint(next_offset_[p]);
-    w.SignedVarint(applied_seq_[p]);
+    w.SignedVarint(floor_[p]);
+    w.Varint(marks_[p].size());
+    for (const auto& [instance, seq] : marks_[p]) {
+      w.Bytes(instance);
+      w.SignedVarint(seq);
+    }
     w.SignedVarint(current_at_[p]);
   }
   w.Bytes(run_value_);
+  w.U8(static_cast<uint8_t>(run_rank_));
   batch_.Put(Store::kMeta, kRestoreProgressKey, out);
 }
 
@@ -269,12 +334,18 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
   next_offset_[p] = std::max(next_offset_[p], m->offset + 1);
   current_at_[p] =
       std::max(current_at_[p], rd_kafka_message_timestamp(m, nullptr));
-  if (seq <= applied_seq_[p]) return absl::OkStatus();
-  applied_seq_[p] = seq;
+  if (seq <= floor_[p]) return absl::OkStatus();
+  const std::string_view writer = InstanceOf(m);
+  if (auto mark = marks_[p].find(writer); mark == marks_[p].end()) {
+    marks_[p].emplace(std::string(writer), seq);
+  } else if (seq <= mark->second) {
+    return absl::OkStatus();
+  } else {
+    mark->second = seq;
+  }
   const std::string_view key(static_cast<const char*>(m->key), m->key_len);
   if (skip_misplaced_ &&
-      !RecordInItsPartition(key, p,
-                            static_cast<int32_t>(applied_seq_.size()))) {
+      !RecordInItsPartition(key, p, static_cast<int32_t>(floor_.size()))) {
     ++result_.skipped;
     return absl::OkStatus();
   }
@@ -282,7 +353,7 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
   ++in_batch_;
   std::optional<std::string_view> value;
   if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
-  if (key == run_record_key_) {
+  if (std::optional<std::string_view> of; IsRunRecordLogKey(key, &of)) {
     // Written last, after everything else: a state holding a run record
     // is a whole one (a restore cut short by a crash leaves a state
     // without it, which the next start restores again).
@@ -291,7 +362,10 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
           "changelog %s [%d] offset %d: a run record that is not a put", topic_,
           p, m->offset));
     }
-    run_value_.assign(value->substr(1));
+    if (const int rank = RunRecordRank(of); rank >= run_rank_) {
+      run_rank_ = rank;
+      run_value_.assign(value->substr(1));
+    }
   } else if (absl::Status st = ApplyChangelogRecord(key, value, &batch_);
              !st.ok()) {
     return st;
@@ -377,9 +451,9 @@ absl::StatusOr<std::optional<int32_t>> LastRunRecordLayout(
     absl::Status st = ReadPartitions(
         reader, topic, from, high, nullptr,
         [&](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
-          if (m->key_len == key.size() && m->payload && m->len > 1 &&
-              std::string_view(static_cast<const char*>(m->key), m->key_len) ==
-                  key) {
+          if (m->payload && m->len > 1 &&
+              IsRunRecordLogKey(std::string_view(
+                  static_cast<const char*>(m->key), m->key_len))) {
             last.assign(static_cast<const char*>(m->payload) + 1, m->len - 1);
           }
           return true;
@@ -456,9 +530,10 @@ double SecondsSince(Clock::time_point start) {
 
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
-    Metrics* metrics) {
-  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+    std::string_view instance, const TombstoneRetention& tombstones,
+    StateStore* store, const Logger& log, Metrics* metrics) {
+  ChangelogApplier applier(reader, topic, partitions, instance, store, log,
+                           metrics);
   auto resuming = applier.KeepProgress();
   if (!resuming.ok()) return resuming.status();
   const std::vector<int64_t> from = applier.next_offsets();
@@ -507,11 +582,12 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
 }
 
 absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
-                             int32_t partitions,
+                             int32_t partitions, std::string_view instance,
                              const TombstoneRetention& tombstones,
                              absl::FunctionRef<bool()> stop, StateStore* store,
                              const Logger& log, Metrics* metrics) {
-  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+  ChangelogApplier applier(reader, topic, partitions, instance, store, log,
+                           metrics);
   auto resuming = applier.KeepProgress();
   if (!resuming.ok()) return resuming.status();
   rd_kafka_poll_set_consumer(reader);
@@ -569,8 +645,9 @@ absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
 
 absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const RunRecord& run, const TombstoneRetention& tombstones,
-    StateStore* store, const Logger& log, Metrics* metrics) {
+    std::string_view instance, const RunRecord& run,
+    const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
+    Metrics* metrics) {
   const int64_t next = run.next_seq[static_cast<int>(OutputStream::kChangelog)];
   if (next == 0) return RestoreResult{};
   std::vector<int64_t> low(partitions), high(partitions);
@@ -579,7 +656,8 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   }
   const auto start = Clock::now();
   rd_kafka_poll_set_consumer(reader);
-  ChangelogApplier applier(reader, topic, partitions, store, log, metrics);
+  ChangelogApplier applier(reader, topic, partitions, instance, store, log,
+                           metrics);
   applier.AppliedUpTo(next - 1);
   if (absl::Status st = DecideLayout(reader, topic, low, high, &applier);
       !st.ok()) {

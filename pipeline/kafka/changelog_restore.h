@@ -6,7 +6,8 @@
 //
 // Every partition is read from its beginning to its end (read_committed)
 // and applied in order, each record only when its clearlane-seq is above
-// the last one applied from its partition, and, when the changelog's last
+// the last one applied from its partition of its instance (each instance
+// numbers its own records), and, when the changelog's last
 // run record is in layout 2 (state/changelog.h), only when it is in its
 // key's partition (a broker that shows aborted
 // transactions, as the embedded one does, shows an epoch published again
@@ -28,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -76,8 +78,8 @@ struct RestoreResult {
 // `metrics` may be null.
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
-    Metrics* metrics);
+    std::string_view instance, const TombstoneRetention& tombstones,
+    StateStore* store, const Logger& log, Metrics* metrics);
 
 // A state that is not new but behind its changelog (a state directory put
 // back from an older copy, whose newer self went on and logged records
@@ -96,8 +98,9 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
 // tombstones are kept, FailedPrecondition.
 absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const RunRecord& run, const TombstoneRetention& tombstones,
-    StateStore* store, const Logger& log, Metrics* metrics);
+    std::string_view instance, const RunRecord& run,
+    const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
+    Metrics* metrics);
 
 // A standby: keeps `store` (a new state, or a standby's) a restore that
 // never ends, reading every partition to its end about once a second and
@@ -106,7 +109,7 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
 // the restore from where the standby stopped and reads only the rest.
 // FailedPrecondition when it was away longer than tombstones are kept.
 absl::Status FollowChangelog(rd_kafka_t* reader, const std::string& topic,
-                             int32_t partitions,
+                             int32_t partitions, std::string_view instance,
                              const TombstoneRetention& tombstones,
                              absl::FunctionRef<bool()> stop, StateStore* store,
                              const Logger& log, Metrics* metrics);

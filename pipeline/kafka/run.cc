@@ -406,7 +406,8 @@ absl::Status Runner::OpenEngine() {
                               .partitions = 0,
                               .secret_option = "hmac.secret.file",
                               .secret_file_required = true,
-                              .changelog = true},
+                              .changelog = true,
+                              .instance = config_.instance_id},
                              log_.get());
   if (!engine.ok()) return engine.status();
   engine_ = *std::move(engine);
@@ -423,12 +424,13 @@ absl::Status Runner::CatchUpWithChangelog() {
   auto restored =
       engine_->fresh()
           ? RestoreFromChangelog(reader->get(), config_.changelog_topic,
-                                 order_partitions_, Tombstones(),
-                                 &engine_->store(), log_, metrics_.get())
-          : CatchUpFromChangelog(reader->get(), config_.changelog_topic,
-                                 order_partitions_, engine_->run(),
+                                 order_partitions_, config_.instance_id,
                                  Tombstones(), &engine_->store(), log_,
-                                 metrics_.get());
+                                 metrics_.get())
+          : CatchUpFromChangelog(reader->get(), config_.changelog_topic,
+                                 order_partitions_, config_.instance_id,
+                                 engine_->run(), Tombstones(),
+                                 &engine_->store(), log_, metrics_.get());
   rd_kafka_consumer_close(reader->get());
   if (!restored.ok()) return restored.status();
   if (!restored->restored) return absl::OkStatus();
@@ -580,8 +582,9 @@ absl::Status Runner::Standby() {
     }
   }
   absl::Status st = FollowChangelog(
-      reader->get(), config_.changelog_topic, partitions, Tombstones(),
-      [] { return g_stop.load(); }, &engine_->store(), log_, metrics_.get());
+      reader->get(), config_.changelog_topic, partitions, config_.instance_id,
+      Tombstones(), [] { return g_stop.load(); }, &engine_->store(), log_,
+      metrics_.get());
   rd_kafka_consumer_close(reader->get());
   if (st.ok()) log_->info("standby stopped; its state goes on from here");
   return st;
@@ -609,7 +612,7 @@ absl::Status Runner::Run() {
   }
   if (st.ok()) {
     auto logged = LogWholeStateIfNeeded(&engine_->store(), &engine_->outbox(),
-                                        &engine_->run());
+                                        &engine_->run(), config_.instance_id);
     if (!logged.ok()) {
       st = logged.status();
     } else if (*logged > 0) {
