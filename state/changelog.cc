@@ -1,6 +1,7 @@
 #include "state/changelog.h"
 
 #include "absl/strings/str_format.h"
+#include "model/coding.h"
 #include "state/keys.h"
 
 namespace clearlane {
@@ -127,6 +128,60 @@ int32_t ChangelogPartition(std::string_view key, int32_t partitions) {
       break;
   }
   return PartitionOf(key, partitions);
+}
+
+std::string EncodeChangelogCheckpoint(const ChangelogCheckpoint& c) {
+  std::string out;
+  BinaryWriter w(&out);
+  w.U8(1);  // version
+  w.Varint(c.offsets.size());
+  for (size_t p = 0; p < c.offsets.size(); ++p) {
+    w.SignedVarint(c.offsets[p]);
+    w.SignedVarint(p < c.current_at.size() ? c.current_at[p] : -1);
+    if (p >= c.marks.size()) {
+      w.Varint(0);
+      continue;
+    }
+    w.Varint(c.marks[p].size());
+    for (const auto& [instance, seq] : c.marks[p]) {
+      w.Bytes(instance);
+      w.SignedVarint(seq);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<ChangelogCheckpoint> DecodeChangelogCheckpoint(
+    std::string_view bytes) {
+  BinaryReader r(bytes);
+  if (r.U8() != 1) {
+    return absl::DataLossError("changelog checkpoint of an unknown version");
+  }
+  ChangelogCheckpoint c;
+  const uint64_t partitions = r.Varint();
+  for (uint64_t p = 0; p < partitions && r.ok() && p < bytes.size(); ++p) {
+    c.offsets.push_back(r.SignedVarint());
+    c.current_at.push_back(r.SignedVarint());
+    auto& marks = c.marks.emplace_back();
+    for (uint64_t n = r.Varint(); n > 0 && r.ok(); --n) {
+      std::string instance(r.Bytes());
+      marks[std::move(instance)] = r.SignedVarint();
+    }
+  }
+  if (!r.ok() || !r.done() || c.offsets.size() != partitions) {
+    return absl::DataLossError("changelog checkpoint is corrupt");
+  }
+  return c;
+}
+
+absl::StatusOr<std::optional<ChangelogCheckpoint>> ReadChangelogCheckpoint(
+    const StateStore& store) {
+  auto stored = store.Get(Store::kMeta, kChangelogCheckpointKey);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::nullopt;
+  auto c = DecodeChangelogCheckpoint(**stored);
+  if (!c.ok()) return c.status();
+  return *std::move(c);
 }
 
 absl::Status ApplyChangelogRecord(std::string_view key,

@@ -8,8 +8,10 @@
 // numbers on the exchange (WriterSeqKey) and each task's input position
 // (TaskPositionKey). Not logged: the outbox
 // (what it holds is published with the changelog records of its epoch),
-// the registry (loaded from its file at every start), the timers (derived)
-// and the secret or its check value (the secret stays with the operator).
+// the registry (loaded from its file at every start), the timers (derived),
+// the secret or its check value (the secret stays with the operator) and
+// the state's own place in the changelog (its checkpoint, a restore's
+// progress).
 //
 // Each epoch's changes go through the outbox as a fourth stream
 // (OutputStream::kChangelog), numbered, committed with the state and
@@ -54,9 +56,12 @@
 #define CLEARLANE_STATE_CHANGELOG_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "state/outbox.h"
@@ -96,6 +101,32 @@ inline bool RecordInItsPartition(std::string_view key, int32_t partition,
                                  int32_t partitions) {
   return ChangelogPartition(key, partitions) == partition;
 }
+
+// How far a state reflects each partition of its changelog (the local
+// checkpoint of a task that moves, docs/engine.md "What (d) and (a) must
+// also get right", 2 and 3): per partition, the offset past the last
+// record the state holds, and the last number applied of each other
+// instance whose records were applied (a copy of one, as the embedded
+// broker shows an aborted transaction's, comes later with that number).
+// This instance's own records are in the state whenever numbered below
+// its next changelog number (the state commits an epoch before it
+// publishes it), wherever the offset stands: the offset may lag.
+// Also when (ms since the epoch) each partition was last known reflected
+// to a point written then or later (-1: never), which says whether the
+// deletions logged since are still there (tombstones, changelog_restore.h).
+struct ChangelogCheckpoint {
+  std::vector<int64_t> offsets;
+  std::vector<int64_t> current_at;
+  std::vector<std::map<std::string, int64_t, std::less<>>> marks;
+};
+std::string EncodeChangelogCheckpoint(const ChangelogCheckpoint& c);
+// DataLoss when `bytes` do not read.
+absl::StatusOr<ChangelogCheckpoint> DecodeChangelogCheckpoint(
+    std::string_view bytes);
+// The state's checkpoint; nullopt when it has none (a state from before
+// checkpoints, or one that never met its changelog).
+absl::StatusOr<std::optional<ChangelogCheckpoint>> ReadChangelogCheckpoint(
+    const StateStore& store);
 
 // Restore: puts the change a record holds into `batch` (a null `value` is
 // a tombstone). DataLoss when the record is not one clearlane writes.

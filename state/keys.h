@@ -48,6 +48,10 @@ inline constexpr std::string_view kSecretCheckKey = "hmac-check";
 // A restore from the changelog under way, or a standby's: where it stands
 // in each partition (pipeline/kafka/changelog_restore.h). Not logged.
 inline constexpr std::string_view kRestoreProgressKey = "changelog-restore";
+// How far the state reflects each changelog partition (state/changelog.h
+// ChangelogCheckpoint). Not logged.
+inline constexpr std::string_view kChangelogCheckpointKey =
+    "changelog-checkpoint";
 // Store::kMeta: a writer task's next sequence number for one partition of
 // an exchange stream (pipeline/engine/writer_stamp.h): kWriterSeqPrefix,
 // the writer task (4 bytes), the stream (1 byte), the destination

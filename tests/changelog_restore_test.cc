@@ -112,19 +112,49 @@ class ChangelogRestoreTest : public ::testing::Test {
     return run.ok() && *run ? (*run)->position : "";
   }
 
+  absl::StatusOr<Kafka> Reader() {
+    return cluster_.Client(RD_KAFKA_CONSUMER,
+                           {{"group.id", "restore-test"},
+                            {"enable.partition.eof", "true"},
+                            {"isolation.level", "read_committed"}});
+  }
+  // Tombstones kept for ever: these tests are not about them.
+  static TombstoneRetention Forever() {
+    return {.retention_ms = INT64_MAX / 2, .now_ms = [] { return int64_t{0}; }};
+  }
+
   absl::StatusOr<RestoreResult> Restore(StateStore* store,
                                         std::string_view instance = "a") {
-    auto reader = cluster_.Client(RD_KAFKA_CONSUMER,
-                                  {{"group.id", "restore-test"},
-                                   {"enable.partition.eof", "true"},
-                                   {"isolation.level", "read_committed"}});
+    auto reader = Reader();
     if (!reader.ok()) return reader.status();
-    TombstoneRetention tombstones{.now_ms = [] { return int64_t{0}; }};
     auto restored = RestoreFromChangelog(
-        reader->get(), kTopic, kPartitions, instance, tombstones, store,
+        reader->get(), kTopic, kPartitions, instance, Forever(), store,
         MakeJsonLogger("changelog-restore-test", stderr), nullptr);
     rd_kafka_consumer_close(reader->get());
     return restored;
+  }
+
+  absl::StatusOr<RestoreResult> CatchUp(StateStore* store,
+                                        const std::vector<int32_t>& tasks,
+                                        const RunRecord& run) {
+    auto reader = Reader();
+    if (!reader.ok()) return reader.status();
+    auto caught = CatchUpTasks(
+        reader->get(), kTopic, kPartitions, tasks, "me", run, Forever(), store,
+        MakeJsonLogger("catch-up-test", stderr), nullptr);
+    rd_kafka_consumer_close(reader->get());
+    return caught;
+  }
+
+  // The end offset of a partition of the changelog.
+  int64_t End(int32_t partition) {
+    auto reader = Reader();
+    EXPECT_TRUE(reader.ok());
+    int64_t low = 0, high = 0;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(reader->get(), kTopic, partition,
+                                               &low, &high, 10000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    return high;
   }
 
   // The value of a buyer's 2026 total in `store`, or nullopt.
@@ -277,6 +307,109 @@ TEST_F(ChangelogRestoreTest, EachInstancesRecordsAreNumberedApart) {
         << "none of its own: layout 1's one key before another's";
   }
   fs::remove_all(other);
+}
+
+// A task that comes to a process is caught up from its own partition,
+// from the state's checkpoint on: another instance's records past it are
+// applied (a copy once), this instance's numbered below its next number
+// never (the state holds them, here a newer value than the log's), one
+// numbered from it on (a newer self's) is; records before the checkpoint
+// and another task's partition are not read. The checkpoint then stands
+// at the partition's end with the other instance's mark, and a second
+// catch-up applies nothing.
+TEST_F(ChangelogRestoreTest, ATaskCatchesUpFromItsCheckpointOnly) {
+  const int32_t t = 1;
+  LogTotal("k1", "old", t, "me");    // me 0
+  LogTotal("k3", "before", t, "b");  // b 0, before the checkpoint
+  const int64_t checkpoint = End(t);
+  LogTotal("k1", "own, lagging", t, "me", 5);  // the checkpoint lagged
+  LogTotal("k4", "b4", t, "b");                // b 1
+  LogTotal("k4", "b4", t, "b", 1);             // a copy of b 1
+  LogTotal("k5", "newer self", t, "me", 12);
+  LogTotal("k6", "b6", t, "b");              // b 2
+  LogTotal("k7", "another task's", 2, "b");  // b 3, partition 2
+
+  auto store = StateStore::Open({.path = dir_.string()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  RunRecord run;
+  run.next_seq[static_cast<int>(OutputStream::kChangelog)] = 10;
+  {
+    ChangelogCheckpoint c;
+    c.offsets.assign(kPartitions, 0);
+    c.offsets[t] = checkpoint;
+    c.current_at.assign(kPartitions, -1);
+    c.current_at[t] = 0;  // when it was current: now, for Forever()
+    c.marks.resize(kPartitions);
+    c.marks[t]["b"] = 0;
+    WriteBatch batch(**store);
+    batch.Put(Store::kMeta, kChangelogCheckpointKey,
+              EncodeChangelogCheckpoint(c));
+    batch.Put(Store::kBuyers, TotalKey("k1", 2026), "mine, newest");
+    ASSERT_TRUE((*store)->Commit(&batch).ok());
+  }
+  auto caught = CatchUp(store->get(), {t}, run);
+  ASSERT_TRUE(caught.ok()) << caught.status();
+  EXPECT_EQ(caught->read, 5) << "from the checkpoint, partition 1 only";
+  EXPECT_EQ(caught->applied, 3);
+  EXPECT_EQ(Total(**store, "k1"), "mine, newest");
+  EXPECT_EQ(Total(**store, "k3"), std::nullopt);
+  EXPECT_EQ(Total(**store, "k4"), "b4");
+  EXPECT_EQ(Total(**store, "k5"), "newer self");
+  EXPECT_EQ(Total(**store, "k6"), "b6");
+  EXPECT_EQ(Total(**store, "k7"), std::nullopt);
+
+  auto after = ReadChangelogCheckpoint(**store);
+  ASSERT_TRUE(after.ok() && *after) << after.status();
+  EXPECT_EQ((*after)->offsets[t], End(t));
+  EXPECT_EQ((*after)->offsets[2], 0) << "another task's partition, unread";
+  EXPECT_EQ((*after)->marks[t].at("b"), 2);
+
+  auto again = CatchUp(store->get(), {t}, run);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->read, 0);
+
+  // A checkpoint that cannot say when it was current cannot tell whether
+  // the deletions since are still there: refused, as a catch-up is.
+  {
+    ChangelogCheckpoint c = **after;
+    c.offsets[t] = checkpoint;
+    c.current_at[t] = -1;
+    WriteBatch batch(**store);
+    batch.Put(Store::kMeta, kChangelogCheckpointKey,
+              EncodeChangelogCheckpoint(c));
+    ASSERT_TRUE((*store)->Commit(&batch).ok());
+    EXPECT_EQ(CatchUp(store->get(), {t}, run).status().code(),
+              absl::StatusCode::kFailedPrecondition)
+        << "tombstones";
+  }
+
+  const fs::path bare = dir_.string() + "-bare";
+  fs::remove_all(bare);
+  {
+    auto without = StateStore::Open({.path = bare.string()});
+    ASSERT_TRUE(without.ok());
+    EXPECT_EQ(CatchUp(without->get(), {t}, run).status().code(),
+              absl::StatusCode::kFailedPrecondition)
+        << "no checkpoint";
+  }
+  fs::remove_all(bare);
+}
+
+// A restore leaves the checkpoint at the ends it read, with each other
+// instance's mark.
+TEST_F(ChangelogRestoreTest, ARestoreLeavesTheCheckpointAtTheEnds) {
+  LogTotal("k1", "1", 0, "a");
+  LogTotal("k2", "2", 3, "b");
+  LogRunRecord(2, "a");
+  auto store = StateStore::Open({.path = dir_.string()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(Restore(store->get()).ok());
+  auto c = ReadChangelogCheckpoint(**store);
+  ASSERT_TRUE(c.ok() && *c) << c.status();
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    EXPECT_EQ((*c)->offsets[p], End(p)) << p;
+  }
+  EXPECT_EQ((*c)->marks[3].at("b"), 0);
 }
 
 }  // namespace

@@ -42,6 +42,7 @@
 #include "operators/summary.h"
 #include "pipeline/engine/writer_stamp.h"
 #include "pipeline/files/replay.h"
+#include "state/changelog.h"
 #include "state/keys.h"
 #include "state/store.h"
 #include "tests/fixtures.h"
@@ -699,6 +700,27 @@ TEST_F(RunTest, DecisionsEqualReplaysAndSigtermStopsCleanly) {
   EXPECT_NE(Slurp(log_).find("stopped cleanly"), std::string::npos);
   ExpectReplaysOutputs();
   ExpectTaskPositionsAtTheInputsEnds();
+  // The state's changelog checkpoint (made at the start, on the empty
+  // changelog) was moved by the epochs past what they published, as the
+  // producer's delivery reports said: into every partition, never past
+  // its end (the last epoch's records are past it: nothing commits after
+  // their publishing to say where they landed).
+  auto state = StateStore::Open({.path = (dir_ / "state").string()});
+  ASSERT_TRUE(state.ok()) << state.status();
+  auto checkpoint = ReadChangelogCheckpoint(**state);
+  ASSERT_TRUE(checkpoint.ok() && *checkpoint) << checkpoint.status();
+  ASSERT_EQ((*checkpoint)->offsets.size(), size_t{kInputPartitions});
+  rd_kafka_t* c = MakeClient(RD_KAFKA_CONSUMER, {{"group.id", "test-end"}});
+  for (int p = 0; p < kInputPartitions; ++p) {
+    int64_t low = 0, high = 0;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(c, "clearance-changelog", p,
+                                               &low, &high, 10000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    EXPECT_GT((*checkpoint)->offsets[p], 0) << p;
+    EXPECT_LE((*checkpoint)->offsets[p], high) << p;
+    EXPECT_GT((*checkpoint)->current_at[p], 0) << p;
+  }
+  rd_kafka_destroy(c);
 }
 
 // Stage B takes the round trip through Kafka (docs/kafka-mode.md "Stage B

@@ -1,5 +1,7 @@
 #include "pipeline/engine/epoch.h"
 
+#include <algorithm>
+
 #include "model/event_time.h"
 #include "pipeline/observe/metrics.h"
 #include "state/changelog.h"
@@ -121,6 +123,10 @@ absl::Status EpochCommitter::CommitEpoch() {
   if (st.ok()) st = sink_status_;
   if (!st.ok()) return st;
   if (position_source_) run_->position = position_source_();
+  if (changelog_ends_source_) {
+    st = MoveCheckpoint(changelog_ends_source_());
+    if (!st.ok()) return st;
+  }
   if (task_positions_source_) {
     for (auto& [task, bytes] : task_positions_source_()) {
       std::string& written = task_positions_[task];
@@ -187,6 +193,26 @@ absl::Status EpochCommitter::CommitEpoch() {
   start_ = Clock::now();
   committed_ = true;
   UpdateGauges();
+  return absl::OkStatus();
+}
+
+absl::Status EpochCommitter::MoveCheckpoint(
+    const std::vector<ChangelogEnd>& ends) {
+  if (ends.empty()) return absl::OkStatus();
+  // A state with no checkpoint gets one from a restore or a catch-up,
+  // which know every partition; the ends of some would not.
+  auto checkpoint = ReadChangelogCheckpoint(*store_);
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (!*checkpoint) return absl::OkStatus();
+  ChangelogCheckpoint& c = **checkpoint;
+  for (const ChangelogEnd& e : ends) {
+    const auto p = static_cast<size_t>(e.partition);
+    if (p >= c.offsets.size()) continue;
+    c.offsets[p] = std::max(c.offsets[p], e.offset);
+    c.current_at[p] = std::max(c.current_at[p], e.timestamp_ms);
+  }
+  batch_->Put(Store::kMeta, kChangelogCheckpointKey,
+              EncodeChangelogCheckpoint(c));
   return absl::OkStatus();
 }
 

@@ -57,6 +57,14 @@ namespace clearlane {
 class Metrics;
 
 // Where committed outputs go: files in replay, topics in Kafka mode.
+// Where the records an epoch published to a changelog partition end: the
+// offset past the last one, and its timestamp (ms).
+struct ChangelogEnd {
+  int32_t partition;
+  int64_t offset;
+  int64_t timestamp_ms;
+};
+
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
@@ -109,6 +117,13 @@ class EpochCommitter {
   using TaskPositions = std::vector<std::pair<int32_t, std::string>>;
   void set_task_positions_source(absl::AnyInvocable<TaskPositions()> f) {
     task_positions_source_ = std::move(f);
+  }
+  // Asked at every commit, once the epoch before is published, where its
+  // changelog records ended; a state's changelog checkpoint that exists
+  // (state/changelog.h) moves past them.
+  void set_changelog_ends_source(
+      absl::AnyInvocable<std::vector<ChangelogEnd>()> f) {
+    changelog_ends_source_ = std::move(f);
   }
   // Asked before each commit, before anything of the epoch is written,
   // with the bytes the commit will write at most (DiskGuard: free
@@ -185,6 +200,9 @@ class EpochCommitter {
   OutputSink* sink_ = nullptr;
   absl::AnyInvocable<std::string()> position_source_;
   absl::AnyInvocable<TaskPositions()> task_positions_source_;
+  absl::AnyInvocable<std::vector<ChangelogEnd>()> changelog_ends_source_;
+  // Moves the state's changelog checkpoint past `ends`, in the open batch.
+  absl::Status MoveCheckpoint(const std::vector<ChangelogEnd>& ends);
   // The task positions last written, by task.
   absl::flat_hash_map<int32_t, std::string> task_positions_;
   absl::AnyInvocable<absl::Status(uint64_t)> space_check_;

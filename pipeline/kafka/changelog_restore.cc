@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -149,6 +150,43 @@ class ChangelogApplier {
   void SkipMisplaced() { skip_misplaced_ = true; }
   bool skips_misplaced() const { return skip_misplaced_; }
 
+  // This instance's records numbered below `next` are in the state (it
+  // commits an epoch before it publishes it): never applied again.
+  void OwnBelow(int64_t next) { own_below_ = next; }
+  // Goes on from a checkpoint: where each partition stands and the other
+  // instances' marks.
+  void FromCheckpoint(const ChangelogCheckpoint& c) {
+    for (size_t p = 0; p < next_offset_.size() && p < c.offsets.size(); ++p) {
+      next_offset_[p] = c.offsets[p];
+      current_at_[p] = c.current_at[p];
+      marks_[p] = c.marks[p];
+    }
+  }
+  // Puts the state's checkpoint: partition p (with read[p]) reflected up
+  // to end[p], with the marks applied; the others as `kept` had them.
+  void PutCheckpoint(const std::vector<bool>& read,
+                     const std::vector<int64_t>& end,
+                     const std::optional<ChangelogCheckpoint>& kept) {
+    ChangelogCheckpoint c;
+    const size_t n = next_offset_.size();
+    c.offsets.assign(n, 0);
+    c.current_at.assign(n, -1);
+    c.marks.resize(n);
+    for (size_t p = 0; p < n; ++p) {
+      if (read[p]) {
+        c.offsets[p] = std::max(end[p], next_offset_[p]);
+        c.current_at[p] = current_at_[p];
+        c.marks[p] = marks_[p];
+      } else if (kept && p < kept->offsets.size()) {
+        c.offsets[p] = kept->offsets[p];
+        c.current_at[p] = kept->current_at[p];
+        c.marks[p] = kept->marks[p];
+      }
+    }
+    batch_.Put(Store::kMeta, kChangelogCheckpointKey,
+               EncodeChangelogCheckpoint(c));
+  }
+
   // Records numbered `seq` or below, of any instance, are taken as
   // applied in every partition.
   void AppliedUpTo(int64_t seq) {
@@ -249,6 +287,7 @@ class ChangelogApplier {
   Metrics* metrics_;
   std::string run_value_;
   int run_rank_ = 0;
+  int64_t own_below_ = -1;
   // Per partition: records numbered up to the floor are applied, of any
   // instance; and the last number applied of each instance.
   std::vector<int64_t> floor_;
@@ -336,6 +375,7 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
       std::max(current_at_[p], rd_kafka_message_timestamp(m, nullptr));
   if (seq <= floor_[p]) return absl::OkStatus();
   const std::string_view writer = InstanceOf(m);
+  if (writer == instance_ && seq < own_below_) return absl::OkStatus();
   if (auto mark = marks_[p].find(writer); mark == marks_[p].end()) {
     marks_[p].emplace(std::string(writer), seq);
   } else if (seq <= mark->second) {
@@ -549,7 +589,15 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   }
   int open = 0;
   for (int32_t p = 0; p < partitions; ++p) open += from[p] < high[p];
-  if (open == 0 && !*resuming) return RestoreResult{};
+  if (open == 0 && !*resuming) {
+    // Nothing to restore: the new state reflects the empty changelog,
+    // and its epochs move the checkpoint on from here.
+    applier.Finish();
+    applier.PutCheckpoint(std::vector<bool>(partitions, true), high,
+                          std::nullopt);
+    if (absl::Status st = applier.Commit(); !st.ok()) return st;
+    return RestoreResult{};
+  }
   const auto start = Clock::now();
   if (metrics) metrics->SetRestoring(true);
   if (*resuming) {
@@ -568,7 +616,11 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   absl::Status st = DecideLayout(reader, topic, low, high, &applier);
   if (st.ok()) st = applier.Apply(from, high);
   if (st.ok()) st = PutRestoredRunRecord(&applier, topic);
-  if (st.ok()) st = applier.Commit();
+  if (st.ok()) {
+    applier.PutCheckpoint(std::vector<bool>(partitions, true), high,
+                          std::nullopt);
+    st = applier.Commit();
+  }
   if (metrics) metrics->SetRestoring(false);
   if (!st.ok()) return st;
   RestoreResult result = applier.result();
@@ -658,6 +710,9 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   rd_kafka_poll_set_consumer(reader);
   ChangelogApplier applier(reader, topic, partitions, instance, store, log,
                            metrics);
+  auto kept = ReadChangelogCheckpoint(*store);
+  if (!kept.ok()) return kept.status();
+  if (*kept) applier.FromCheckpoint(**kept);
   applier.AppliedUpTo(next - 1);
   if (absl::Status st = DecideLayout(reader, topic, low, high, &applier);
       !st.ok()) {
@@ -744,7 +799,12 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
       Outbox(store, &old).Trim(applier.batch(), old.next_seq);
       st = PutRestoredRunRecord(&applier, topic);
     }
-    if (st.ok()) st = applier.Commit();
+  }
+  if (st.ok()) {
+    // Caught up (or current): the state reflects every partition to the
+    // end it read.
+    applier.PutCheckpoint(std::vector<bool>(partitions, true), high, *kept);
+    st = applier.Commit();
   }
   if (metrics) metrics->SetRestoring(false);
   if (!st.ok()) return st;
@@ -762,6 +822,68 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
       "%.1f s",
       topic, behind, partitions, looked_at, result.read, result.bytes,
       result.applied, next, applier.last_applied(), SecondsSince(start)));
+  return result;
+}
+
+absl::StatusOr<RestoreResult> CatchUpTasks(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const std::vector<int32_t>& tasks, std::string_view instance,
+    const RunRecord& run, const TombstoneRetention& tombstones,
+    StateStore* store, const Logger& log, Metrics* metrics) {
+  auto kept = ReadChangelogCheckpoint(*store);
+  if (!kept.ok()) return kept.status();
+  if (!*kept || (*kept)->offsets.size() != static_cast<size_t>(partitions)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "state %s has no checkpoint of changelog %s's %d partitions: a task "
+        "is caught up from one (a restore and every start make it)",
+        store->path(), topic, partitions));
+  }
+  ChangelogApplier applier(reader, topic, partitions, instance, store, log,
+                           metrics);
+  applier.FromCheckpoint(**kept);
+  applier.OwnBelow(run.next_seq[static_cast<int>(OutputStream::kChangelog)]);
+  std::vector<int64_t> from(partitions, -1);
+  std::vector<bool> read(partitions, false);
+  // ReadBounds's check: a partition read from its checkpoint must still
+  // start there; the others are not read.
+  std::vector<int64_t> needed(partitions, INT64_MAX);
+  for (int32_t t : tasks) {
+    if (t < 0 || t >= partitions) continue;
+    from[t] = needed[t] = (*kept)->offsets[t];
+    read[t] = true;
+  }
+  std::vector<int64_t> low(partitions), high(partitions);
+  if (absl::Status st = ReadBounds(reader, topic, &low, &high, needed);
+      !st.ok()) {
+    return st;
+  }
+  for (int32_t p = 0; p < partitions; ++p) {
+    // A partition read from its start needs no tombstones.
+    if (!read[p] || from[p] == 0 || from[p] >= high[p]) continue;
+    if (absl::Status st =
+            TombstonesKept(topic, p, applier.current_at()[p], tombstones);
+        !st.ok()) {
+      return st;
+    }
+  }
+  const auto start = Clock::now();
+  rd_kafka_poll_set_consumer(reader);
+  if (metrics) metrics->SetRestoring(true);
+  absl::Status st = DecideLayout(reader, topic, low, high, &applier);
+  if (st.ok()) st = applier.Apply(from, high);
+  if (st.ok()) {
+    applier.PutCheckpoint(read, high, *kept);
+    st = applier.Commit();
+  }
+  if (metrics) metrics->SetRestoring(false);
+  if (!st.ok()) return st;
+  RestoreResult result = applier.result();
+  result.restored = result.applied > 0;
+  log->info(absl::StrFormat(
+      "caught up %d task(s) from changelog %s past the state's checkpoint: "
+      "%d records read (%d bytes), %d applied, in %.1f s",
+      tasks.size(), topic, result.read, result.bytes, result.applied,
+      SecondsSince(start)));
   return result;
 }
 

@@ -2,7 +2,9 @@
 // (state/changelog.h): `clearlane run` with a new state on a group whose
 // changelog holds records restores from it before it consumes anything;
 // one with a state behind the changelog applies the changelog's tail; a
-// standby follows the changelog into a state of its own.
+// task that moves is caught up from its partitions; a standby follows the
+// changelog into a state of its own. A restore and a catch-up leave the
+// state's changelog checkpoint (state/changelog.h) at the ends they read.
 //
 // Every partition is read from its beginning to its end (read_committed)
 // and applied in order, each record only when its clearlane-seq is above
@@ -30,6 +32,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -101,6 +104,23 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
     std::string_view instance, const RunRecord& run,
     const TombstoneRetention& tombstones, StateStore* store, const Logger& log,
     Metrics* metrics);
+
+// A task that moved to this process, or came back to it, is caught up
+// from its changelog partitions alone (docs/engine.md "What (d) and (a)
+// must also get right", 2 and 3): each partition in `tasks` is read from
+// the state's checkpoint (state/changelog.h) to its end, applying other
+// instances' records, each numbered above the last of its instance
+// applied, and this instance's only when numbered from `run`'s next
+// changelog number up (a newer self's: the state holds the rest, and may
+// hold them ahead of the log); the checkpoint then says those partitions
+// are current, and keeps the others. A state without a checkpoint is
+// FailedPrecondition (a restore and every start's catch-up make one);
+// tombstones as for CatchUpFromChangelog.
+absl::StatusOr<RestoreResult> CatchUpTasks(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const std::vector<int32_t>& tasks, std::string_view instance,
+    const RunRecord& run, const TombstoneRetention& tombstones,
+    StateStore* store, const Logger& log, Metrics* metrics);
 
 // A standby: keeps `store` (a new state, or a standby's) a restore that
 // never ends, reading every partition to its end about once a second and

@@ -87,7 +87,36 @@ absl::Status RecordCollector::Flush() {
   }
   in_transaction_ = false;
   pending_.clear();
+  // The delivery reports left to serve (the commit served most).
+  rd_kafka_poll(rk_, 0);
+  for (const auto& [p, end] : delivered_) {
+    ChangelogEnd& c = committed_.try_emplace(p, end).first->second;
+    c.offset = std::max(c.offset, end.offset);
+    c.timestamp_ms = std::max(c.timestamp_ms, end.timestamp_ms);
+  }
+  delivered_.clear();
   return absl::OkStatus();
+}
+
+void RecordCollector::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m,
+                                 void*) {
+  // Only changelog records carry their collector.
+  if (m->err || !m->_private) return;
+  auto* self = static_cast<RecordCollector*>(m->_private);
+  const ChangelogEnd end{m->partition, m->offset + 1,
+                         rd_kafka_message_timestamp(m, nullptr)};
+  ChangelogEnd& d =
+      self->delivered_.try_emplace(m->partition, end).first->second;
+  d.offset = std::max(d.offset, end.offset);
+  d.timestamp_ms = std::max(d.timestamp_ms, end.timestamp_ms);
+}
+
+std::vector<ChangelogEnd> RecordCollector::TakeChangelogEnds() {
+  std::vector<ChangelogEnd> out;
+  out.reserve(committed_.size());
+  for (const auto& [p, end] : committed_) out.push_back(end);
+  committed_.clear();
+  return out;
 }
 
 absl::Status RecordCollector::Produce(const Pending& p) {
@@ -103,6 +132,8 @@ absl::Status RecordCollector::Produce(const Pending& p) {
   const int32_t partition = PartitionOf(p.stream, p.key);
   // A changelog deletion is a tombstone: no value at all.
   const bool tombstone = p.stream == OutputStream::kChangelog && p.line.empty();
+  // The delivery report of a changelog record finds its collector.
+  void* const opaque = p.stream == OutputStream::kChangelog ? this : nullptr;
   while (true) {
     const rd_kafka_resp_err_t e = rd_kafka_producev(
         rk_, RD_KAFKA_V_RKT(topics_[i]), RD_KAFKA_V_PARTITION(partition),
@@ -114,7 +145,7 @@ absl::Status RecordCollector::Produce(const Pending& p) {
                           static_cast<ssize_t>(seq.size())),
         RD_KAFKA_V_HEADER(kInstanceHeader, instance_.data(),
                           static_cast<ssize_t>(instance_.size())),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (!e) return absl::OkStatus();
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       return absl::UnavailableError(absl::StrFormat(

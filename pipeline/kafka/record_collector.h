@@ -87,6 +87,16 @@ class RecordCollector : public OutputSink {
   // again in a new one) while the error is not fatal.
   absl::Status Flush() override;
 
+  // The producer's delivery report callback (rd_kafka_conf_set_dr_msg_cb
+  // on the producer's configuration, before it is made): notes where each
+  // changelog record landed.
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m,
+                         void* opaque);
+  // Where the changelog records of the transactions committed since the
+  // last call end, per partition (EpochCommitter's checkpoint); empty
+  // without the callback.
+  std::vector<ChangelogEnd> TakeChangelogEnds();
+
  private:
   struct Pending {
     OutputStream stream;
@@ -125,6 +135,9 @@ class RecordCollector : public OutputSink {
   std::array<rd_kafka_topic_t*, kOutboxStreamCount> topics_{};
   std::vector<Pending> pending_;
   bool in_transaction_ = false;
+  // Where the changelog records ended, by partition: delivered in the
+  // open transaction, and in transactions committed since last taken.
+  std::map<int32_t, ChangelogEnd> delivered_, committed_;
 };
 
 }  // namespace clearlane

@@ -126,6 +126,7 @@ absl::Status Runner::Connect() {
                               {"compression.type", "lz4"}},
                              config_.kafka);
   if (!pconf.ok()) return pconf.status();
+  rd_kafka_conf_set_dr_msg_cb(pconf->get(), &RecordCollector::OnDelivery);
   auto producer =
       NewKafka(RD_KAFKA_PRODUCER, *std::move(pconf), "the producer");
   if (!producer.ok()) return producer.status();
@@ -630,6 +631,8 @@ absl::Status Runner::Run() {
   }
   if (!st.ok()) return st;
   engine_->epochs().StartPublishing(outputs_.get());
+  engine_->epochs().set_changelog_ends_source(
+      [this] { return outputs_->TakeChangelogEnds(); });
   engine_->epochs().set_space_check(
       [this](uint64_t bytes) { return AwaitSpace(bytes); });
   Driver driver(engine_.get(), source_.get(), &time_, this);

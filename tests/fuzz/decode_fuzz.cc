@@ -21,6 +21,7 @@
 #include "operators/allowance.h"
 #include "operators/summary.h"
 #include "pipeline/engine/writer_stamp.h"
+#include "state/changelog.h"
 
 namespace {
 
@@ -68,6 +69,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     clearlane::DecodeClosedListRecord);
     ExpectReadsBack(bytes, clearlane::EncodeWatermarkMark,
                     clearlane::DecodeWatermarkMark);
+  }
+  // A state's changelog checkpoint (version byte 1) that reads writes
+  // bytes that read to the same.
+  const std::string checkpoint = "\x01" + std::string(record);
+  if (auto c = clearlane::DecodeChangelogCheckpoint(checkpoint); c.ok()) {
+    const std::string bytes = clearlane::EncodeChangelogCheckpoint(*c);
+    auto again = clearlane::DecodeChangelogCheckpoint(bytes);
+    if (!again.ok() || clearlane::EncodeChangelogCheckpoint(*again) != bytes) {
+      std::abort();
+    }
   }
   clearlane::DecodeOutcome outcome = decoder->Decode(record, doc);
   if (outcome.ok()) {
