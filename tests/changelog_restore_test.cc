@@ -12,12 +12,17 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "model/coding.h"
+#include "pipeline/engine/partition_group.h"
 #include "pipeline/kafka/record_collector.h"
+#include "pipeline/kafka/topic_source.h"
 #include "pipeline/observe/log.h"
 #include "state/changelog.h"
 #include "state/keys.h"
@@ -410,6 +415,96 @@ TEST_F(ChangelogRestoreTest, ARestoreLeavesTheCheckpointAtTheEnds) {
     EXPECT_EQ((*c)->offsets[p], End(p)) << p;
   }
   EXPECT_EQ((*c)->marks[3].at("b"), 0);
+}
+
+// The data path of a task that moves, end to end over the changelog:
+// the instance that ran task 1 logged its order, its position and its
+// writer's numbers in partition 1 (layout 2 puts each there); a process
+// that takes the task over catches partition 1 up and finds, in its own
+// state, where task 1 stood in every topic, which its source restores.
+TEST_F(ChangelogRestoreTest,
+       AMovedTasksStateAndPositionArriveWithItsPartition) {
+  auto consumer = cluster_.Client(RD_KAFKA_CONSUMER, {{"group.id", "g"}});
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  const auto new_source = [&](PartitionGroup* time) {
+    auto source = std::make_unique<TopicRecordSource>(
+        consumer->get(), std::vector<std::string>{"orders"}, time, 1, "",
+        MakeJsonLogger("moved-task-test", stderr), nullptr);
+    source->set_exchange_topics("allowance", "answers", "closed-lists");
+    return source;
+  };
+  // What the instance that ran the task stood on: a position of two
+  // tasks, of which task 1's part goes to the changelog.
+  std::string whole;
+  {
+    BinaryWriter w(&whole);
+    w.U8(4);
+    w.Varint(3);
+    for (const auto& [topic, partition, offset] :
+         {std::tuple{"allowance", 1, 40}, std::tuple{"orders", 0, 900},
+          std::tuple{"orders", 1, 1200}}) {
+      w.Bytes(topic);
+      w.Varint(partition);
+      w.SignedVarint(offset);
+      w.SignedVarint(0);
+      w.Varint(0);
+      w.U8(0);
+      w.SignedVarint(0);
+    }
+    w.U8(0);
+    w.SignedVarint(0);
+  }
+  PartitionGroup before;
+  auto ran = new_source(&before);
+  ASSERT_TRUE(ran->Restore(whole).ok());
+  const auto parts = ran->TaskPositions();
+  ASSERT_EQ(parts.size(), 2u);
+  ASSERT_EQ(parts[1].first, 1);
+
+  const std::string order_key = [] {
+    for (int i = 0;; ++i) {
+      const std::string no = absl::StrCat("ORDER-", i);
+      if (PartitionOf(no, kPartitions) == 1) return OrderKey(kPartitions, no);
+    }
+  }();
+  const std::vector<Change> logged = {
+      {Store::kOrders, Change::Kind::kPut, order_key, "the order's group"},
+      {Store::kMeta, Change::Kind::kPut, TaskPositionKey(1), parts[1].second},
+      {Store::kMeta, Change::Kind::kPut,
+       WriterSeqKey(1, OutputStream::kAllowance, 2), "\x07"}};
+  for (const Change& c : logged) {
+    auto r = ToChangelogRecord(c, "b");
+    ASSERT_TRUE(r);
+    Log(c, ChangelogPartition(r->key, kPartitions), "b");
+  }
+
+  auto store = StateStore::Open({.path = dir_.string()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  {
+    ChangelogCheckpoint c;
+    c.offsets.assign(kPartitions, 0);
+    c.current_at.assign(kPartitions, -1);
+    c.marks.resize(kPartitions);
+    WriteBatch batch(**store);
+    batch.Put(Store::kMeta, kChangelogCheckpointKey,
+              EncodeChangelogCheckpoint(c));
+    ASSERT_TRUE((*store)->Commit(&batch).ok());
+  }
+  auto caught = CatchUp(store->get(), {1}, RunRecord());
+  ASSERT_TRUE(caught.ok()) << caught.status();
+  EXPECT_EQ(caught->applied, 3) << "the three records of task 1, all in [1]";
+  for (const Change& c : logged) {
+    auto v = (*store)->Get(c.store, c.key);
+    ASSERT_TRUE(v.ok() && *v) << c.key;
+    EXPECT_EQ(**v, c.value);
+  }
+  auto position = (*store)->Get(Store::kMeta, TaskPositionKey(1));
+  ASSERT_TRUE(position.ok() && *position);
+  PartitionGroup after;
+  auto taking_over = new_source(&after);
+  ASSERT_TRUE(taking_over->RestoreTask(**position).ok());
+  EXPECT_EQ(taking_over->TaskPositions(), (std::vector{parts[1]}))
+      << "where task 1 stood, in every topic";
 }
 
 }  // namespace
