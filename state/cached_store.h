@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -149,10 +150,39 @@ class CachedStore {
     return forgotten;
   }
 
+  // Drops the entries whose key `gone` names, which must be clean (the
+  // writes that cleaned them landed), and returns them; a later read of
+  // one goes to the store (a task that left this process: engine/
+  // task_context.h ForgetTasks). A dirty entry is kept.
+  template <class Gone>
+  std::vector<Node> Drop(Gone gone) {
+    std::vector<Node> dropped;
+    for (auto it = map_.begin(); it != map_.end();) {
+      auto next = std::next(it);
+      if (!it->second.dirty && gone(std::string_view(it->first))) {
+        Forgotten(it->first);
+        dropped.push_back(map_.extract(it));
+      }
+      it = next;
+    }
+    if (!dropped.empty()) {
+      std::erase_if(order_, [this](const std::string* key) {
+        return !map_.contains(View(*key));
+      });
+    }
+    return dropped;
+  }
+
   // The store held none of this cache's keys when the engine started: a
   // key then is in the store only if this cache wrote it, and so either
   // holds it or forgot it.
   void set_started_empty() { started_empty_ = true; }
+  // Keys may have come into the store underneath the cache (a task's
+  // state caught up from its changelog): every miss reads the store.
+  void ReadThrough() {
+    started_empty_ = false;
+    forgotten_ = {};
+  }
 
   size_t size() const { return map_.size(); }
   // The first error of a read (or of decoding what it read); the engine

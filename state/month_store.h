@@ -26,8 +26,11 @@ class MonthStore {
   MonthStore(const MonthStore&) = delete;
   MonthStore& operator=(const MonthStore&) = delete;
 
-  // Loads every month of `store`. Call once, before any other call.
+  // Loads every month of `store`. Call once, before any other call, or
+  // after every change is flushed and landed to read them again (stage
+  // C's task come back to this process).
   absl::Status Load(StateStore& store) {
+    months_.clear();
     StoreIterator it = store.NewIterator(Store::kSummaries);
     for (it.Seek(kMonthKeyPrefix);
          it.Valid() && it.key().starts_with(kMonthKeyPrefix); it.Next()) {

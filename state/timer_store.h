@@ -61,6 +61,19 @@ class TimerStore {
   // Every timer set, in firing order.
   std::vector<Timer> All() const { return {timers_.begin(), timers_.end()}; }
 
+  // Removes every timer whose list `gone` says (a task's that left).
+  template <class Gone>
+  void DropIf(Gone gone) {
+    for (auto it = timers_.begin(); it != timers_.end();) {
+      if (gone(it->list)) {
+        --pending_[KindOf(it->list)];
+        it = timers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
   // Deletes, in `batch`, what an older layout kept in Store::kTimers.
   void Flush(WriteBatch* batch);
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "bench/generator.h"
 #include "model/coding.h"
@@ -215,15 +216,22 @@ class CompareRebuiltTimers : public DriverObserver {
   int64_t lists = 0, shipments = 0;
 };
 
-TEST_F(EngineLayoutTest, TimersRebuiltFromTheStateAreTheTimersSet) {
+// A mixed day of `orders` with every anomaly, to leave timers pending at
+// most commits.
+GeneratorOptions AnomalousMixedDay(int orders, uint64_t seed) {
   GeneratorOptions g;
-  g.orders = 1500;
-  g.seed = 23;
+  g.orders = orders;
+  g.seed = seed;
   g.flow = Flow::kMixed;
   AnomalyRates& a = g.anomalies;
   a.duplicates = a.stale = a.modifications = a.missing = 0.03;
   a.amount_mismatches = a.payer_mismatches = a.invalid_ids = 0.02;
   a.cancels = a.returns = a.late_returns = 0.02;
+  return g;
+}
+
+TEST_F(EngineLayoutTest, TimersRebuiltFromTheStateAreTheTimersSet) {
+  const GeneratorOptions g = AnomalousMixedDay(1500, 23);
   EngineOptions o = Options();
   o.epoch_records = 97;
   auto engine = Engine::Open(o, Partitions(3), Log());
@@ -235,6 +243,96 @@ TEST_F(EngineLayoutTest, TimersRebuiltFromTheStateAreTheTimersSet) {
   // Lists and shipments were waiting at many of those commits.
   EXPECT_GT(compare.lists, 1000);
   EXPECT_GT(compare.shipments, 100);
+}
+
+// A task that leaves the process and comes back (docs/engine.md "What (d)
+// and (a) must also get right", 6) on the same state: at a commit, two of
+// four tasks are forgotten (no cached entry, timer or waiting count of
+// theirs is left; the others' timers stay) and adopted again (their
+// timers read back from the state are the ones forgotten). The day's
+// outputs are then byte for byte those of a run where nothing moved: a
+// forgotten entry is read again from the store, even by caches that
+// started on an empty state.
+class ForgetAndAdopt : public DriverObserver {
+ public:
+  explicit ForgetAndAdopt(Engine* engine) : engine_(engine) {}
+  void AfterCommit() override {
+    if (++commits % 7 != 0) return;
+    TaskContext& ctx = engine_->context();
+    const Clearance& rules = engine_->task().clearance();
+    const absl::flat_hash_set<int32_t> moving = {1, 3};
+    const auto task_of = [](const Timer& t) {
+      return PartitionOf(t.list.orderNo, 4);
+    };
+    std::vector<Timer> theirs, others;
+    for (const Timer& t : ctx.timers().All()) {
+      (moving.contains(task_of(t)) ? theirs : others).push_back(t);
+    }
+    ASSERT_TRUE(ctx.ForgetTasks(moving, rules).ok());
+    EXPECT_EQ(ctx.timers().All(), others) << "after commit " << commits;
+    ASSERT_TRUE(ctx.AdoptTasks(moving, rules).ok());
+    std::vector<Timer> back;
+    for (const Timer& t : ctx.timers().All()) {
+      if (moving.contains(task_of(t))) back.push_back(t);
+    }
+    EXPECT_EQ(back, theirs) << "after commit " << commits;
+    forgotten_timers += static_cast<int64_t>(theirs.size());
+  }
+  Engine* engine_;
+  int commits = 0;
+  int64_t forgotten_timers = 0;
+};
+
+TEST_F(EngineLayoutTest, ATaskForgottenAndAdoptedAgainChangesNoOutput) {
+  const GeneratorOptions g = AnomalousMixedDay(1200, 31);
+  EngineOptions o = Options();
+  o.epoch_records = 97;
+  std::vector<std::string> still;
+  {
+    auto engine = Engine::Open(o, Partitions(4), Log());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    Process(g, engine->get(), nullptr, /*drain=*/true);
+    still = std::move(published_.lines);
+    published_ = Collect();
+  }
+  ASSERT_GT(still.size(), 1000u);
+  o.state_dir = (dir_ / "moved").string();
+  auto engine = Engine::Open(o, Partitions(4), Log());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ForgetAndAdopt moves(engine->get());
+  Process(g, engine->get(), &moves, /*drain=*/true);
+  EXPECT_GT(moves.commits, 40);
+  EXPECT_GT(moves.forgotten_timers, 500);
+  EXPECT_EQ(published_.lines, still);
+
+  // A task's state that arrived underneath the caches (caught up from the
+  // changelog) is what the task reads once adopted: an order the cache
+  // held before (dropped with its task) and one it never wrote (the
+  // caches started on an empty state, and would skip its read).
+  std::vector<std::string> arrived;
+  for (int i = 0; arrived.size() < 2; ++i) {
+    const std::string no = absl::StrFormat("ARRIVED-%d", i);
+    if (PartitionOf(no, 4) == 1) arrived.push_back(no);
+  }
+  TaskContext& ctx = (*engine)->context();
+  const Clearance& rules = (*engine)->task().clearance();
+  EXPECT_TRUE(ctx.Group(arrived[0]).lists.empty());
+  {
+    WriteBatch batch((*engine)->store());
+    ctx.Flush(&batch);  // the entry is clean, as after a commit
+    ASSERT_TRUE((*engine)->store().Commit(&batch).ok());
+  }
+  OrderGroup group;
+  group.lists[{DocType::kCeb621, "EBP"}].version.appTime = 1700000000;
+  WriteBatch batch((*engine)->store());
+  for (const std::string& no : arrived) {
+    batch.Put(Store::kOrders, OrderKey(4, no), EncodeOrderGroup(group));
+  }
+  ASSERT_TRUE((*engine)->store().Commit(&batch).ok());
+  ASSERT_TRUE(ctx.ForgetTasks({1}, rules).ok());
+  ASSERT_TRUE(ctx.AdoptTasks({1}, rules).ok());
+  EXPECT_EQ(ctx.Group(arrived[0]).lists.size(), 1u) << "held before";
+  EXPECT_EQ(ctx.Group(arrived[1]).lists.size(), 1u) << "never held";
 }
 
 // Stage A through the exchange with no answers coming (Kafka mode's path,
@@ -286,6 +384,23 @@ TEST_F(EngineLayoutTest, ExchangeRecordsAreStampedByTheirListsTask) {
   ASSERT_TRUE(loaded.Load((*engine)->task().clearance()).ok());
   EXPECT_EQ(loaded.awaiting_allowance(), requests);
   EXPECT_EQ(loaded.pending_lists(), (*engine)->context().pending_lists());
+
+  // A task that leaves takes its waiting lists with it, and brings them
+  // back.
+  int64_t of_task_1 = 0;
+  for (const auto& [key, value] : published_.allowance) {
+    std::string_view record = value;
+    ASSERT_TRUE(Unstamp(&record).ok());
+    of_task_1 +=
+        PartitionOf(DecodeAllowanceRequest(record)->list.orderNo, kTasks) == 1;
+  }
+  ASSERT_GT(of_task_1, 0);
+  TaskContext& ctx = (*engine)->context();
+  const Clearance& rules = (*engine)->task().clearance();
+  ASSERT_TRUE(ctx.ForgetTasks({1}, rules).ok());
+  EXPECT_EQ(ctx.awaiting_allowance(), requests - of_task_1);
+  ASSERT_TRUE(ctx.AdoptTasks({1}, rules).ok());
+  EXPECT_EQ(ctx.awaiting_allowance(), requests);
 }
 
 // Stage C in Kafka mode: its months close on the watermark its records

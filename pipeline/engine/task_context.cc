@@ -55,49 +55,113 @@ TaskContext::TaskContext(StateStore* store, bool has_registry)
 
 absl::Status TaskContext::Load(const Clearance& rules) {
   absl::Status st = timers_.Load(*store_);
-  if (st.ok()) st = months_.Load(*store_);
-  if (st.ok()) {
-    auto stored = store_->Get(Store::kSummaries, kSummaryWatermarkKey);
-    if (!stored.ok()) return stored.status();
-    if (*stored) {
-      auto w = DecodeInteger(**stored);
-      if (!w.ok()) return w.status();
-      summary_watermark_ = *w;
-    }
-  }
+  if (st.ok()) st = LoadStageC();
   if (st.ok()) st = RestoreTimers(rules);
   return st;
+}
+
+absl::Status TaskContext::LoadStageC() {
+  if (absl::Status st = months_.Load(*store_); !st.ok()) return st;
+  auto stored = store_->Get(Store::kSummaries, kSummaryWatermarkKey);
+  if (!stored.ok()) return stored.status();
+  summary_watermark_.reset();
+  if (*stored) {
+    auto w = DecodeInteger(**stored);
+    if (!w.ok()) return w.status();
+    summary_watermark_ = *w;
+  }
+  return absl::OkStatus();
 }
 
 // Every group and shipment is read once; the timers they imply are set,
 // and the lists waiting for their buyer's answer counted.
 absl::Status TaskContext::RestoreTimers(const Clearance& rules) {
+  return ReadTasks(std::nullopt, rules, /*adopt=*/true);
+}
+
+absl::Status TaskContext::ReadTasks(
+    const std::optional<absl::flat_hash_set<int32_t>>& tasks,
+    const Clearance& rules, bool adopt) {
   const auto set = [this](int64_t due, const ListKey& list) {
     timers_.Set(due, list);
   };
-  StoreIterator it = store_->NewIterator(Store::kOrders);
-  for (it.SeekToFirst(); it.Valid(); it.Next()) {
-    std::optional<std::string_view> orderNo = OrderNoOfKey(it.key());
-    absl::StatusOr<OrderGroup> g = DecodeOrderGroup(it.value());
-    if (!orderNo || !g.ok()) {
-      return absl::DataLossError("an order group is corrupt");
-    }
-    rules.ForEachTimer(*orderNo, *g, set);
-    for (const auto& [id, entry] : g->lists) {
-      awaiting_allowance_ += entry.pending.has_value();
+  // A task's order groups are a key range (keys.h); all of them without
+  // `tasks`.
+  std::vector<std::optional<std::string>> ranges;
+  if (!tasks) {
+    ranges.emplace_back();
+  } else {
+    for (int32_t t : *tasks) {
+      std::string prefix;
+      BinaryWriter(&prefix).Fixed32(static_cast<uint32_t>(t));
+      ranges.emplace_back(std::move(prefix));
     }
   }
-  if (!it.status().ok()) return it.status();
-  it = store_->NewIterator(Store::kLogistics);
+  for (const std::optional<std::string>& prefix : ranges) {
+    StoreIterator it = store_->NewIterator(Store::kOrders);
+    for (prefix ? it.Seek(*prefix) : it.SeekToFirst();
+         it.Valid() && (!prefix || it.key().starts_with(*prefix)); it.Next()) {
+      std::optional<std::string_view> orderNo = OrderNoOfKey(it.key());
+      absl::StatusOr<OrderGroup> g = DecodeOrderGroup(it.value());
+      if (!orderNo || !g.ok()) {
+        return absl::DataLossError("an order group is corrupt");
+      }
+      if (adopt) rules.ForEachTimer(*orderNo, *g, set);
+      for (const auto& [id, entry] : g->lists) {
+        if (entry.pending) awaiting_allowance_ += adopt ? 1 : -1;
+      }
+    }
+    if (!it.status().ok()) return it.status();
+  }
+  if (!adopt) return absl::OkStatus();
+  StoreIterator it = store_->NewIterator(Store::kLogistics);
   for (it.SeekToFirst(); it.Valid(); it.Next()) {
     std::optional<std::string_view> logisticsNo =
         LogisticsNoOfShipmentKey(it.key());
     if (!logisticsNo) continue;  // an import waybill
+    if (tasks && !tasks->contains(PartitionOf(*logisticsNo, partitions_))) {
+      continue;
+    }
     absl::StatusOr<Shipment> s = DecodeShipment(it.value());
     if (!s.ok()) return absl::DataLossError("a shipment is corrupt");
     rules.ForEachTimer(*logisticsNo, *s, set);
   }
   return it.status();
+}
+
+absl::Status TaskContext::ForgetTasks(const absl::flat_hash_set<int32_t>& tasks,
+                                      const Clearance& rules) {
+  const auto gone = [&](std::optional<std::string_view> of) {
+    return of && tasks.contains(PartitionOf(*of, partitions_));
+  };
+  groups_.Drop([&](std::string_view orderNo) { return gone(orderNo); });
+  waybills_.Drop(
+      [&](std::string_view key) { return gone(LogisticsNoOfKey(key)); });
+  shipments_.Drop(
+      [&](std::string_view key) { return gone(LogisticsNoOfKey(key)); });
+  totals_.Drop(
+      [&](std::string_view key) { return gone(BuyerOfTotalKey(key)); });
+  writer_seqs_.Drop([&](std::string_view key) {
+    const std::optional<uint32_t> writer = WriterOfSeqKey(key);
+    return writer && tasks.contains(static_cast<int32_t>(*writer));
+  });
+  // A list's timer is its orderNo's task's; a shipment's expiry holds its
+  // logisticsNo where a list's holds the orderNo (ExpiryKey).
+  timers_.DropIf([&](const ListKey& list) { return gone(list.orderNo); });
+  return ReadTasks(tasks, rules, /*adopt=*/false);
+}
+
+absl::Status TaskContext::AdoptTasks(const absl::flat_hash_set<int32_t>& tasks,
+                                     const Clearance& rules) {
+  groups_.ReadThrough();
+  waybills_.ReadThrough();
+  shipments_.ReadThrough();
+  totals_.ReadThrough();
+  writer_seqs_.ReadThrough();
+  if (tasks.contains(0)) {
+    if (absl::Status st = LoadStageC(); !st.ok()) return st;
+  }
+  return ReadTasks(tasks, rules, /*adopt=*/true);
 }
 
 absl::Status TaskContext::NoteStartedEmpty() {

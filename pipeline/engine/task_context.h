@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "operators/allowance.h"
 #include "operators/clearance.h"
@@ -109,6 +110,22 @@ class TaskContext : public StageContext, public BuyerContext {
   int64_t awaiting_allowance() const { return awaiting_allowance_; }
   void AllowanceAnswered() { --awaiting_allowance_; }
 
+  // A task that moves (docs/engine.md "What (d) and (a) must also get
+  // right", 6). ForgetTasks, once the epoch that wrote the tasks' last
+  // changes has landed: their cached entries (order groups, waybills,
+  // totals, writers' numbers, shipments) and timers go, and the lists of
+  // theirs waiting for an answer are no longer counted. AdoptTasks, once
+  // their state is in the store (caught up from the changelog, perhaps
+  // underneath the caches): every cache reads the store on a miss from
+  // then on, and the tasks' timers and waiting lists are read from their
+  // order groups and shipments; with task 0, stage C's months and
+  // watermark are read again. A task of a key is the partition of its
+  // orderNo, logisticsNo or buyer, or its writer.
+  absl::Status ForgetTasks(const absl::flat_hash_set<int32_t>& tasks,
+                           const Clearance& rules);
+  absl::Status AdoptTasks(const absl::flat_hash_set<int32_t>& tasks,
+                          const Clearance& rules);
+
   // Writes the changed state into `batch`; the entries are clean from
   // then on.
   void Flush(WriteBatch* batch);
@@ -163,6 +180,14 @@ class TaskContext : public StageContext, public BuyerContext {
 
  private:
   absl::Status RestoreTimers(const Clearance& rules);
+  // Stage C's months and watermark, from the store.
+  absl::Status LoadStageC();
+  // Reads the order groups and shipments of `tasks` (nullopt: every
+  // task's): counts (`adopt`) or uncounts their lists waiting for an
+  // answer, and with `adopt` sets their timers.
+  absl::Status ReadTasks(
+      const std::optional<absl::flat_hash_set<int32_t>>& tasks,
+      const Clearance& rules, bool adopt);
 
   StateStore* store_;
   bool has_registry_;
