@@ -8,9 +8,9 @@ namespace clearlane {
 namespace {
 
 constexpr char kPut = 'P';
+constexpr char kRange = 'R';
 // Between "run" and the instance.id in a run record's changelog key.
 constexpr char kRunRecordInstanceSeparator = '/';
-constexpr char kRange = 'R';
 
 // In kMeta while a whole state is being logged.
 constexpr std::string_view kSnapshotKey = "changelog-snapshot";

@@ -56,7 +56,6 @@ namespace clearlane {
 
 class Metrics;
 
-// Where committed outputs go: files in replay, topics in Kafka mode.
 // Where the records an epoch published to a changelog partition end: the
 // offset past the last one, and its timestamp (ms).
 struct ChangelogEnd {
@@ -65,6 +64,7 @@ struct ChangelogEnd {
   int64_t timestamp_ms;
 };
 
+// Where committed outputs go: files in replay, topics in Kafka mode.
 class OutputSink {
  public:
   virtual ~OutputSink() = default;

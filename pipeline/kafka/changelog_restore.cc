@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -40,19 +39,6 @@ absl::StatusOr<int64_t> SequenceOrDataLoss(rd_kafka_message_t* m,
       "changelog %s [%d] offset %d has no %s header: not a record clearlane "
       "writes",
       topic, m->partition, m->offset, kSeqHeader));
-}
-
-// The instance a record names (its clearlane-instance header); empty for
-// a record written before records named theirs.
-std::string_view InstanceOf(rd_kafka_message_t* m) {
-  rd_kafka_headers_t* headers = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  if (rd_kafka_message_headers(m, &headers) ||
-      rd_kafka_header_get_last(headers, kInstanceHeader, &value, &size)) {
-    return {};
-  }
-  return {static_cast<const char*>(value), size};
 }
 
 // Reads each partition p of `topic` with from[p] >= 0 from from[p] to
@@ -140,10 +126,11 @@ class ChangelogApplier {
         log_(log),
         metrics_(metrics),
         floor_(partitions, -1),
-        marks_(partitions),
-        next_offset_(partitions, 0),
-        current_at_(partitions, -1),
-        batch_(*store) {}
+        batch_(*store) {
+    at_.offsets.assign(partitions, 0);
+    at_.current_at.assign(partitions, -1);
+    at_.marks.resize(partitions);
+  }
 
   // Records not in their key's partition (layout 1's) are skipped from
   // now on.
@@ -153,31 +140,22 @@ class ChangelogApplier {
   // This instance's records numbered below `next` are in the state (it
   // commits an epoch before it publishes it): never applied again.
   void OwnBelow(int64_t next) { own_below_ = next; }
-  // Goes on from a checkpoint: where each partition stands and the other
-  // instances' marks.
+  // Goes on from a checkpoint of as many partitions: where each
+  // partition stands and the other instances' marks.
   void FromCheckpoint(const ChangelogCheckpoint& c) {
-    for (size_t p = 0; p < next_offset_.size() && p < c.offsets.size(); ++p) {
-      next_offset_[p] = c.offsets[p];
-      current_at_[p] = c.current_at[p];
-      marks_[p] = c.marks[p];
-    }
+    if (c.offsets.size() == at_.offsets.size()) at_ = c;
   }
-  // Puts the state's checkpoint: partition p (with read[p]) reflected up
-  // to end[p], with the marks applied; the others as `kept` had them.
+  // Puts the state's checkpoint: where the applier stands, partition p
+  // (with read[p]) reflected at least up to end[p]; the others as `kept`
+  // had them (nullopt: every partition read).
   void PutCheckpoint(const std::vector<bool>& read,
                      const std::vector<int64_t>& end,
                      const std::optional<ChangelogCheckpoint>& kept) {
-    ChangelogCheckpoint c;
-    const size_t n = next_offset_.size();
-    c.offsets.assign(n, 0);
-    c.current_at.assign(n, -1);
-    c.marks.resize(n);
-    for (size_t p = 0; p < n; ++p) {
+    ChangelogCheckpoint c = at_;
+    for (size_t p = 0; p < c.offsets.size(); ++p) {
       if (read[p]) {
-        c.offsets[p] = std::max(end[p], next_offset_[p]);
-        c.current_at[p] = current_at_[p];
-        c.marks[p] = marks_[p];
-      } else if (kept && p < kept->offsets.size()) {
+        c.offsets[p] = std::max(end[p], c.offsets[p]);
+      } else if (kept && kept->offsets.size() == c.offsets.size()) {
         c.offsets[p] = kept->offsets[p];
         c.current_at[p] = kept->current_at[p];
         c.marks[p] = kept->marks[p];
@@ -202,15 +180,15 @@ class ChangelogApplier {
   // Where each partition is to be read from next: after the last record
   // read (the partition's start until one is, or where the progress
   // record said).
-  const std::vector<int64_t>& next_offsets() const { return next_offset_; }
+  const std::vector<int64_t>& next_offsets() const { return at_.offsets; }
   // When (wall clock, ms) each partition was last known read to a point
   // written then or later: the newest timestamp of its records read, or
   // when its end was last read (-1: never). A deletion the state lacks
   // was logged after it.
-  const std::vector<int64_t>& current_at() const { return current_at_; }
+  const std::vector<int64_t>& current_at() const { return at_.current_at; }
   // Partition p was read to its end as it stood at `at_ms`.
   void ReadToEndAt(int32_t p, int64_t at_ms) {
-    current_at_[p] = std::max(current_at_[p], at_ms);
+    at_.current_at[p] = std::max(at_.current_at[p], at_ms);
   }
 
   // Reads partition p from `from[p]` to `end[p]` (the high watermark),
@@ -246,7 +224,7 @@ class ChangelogApplier {
   // The greatest number applied, over the partitions and instances.
   int64_t last_applied() const {
     int64_t last = -1;
-    for (size_t p = 0; p < marks_.size(); ++p) {
+    for (size_t p = 0; p < floor_.size(); ++p) {
       last = std::max(last, applied_seq(static_cast<int32_t>(p)));
     }
     return last;
@@ -262,7 +240,9 @@ class ChangelogApplier {
   // The greatest number applied from partition p, over its instances.
   int64_t applied_seq(int32_t p) const {
     int64_t last = floor_[p];
-    for (const auto& [instance, seq] : marks_[p]) last = std::max(last, seq);
+    for (const auto& [instance, seq] : at_.marks[p]) {
+      last = std::max(last, seq);
+    }
     return last;
   }
 
@@ -289,11 +269,12 @@ class ChangelogApplier {
   int run_rank_ = 0;
   int64_t own_below_ = -1;
   // Per partition: records numbered up to the floor are applied, of any
-  // instance; and the last number applied of each instance.
+  // instance.
   std::vector<int64_t> floor_;
-  std::vector<std::map<std::string, int64_t, std::less<>>> marks_;
-  std::vector<int64_t> next_offset_;
-  std::vector<int64_t> current_at_;
+  // Where the applier stands in each partition, when it was last current,
+  // and the last number applied of each instance: what the state's
+  // checkpoint says once the records applied are committed.
+  ChangelogCheckpoint at_;
   bool keep_progress_ = false;
   bool skip_misplaced_ = false;
   WriteBatch batch_;
@@ -301,40 +282,42 @@ class ChangelogApplier {
   RestoreResult result_;
 };
 
-// The restore's progress: a 0 byte and the version (2), the partition
-// count, then per partition its next offset, floor, instances' marks and
-// when it was current, then the run record taken and its rank. Version 1
-// had no leading 0 (it began with the count, never 0) and one number per
-// partition, which reads as the floor, and the one run record's key.
+// The restore's progress: a 0 byte and the version (2), where the
+// applier stands (a changelog checkpoint, state/changelog.h), the
+// partitions' floors, then the run record taken and its rank. Version 1
+// had no leading 0 (it began with the partition count, never 0), per
+// partition its next offset, one number (read as the floor) and when it
+// was current, then layout 1's one run record.
 absl::StatusOr<bool> ChangelogApplier::KeepProgress() {
   keep_progress_ = true;
   auto stored = store_->Get(Store::kMeta, kRestoreProgressKey);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return false;
-  BinaryReader r(**stored);
-  const bool v1 = !(**stored).empty() && (**stored)[0] != 0;
-  if (!v1 && (r.U8() != 0 || r.U8() != 2)) {
-    return absl::DataLossError(absl::StrFormat(
-        "state %s: the record of its restore is of an unknown version",
-        store_->path()));
-  }
-  const auto partitions = static_cast<size_t>(r.Varint());
-  if (partitions != floor_.size()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "state %s holds a restore from a changelog of %d partitions, and "
-        "%s has %d: delete the state directory to restore it anew",
-        store_->path(), partitions, topic_, floor_.size()));
-  }
-  for (size_t p = 0; p < partitions && r.ok(); ++p) {
-    next_offset_[p] = r.SignedVarint();
-    floor_[p] = r.SignedVarint();
-    if (!v1) {
-      for (uint64_t n = r.Varint(); n > 0 && r.ok(); --n) {
-        std::string instance(r.Bytes());
-        marks_[p][instance] = r.SignedVarint();
-      }
+  const std::string& bytes = **stored;
+  BinaryReader r(bytes);
+  const bool v1 = !bytes.empty() && bytes[0] != 0;
+  ChangelogCheckpoint at;
+  std::vector<int64_t> floor;
+  if (v1) {
+    const uint64_t partitions = r.Varint();
+    for (uint64_t p = 0; p < partitions && r.ok() && p < bytes.size(); ++p) {
+      at.offsets.push_back(r.SignedVarint());
+      floor.push_back(r.SignedVarint());
+      at.current_at.push_back(r.SignedVarint());
     }
-    current_at_[p] = r.SignedVarint();
+    at.marks.resize(at.offsets.size());
+  } else {
+    if (r.U8() != 0 || r.U8() != 2) {
+      return absl::DataLossError(absl::StrFormat(
+          "state %s: the record of its restore is of an unknown version",
+          store_->path()));
+    }
+    auto decoded = DecodeChangelogCheckpoint(r.Bytes());
+    if (!decoded.ok()) return decoded.status();
+    at = *std::move(decoded);
+    for (size_t p = 0; p < at.offsets.size() && r.ok(); ++p) {
+      floor.push_back(r.SignedVarint());
+    }
   }
   run_value_ = std::string(r.Bytes());
   run_rank_ = v1 ? RunRecordRank(std::nullopt) : r.U8();
@@ -342,6 +325,14 @@ absl::StatusOr<bool> ChangelogApplier::KeepProgress() {
     return absl::DataLossError(absl::StrFormat(
         "state %s: the record of its restore is corrupt", store_->path()));
   }
+  if (at.offsets.size() != floor_.size()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "state %s holds a restore from a changelog of %d partitions, and "
+        "%s has %d: delete the state directory to restore it anew",
+        store_->path(), at.offsets.size(), topic_, floor_.size()));
+  }
+  at_ = std::move(at);
+  floor_ = std::move(floor);
   return true;
 }
 
@@ -350,17 +341,8 @@ void ChangelogApplier::PutProgress() {
   BinaryWriter w(&out);
   w.U8(0);
   w.U8(2);
-  w.Varint(floor_.size());
-  for (size_t p = 0; p < floor_.size(); ++p) {
-    w.SignedVarint(next_offset_[p]);
-    w.SignedVarint(floor_[p]);
-    w.Varint(marks_[p].size());
-    for (const auto& [instance, seq] : marks_[p]) {
-      w.Bytes(instance);
-      w.SignedVarint(seq);
-    }
-    w.SignedVarint(current_at_[p]);
-  }
+  w.Bytes(EncodeChangelogCheckpoint(at_));
+  for (int64_t f : floor_) w.SignedVarint(f);
   w.Bytes(run_value_);
   w.U8(static_cast<uint8_t>(run_rank_));
   batch_.Put(Store::kMeta, kRestoreProgressKey, out);
@@ -370,14 +352,16 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
   const int32_t p = m->partition;
   ++result_.read;
   result_.bytes += static_cast<int64_t>(m->key_len + m->len);
-  next_offset_[p] = std::max(next_offset_[p], m->offset + 1);
-  current_at_[p] =
-      std::max(current_at_[p], rd_kafka_message_timestamp(m, nullptr));
+  at_.offsets[p] = std::max(at_.offsets[p], m->offset + 1);
+  at_.current_at[p] =
+      std::max(at_.current_at[p], rd_kafka_message_timestamp(m, nullptr));
   if (seq <= floor_[p]) return absl::OkStatus();
-  const std::string_view writer = InstanceOf(m);
+  // A record without the header: the binary before, which ran alone.
+  const std::string_view writer = InstanceOf(m).value_or(std::string_view());
   if (writer == instance_ && seq < own_below_) return absl::OkStatus();
-  if (auto mark = marks_[p].find(writer); mark == marks_[p].end()) {
-    marks_[p].emplace(std::string(writer), seq);
+  auto& marks = at_.marks[p];
+  if (auto mark = marks.find(writer); mark == marks.end()) {
+    marks.emplace(std::string(writer), seq);
   } else if (seq <= mark->second) {
     return absl::OkStatus();
   } else {

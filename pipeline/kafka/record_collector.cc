@@ -155,6 +155,17 @@ absl::Status RecordCollector::Produce(const Pending& p) {
   }
 }
 
+std::optional<std::string_view> InstanceOf(rd_kafka_message_t* m) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(m, &headers) ||
+      rd_kafka_header_get_last(headers, kInstanceHeader, &value, &size)) {
+    return std::nullopt;
+  }
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
 std::optional<int64_t> SequenceOf(rd_kafka_message_t* m) {
   rd_kafka_headers_t* headers = nullptr;
   const void* value = nullptr;
@@ -183,14 +194,8 @@ absl::StatusOr<std::pair<int64_t, int64_t>> WatermarkBounds(
 }
 
 bool RecordCollector::Ours(rd_kafka_message_t* m) const {
-  rd_kafka_headers_t* headers = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  if (rd_kafka_message_headers(m, &headers) ||
-      rd_kafka_header_get_last(headers, kInstanceHeader, &value, &size)) {
-    return true;
-  }
-  return std::string_view(static_cast<const char*>(value), size) == instance_;
+  const std::optional<std::string_view> instance = InstanceOf(m);
+  return !instance || *instance == instance_;
 }
 
 absl::StatusOr<int64_t> RecordCollector::ReadTail(rd_kafka_t* reader,

@@ -52,6 +52,9 @@ inline constexpr char kInstanceHeader[] = "clearlane-instance";
 
 // The sequence number a record's kSeqHeader holds; nullopt without one.
 std::optional<int64_t> SequenceOf(rd_kafka_message_t* m);
+// The instance a record's kInstanceHeader names; nullopt without one (a
+// clearlane before the header, which ran alone).
+std::optional<std::string_view> InstanceOf(rd_kafka_message_t* m);
 
 // A partition's low and high watermarks, as `client` queries them.
 absl::StatusOr<std::pair<int64_t, int64_t>> WatermarkBounds(

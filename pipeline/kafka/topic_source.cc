@@ -59,27 +59,21 @@ TopicRecordSource::~TopicRecordSource() {
   rd_kafka_queue_destroy(queue_);
 }
 
-namespace {
-
 // One entry of a position: a partition's place and its watermark.
-void WriteEntry(BinaryWriter& w, const std::string& topic, int32_t partition,
-                int64_t offset, int64_t skip,
-                const std::map<int32_t, int64_t>& marks,
-                std::optional<int64_t> watermark) {
+void TopicRecordSource::WriteEntry(BinaryWriter& w, const std::string& topic,
+                                   int32_t partition, const Kept& kept) {
   w.Bytes(topic);
   w.Varint(static_cast<uint64_t>(partition));
-  w.SignedVarint(offset);
-  w.SignedVarint(skip);
-  w.Varint(marks.size());
-  for (const auto& [writer, seq] : marks) {
+  w.SignedVarint(kept.next.offset);
+  w.SignedVarint(kept.next.skip);
+  w.Varint(kept.next.marks.size());
+  for (const auto& [writer, seq] : kept.next.marks) {
     w.SignedVarint(writer);
     w.SignedVarint(seq);
   }
-  w.U8(watermark.has_value());
-  w.SignedVarint(watermark.value_or(0));
+  w.U8(kept.watermark.has_value());
+  w.SignedVarint(kept.watermark.value_or(0));
 }
-
-}  // namespace
 
 absl::Status TopicRecordSource::ReadEntries(BinaryReader& r, uint8_t version) {
   const uint64_t n = r.Varint();
@@ -167,8 +161,7 @@ std::string TopicRecordSource::Position() const {
   w.U8(kPositionVersion);
   w.Varint(all.size());
   for (const auto& [tp, kept] : all) {
-    WriteEntry(w, tp.first, tp.second, kept.next.offset, kept.next.skip,
-               kept.next.marks, kept.watermark);
+    WriteEntry(w, tp.first, tp.second, kept);
   }
   const std::optional<int64_t> watermark = time_->watermark();
   w.U8(watermark.has_value());
@@ -194,8 +187,7 @@ std::vector<std::pair<int32_t, std::string>> TopicRecordSource::TaskPositions()
     w.U8(kPositionVersion);
     w.Varint(entries.size());
     for (const auto& [topic, kept] : entries) {
-      WriteEntry(w, *topic, task, kept->next.offset, kept->next.skip,
-                 kept->next.marks, kept->watermark);
+      WriteEntry(w, *topic, task, *kept);
     }
     out.emplace_back(task, std::move(bytes));
   }

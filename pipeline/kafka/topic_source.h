@@ -184,6 +184,8 @@ class TopicRecordSource : public RecordSource {
   std::map<std::pair<std::string, int32_t>, Kept> others_;
   // Every partition's entry, those of topics not configured now included.
   std::map<std::pair<std::string, int32_t>, Kept> Entries() const;
+  static void WriteEntry(BinaryWriter& w, const std::string& topic,
+                         int32_t partition, const Kept& kept);
   // Two batches take turns: the one handed to the driver, and the next,
   // decoded in the background meanwhile (`decoding_`: its records count
   // in counts_).
