@@ -115,6 +115,47 @@ TEST(RunConfigTest, EngineKeysReachTheEngineOptions) {
       ParseRunConfig(std::string(kMinimal) + "min.free.space = plenty\n").ok());
 }
 
+// group.members: one by default; many divides import inputs only, and
+// each member needs an instance.id of its own.
+TEST(RunConfigTest, ManyMembersNeedImportInputsAndAnInstanceId) {
+  auto one = ParseRunConfig(kMinimal);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_FALSE(one->many_members);
+  constexpr char kImport[] =
+      "bootstrap.servers = b1:9092\n"
+      "topic.orders = ceb311\n"
+      "topic.lists = ceb621\n"
+      "topic.decisions = decisions\n"
+      "topic.summaries = summaries\n"
+      "topic.deadletters = dead\n"
+      "state.dir = /var/lib/clearlane\n"
+      "group.members = many\n";
+  auto many = ParseRunConfig(kImport, {"instance.id=clearlane-1"});
+  ASSERT_TRUE(many.ok()) << many.status();
+  EXPECT_TRUE(many->many_members);
+  EXPECT_EQ(many->instance_id, "clearlane-1");
+  auto unnamed = ParseRunConfig(kImport);
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_NE(std::string(unnamed.status().message())
+                .find("line 8: group.members: many needs instance.id"),
+            std::string::npos)
+      << unnamed.status();
+  // kMinimal reads arrivals: stage L would be needed across processes.
+  auto exports = ParseRunConfig(std::string(kMinimal) +
+                                "group.members = many\n"
+                                "instance.id = clearlane-1\n");
+  ASSERT_FALSE(exports.ok());
+  EXPECT_NE(std::string(exports.status().message())
+                .find("many divides import inputs only"),
+            std::string::npos)
+      << exports.status();
+  auto bad = ParseRunConfig(std::string(kMinimal) + "group.members = 3\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message())
+                .find("group.members: expected one or many"),
+            std::string::npos);
+}
+
 TEST(RunConfigTest, ErrorsNameTheLineAndTheKey) {
   struct Case {
     std::string extra, want;

@@ -72,6 +72,7 @@ struct Out {
   std::string key, value;
   int64_t seq = -1;
   int32_t partition = -1;
+  std::string instance;  // its clearlane-instance header
 };
 
 // What a decision is, without the fields that depend on the order of
@@ -386,8 +387,9 @@ class RunTest : public ::testing::Test {
     return path.string();
   }
 
-  std::string Config(const std::string& state, const std::string& extra = "") {
-    const std::string path = (dir_ / "run.conf").string();
+  std::string Config(const std::string& state, const std::string& extra = "",
+                     const std::string& file = "run.conf") {
+    const std::string path = (dir_ / file).string();
     std::ofstream out(path);
     out << "# clearlane run, test configuration\n"
         << "bootstrap.servers = " << bootstrap_ << "\n"
@@ -408,9 +410,9 @@ class RunTest : public ::testing::Test {
     return path;
   }
 
-  pid_t StartRun(const std::string& config) {
-    const pid_t pid =
-        Spawn({CLEARLANE_BINARY, "run", "--config", config}, log_);
+  pid_t StartRun(const std::string& config, const std::string& log = "") {
+    const pid_t pid = Spawn({CLEARLANE_BINARY, "run", "--config", config},
+                            log.empty() ? log_ : log);
     EXPECT_GT(pid, 0);
     running_.insert(pid);
     return pid;
@@ -462,9 +464,10 @@ class RunTest : public ::testing::Test {
             !rd_kafka_header_get_last(h, "clearlane-seq", &v, &n)) {
           o.seq = std::stoll(std::string(static_cast<const char*>(v), n));
         }
-        const bool others =
-            h && !rd_kafka_header_get_last(h, "clearlane-instance", &v, &n) &&
-            std::string_view(static_cast<const char*>(v), n) == kOtherInstance;
+        if (h && !rd_kafka_header_get_last(h, "clearlane-instance", &v, &n)) {
+          o.instance.assign(static_cast<const char*>(v), n);
+        }
+        const bool others = o.instance == kOtherInstance;
         if (other || !others) out.push_back(std::move(o));
       }
       rd_kafka_message_destroy(m);
@@ -631,13 +634,15 @@ class RunTest : public ::testing::Test {
 
   // The outputs equal replay's: every decision once, every dead letter
   // once, sequence numbers without gaps or repeats.
+  // Each instance numbers its outputs apart, 0, 1, 2, ... without a gap.
   void ExpectReplaysOutputs() {
     const std::vector<Out> decisions = Consume("decisions");
     std::multiset<std::string> got;
-    std::set<int64_t> seqs;
+    std::map<std::string, std::set<int64_t>> seqs;
     for (const Out& o : decisions) {
       got.insert(DecisionOf(o.value));
-      EXPECT_TRUE(seqs.insert(o.seq).second) << "seq " << o.seq << " twice";
+      EXPECT_TRUE(seqs[o.instance].insert(o.seq).second)
+          << "seq " << o.seq << " of " << o.instance << " twice";
       // Keyed by orderNo (contract §1).
       EXPECT_NE(o.value.find("\"orderNo\":\"" + o.key + "\""),
                 std::string::npos);
@@ -653,11 +658,14 @@ class RunTest : public ::testing::Test {
         << "\nnot in replay: " << absl::StrJoin(extra, ", ")
         << "\nclearlane's log:\n"
         << Slurp(log_);
-    EXPECT_EQ(seqs.size(), expected_decisions_.size());
-    if (!seqs.empty()) {
-      EXPECT_EQ(*seqs.begin(), 0);
-      EXPECT_EQ(*seqs.rbegin(), static_cast<int64_t>(seqs.size()) - 1);
+    size_t numbered = 0;
+    for (const auto& [instance, numbers] : seqs) {
+      numbered += numbers.size();
+      EXPECT_EQ(*numbers.begin(), 0) << instance;
+      EXPECT_EQ(*numbers.rbegin(), static_cast<int64_t>(numbers.size()) - 1)
+          << instance;
     }
+    EXPECT_EQ(numbered, expected_decisions_.size());
     std::multiset<std::string> dead;
     std::set<std::string> sources;
     for (const Out& o : Consume("dead")) {
@@ -1370,6 +1378,71 @@ TEST_F(RunTest, ASecondGroupMemberIsRefusedAndTheFirstGoesOn) {
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(log_);
   ExpectReplaysOutputs();
+}
+
+// group.members = many (docs/kafka-mode.md "Scaling out"): a second
+// member joins while the first is consuming the day, takes half the tasks
+// (caught up from the changelog, its tasks' positions read from it), and
+// later leaves with SIGTERM; the first takes its tasks back, caught up
+// from what the second logged. Every decision and dead letter is
+// published once and equals replay's; each member numbers its own
+// outputs; both did part of the work.
+TEST_F(RunTest, TwoMembersShareTheTasksAndOneLeavesCleanly) {
+  Generate(1500, 87);
+  Replay();
+  const std::string many = "group.members = many\n";
+  const std::string first_log = (dir_ / "first.log").string();
+  const std::string second_log = (dir_ / "second.log").string();
+  const pid_t first =
+      StartRun(Config((dir_ / "first").string(), many + "instance.id = first\n",
+                      "first.conf"),
+               first_log);
+  const auto await_log = [&](const std::string& log, const std::string& what,
+                             int64_t n) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (CountInLog(what, log) < n && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(CountInLog(what, log), n) << "no " << what << " in\n"
+                                        << Slurp(log) << "\nand\n"
+                                        << Slurp(first_log);
+  };
+  await_log(first_log, "tasks here now: [0,1,2,3]", 1);
+  const size_t third = records_.size() / 3;
+  Produce(0, third);
+  const pid_t second =
+      StartRun(Config((dir_ / "second").string(),
+                      many + "instance.id = second\n", "second.conf"),
+               second_log);
+  // The range assignor: members sorted by member id, the first given
+  // tasks 0 and 1, the second 2 and 3 (either way round).
+  await_log(second_log, "tasks here now: [", 1);
+  await_log(first_log, "tasks here now: [", 2);
+  EXPECT_EQ(CountInLog("tasks here now: [0,1,2,3]", second_log), 0);
+  Produce(third, 2 * third);
+  EXPECT_EQ(Stop(second, SIGTERM), 0) << Slurp(second_log);
+  EXPECT_EQ(CountInLog("stopped cleanly", second_log), 1) << Slurp(second_log);
+  // The first has every task again, the second's caught up.
+  await_log(first_log, "tasks here now: [0,1,2,3]", 2);
+  Produce(2 * third, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(first, SIGTERM), 0) << Slurp(first_log);
+  ExpectReplaysOutputs();
+  std::map<std::string, int64_t> by_instance;
+  for (const Out& o : Consume("decisions")) ++by_instance[o.instance];
+  EXPECT_GT(by_instance["first"], 0);
+  EXPECT_GT(by_instance["second"], 0) << "the second member decided nothing";
+  EXPECT_EQ(by_instance.size(), 2u);
+  // The tasks the second gave back came with the records it logged, and
+  // it restored the whole state when it joined.
+  const std::string log = Slurp(first_log);
+  static const std::regex back(
+      R"re(tasks here now: \[0,1,2,3\]; forgot \[\]; caught up \[[0-9,]+\] from [^ ]+ \(([0-9]+) records read, ([0-9]+) applied\))re");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, back)) << log;
+  EXPECT_GT(std::stoll(m[2].str()), 0) << log;
+  EXPECT_EQ(CountInLog("restored the state from", second_log), 1);
 }
 
 // A new state directory where a state has published (the old one lost, or

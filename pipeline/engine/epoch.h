@@ -118,6 +118,9 @@ class EpochCommitter {
   void set_task_positions_source(absl::AnyInvocable<TaskPositions()> f) {
     task_positions_source_ = std::move(f);
   }
+  // Tasks moved in or out (a catch-up wrote their positions underneath):
+  // the next commit writes every task's position.
+  void ForgetTaskPositions() { task_positions_.clear(); }
   // Asked at every commit, once the epoch before is published, where its
   // changelog records ended; a state's changelog checkpoint that exists
   // (state/changelog.h) moves past them.

@@ -132,6 +132,11 @@ class ChangelogApplier {
     at_.marks.resize(partitions);
   }
 
+  // Only this instance's run record is taken (a group of many members:
+  // another's is that member's own, its outbox and position).
+  void TakeOwnRunRecordOnly() { own_only_ = true; }
+  bool own_run_record_only() const { return own_only_; }
+
   // Records not in their key's partition (layout 1's) are skipped from
   // now on.
   void SkipMisplaced() { skip_misplaced_ = true; }
@@ -148,13 +153,16 @@ class ChangelogApplier {
   // Puts the state's checkpoint: where the applier stands, partition p
   // (with read[p]) reflected at least up to end[p]; the others as `kept`
   // had them (nullopt: every partition read).
+  // `read` partitions were read to `end`, their ends at `read_at_ms`
+  // (wall clock): what comes after was logged later.
   void PutCheckpoint(const std::vector<bool>& read,
-                     const std::vector<int64_t>& end,
+                     const std::vector<int64_t>& end, int64_t read_at_ms,
                      const std::optional<ChangelogCheckpoint>& kept) {
     ChangelogCheckpoint c = at_;
     for (size_t p = 0; p < c.offsets.size(); ++p) {
       if (read[p]) {
         c.offsets[p] = std::max(end[p], c.offsets[p]);
+        c.current_at[p] = std::max(c.current_at[p], read_at_ms);
       } else if (kept && kept->offsets.size() == c.offsets.size()) {
         c.offsets[p] = kept->offsets[p];
         c.current_at[p] = kept->current_at[p];
@@ -255,8 +263,9 @@ class ChangelogApplier {
   // instance.id was changed, and the state goes on from its
   // predecessor's); the latest read of the best rank wins.
   int RunRecordRank(std::optional<std::string_view> instance) const {
-    if (!instance) return 2;
-    return *instance == instance_ ? 3 : 1;
+    if (instance && *instance == instance_) return 3;
+    if (own_only_) return 0;
+    return instance ? 1 : 2;
   }
 
   rd_kafka_t* reader_;
@@ -277,6 +286,7 @@ class ChangelogApplier {
   ChangelogCheckpoint at_;
   bool keep_progress_ = false;
   bool skip_misplaced_ = false;
+  bool own_only_ = false;
   WriteBatch batch_;
   int64_t in_batch_ = 0;
   RestoreResult result_;
@@ -386,7 +396,7 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
           "changelog %s [%d] offset %d: a run record that is not a put", topic_,
           p, m->offset));
     }
-    if (const int rank = RunRecordRank(of); rank >= run_rank_) {
+    if (const int rank = RunRecordRank(of); rank > 0 && rank >= run_rank_) {
       run_rank_ = rank;
       run_value_.assign(value->substr(1));
     }
@@ -509,6 +519,13 @@ absl::Status DecideLayout(rd_kafka_t* reader, const std::string& topic,
 // published, into its batch; DataLoss when it read none.
 absl::Status PutRestoredRunRecord(ChangelogApplier* applier,
                                   const std::string& topic) {
+  if (applier->run_value().empty() && applier->own_run_record_only()) {
+    // A member new to the group: the state holds the tasks' data, and the
+    // engine starts a run record of its own (its outputs numbered from 0
+    // under its instance.id, its tasks' positions read at assignment).
+    applier->Finish();
+    return absl::OkStatus();
+  }
   if (applier->run_value().empty()) {
     return absl::DataLossError(absl::StrFormat(
         "changelog %s holds %d records but no run record: it was not "
@@ -555,13 +572,16 @@ double SecondsSince(Clock::time_point start) {
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
     std::string_view instance, const TombstoneRetention& tombstones,
-    StateStore* store, const Logger& log, Metrics* metrics) {
+    StateStore* store, const Logger& log, Metrics* metrics,
+    bool own_run_record_only) {
   ChangelogApplier applier(reader, topic, partitions, instance, store, log,
                            metrics);
+  if (own_run_record_only) applier.TakeOwnRunRecordOnly();
   auto resuming = applier.KeepProgress();
   if (!resuming.ok()) return resuming.status();
   const std::vector<int64_t> from = applier.next_offsets();
   std::vector<int64_t> low(partitions), high(partitions);
+  const int64_t bounds_at = tombstones.now_ms();
   if (absl::Status st = ReadBounds(reader, topic, &low, &high, from);
       !st.ok()) {
     return st;
@@ -577,7 +597,7 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
     // Nothing to restore: the new state reflects the empty changelog,
     // and its epochs move the checkpoint on from here.
     applier.Finish();
-    applier.PutCheckpoint(std::vector<bool>(partitions, true), high,
+    applier.PutCheckpoint(std::vector<bool>(partitions, true), high, bounds_at,
                           std::nullopt);
     if (absl::Status st = applier.Commit(); !st.ok()) return st;
     return RestoreResult{};
@@ -601,7 +621,7 @@ absl::StatusOr<RestoreResult> RestoreFromChangelog(
   if (st.ok()) st = applier.Apply(from, high);
   if (st.ok()) st = PutRestoredRunRecord(&applier, topic);
   if (st.ok()) {
-    applier.PutCheckpoint(std::vector<bool>(partitions, true), high,
+    applier.PutCheckpoint(std::vector<bool>(partitions, true), high, bounds_at,
                           std::nullopt);
     st = applier.Commit();
   }
@@ -687,6 +707,7 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   const int64_t next = run.next_seq[static_cast<int>(OutputStream::kChangelog)];
   if (next == 0) return RestoreResult{};
   std::vector<int64_t> low(partitions), high(partitions);
+  const int64_t bounds_at = tombstones.now_ms();
   if (absl::Status st = ReadBounds(reader, topic, &low, &high); !st.ok()) {
     return st;
   }
@@ -787,7 +808,8 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   if (st.ok()) {
     // Caught up (or current): the state reflects every partition to the
     // end it read.
-    applier.PutCheckpoint(std::vector<bool>(partitions, true), high, *kept);
+    applier.PutCheckpoint(std::vector<bool>(partitions, true), high, bounds_at,
+                          *kept);
     st = applier.Commit();
   }
   if (metrics) metrics->SetRestoring(false);
@@ -837,6 +859,7 @@ absl::StatusOr<RestoreResult> CatchUpTasks(
     read[t] = true;
   }
   std::vector<int64_t> low(partitions), high(partitions);
+  const int64_t bounds_at = tombstones.now_ms();
   if (absl::Status st = ReadBounds(reader, topic, &low, &high, needed);
       !st.ok()) {
     return st;
@@ -856,7 +879,7 @@ absl::StatusOr<RestoreResult> CatchUpTasks(
   absl::Status st = DecideLayout(reader, topic, low, high, &applier);
   if (st.ok()) st = applier.Apply(from, high);
   if (st.ok()) {
-    applier.PutCheckpoint(read, high, *kept);
+    applier.PutCheckpoint(read, high, bounds_at, *kept);
     st = applier.Commit();
   }
   if (metrics) metrics->SetRestoring(false);

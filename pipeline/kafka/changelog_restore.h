@@ -56,7 +56,7 @@ struct TombstoneRetention {
 };
 
 struct RestoreResult {
-  bool restored = false;  // a run record was written: open the state again
+  bool restored = false;  // the state was written: open it again
   int64_t read = 0;       // records read
   int64_t applied = 0;    // of them applied (the others: copies, skipped)
   // Of them in layout 1 and not in their key's partition, skipped: the
@@ -78,11 +78,15 @@ struct RestoreResult {
 // standby's state (FollowChangelog), goes on from there; the run record,
 // written last with the progress record deleted, makes the state whole.
 // Going on needs the tombstones logged since (TombstoneRetention).
-// `metrics` may be null.
+// `metrics` may be null. With `own_run_record_only` (a group of many
+// members), only `instance`'s run record is taken; without one, the
+// state is restored without a run record (a member new to the group,
+// whose engine starts its own).
 absl::StatusOr<RestoreResult> RestoreFromChangelog(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
     std::string_view instance, const TombstoneRetention& tombstones,
-    StateStore* store, const Logger& log, Metrics* metrics);
+    StateStore* store, const Logger& log, Metrics* metrics,
+    bool own_run_record_only = false);
 
 // A state that is not new but behind its changelog (a state directory put
 // back from an older copy, whose newer self went on and logged records

@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -39,7 +40,7 @@ extern "C" void OnStopSignal(int) { g_stop = true; }
 // (a broker without a controller, like the embedded one, never does).
 constexpr int kDescribeTimeoutMs = 2000;
 
-class Runner : public DriverObserver {
+class Runner : public DriverObserver, public TaskMover {
  public:
   Runner(RunConfig config, Logger log)
       : config_(std::move(config)),
@@ -57,6 +58,11 @@ class Runner : public DriverObserver {
   // DriverObserver: the group's offsets follow the state's, so lag shows
   // in the usual tools.
   void AfterCommit() override;
+
+  // TaskMover (group.members = many).
+  absl::Status Revoking() override;
+  absl::StatusOr<std::map<int32_t, std::string>> Move(
+      const std::set<int32_t>& tasks) override;
 
  private:
   absl::Status Connect();
@@ -96,6 +102,10 @@ class Runner : public DriverObserver {
             }};
   }
   void Close() {
+    // Leaving the group revokes every partition: nothing is left to
+    // commit then (or the engine stopped on an error).
+    if (source_ && config_.many_members) source_->set_task_mover(nullptr);
+    driver_ = nullptr;
     if (consumer_ && !closed_) rd_kafka_consumer_close(consumer_.get());
     closed_ = true;
   }
@@ -114,6 +124,10 @@ class Runner : public DriverObserver {
   int order_partitions_ = 1;         // of each topic keyed by orderNo
   PartitionGroup time_;
   std::unique_ptr<TopicRecordSource> source_;
+  Driver* driver_ = nullptr;  // while Run's driver runs
+  // group.members = many: the tasks this process owns; none known before
+  // the first assignment (the state opened with every task in memory).
+  std::optional<std::set<int32_t>> owned_;
   bool closed_ = false;
 };
 
@@ -155,7 +169,11 @@ absl::Status Runner::Connect() {
                               // silent jump.
                               {"auto.offset.reset", "error"},
                               {"isolation.level", "read_committed"},
-                              {"fetch.wait.max.ms", "20"}},
+                              {"fetch.wait.max.ms", "20"},
+                              // A task is the same partition number of
+                              // every topic: range gives a member those
+                              // (docs/engine.md, step (4) (a)).
+                              {"partition.assignment.strategy", "range"}},
                              config_.kafka);
   if (!cconf.ok()) return cconf.status();
   // Rebalances go to the source, which is made once the topics are known
@@ -420,6 +438,14 @@ absl::Status Runner::OpenEngine() {
 // A new state is rebuilt from the changelog; one behind it (put back
 // from an older copy) applies the changelog's tail.
 absl::Status Runner::CatchUpWithChangelog() {
+  if (config_.many_members && !engine_->fresh()) {
+    // Each task is caught up when assigned, from the state's checkpoint;
+    // a state without one (written before there was one) catches up
+    // whole first, as it would alone.
+    auto checkpoint = ReadChangelogCheckpoint(engine_->store());
+    if (!checkpoint.ok()) return checkpoint.status();
+    if (*checkpoint) return absl::OkStatus();
+  }
   auto reader = NewTailReader();
   if (!reader.ok()) return reader.status();
   auto restored =
@@ -427,7 +453,7 @@ absl::Status Runner::CatchUpWithChangelog() {
           ? RestoreFromChangelog(reader->get(), config_.changelog_topic,
                                  order_partitions_, config_.instance_id,
                                  Tombstones(), &engine_->store(), log_,
-                                 metrics_.get())
+                                 metrics_.get(), config_.many_members)
           : CatchUpFromChangelog(reader->get(), config_.changelog_topic,
                                  order_partitions_, config_.instance_id,
                                  engine_->run(), Tombstones(),
@@ -494,6 +520,76 @@ void Runner::AfterCommit() {
         topic, p.partition,
         std::max<int64_t>(0, high - (next < 0 ? low : next)));
   }
+}
+
+absl::Status Runner::Revoking() {
+  return driver_ ? driver_->Commit() : absl::OkStatus();
+}
+
+// Forgets the tasks that left; catches up the tasks that came from their
+// changelog partitions (past the state's checkpoint: the records other
+// members logged while they had them) and adopts them. At the first
+// assignment every task is forgotten first (the state opened with all of
+// them in memory, and any may have run elsewhere meanwhile) and the
+// assigned ones caught up and adopted.
+absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
+    const std::set<int32_t>& tasks) {
+  // What an idle moment committed has landed: every cached entry is clean.
+  if (driver_) {
+    if (absl::Status st = driver_->Commit(); !st.ok()) return st;
+  }
+  absl::flat_hash_set<int32_t> forget, adopt;
+  if (!owned_) {
+    for (int32_t t = 0; t < order_partitions_; ++t) forget.insert(t);
+    adopt.insert(tasks.begin(), tasks.end());
+  } else {
+    for (int32_t t : *owned_) {
+      if (!tasks.contains(t)) forget.insert(t);
+    }
+    for (int32_t t : tasks) {
+      if (!owned_->contains(t)) adopt.insert(t);
+    }
+  }
+  TaskContext& context = engine_->context();
+  const Clearance& rules = engine_->task().clearance();
+  if (!forget.empty()) {
+    if (absl::Status st = context.ForgetTasks(forget, rules); !st.ok()) {
+      return st;
+    }
+  }
+  std::map<int32_t, std::string> positions;
+  RestoreResult caught{};
+  if (!adopt.empty()) {
+    const std::set<int32_t> sorted(adopt.begin(), adopt.end());
+    auto reader = NewTailReader();
+    if (!reader.ok()) return reader.status();
+    auto read = CatchUpTasks(
+        reader->get(), config_.changelog_topic, order_partitions_,
+        std::vector<int32_t>(sorted.begin(), sorted.end()), config_.instance_id,
+        engine_->run(), Tombstones(), &engine_->store(), log_, metrics_.get());
+    rd_kafka_consumer_close(reader->get());
+    if (!read.ok()) return read.status();
+    caught = *read;
+    if (absl::Status st = context.AdoptTasks(adopt, rules); !st.ok()) {
+      return st;
+    }
+    for (int32_t t : sorted) {
+      auto logged = engine_->store().Get(Store::kMeta, TaskPositionKey(t));
+      if (!logged.ok()) return logged.status();
+      if (*logged) positions[t] = **std::move(logged);
+    }
+  }
+  engine_->epochs().ForgetTaskPositions();
+  const std::set<int32_t> forgot(forget.begin(), forget.end()),
+      came(adopt.begin(), adopt.end());
+  log_->info(absl::StrFormat(
+      "tasks here now: [%s]; forgot [%s]; caught up [%s] from %s (%d "
+      "records read, %d applied), %d of them with a logged position",
+      absl::StrJoin(tasks, ","), absl::StrJoin(forgot, ","),
+      absl::StrJoin(came, ","), config_.changelog_topic, caught.read,
+      caught.applied, positions.size()));
+  owned_ = tasks;
+  return positions;
 }
 
 absl::Status Runner::AwaitSpace(uint64_t about_to_write) {
@@ -606,9 +702,13 @@ absl::Status Runner::Run() {
   source_->set_exchange_topics(config_.allowance_topic, config_.answers_topic,
                                config_.closed_lists_topic);
   source_->set_input_partitions(input_partitions_);
+  if (config_.many_members) source_->set_task_mover(this);
   engine_->context().set_exchange_through_topics(true);
   st = source_->Restore(engine_->run().position);
-  if (st.ok() && engine_->fresh() && config_.fresh_state_check) {
+  // With many members a new state is the rule (a member joining), and
+  // its tasks start where their logged positions say.
+  if (st.ok() && engine_->fresh() && config_.fresh_state_check &&
+      !config_.many_members) {
     st = RefuseFreshStateOnPublishedOutputs();
   }
   if (st.ok()) {
@@ -631,11 +731,25 @@ absl::Status Runner::Run() {
   }
   if (!st.ok()) return st;
   engine_->epochs().StartPublishing(outputs_.get());
-  engine_->epochs().set_changelog_ends_source(
-      [this] { return outputs_->TakeChangelogEnds(); });
+  engine_->epochs().set_changelog_ends_source([this] {
+    std::vector<ChangelogEnd> ends = outputs_->TakeChangelogEnds();
+    // With many members, the checkpoint moves only in the partitions of
+    // this process's tasks. In another's, records of its owner may come
+    // before this process's last (a run record, whose partition every
+    // member shares; the last epoch of a task given up): the checkpoint
+    // stays where this process last had the task, and a catch-up when it
+    // comes back reads from there.
+    if (owned_) {
+      std::erase_if(ends, [this](const ChangelogEnd& e) {
+        return !owned_->contains(e.partition);
+      });
+    }
+    return ends;
+  });
   engine_->epochs().set_space_check(
       [this](uint64_t bytes) { return AwaitSpace(bytes); });
   Driver driver(engine_.get(), source_.get(), &time_, this);
+  driver_ = &driver;
 
   st = source_->Subscribe();
   if (!st.ok()) return st;

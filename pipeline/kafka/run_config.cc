@@ -146,6 +146,8 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   text_of("deadletters.mask", &mask);
   std::string fresh = "check";
   text_of("fresh.state", &fresh);
+  std::string members = "one";
+  text_of("group.members", &members);
   std::string format = "json";
   text_of("output.format", &format);
   std::string min_free_space;
@@ -195,6 +197,10 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
     return error("fresh.state", "expected check or allow");
   }
   c.fresh_state_check = fresh == "check";
+  if (members != "one" && members != "many") {
+    return error("group.members", "expected one or many");
+  }
+  c.many_members = members == "many";
   if (format != "json" && format != "xml") {
     return error("output.format", "expected json or xml");
   }
@@ -228,6 +234,19 @@ absl::StatusOr<RunConfig> ParseRunConfig(std::string_view text,
   if (c.order_keyed_topics.empty() && c.other_topics.empty()) {
     return absl::InvalidArgumentError(
         "no input topic: set at least one topic.orders, topic.lists, ...");
+  }
+  if (c.many_members) {
+    if (!c.other_topics.empty()) {
+      return error("group.members",
+                   "many divides import inputs only: export waybills, "
+                   "arrivals and departures need stage L across processes, "
+                   "which is not built (docs/kafka-mode.md \"Scaling out\")");
+    }
+    if (c.instance_id.empty()) {
+      return error("group.members",
+                   "many needs instance.id, one of its own per member: "
+                   "members sharing one fence each other");
+    }
   }
   if (c.instance_id.empty()) c.instance_id = "clearlane-" + c.group_id;
   if (c.changelog_topic.empty()) c.changelog_topic = c.group_id + "-changelog";

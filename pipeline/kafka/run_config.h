@@ -79,6 +79,11 @@ struct RunConfig {
   // already hold a clearlane state's outputs is refused ("check"), since
   // it would decide those lists again; "allow" starts anyway.
   bool fresh_state_check = true;
+  // `group.members`: "one" (the default) refuses a second member of the
+  // consumer group; "many" divides the tasks among the members (docs/
+  // kafka-mode.md "Scaling out"): import inputs only, since stage L (the
+  // export shipments) does not yet cross processes.
+  bool many_members = false;
   // kafka.* keys without the prefix, passed to every client.
   std::map<std::string, std::string> kafka;
 };

@@ -1,9 +1,11 @@
 #include "pipeline/kafka/topic_source.h"
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "model/coding.h"
 #include "model/xml_message.h"
 #include "pipeline/engine/writer_stamp.h"
+#include "pipeline/kafka/client.h"
 #include "pipeline/kafka/record_collector.h"
 #include "pipeline/observe/metrics.h"
 
@@ -177,6 +179,9 @@ std::vector<std::pair<int32_t, std::string>> TopicRecordSource::TaskPositions()
       by_task;
   const auto all = Entries();
   for (const auto& [tp, kept] : all) {
+    // With many members, only this process's tasks: another's position
+    // is its owner's to log.
+    if (owned_ && !owned_->contains(tp.second)) continue;
     by_task[tp.second].emplace_back(&tp.first, &kept);
   }
   std::vector<std::pair<int32_t, std::string>> out;
@@ -217,6 +222,10 @@ absl::Status TopicRecordSource::Subscribe() {
 
 void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* partitions) {
+  if (many_) {
+    MoveTasks(rk, err, partitions);
+    return;
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (partitions->cnt < input_partitions_) {
       // Another member holds the rest: two processes would decide the
@@ -261,6 +270,145 @@ void TopicRecordSource::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (metrics_) metrics_->set_ready(false);
     rd_kafka_assign(rk, nullptr);
   }
+}
+
+// With many members, every rebalance is eager (the range assignor): all
+// partitions are revoked, then some assigned. At the revocation, what was
+// taken and not processed is dropped (its partition may go to another
+// member, which starts where this one's processing stands) and the epoch
+// commits and is published. At the assignment, the tasks that left are
+// forgotten and their partitions' entries dropped from the position (this
+// process no longer writes them: their next owner does), and the tasks
+// that came are caught up and start where their logged positions say.
+void TopicRecordSource::MoveTasks(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t* partitions) {
+  ++rebalances_;
+  if (decoding_) {
+    decoder_.Wait();
+    decoding_ = false;
+  }
+  Rewind();
+  if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    log_->info(absl::StrFormat("revoked %d partition(s)", partitions->cnt));
+    if (metrics_) metrics_->set_ready(false);
+    if (mover_ && status_.ok()) status_ = mover_->Revoking();
+    time_->Assign({}, PartitionGroup::Clock::now());
+    assignment_.clear();
+    rd_kafka_assign(rk, nullptr);
+    return;
+  }
+  absl::StatusOr<std::set<int32_t>> tasks = TasksOf(partitions);
+  if (tasks.ok() && mover_ && status_.ok()) {
+    auto moved = mover_->Move(*tasks);
+    if (!moved.ok()) {
+      status_ = moved.status();
+    } else {
+      const auto gone = [&](int32_t partition) {
+        return !tasks->contains(partition);
+      };
+      std::erase_if(next_offsets_,
+                    [&](const auto& e) { return gone(e.first.partition); });
+      std::erase_if(others_,
+                    [&](const auto& e) { return gone(e.first.second); });
+      for (const auto& [task, position] : *moved) {
+        if (absl::Status st = RestoreTask(position); !st.ok()) status_ = st;
+      }
+      owned_ = *tasks;
+      Rewind();
+    }
+  } else if (!tasks.ok()) {
+    status_ = tasks.status();
+  }
+  if (!status_.ok()) {
+    rd_kafka_assign(rk, nullptr);
+    return;
+  }
+  assignment_.clear();
+  for (int i = 0; i < partitions->cnt; ++i) {
+    auto it = topic_index_.find(partitions->elems[i].topic);
+    if (it != topic_index_.end()) {
+      assignment_.insert({it->second, partitions->elems[i].partition});
+    }
+  }
+  Assign(partitions);
+  rd_kafka_assign(rk, partitions);
+}
+
+absl::StatusOr<std::set<int32_t>> TopicRecordSource::TasksOf(
+    const rd_kafka_topic_partition_list_t* partitions) const {
+  // Every topic but stage C's has the tasks' partition count.
+  std::vector<std::set<int32_t>> of(topics_.size());
+  std::set<int32_t> tasks;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    auto it = topic_index_.find(partitions->elems[i].topic);
+    if (it == topic_index_.end()) continue;
+    of[it->second].insert(partitions->elems[i].partition);
+    if (ExchangeOf(it->second) != DecodedRecord::Exchange::kClosedLists) {
+      tasks.insert(partitions->elems[i].partition);
+    }
+  }
+  for (size_t t = 0; t < topics_.size(); ++t) {
+    const bool stage_c = ExchangeOf(static_cast<int32_t>(t)) ==
+                         DecodedRecord::Exchange::kClosedLists;
+    const std::set<int32_t> want =
+        stage_c
+            ? (tasks.contains(0) ? std::set<int32_t>{0} : std::set<int32_t>{})
+            : tasks;
+    if (of[t] != want) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "the consumer group assigned partitions [%s] of %s with tasks "
+          "[%s]: a task is the same partition number of every topic (and "
+          "stage C's one partition goes with task 0), which librdkafka's "
+          "range assignor gives; set partition.assignment.strategy = range "
+          "and leave client.rack unset on every member",
+          absl::StrJoin(of[t], ","), topics_[t], absl::StrJoin(tasks, ",")));
+    }
+  }
+  return tasks;
+}
+
+void TopicRecordSource::Rewind() {
+  taken_.clear();
+  taken_marks_.clear();
+  for (const auto& [id, place] : next_offsets_) {
+    if (ExchangeOf(id.input) != DecodedRecord::Exchange::kNone) {
+      taken_marks_[id] = place.marks;
+    }
+  }
+}
+
+void TopicRecordSource::DropTaken() {
+  if (decoding_) {
+    decoder_.Wait();
+    decoding_ = false;
+  }
+  counts_ = {};
+  caught_up_ = false;
+  quiet_ = false;
+  Rewind();
+  if (assignment_.empty()) return;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size()));
+  for (const PartitionId& id : assignment_) {
+    rd_kafka_topic_partition_list_add(list, topics_[id.input].c_str(),
+                                      id.partition)
+        ->offset = next_offset(id);
+  }
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_, list, 10000)) {
+    status_ = absl::UnavailableError(absl::StrFormat(
+        "seeking back to where processing stands after a rebalance: %s",
+        ErrorText(e)));
+  }
+  for (int i = 0; i < list->cnt && status_.ok(); ++i) {
+    if (list->elems[i].err) {
+      status_ = absl::UnavailableError(absl::StrFormat(
+          "seeking %s [%d] back to where processing stands after a "
+          "rebalance: %s",
+          list->elems[i].topic, list->elems[i].partition,
+          rd_kafka_err2str(list->elems[i].err)));
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
 }
 
 // Where consumption stands: after what was taken (processed, or in a
@@ -340,7 +488,8 @@ size_t TopicRecordSource::Poll(std::vector<DecodedRecord>* batch, int wait,
   // Messages come off the consumer's queue many at a time (one call, one
   // lock); rebalance and error events are served inside the call.
   std::array<rd_kafka_message_t*, 256> messages;
-  while (n < kBatch && status_.ok()) {
+  const uint64_t rebalances = rebalances_;
+  while (n < kBatch && status_.ok() && rebalances_ == rebalances) {
     const size_t want = std::min(messages.size(), kBatch - n);
     const ssize_t got =
         rd_kafka_consume_batch_queue(queue_, wait, messages.data(), want);
@@ -382,6 +531,7 @@ void TopicRecordSource::TakeMessage(const rd_kafka_message_t* m,
   }
   auto input = topic_index_.find(rd_kafka_topic_name(m->rkt));
   if (input == topic_index_.end() ||
+      (many_ && !assignment_.contains({input->second, m->partition})) ||
       !Take({input->second, m->partition}, m->offset)) {
     return;
   }
@@ -451,10 +601,19 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
   const int mine = handed_;
   const int other = 1 - handed_;
   bool dry = false;
+  // A rebalance (many members) during this call: what it took is
+  // dropped, and consumption starts again where processing stands.
+  const uint64_t rebalances = rebalances_;
+  const auto rebalanced = [&] {
+    if (rebalances_ == rebalances) return false;
+    DropTaken();
+    return true;
+  };
   // Waits only when the last call found nothing either: the first time
   // the consumer is dry, the driver hears so at once (and commits).
   size_t n =
       Poll(&batches_[mine], decoding_ || !quiet_ ? 0 : kPollMillis, &dry);
+  if (rebalanced()) return {};
   size_t ready = 0;
   if (decoding_) {
     decoder_.Wait();
@@ -472,7 +631,7 @@ absl::Span<DecodedRecord> TopicRecordSource::Next() {
     n = 0;
     if (!dry) {
       n = Poll(&batches_[other], 0, &dry);
-      if (!status_.ok()) return {};
+      if (!status_.ok() || rebalanced()) return {};
     }
   }
   if (n > 0) {

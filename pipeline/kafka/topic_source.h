@@ -49,6 +49,25 @@ namespace clearlane {
 
 class Metrics;
 
+// What moves tasks into and out of this process when the consumer group
+// has many members (group.members = many; docs/engine.md "What (d) and
+// (a) must also get right", 6): the runner, which holds the engine.
+// Called on the driver's thread, inside the rebalance callback.
+class TaskMover {
+ public:
+  virtual ~TaskMover() = default;
+  // Every partition is being revoked (an eager rebalance): the epoch of
+  // what was processed commits and is published, for whoever owns its
+  // tasks next.
+  virtual absl::Status Revoking() = 0;
+  // `tasks` are this process's from now on: those it no longer has are
+  // forgotten, those new to it caught up from the changelog and adopted.
+  // Returns, of the tasks caught up, the position each logged
+  // (TaskPositionKey), where one was.
+  virtual absl::StatusOr<std::map<int32_t, std::string>> Move(
+      const std::set<int32_t>& tasks) = 0;
+};
+
 class TopicRecordSource : public RecordSource {
  public:
   // `consumer` (not owned) must route its rebalances to Rebalance.
@@ -81,6 +100,15 @@ class TopicRecordSource : public RecordSource {
   // another group member. A process that has not yet been assigned them
   // all fails (status()); one that has holds until it has them again.
   void set_input_partitions(int n) { input_partitions_ = n; }
+  // A group of many members: each assignment is checked to give this
+  // process whole tasks (every topic's same partition numbers; stage C's
+  // one partition with task 0), which `mover` (not owned; null: none, as
+  // at a close) then moves in and out; a revocation drops what was taken
+  // and not processed. Call before Subscribe.
+  void set_task_mover(TaskMover* mover) {
+    many_ = true;
+    mover_ = mover;
+  }
   // Restores the position the run record kept (empty: a new state).
   absl::Status Restore(std::string_view position);
   // Restores one task's position (TaskPositions), over what it had of
@@ -128,6 +156,18 @@ class TopicRecordSource : public RecordSource {
   std::set<PartitionId> SetStartOffsets(
       rd_kafka_topic_partition_list_t* partitions);
   void Assign(rd_kafka_topic_partition_list_t* partitions);
+  // Rebalance with many members (set_task_mover).
+  void MoveTasks(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* partitions);
+  // The tasks an assignment gives, or why it gives no whole tasks.
+  absl::StatusOr<std::set<int32_t>> TasksOf(
+      const rd_kafka_topic_partition_list_t* partitions) const;
+  // What was taken and not processed is forgotten: the batch being
+  // decoded and the one being filled; consumption goes on where
+  // processing stands (the partitions assigned are sought there).
+  void DropTaken();
+  // Where consumption stands is where processing stands.
+  void Rewind();
   // Takes what the consumer holds, up to a batch, into *batch, waiting up
   // to `wait` ms for the first message; the records taken. *dry: the
   // consumer held nothing more.
@@ -199,6 +239,15 @@ class TopicRecordSource : public RecordSource {
   // This process has been assigned every input partition: a later partial
   // assignment means a newcomer joined, and this one holds (see Rebalance).
   bool had_all_ = false;
+  // Many members (set_task_mover): the mover, the tasks this process owns
+  // (none known before the first assignment), every partition assigned,
+  // and how many rebalances ran (a Next during which one ran hands out
+  // nothing it took: DropTaken).
+  bool many_ = false;
+  TaskMover* mover_ = nullptr;
+  std::optional<std::set<int32_t>> owned_;
+  std::set<PartitionId> assignment_;
+  uint64_t rebalances_ = 0;
   // Per partition, the offset after the last message taken into a batch:
   // a rebalance starts the partition there, so nothing taken is dropped
   // or fetched again; messages behind it are skipped (`stale_`: how many
