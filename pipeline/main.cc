@@ -400,6 +400,11 @@ int main(int argc, char** argv) {
       ->add_option("--partitions", load.kafka_partitions,
                    "kafka: partitions of the input topic (default 32)")
       ->check(CLI::Range(1, 1024));
+  load_cmd
+      ->add_option("--instances", load.instances,
+                   "kafka: clearlane run processes sharing the work as one "
+                   "consumer group (default 1; more needs --flow import)")
+      ->check(CLI::Range(1, 64));
   load_cmd->add_option(
       "--run-option", load.run_options,
       "kafka: a line 'key = value' for the run configuration (repeatable)");

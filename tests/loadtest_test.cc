@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "tests/test_util.h"
 
 namespace clearlane {
@@ -130,6 +131,46 @@ TEST_F(LoadtestTest, KafkaEndToEnd) {
             std::string::npos);
   EXPECT_NE(testing::Slurp(dir_ / "run.log").find("stopped cleanly"),
             std::string::npos);
+}
+
+// --instances: three `clearlane run` processes in one consumer group share
+// an import day; every list is decided, each member processed part of
+// it, and the report gives each member's share and the total.
+TEST_F(LoadtestTest, KafkaInstancesShareTheDay) {
+  const std::string report = Load(
+      "--orders 1500 --seed 9 --flow import --via kafka --partitions 8 "
+      "--instances 3");
+  EXPECT_EQ(Figure(report, "lists decided"), "1,500") << report;
+  EXPECT_NE(report.find("3 child processes in one consumer group"),
+            std::string::npos)
+      << report;
+  static const std::regex member(
+      R"re(instance ([0-9]): ([0-9]+) documents, [0-9]+ documents/s)re");
+  int64_t documents = 0;
+  int members = 0;
+  for (std::sregex_iterator it(report.begin(), report.end(), member), end;
+       it != end; ++it) {
+    ++members;
+    EXPECT_GT(std::stoll((*it)[2].str()), 0) << (*it)[0].str();
+    documents += std::stoll((*it)[2].str());
+  }
+  EXPECT_EQ(members, 3) << report;
+  EXPECT_EQ(
+      std::to_string(documents),
+      absl::StrReplaceAll(Figure(report, "documents processed"), {{",", ""}}))
+      << report;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(testing::Slurp(dir_ / absl::StrFormat("run-%d.log", i))
+                  .find("stopped cleanly"),
+              std::string::npos)
+        << i;
+  }
+  // More than one member needs an import day.
+  EXPECT_EQ(RunCommand(absl::StrFormat(
+                "%s loadtest --out %s-mixed --flow mixed --via kafka "
+                "--instances 2 2>/dev/null",
+                CLEARLANE_BINARY, dir_.string())),
+            2);
 }
 
 }  // namespace

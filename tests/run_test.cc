@@ -1445,6 +1445,46 @@ TEST_F(RunTest, TwoMembersShareTheTasksAndOneLeavesCleanly) {
   EXPECT_EQ(CountInLog("restored the state from", second_log), 1);
 }
 
+// group.members = many divides import documents only: an export
+// document on an input topic stops the member before it changes anything
+// (stage L does not cross processes yet), and the restart stops on it
+// again rather than skipping it.
+TEST_F(RunTest, AnExportDocumentStopsAMemberOfMany) {
+  Generate(100, 89);
+  Replay();
+  const std::string config = Config(
+      (dir_ / "state").string(), "group.members = many\ninstance.id = first\n");
+  const pid_t run = StartRun(config);
+  WaitForLog("tasks here now: [0,1,2,3]", 1);
+  Produce(0, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  std::string waybill = testing::ValidRecord("CEB505");
+  rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("imp"), RD_KAFKA_V_KEY("L1", 2),
+                    RD_KAFKA_V_VALUE(waybill.data(), waybill.size()),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  ASSERT_EQ(rd_kafka_flush(producer_, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  const auto await_exit = [&](pid_t pid) {
+    std::optional<int> code;
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (!code && Clock::now() < deadline) {
+      code = Exited(pid);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (code) running_.erase(pid);
+    return code;
+  };
+  EXPECT_EQ(await_exit(run), std::optional<int>(2)) << Slurp(log_);
+  EXPECT_EQ(CountInLog("is an export document (CEB505): group.members = many "
+                       "divides import documents only"),
+            1)
+      << Slurp(log_);
+  // Restarted, it stops on the same document: nothing skipped it.
+  EXPECT_EQ(await_exit(StartRun(config)), std::optional<int>(2)) << Slurp(log_);
+  EXPECT_EQ(CountInLog("is an export document (CEB505)"), 2) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
 // A new state directory where a state has published (the old one lost, or
 // a second process with its own) would start from the input's beginning
 // and decide every list again: it is refused before it joins the group,

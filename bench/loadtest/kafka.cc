@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -153,15 +154,46 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
     }
   } cluster_guard{cluster};
 
-  // clearlane run, as a child process of this binary.
-  const std::string state = o.out_dir + "/state";
-  std::error_code ec;
-  fs::remove_all(state, ec);
-  const int metrics_port = FreePort();
-  const std::string config = o.out_dir + "/run.conf";
+  // clearlane run, as child processes of this binary: one, or
+  // `instances` members of one consumer group (group.members = many).
+  const int n = std::max(1, o.instances);
   const std::string secret = o.out_dir + "/hmac.secret";
   if (absl::Status st = WriteSecretFile(secret); !st.ok()) return st;
-  {
+  // A cluster of one's own may hold an earlier load test's outputs; each
+  // load test starts new states on purpose. Nor may they restore an
+  // earlier load test's state: a changelog of their own (created by run,
+  // since a real broker can).
+  const std::string changelog =
+      o.bootstrap.empty()
+          ? std::string()
+          : absl::StrFormat(
+                "clearlane-loadtest-changelog-%d",
+                std::chrono::system_clock::now().time_since_epoch().count());
+  struct Child {
+    pid_t pid = -1;
+    int metrics_port = 0;
+    std::string log;
+  };
+  std::vector<Child> children(n);
+  struct ChildrenGuard {
+    std::vector<Child>* children;
+    ~ChildrenGuard() {
+      for (Child& c : *children) {
+        if (c.pid > 0) {
+          kill(c.pid, SIGKILL);
+          waitpid(c.pid, nullptr, 0);
+        }
+      }
+    }
+  } children_guard{&children};
+  for (int i = 0; i < n; ++i) {
+    Child& c = children[i];
+    const std::string suffix = n == 1 ? "" : absl::StrFormat("-%d", i);
+    const std::string state = o.out_dir + "/state" + suffix;
+    std::error_code ec;
+    fs::remove_all(state, ec);
+    c.metrics_port = FreePort();
+    const std::string config = o.out_dir + "/run" + suffix + ".conf";
     std::ofstream out(config);
     out << "# written by clearlane loadtest\n"
         << "bootstrap.servers = " << bootstrap << "\n"
@@ -173,65 +205,65 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
         << "state.dir = " << state << "\n"
         << "hmac.secret.file = " << secret << "\n"
         << "sync = " << (o.sync ? "epoch" : "none") << "\n"
-        << "metrics.address = 127.0.0.1:" << metrics_port << "\n"
+        << "metrics.address = 127.0.0.1:" << c.metrics_port << "\n"
         << "log.level = debug\n"
         << "kafka.log_level = 3\n";
+    if (n > 1) {
+      out << "group.members = many\n"
+          << "instance.id = clearlane-loadtest" << suffix << "\n";
+    }
     if (!registry.empty()) out << "registry.file = " << registry << "\n";
-    // A cluster of one's own may hold an earlier load test's outputs; each
-    // load test starts a new state on purpose.
-    // Nor may it restore an earlier load test's state: a changelog of its
-    // own (created by run, since a real broker can).
-    if (!o.bootstrap.empty()) {
+    if (!changelog.empty()) {
       out << "fresh.state = allow\n"
-          << "topic.changelog = clearlane-loadtest-changelog-"
-          << std::chrono::system_clock::now().time_since_epoch().count()
-          << "\n";
+          << "topic.changelog = " << changelog << "\n";
     }
     for (const std::string& line : o.run_options) out << line << "\n";
     if (!out) {
       return absl::UnavailableError(absl::StrFormat("cannot write %s", config));
     }
-  }
-  const std::string run_log = o.out_dir + "/run.log";
-  std::vector<std::string> args = {"/proc/self/exe", "run", "--config", config};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, run_log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t child = -1;
-  const int spawned = posix_spawn(&child, "/proc/self/exe", &actions, nullptr,
-                                  argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    return absl::InternalError("cannot start clearlane run");
+    out.close();
+    c.log = o.out_dir + "/run" + suffix + ".log";
+    std::vector<std::string> args = {"/proc/self/exe", "run", "--config",
+                                     config};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, c.log.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int spawned = posix_spawn(&c.pid, "/proc/self/exe", &actions, nullptr,
+                                    argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+      c.pid = -1;
+      return absl::InternalError("cannot start clearlane run");
+    }
+    log->info(absl::StrFormat(
+        "clearlane run %d of %d started (pid %d, metrics on port %d, log %s)",
+        i + 1, n, c.pid, c.metrics_port, c.log));
   }
   auto child_failed = [&]() -> std::optional<absl::Status> {
-    int status = 0;
-    if (waitpid(child, &status, WNOHANG) == child) {
-      child = -1;
-      return absl::InternalError(absl::StrFormat(
-          "clearlane run stopped (status %d); its log: %s", status, run_log));
+    for (Child& c : children) {
+      int status = 0;
+      if (c.pid > 0 && waitpid(c.pid, &status, WNOHANG) == c.pid) {
+        c.pid = -1;
+        return absl::InternalError(absl::StrFormat(
+            "clearlane run stopped (status %d); its log: %s", status, c.log));
+      }
     }
     return std::nullopt;
   };
-  struct ChildGuard {
-    pid_t* pid;
-    ~ChildGuard() {
-      if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, nullptr, 0);
-      }
-    }
-  } child_guard{&child};
-  log->info(absl::StrFormat(
-      "clearlane run started (pid %d, metrics on port %d, log %s)", child,
-      metrics_port, run_log));
-  for (int i = 0; HttpGet(metrics_port, "/readyz").status != 200; ++i) {
+  // Every member ready (assigned its tasks), and still so a second later:
+  // the group has settled.
+  for (int i = 0, settled = 0; settled < 20; ++i) {
     if (auto st = child_failed()) return *st;
-    if (i > 1200) return absl::DeadlineExceededError("clearlane run not ready");
+    if (i > 2400) return absl::DeadlineExceededError("clearlane run not ready");
+    bool ready = true;
+    for (const Child& c : children) {
+      ready = ready && HttpGet(c.metrics_port, "/readyz").status == 200;
+    }
+    settled = ready ? settled + 1 : 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
@@ -287,23 +319,36 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
       rd_kafka_message_destroy(m);
     }
   });
-  // Scrapes the child: its progress (documents processed), RSS and CPU.
+  // Scrapes the children: their progress (documents processed), RSS and
+  // CPU, summed.
   std::atomic<int64_t> processed{0};
-  std::string last_scrape;
-  absl::Mutex scrape_mu;
   std::thread sample_thread([&] {
     auto sampled = LoadClock::now() - std::chrono::seconds(1);
+    std::vector<int64_t> each(children.size(), 0);
     while (!stop) {
-      const HttpResponse r = HttpGet(metrics_port, "/metrics");
-      if (r.status == 200) {
-        processed =
-            static_cast<int64_t>(SumOf(r.body, "clearlane_documents_total"));
-        absl::MutexLock lock(&scrape_mu);
-        last_scrape = r.body;
+      for (size_t i = 0; i < children.size(); ++i) {
+        const HttpResponse r = HttpGet(children[i].metrics_port, "/metrics");
+        if (r.status == 200) {
+          each[i] =
+              static_cast<int64_t>(SumOf(r.body, "clearlane_documents_total"));
+        }
       }
+      int64_t all = 0;
+      for (int64_t d : each) all += d;
+      processed = all;
       if (LoadClock::now() - sampled >= std::chrono::seconds(1)) {
         sampled = LoadClock::now();
-        if (auto p = ReadProcess(child)) recorder->SampleProcess(*p);
+        ProcessSample sum;
+        bool any = false;
+        for (const Child& c : children) {
+          if (auto p = c.pid > 0 ? ReadProcess(c.pid) : std::nullopt) {
+            sum.cpu_seconds += p->cpu_seconds;
+            sum.resident_bytes += p->resident_bytes;
+            sum.virtual_bytes += p->virtual_bytes;
+            any = true;
+          }
+        }
+        if (any) recorder->SampleProcess(sum);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -406,14 +451,46 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
   }
   summary->wall_seconds = recorder->elapsed() - 3;
   progress.Show(*recorder, /*final=*/true);
-  const std::string scrape = HttpGet(metrics_port, "/metrics").body;
-  kill(child, SIGTERM);
-  int status = 0;
-  waitpid(child, &status, 0);
-  child = -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrFormat(
-        "clearlane run did not stop cleanly; its log: %s", run_log));
+  // Each member's scrape, and one exposition of them all (the sums below).
+  std::string scrape;
+  std::vector<double> documents(children.size()), cpu(children.size());
+  for (size_t i = 0; i < children.size(); ++i) {
+    const std::string one = HttpGet(children[i].metrics_port, "/metrics").body;
+    documents[i] = SumOf(one, "clearlane_documents_total");
+    if (auto p = ReadProcess(children[i].pid)) cpu[i] = p->cpu_seconds;
+    scrape += one;
+  }
+  for (Child& c : children) kill(c.pid, SIGTERM);
+  for (Child& c : children) {
+    int status = 0;
+    waitpid(c.pid, &status, 0);
+    c.pid = -1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return absl::InternalError(absl::StrFormat(
+          "clearlane run did not stop cleanly; its log: %s", c.log));
+    }
+  }
+  {
+    std::string each;
+    double total = 0, cpu_total = 0;
+    for (size_t i = 0; i < children.size(); ++i) {
+      total += documents[i];
+      cpu_total += cpu[i];
+      absl::StrAppendFormat(
+          &each,
+          "%s instance %d: %.0f documents, %.0f documents/s, %.1f CPU s "
+          "(%.1f us a document)",
+          i == 0 ? "" : ";", i, documents[i],
+          summary->wall_seconds > 0 ? documents[i] / summary->wall_seconds : 0,
+          cpu[i], documents[i] > 0 ? cpu[i] / documents[i] * 1e6 : 0);
+    }
+    summary->notes.push_back(absl::StrFormat(
+        "Instances (group.members = %s): %d;%s. In all %.0f documents, "
+        "%.0f documents/s, %.1f CPU s of the members (%.1f us a document; "
+        "the harness and the embedded broker share the machine).",
+        n > 1 ? "many" : "one", n, each, total,
+        summary->wall_seconds > 0 ? total / summary->wall_seconds : 0,
+        cpu_total, total > 0 ? cpu_total / total * 1e6 : 0));
   }
 
   summary->state_live_bytes =
@@ -458,8 +535,10 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
       "broker keeps only the last few megabytes of each partition.",
       window));
   summary->via = absl::StrFormat(
-      "Kafka end to end: `clearlane run` (a child process, --sync=%s) on "
+      "Kafka end to end: `clearlane run` (%s, --sync=%s) on "
       "%s, input topic of %d partitions",
+      n == 1 ? std::string("a child process")
+             : absl::StrFormat("%d child processes in one consumer group", n),
       o.sync ? "epoch" : "none",
       o.bootstrap.empty() ? "the embedded mock cluster (3 brokers)"
                           : "the cluster at " + o.bootstrap,

@@ -224,6 +224,13 @@ int RunLoadtest(const LoadtestOptions& o, std::FILE* err) {
   if (o.via != "engine" && o.via != "kafka") {
     return fail(absl::InvalidArgumentError("--via: engine or kafka"));
   }
+  if (o.instances > 1 &&
+      (o.via != "kafka" || (o.input.empty() && o.flow != "import"))) {
+    return fail(absl::InvalidArgumentError(
+        "--instances above 1 needs --via kafka and --flow import: the "
+        "members of a consumer group divide import documents only "
+        "(docs/kafka-mode.md \"Scaling out\")"));
+  }
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   if (ec) {

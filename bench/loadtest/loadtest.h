@@ -31,6 +31,10 @@ struct LoadtestOptions {
   // empty: an embedded mock cluster.
   std::string bootstrap;
   int kafka_partitions = 32;
+  // Kafka: how many `clearlane run` processes share the work as members of
+  // one consumer group (group.members = many, import flows only when more
+  // than one).
+  int instances = 1;
   // Kafka: lines "key = value" added to the run configuration of the
   // `clearlane run` child (docs/kafka-mode.md), after the harness's own
   // (a key the harness writes is refused by run as given twice).

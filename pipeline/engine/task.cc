@@ -66,6 +66,19 @@ std::optional<int64_t> Task::Process(DecodedRecord& record,
     DeadLetter(record, source, outcome.code(), outcome.detail());
     return std::nullopt;
   }
+  if (import_only_ && TypeOf(record.doc) >= DocType::kCeb303) {
+    const auto from = source.SourceOf(record.origin);
+    const TopicSource* topic = std::get_if<TopicSource>(&from);
+    context_->Fail(absl::FailedPreconditionError(absl::StrFormat(
+        "%s [%d] offset %d is an export document (%s): group.members = many "
+        "divides import documents only, since stage L does not cross "
+        "processes yet (docs/kafka-mode.md \"Scaling out\"); stopping "
+        "before it changes anything",
+        topic ? topic->topic : std::string_view("?"),
+        topic ? topic->partition : -1, topic ? topic->offset : -1,
+        DocTypeName(TypeOf(record.doc)))));
+    return std::nullopt;
+  }
   context_->set_watermark(watermark);
   std::string form =
       !record.state_form.empty()

@@ -41,6 +41,10 @@ class Task {
 
   void set_metrics(Metrics* m) { metrics_ = m; }
   const Clearance& clearance() const { return clearance_; }
+  // A group of many members divides import documents only (stage L does
+  // not cross processes yet): an export document stops the engine, before
+  // it changes anything, with a message naming where it came from.
+  void set_import_only(bool on) { import_only_ = on; }
 
   // Processes one record from `source`. The operators see `watermark`,
   // the event time before the record. Returns the document's appTime when
@@ -76,6 +80,7 @@ class Task {
   EpochCommitter* epoch_;
   KeyedHash hash_;
   const bool mask_dead_letters_;
+  bool import_only_ = false;
   Metrics* metrics_ = nullptr;
 };
 

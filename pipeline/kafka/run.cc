@@ -702,7 +702,10 @@ absl::Status Runner::Run() {
   source_->set_exchange_topics(config_.allowance_topic, config_.answers_topic,
                                config_.closed_lists_topic);
   source_->set_input_partitions(input_partitions_);
-  if (config_.many_members) source_->set_task_mover(this);
+  if (config_.many_members) {
+    source_->set_task_mover(this);
+    engine_->task().set_import_only(true);
+  }
   engine_->context().set_exchange_through_topics(true);
   st = source_->Restore(engine_->run().position);
   // With many members a new state is the rule (a member joining), and
