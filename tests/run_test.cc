@@ -422,6 +422,17 @@ class RunTest : public ::testing::Test {
     running_.erase(pid);
     return Wait(pid);
   }
+  // Waits up to a minute for `pid` to stop by itself; its exit status.
+  std::optional<int> AwaitExit(pid_t pid) {
+    std::optional<int> code;
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (!code && Clock::now() < deadline) {
+      code = Exited(pid);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (code) running_.erase(pid);
+    return code;
+  }
 
   // Every record of `topic`, partition by partition, but those of the
   // other instance some tests write (kOtherInstance) unless `other`.
@@ -1356,14 +1367,8 @@ TEST_F(RunTest, ASecondGroupMemberIsRefusedAndTheFirstGoesOn) {
       // this test is about the group.
       StartRun(Config((dir_ / "second").string(),
                       "instance.id = second\nfresh.state = allow\n"));
-  std::optional<int> code;
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!code && Clock::now() < deadline) {
-    code = Exited(second);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::optional<int> code = AwaitExit(second);
   ASSERT_TRUE(code.has_value()) << "the newcomer did not stop\n" << Slurp(log_);
-  running_.erase(second);
   EXPECT_EQ(*code, 2) << Slurp(log_);
   EXPECT_FALSE(Exited(first).has_value()) << Slurp(log_);
   const std::string log = Slurp(log_);
@@ -1464,24 +1469,47 @@ TEST_F(RunTest, AnExportDocumentStopsAMemberOfMany) {
                     RD_KAFKA_V_VALUE(waybill.data(), waybill.size()),
                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   ASSERT_EQ(rd_kafka_flush(producer_, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  const auto await_exit = [&](pid_t pid) {
-    std::optional<int> code;
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (!code && Clock::now() < deadline) {
-      code = Exited(pid);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (code) running_.erase(pid);
-    return code;
-  };
-  EXPECT_EQ(await_exit(run), std::optional<int>(2)) << Slurp(log_);
+  EXPECT_EQ(AwaitExit(run), std::optional<int>(2)) << Slurp(log_);
   EXPECT_EQ(CountInLog("is an export document (CEB505): group.members = many "
                        "divides import documents only"),
             1)
       << Slurp(log_);
   // Restarted, it stops on the same document: nothing skipped it.
-  EXPECT_EQ(await_exit(StartRun(config)), std::optional<int>(2)) << Slurp(log_);
+  EXPECT_EQ(AwaitExit(StartRun(config)), std::optional<int>(2)) << Slurp(log_);
   EXPECT_EQ(CountInLog("is an export document (CEB505)"), 2) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
+// Zombie fencing with many members (KIP-447): every transaction carries
+// the input positions with the consumer group's metadata, and a member the
+// group has moved on from has its transaction refused. The embedded
+// broker checks no generation, so the refusal is injected: the member
+// stops without publishing its epoch (exit status 2), and its restart
+// publishes every output once.
+TEST_F(RunTest, AMemberTheGroupMovedOnFromStopsWithoutPublishing) {
+  Generate(600, 93);
+  Replay();
+  const std::string config = Config(
+      (dir_ / "state").string(), "group.members = many\ninstance.id = first\n");
+  const pid_t run = StartRun(config);
+  WaitForLog("tasks here now: [0,1,2,3]", 1);
+  Produce(0, records_.size() / 2);
+  WaitForDecisions(expected_decisions_.size() / 3);
+  // TxnOffsetCommit is Kafka API key 28.
+  rd_kafka_mock_push_request_errors(cluster_, 28, 1,
+                                    RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+  Produce(records_.size() / 2, records_.size());
+  const std::optional<int> code = AwaitExit(run);
+  ASSERT_TRUE(code.has_value()) << "the zombie went on\n" << Slurp(log_);
+  EXPECT_EQ(*code, 2) << Slurp(log_);
+  EXPECT_EQ(CountInLog("the consumer group refused this member's "
+                       "transaction"),
+            1)
+      << Slurp(log_);
+  const pid_t again = StartRun(config);
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(log_);
   ExpectReplaysOutputs();
 }
 

@@ -58,8 +58,27 @@ absl::Status RecordCollector::Publish(OutputStream s, int64_t seq,
 absl::Status RecordCollector::Flush() {
   if (pending_.empty()) return absl::OkStatus();
   for (int attempt = 1;; ++attempt) {
-    rd_kafka_error_t* e = rd_kafka_commit_transaction(rk_, 60000);
+    rd_kafka_error_t* e = SendOffsets();
+    if (!e) e = rd_kafka_commit_transaction(rk_, 60000);
     if (!e) break;
+    if (const rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+        code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+        code == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+        code == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+      // A zombie: the group gave this member's tasks to another while it
+      // was not looking (a long pause, a partition from the coordinator).
+      // Its epoch must not be published; the restart rejoins the group.
+      const std::string why = ErrorText(e);
+      if (rd_kafka_error_t* a = rd_kafka_abort_transaction(rk_, 60000)) {
+        log_->warn(absl::StrFormat("aborting: %s", ErrorText(a)));
+      }
+      in_transaction_ = false;
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "publishing outputs: the consumer group refused this member's "
+          "transaction (%s): the group has moved its tasks to another "
+          "member, so this one stops without publishing its epoch",
+          why));
+    }
     if (rd_kafka_error_is_fatal(e)) {
       return absl::UnavailableError(absl::StrFormat(
           "publishing outputs: %s (another instance with this "
@@ -117,6 +136,20 @@ std::vector<ChangelogEnd> RecordCollector::TakeChangelogEnds() {
   for (const auto& [p, end] : committed_) out.push_back(end);
   committed_.clear();
   return out;
+}
+
+rd_kafka_error_t* RecordCollector::SendOffsets() {
+  if (!consumer_ || !offsets_) return nullptr;
+  rd_kafka_topic_partition_list_t* offsets = offsets_();
+  rd_kafka_error_t* e = nullptr;
+  if (offsets && offsets->cnt > 0) {
+    rd_kafka_consumer_group_metadata_t* group =
+        rd_kafka_consumer_group_metadata(consumer_);
+    e = rd_kafka_send_offsets_to_transaction(rk_, offsets, group, 60000);
+    rd_kafka_consumer_group_metadata_destroy(group);
+  }
+  if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
+  return e;
 }
 
 absl::Status RecordCollector::Produce(const Pending& p) {

@@ -27,6 +27,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,6 +71,18 @@ class RecordCollector : public OutputSink {
   // The topic of a stream and its partition count.
   void SetTopic(OutputStream s, const std::string& name, int partitions);
 
+  // With many members (docs/engine.md "What (d) and (a) must also get
+  // right", 5): every transaction also carries `offsets()` (the input
+  // positions, a list the collector destroys) with `consumer`'s group
+  // metadata, so the broker refuses a transaction of a member the group
+  // has moved on from (KIP-447). That refusal stops publishing with
+  // FailedPrecondition: the member lost its tasks.
+  using OffsetsSource = std::function<rd_kafka_topic_partition_list_t*()>;
+  void set_group_fencing(rd_kafka_t* consumer, OffsetsSource offsets) {
+    consumer_ = consumer;
+    offsets_ = std::move(offsets);
+  }
+
   // Publishes what `outbox` committed and the topics lack. Reading a
   // partition's tail takes a consumer of its own, outside the group, which
   // `new_reader` makes (once a partition).
@@ -112,6 +125,9 @@ class RecordCollector : public OutputSink {
   // ChangelogPartition.
   int32_t PartitionOf(OutputStream s, std::string_view key) const;
   absl::Status Produce(const Pending& p);
+  // Adds the input positions and the group's metadata to the open
+  // transaction (set_group_fencing); the error, if any (the caller's).
+  rd_kafka_error_t* SendOffsets();
   // The greatest clearlane-seq of this instance's records (any
   // instance's, without `only_ours`) at the end of a partition, -1 if it
   // has none there: every record of the stream below it in that partition
@@ -130,6 +146,8 @@ class RecordCollector : public OutputSink {
   bool Ours(rd_kafka_message_t* m) const;
 
   rd_kafka_t* rk_;
+  rd_kafka_t* consumer_ = nullptr;  // set_group_fencing's
+  OffsetsSource offsets_;
   std::string instance_;
   Logger log_;
   // By OutputStream; the changelog's topic is unset without a changelog.

@@ -128,6 +128,15 @@ class Runner : public DriverObserver, public TaskMover {
   // group.members = many: the tasks this process owns; none known before
   // the first assignment (the state opened with every task in memory).
   std::optional<std::set<int32_t>> owned_;
+  // With many members: the input positions at the last commit, which the
+  // next transaction carries with the group's metadata.
+  struct OffsetsDeleter {
+    void operator()(rd_kafka_topic_partition_list_t* l) const {
+      rd_kafka_topic_partition_list_destroy(l);
+    }
+  };
+  std::unique_ptr<rd_kafka_topic_partition_list_t, OffsetsDeleter>
+      group_offsets_;
   bool closed_ = false;
 };
 
@@ -503,8 +512,13 @@ void Runner::AfterCommit() {
                                 w ? FormatTime14(FromEpochSeconds(*w)) : "-",
                                 where));
   }
-  if (list->cnt > 0) rd_kafka_commit(consumer_.get(), list, /*async=*/1);
-  rd_kafka_topic_partition_list_destroy(list);
+  if (config_.many_members) {
+    // Sent with the next transaction instead (group fencing).
+    group_offsets_.reset(list);
+  } else {
+    if (list->cnt > 0) rd_kafka_commit(consumer_.get(), list, /*async=*/1);
+    rd_kafka_topic_partition_list_destroy(list);
+  }
   if (!metrics_) return;
   // Lag from the high watermarks the last fetches brought (no request).
   for (const PartitionId& p : source_->assigned()) {
@@ -580,6 +594,19 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
     }
   }
   engine_->epochs().ForgetTaskPositions();
+  if (group_offsets_) {
+    // The next transaction's offsets: of this process's partitions only.
+    rd_kafka_topic_partition_list_t* kept =
+        rd_kafka_topic_partition_list_new(group_offsets_->cnt);
+    for (int i = 0; i < group_offsets_->cnt; ++i) {
+      const rd_kafka_topic_partition_t& p = group_offsets_->elems[i];
+      if (tasks.contains(p.partition)) {
+        rd_kafka_topic_partition_list_add(kept, p.topic, p.partition)->offset =
+            p.offset;
+      }
+    }
+    group_offsets_.reset(kept);
+  }
   const std::set<int32_t> forgot(forget.begin(), forget.end()),
       came(adopt.begin(), adopt.end());
   log_->info(absl::StrFormat(
@@ -733,6 +760,15 @@ absl::Status Runner::Run() {
                            [this] { return NewTailReader(); });
   }
   if (!st.ok()) return st;
+  if (config_.many_members) {
+    // Zombie fencing (KIP-447): a transaction of a member the group has
+    // moved on from is refused.
+    outputs_->set_group_fencing(consumer_.get(), [this] {
+      return group_offsets_
+                 ? rd_kafka_topic_partition_list_copy(group_offsets_.get())
+                 : nullptr;
+    });
+  }
   engine_->epochs().StartPublishing(outputs_.get());
   engine_->epochs().set_changelog_ends_source([this] {
     std::vector<ChangelogEnd> ends = outputs_->TakeChangelogEnds();
