@@ -437,19 +437,28 @@ absl::Status RunLoadThroughKafka(const LoadtestOptions& o,
   }
   if (!(*reader_file)->status().ok()) return (*reader_file)->status();
   rd_kafka_flush(producer.get(), 300000);
-  // Until clearlane processed everything and no decision came for 3 s.
+  // Until clearlane processed everything and no decision came for 3 s
+  // since (decisions may follow the last document by round trips through
+  // the exchange, more so with several members). The run ends at the
+  // later of the two.
+  std::optional<LoadClock::time_point> processed_at;
+  LoadClock::time_point end;
   while (true) {
     if (auto st = child_failed()) return *st;
     progress.Show(*recorder);
-    const auto last =
-        LoadClock::time_point(LoadClock::duration(last_decision_ns.load()));
-    if (processed.load() >= recorder->documents() &&
-        LoadClock::now() - last > std::chrono::seconds(3)) {
-      break;
+    const LoadClock::time_point now = LoadClock::now();
+    if (!processed_at && processed.load() >= recorder->documents()) {
+      processed_at = now;
+    }
+    if (processed_at) {
+      end = std::max(
+          *processed_at,
+          LoadClock::time_point(LoadClock::duration(last_decision_ns.load())));
+      if (now - end > std::chrono::seconds(3)) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  summary->wall_seconds = recorder->elapsed() - 3;
+  summary->wall_seconds = std::chrono::duration<double>(end - start).count();
   progress.Show(*recorder, /*final=*/true);
   // Each member's scrape, and one exposition of them all (the sums below).
   std::string scrape;
