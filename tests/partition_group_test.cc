@@ -145,6 +145,34 @@ TEST(PartitionGroup, WatermarkNeverGoesBack) {
   EXPECT_EQ(time.Advance(kT0 + seconds(23)), 350);
 }
 
+// With many members (RestartFromAssigned): a task that comes from
+// another process brings its partition's watermark, and the group's goes
+// back to it, so the task's timers wait for its partition; one assigned
+// without event time yet leaves the group with none until it has some.
+TEST(PartitionGroup, ARestartFromTheAssignedTakesTheirLeast) {
+  PartitionGroup time(kIdleTimeout);
+  time.Assign({kP0}, kT0);
+  time.Record(kP0, 900, kT0);
+  EXPECT_EQ(time.Advance(kT0), 900);
+  time.RestorePartition(kP1, 200);  // its logged position's
+  time.Assign({kP0, kP1}, kT0 + seconds(1));
+  time.RestartFromAssigned();
+  EXPECT_EQ(time.watermark(), 200);
+  EXPECT_EQ(time.Advance(kT0 + seconds(1)), 200);
+  time.Record(kP1, 500, kT0 + seconds(2));
+  EXPECT_EQ(time.Advance(kT0 + seconds(2)), 500);
+  time.Assign({kP0, kP1, kQ1}, kT0 + seconds(3));
+  time.RestartFromAssigned();
+  EXPECT_EQ(time.watermark(), std::nullopt);
+  EXPECT_EQ(time.Advance(kT0 + seconds(3)), std::nullopt);
+  time.Record(kQ1, 700, kT0 + seconds(4));
+  EXPECT_EQ(time.Advance(kT0 + seconds(4)), 500);
+  // Nothing assigned: no event time.
+  time.Assign({}, kT0 + seconds(5));
+  time.RestartFromAssigned();
+  EXPECT_EQ(time.watermark(), std::nullopt);
+}
+
 TEST(PartitionGroup, PartitionRebalancedAwayNoLongerHoldsTimeBack) {
   PartitionGroup time(kIdleTimeout);
   time.Assign({kP0, kP1}, kT0);

@@ -9,6 +9,20 @@ void PartitionGroup::Assign(const std::set<PartitionId>& partitions,
   dirty_ = true;
 }
 
+void PartitionGroup::RestartFromAssigned() {
+  std::optional<int64_t> least;
+  for (const PartitionId& id : assigned_) {
+    const std::optional<int64_t>& w = partitions_[id].watermark;
+    if (!w) {
+      least.reset();
+      break;
+    }
+    if (!least || *w < *least) least = w;
+  }
+  watermark_ = least;
+  dirty_ = true;
+}
+
 void PartitionGroup::RestorePartition(PartitionId p,
                                       std::optional<int64_t> watermark) {
   partitions_[p].watermark = watermark;

@@ -43,6 +43,13 @@ class PartitionGroup {
   // seen; what it knew of event time before stays.
   void Assign(const std::set<PartitionId>& partitions, Clock::time_point now);
   const std::set<PartitionId>& assigned() const { return assigned_; }
+  // With many members, after an assignment: the group's watermark is the
+  // least of the partitions now assigned (none while one has no event
+  // time yet), though that is behind it. A task that came from another
+  // process brings its partition's watermark, and its timers must wait
+  // for it, as they would in one process whose least partition it is;
+  // timers already fired stay fired.
+  void RestartFromAssigned();
 
   // Restores what the run record kept: a partition's watermark, and the
   // group's.

@@ -331,6 +331,7 @@ void TopicRecordSource::MoveTasks(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     }
   }
   Assign(partitions);
+  time_->RestartFromAssigned();
   rd_kafka_assign(rk, partitions);
 }
 
