@@ -210,6 +210,33 @@ absl::Status ApplyChangelogRecord(std::string_view key,
   return absl::OkStatus();
 }
 
+absl::Status RebuildTasks(StateStore* store,
+                          const absl::flat_hash_set<int32_t>& tasks,
+                          int32_t partitions, std::string_view instance,
+                          ChangelogCheckpoint* c, WriteBatch* batch) {
+  std::string key;
+  for (Store s : kLogged) {
+    StoreIterator it = store->NewIterator(s);
+    for (it.SeekToFirst(); it.Valid(); it.Next()) {
+      if (s == Store::kMeta && !TaskOfMetaKey(it.key())) continue;
+      key.assign(1, static_cast<char>(s));
+      key.append(it.key());
+      if (tasks.contains(ChangelogPartition(key, partitions))) {
+        batch->Delete(s, it.key());
+      }
+    }
+    if (!it.status().ok()) return it.status();
+  }
+  for (int32_t t : tasks) {
+    if (t < 0 || static_cast<size_t>(t) >= c->offsets.size()) continue;
+    c->offsets[t] = 0;
+    c->current_at[t] = -1;
+    c->marks[t].clear();
+    c->marks[t].emplace(std::string(instance), -1);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> LogWholeStateIfNeeded(StateStore* store, Outbox* outbox,
                                               RunRecord* run,
                                               std::string_view instance) {

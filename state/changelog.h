@@ -63,6 +63,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "state/outbox.h"
 #include "state/run_record.h"
@@ -110,7 +111,9 @@ inline bool RecordInItsPartition(std::string_view key, int32_t partition,
 // broker shows an aborted transaction's, comes later with that number).
 // This instance's own records are in the state whenever numbered below
 // its next changelog number (the state commits an epoch before it
-// publishes it), wherever the offset stands: the offset may lag.
+// publishes it), wherever the offset stands: the offset may lag. A
+// partition whose marks name this instance too is read back with its
+// records (RebuildTasks).
 // Also when (ms since the epoch) each partition was last known reflected
 // to a point written then or later (-1: never), which says whether the
 // deletions logged since are still there (tombstones, changelog_restore.h).
@@ -127,6 +130,19 @@ absl::StatusOr<ChangelogCheckpoint> DecodeChangelogCheckpoint(
 // checkpoints, or one that never met its changelog).
 absl::StatusOr<std::optional<ChangelogCheckpoint>> ReadChangelogCheckpoint(
     const StateStore& store);
+
+// The tasks (changelog partitions among `partitions`) are to be read back
+// whole from their changelog, this instance's records included: their
+// logged state is deleted in `batch` (every key whose changelog record
+// goes to one of their partitions, the run record aside) and `c` made to
+// say that the state holds nothing of their partitions, with a mark of
+// `instance` at -1 (ChangelogCheckpoint), which the caller puts in
+// `batch`. A member of many drops an epoch it committed and did not
+// publish once its tasks ran elsewhere (docs/engine.md "Point 4").
+absl::Status RebuildTasks(StateStore* store,
+                          const absl::flat_hash_set<int32_t>& tasks,
+                          int32_t partitions, std::string_view instance,
+                          ChangelogCheckpoint* c, WriteBatch* batch);
 
 // Restore: puts the change a record holds into `batch` (a null `value` is
 // a tombstone). DataLoss when the record is not one clearlane writes.

@@ -501,13 +501,17 @@ class RunTest : public ::testing::Test {
   }
 
   // Waits until the log holds `what` `n` times.
-  void WaitForLog(const std::string& what, int64_t n) {
+  // Waits up to a minute for `what` to be `n` times in `log` (the run's
+  // when empty).
+  void WaitForLog(const std::string& what, int64_t n,
+                  const std::string& log = "") {
+    const std::string& in = log.empty() ? log_ : log;
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     while (Clock::now() < deadline) {
-      if (CountInLog(what) >= n) return;
+      if (CountInLog(what, in) >= n) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    ADD_FAILURE() << "no " << what << " in the log";
+    ADD_FAILURE() << "no " << what << " in\n" << Slurp(in);
   }
 
   // Waits until the decisions topic holds `n` records (or `patience`
@@ -646,7 +650,10 @@ class RunTest : public ::testing::Test {
   // The outputs equal replay's: every decision once, every dead letter
   // once, sequence numbers without gaps or repeats.
   // Each instance numbers its outputs apart, 0, 1, 2, ... without a gap.
-  void ExpectReplaysOutputs() {
+  // `numbers_may_skip`: a member dropped an epoch it had numbered
+  // (docs/engine.md "Point 4"), so its numbers need not be contiguous;
+  // each is still given once.
+  void ExpectReplaysOutputs(bool numbers_may_skip = false) {
     const std::vector<Out> decisions = Consume("decisions");
     std::multiset<std::string> got;
     std::map<std::string, std::set<int64_t>> seqs;
@@ -672,6 +679,7 @@ class RunTest : public ::testing::Test {
     size_t numbered = 0;
     for (const auto& [instance, numbers] : seqs) {
       numbered += numbers.size();
+      if (numbers_may_skip) continue;
       EXPECT_EQ(*numbers.begin(), 0) << instance;
       EXPECT_EQ(*numbers.rbegin(), static_cast<int64_t>(numbers.size()) - 1)
           << instance;
@@ -1561,6 +1569,81 @@ TEST_F(RunTest, AMemberTheGroupMovedOnFromStopsWithoutPublishing) {
   ProduceClocks();
   WaitForDecisions(expected_decisions_.size());
   EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(log_);
+  ExpectReplaysOutputs();
+}
+
+// Point 4 (docs/engine.md): a member killed once an epoch is committed
+// and before any of it is published (a test's fault,
+// CLEARLANE_TEST_KILL_BEFORE_PUBLISH) leaves the epoch in its outbox. A
+// second member takes every task meanwhile, from the changelog without
+// the epoch, and decides its lists. When the first comes back, the epoch
+// is dropped, not published (that would decide those lists twice), and
+// the tasks it touched are read back whole from the changelog. Every
+// output once, equal to replay's; the first's numbers skip the epoch's.
+TEST_F(RunTest, AnUnpublishedEpochIsDroppedOnceItsTasksRanElsewhere) {
+  Generate(600, 97);
+  Replay();
+  const std::string many = "group.members = many\n";
+  const std::string first_conf = Config(
+      (dir_ / "first").string(), many + "instance.id = first\n", "first.conf");
+  const std::string first_log = (dir_ / "first.log").string();
+  const std::string second_log = (dir_ / "second.log").string();
+  setenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH", "3", 1);
+  const pid_t first = StartRun(first_conf, first_log);
+  unsetenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH");
+  WaitForLog("tasks here now: [0,1,2,3]", 1, first_log);
+  Produce(0, records_.size() / 2);
+  EXPECT_EQ(AwaitExit(first), std::optional<int>(128 + SIGKILL))
+      << Slurp(first_log);
+  const size_t before = Consume("decisions").size();
+  const pid_t second =
+      StartRun(Config((dir_ / "second").string(),
+                      many + "instance.id = second\n", "second.conf"),
+               second_log);
+  WaitForLog("tasks here now: [0,1,2,3]", 1, second_log);
+  // The second decides what the first's epoch had decided, and more.
+  WaitForDecisions(before + 10);
+  const pid_t again = StartRun(first_conf, first_log);
+  WaitForLog("dropped what the last run committed and did not publish", 1,
+             first_log);
+  Produce(records_.size() / 2, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(first_log);
+  EXPECT_EQ(Stop(second, SIGTERM), 0) << Slurp(second_log);
+  ExpectReplaysOutputs(/*numbers_may_skip=*/true);
+  std::map<std::string, int64_t> by_instance;
+  for (const Out& o : Consume("decisions")) ++by_instance[o.instance];
+  EXPECT_GT(by_instance["first"], 0);
+  EXPECT_GT(by_instance["second"], 0);
+}
+
+// The other side of point 4: the member killed before publishing comes
+// back with every task its epoch touched, and no other member ran them
+// meanwhile: the epoch is published, each output once, numbered without
+// a gap.
+TEST_F(RunTest, AnUnpublishedEpochIsPublishedWhenItsTasksStayed) {
+  Generate(600, 99);
+  Replay();
+  const std::string config = Config(
+      (dir_ / "state").string(), "group.members = many\ninstance.id = first\n");
+  setenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH", "3", 1);
+  const pid_t run = StartRun(config);
+  unsetenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH");
+  WaitForLog("tasks here now: [0,1,2,3]", 1);
+  Produce(0, records_.size() / 2);
+  EXPECT_EQ(AwaitExit(run), std::optional<int>(128 + SIGKILL)) << Slurp(log_);
+  const pid_t again = StartRun(config);
+  WaitForLog(
+      "publishing what the last run committed and did not publish: "
+      "its tasks",
+      1);
+  Produce(records_.size() / 2, records_.size());
+  ProduceClocks();
+  WaitForDecisions(expected_decisions_.size());
+  EXPECT_EQ(Stop(again, SIGTERM), 0) << Slurp(log_);
+  EXPECT_EQ(CountInLog("dropped what the last run committed"), 0)
+      << Slurp(log_);
   ExpectReplaysOutputs();
 }
 

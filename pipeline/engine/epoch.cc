@@ -1,5 +1,7 @@
 #include "pipeline/engine/epoch.h"
 
+#include <signal.h>
+
 #include <algorithm>
 
 #include "model/event_time.h"
@@ -88,6 +90,14 @@ absl::Status EpochCommitter::Commit() {
 absl::Status EpochCommitter::Publish(const std::vector<Output>& outputs,
                                      double* seconds) {
   if (write_ahead_) return absl::OkStatus();  // they went to the sink
+  if (kill_before_publish_ > 0 &&
+      std::any_of(outputs.begin(), outputs.end(),
+                  [](const Output& o) {
+                    return o.stream == OutputStream::kReceipts;
+                  }) &&
+      ++epochs_with_decisions_ == kill_before_publish_) {
+    raise(SIGKILL);
+  }
   const auto start = Clock::now();
   absl::Status st;
   for (const Output& o : outputs) {
@@ -118,6 +128,7 @@ absl::Status EpochCommitter::Landed() {
 }
 
 absl::Status EpochCommitter::CommitEpoch() {
+  if (holding_) return absl::OkStatus();
   const auto start = Clock::now();
   absl::Status st = Landed();
   if (st.ok()) st = sink_status_;

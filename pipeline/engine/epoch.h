@@ -118,6 +118,20 @@ class EpochCommitter {
   void set_task_positions_source(absl::AnyInvocable<TaskPositions()> f) {
     task_positions_source_ = std::move(f);
   }
+  // A test's fault (CLEARLANE_TEST_KILL_BEFORE_PUBLISH, run.cc): the
+  // process kills itself (SIGKILL) once the n-th epoch holding decisions
+  // is committed, before anything of it is published. 0: never.
+  void set_kill_before_publish(int n) { kill_before_publish_ = n; }
+  // With many members, the epoch(s) the last run committed and did not
+  // publish wait for the member's first assignment (docs/engine.md
+  // "Point 4"): nothing commits meanwhile, and the outbox keeps them.
+  // Released once published or dropped; commits go on as usual.
+  void HoldUnpublished() { holding_ = true; }
+  void ReleaseUnpublished() {
+    holding_ = false;
+    published_ = run_->next_seq;
+  }
+  bool holding_unpublished() const { return holding_; }
   // Tasks moved in or out (a catch-up wrote their positions underneath):
   // the next commit writes every task's position.
   void ForgetTaskPositions() { task_positions_.clear(); }
@@ -236,6 +250,9 @@ class EpochCommitter {
   double in_flight_publish_seconds_ = 0;
   double last_commit_seconds_ = 0;
   bool committed_ = false;
+  bool holding_ = false;  // HoldUnpublished
+  int kill_before_publish_ = 0;
+  int epochs_with_decisions_ = 0;
   std::chrono::steady_clock::time_point store_figures_read_{};
 };
 

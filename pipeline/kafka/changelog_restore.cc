@@ -368,9 +368,14 @@ absl::Status ChangelogApplier::ApplyRecord(rd_kafka_message_t* m, int64_t seq) {
   if (seq <= floor_[p]) return absl::OkStatus();
   // A record without the header: the binary before, which ran alone.
   const std::string_view writer = InstanceOf(m).value_or(std::string_view());
-  if (writer == instance_ && seq < own_below_) return absl::OkStatus();
   auto& marks = at_.marks[p];
-  if (auto mark = marks.find(writer); mark == marks.end()) {
+  auto mark = marks.find(writer);
+  // This instance's records are in the state, unless its partition is
+  // being read back whole (a mark of this instance's: RebuildTasks).
+  if (writer == instance_ && seq < own_below_ && mark == marks.end()) {
+    return absl::OkStatus();
+  }
+  if (mark == marks.end()) {
     marks.emplace(std::string(writer), seq);
   } else if (seq <= mark->second) {
     return absl::OkStatus();
@@ -831,22 +836,63 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   return result;
 }
 
-absl::StatusOr<RestoreResult> CatchUpTasks(
-    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
-    const std::vector<int32_t>& tasks, std::string_view instance,
-    const RunRecord& run, const TombstoneRetention& tombstones,
-    StateStore* store, const Logger& log, Metrics* metrics) {
-  auto kept = ReadChangelogCheckpoint(*store);
+// The state's checkpoint of `partitions`; FailedPrecondition without one.
+absl::StatusOr<ChangelogCheckpoint> CheckpointOf(const StateStore& store,
+                                                 const std::string& topic,
+                                                 int32_t partitions) {
+  auto kept = ReadChangelogCheckpoint(store);
   if (!kept.ok()) return kept.status();
   if (!*kept || (*kept)->offsets.size() != static_cast<size_t>(partitions)) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "state %s has no checkpoint of changelog %s's %d partitions: a task "
         "is caught up from one (a restore and every start make it)",
-        store->path(), topic, partitions));
+        store.path(), topic, partitions));
   }
+  return **std::move(kept);
+}
+
+absl::StatusOr<std::set<int32_t>> TasksRunElsewhere(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const std::set<int32_t>& tasks, std::string_view instance,
+    const StateStore& store) {
+  auto kept = CheckpointOf(store, topic, partitions);
+  if (!kept.ok()) return kept.status();
+  std::vector<int64_t> from(partitions, -1), end(partitions, 0);
+  for (int32_t t : tasks) {
+    if (t < 0 || t >= partitions) continue;
+    auto bounds = WatermarkBounds(reader, topic, t);
+    if (!bounds.ok()) return bounds.status();
+    from[t] = kept->offsets[t];
+    end[t] = bounds->second;
+  }
+  std::set<int32_t> elsewhere;
+  rd_kafka_poll_set_consumer(reader);
+  absl::Status st = ReadPartitions(
+      reader, topic, from, end, nullptr,
+      [&](rd_kafka_message_t* m) -> absl::StatusOr<bool> {
+        const std::string_view key(static_cast<const char*>(m->key),
+                                   m->key_len);
+        if (InstanceOf(m).value_or(std::string_view()) == instance ||
+            IsRunRecordLogKey(key)) {
+          return true;
+        }
+        elsewhere.insert(m->partition);
+        return false;  // one is enough
+      });
+  if (!st.ok()) return st;
+  return elsewhere;
+}
+
+absl::StatusOr<RestoreResult> CatchUpTasks(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const std::vector<int32_t>& tasks, std::string_view instance,
+    const RunRecord& run, const TombstoneRetention& tombstones,
+    StateStore* store, const Logger& log, Metrics* metrics) {
+  auto kept = CheckpointOf(*store, topic, partitions);
+  if (!kept.ok()) return kept.status();
   ChangelogApplier applier(reader, topic, partitions, instance, store, log,
                            metrics);
-  applier.FromCheckpoint(**kept);
+  applier.FromCheckpoint(*kept);
   applier.OwnBelow(run.next_seq[static_cast<int>(OutputStream::kChangelog)]);
   std::vector<int64_t> from(partitions, -1);
   std::vector<bool> read(partitions, false);
@@ -855,7 +901,7 @@ absl::StatusOr<RestoreResult> CatchUpTasks(
   std::vector<int64_t> needed(partitions, INT64_MAX);
   for (int32_t t : tasks) {
     if (t < 0 || t >= partitions) continue;
-    from[t] = needed[t] = (*kept)->offsets[t];
+    from[t] = needed[t] = kept->offsets[t];
     read[t] = true;
   }
   std::vector<int64_t> low(partitions), high(partitions);

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,16 @@ absl::StatusOr<RestoreResult> CatchUpTasks(
     const std::vector<int32_t>& tasks, std::string_view instance,
     const RunRecord& run, const TombstoneRetention& tombstones,
     StateStore* store, const Logger& log, Metrics* metrics);
+
+// Of `tasks`, those whose changelog partition holds, past the state's
+// checkpoint, a record another instance wrote (its run record aside):
+// another member ran the task after this state last had it. Reads those
+// partitions from the checkpoint to their ends with `reader`, applying
+// nothing. FailedPrecondition without a checkpoint.
+absl::StatusOr<std::set<int32_t>> TasksRunElsewhere(
+    rd_kafka_t* reader, const std::string& topic, int32_t partitions,
+    const std::set<int32_t>& tasks, std::string_view instance,
+    const StateStore& store);
 
 // A standby: keeps `store` (a new state, or a standby's) a restore that
 // never ends, reading every partition to its end about once a second and

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -92,6 +93,13 @@ class Runner : public DriverObserver, public TaskMover {
   // A new state is rebuilt from the changelog when it holds records; the
   // engine is opened again on what was restored.
   absl::Status CatchUpWithChangelog();
+  // At a member's first assignment, the epoch(s) its last run committed
+  // and did not publish (HoldUnpublished): published when every task they
+  // touched is assigned here and no other member ran it since; otherwise
+  // dropped, and the tasks they touched read back whole from the
+  // changelog (docs/engine.md "Point 4"). Returns the tasks read back.
+  absl::StatusOr<std::set<int32_t>> SettleUnpublished(
+      const std::set<int32_t>& assigned);
   // How long the changelog keeps tombstones, and the wall clock.
   TombstoneRetention Tombstones() const {
     return {.retention_ms = config_.changelog_delete_retention_ms,
@@ -571,6 +579,12 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
       return st;
     }
   }
+  std::set<int32_t> rebuilt;
+  if (engine_->epochs().holding_unpublished()) {
+    auto settled = SettleUnpublished(tasks);
+    if (!settled.ok()) return settled.status();
+    rebuilt = *std::move(settled);
+  }
   std::map<int32_t, std::string> positions;
   RestoreResult caught{};
   if (!adopt.empty()) {
@@ -590,7 +604,11 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
     for (int32_t t : sorted) {
       auto logged = engine_->store().Get(Store::kMeta, TaskPositionKey(t));
       if (!logged.ok()) return logged.status();
-      if (*logged) positions[t] = **std::move(logged);
+      if (*logged) {
+        positions[t] = **std::move(logged);
+      } else if (rebuilt.contains(t)) {
+        positions[t] = "";  // starts over
+      }
     }
   }
   engine_->epochs().ForgetTaskPositions();
@@ -617,6 +635,74 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
       caught.applied, positions.size()));
   owned_ = tasks;
   return positions;
+}
+
+absl::StatusOr<std::set<int32_t>> Runner::SettleUnpublished(
+    const std::set<int32_t>& assigned) {
+  Outbox& outbox = engine_->outbox();
+  RunRecord& run = engine_->run();
+  std::set<int32_t> touched;
+  absl::Status st = outbox.ForEachUnpublished(
+      OutputStream::kChangelog, outbox.floor(OutputStream::kChangelog),
+      [&](int64_t, std::string_view key, std::string_view) {
+        if (!IsRunRecordLogKey(key)) {
+          touched.insert(ChangelogPartition(key, order_partitions_));
+        }
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  std::set<int32_t> elsewhere, mine;
+  for (int32_t t : touched) (assigned.contains(t) ? mine : elsewhere).insert(t);
+  if (!mine.empty()) {
+    auto reader = NewTailReader();
+    if (!reader.ok()) return reader.status();
+    auto ran = TasksRunElsewhere(reader->get(), config_.changelog_topic,
+                                 order_partitions_, mine, config_.instance_id,
+                                 engine_->store());
+    rd_kafka_consumer_close(reader->get());
+    if (!ran.ok()) return ran.status();
+    elsewhere.insert(ran->begin(), ran->end());
+  }
+  if (elsewhere.empty()) {
+    log_->info(absl::StrFormat(
+        "publishing what the last run committed and did not publish: its "
+        "tasks [%s] are here and ran nowhere else meanwhile",
+        absl::StrJoin(touched, ",")));
+    st = outputs_->Recover(outbox, [this] { return NewTailReader(); });
+    if (!st.ok()) return st;
+    engine_->epochs().ReleaseUnpublished();
+    return std::set<int32_t>();
+  }
+  // Another member has, or had, some of its tasks since, from a state
+  // without it (a broker aborts an unfinished transaction): publishing it
+  // would decide their lists twice. Every task it touched goes back to
+  // what the changelog holds, and redoes its inputs from there.
+  auto checkpoint = ReadChangelogCheckpoint(engine_->store());
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (!*checkpoint) {
+    return absl::FailedPreconditionError(
+        "the state has no changelog checkpoint to read tasks back from");
+  }
+  WriteBatch batch(engine_->store());
+  outbox.Trim(&batch, run.next_seq);
+  st = RebuildTasks(
+      &engine_->store(),
+      absl::flat_hash_set<int32_t>(touched.begin(), touched.end()),
+      order_partitions_, config_.instance_id, &**checkpoint, &batch);
+  if (!st.ok()) return st;
+  batch.Put(Store::kMeta, kChangelogCheckpointKey,
+            EncodeChangelogCheckpoint(**checkpoint));
+  PutRunRecord(run, &batch);
+  st = engine_->store().Commit(&batch);
+  if (!st.ok()) return st;
+  engine_->epochs().ReleaseUnpublished();
+  log_->warn(absl::StrFormat(
+      "dropped what the last run committed and did not publish: tasks [%s] "
+      "ran elsewhere meanwhile (of those it touched, [%s]); they are read "
+      "back whole from %s and redo their inputs from there",
+      absl::StrJoin(elsewhere, ","), absl::StrJoin(touched, ","),
+      config_.changelog_topic));
+  return touched;
 }
 
 absl::Status Runner::AwaitSpace(uint64_t about_to_write) {
@@ -741,12 +827,13 @@ absl::Status Runner::Run() {
       !config_.many_members) {
     st = RefuseFreshStateOnPublishedOutputs();
   }
+  int64_t logged_whole = 0;
   if (st.ok()) {
     auto logged = LogWholeStateIfNeeded(&engine_->store(), &engine_->outbox(),
                                         &engine_->run(), config_.instance_id);
     if (!logged.ok()) {
       st = logged.status();
-    } else if (*logged > 0) {
+    } else if ((logged_whole = *logged) > 0) {
       log_->info(absl::StrFormat(
           "the state has history its changelog %s lacks (it was written "
           "before clearlane kept one, or in the changelog's older layout): "
@@ -754,12 +841,24 @@ absl::Status Runner::Run() {
           config_.changelog_topic, *logged));
     }
   }
-  if (st.ok()) {
+  if (!st.ok()) return st;
+  if (config_.many_members && logged_whole == 0 &&
+      engine_->outbox().size() > 0) {
+    // Its tasks may run elsewhere by now: which they are is known at the
+    // first assignment (SettleUnpublished).
+    log_->info(
+        "the last run committed outputs it did not publish: held until "
+        "this member knows its tasks");
+    engine_->epochs().HoldUnpublished();
+  } else {
     log_->info("publishing what the last run committed and did not publish");
     st = outputs_->Recover(engine_->outbox(),
                            [this] { return NewTailReader(); });
+    if (!st.ok()) return st;
   }
-  if (!st.ok()) return st;
+  if (const char* kill = std::getenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH")) {
+    engine_->epochs().set_kill_before_publish(std::atoi(kill));
+  }
   if (config_.many_members) {
     // Zombie fencing (KIP-447): a transaction of a member the group has
     // moved on from is refused.

@@ -147,6 +147,24 @@ absl::Status TopicRecordSource::RestoreTask(std::string_view position) {
   return absl::OkStatus();
 }
 
+void TopicRecordSource::StartTaskOver(int32_t task) {
+  std::erase_if(others_, [&](const auto& e) { return e.first.second == task; });
+  for (int32_t input = 0; input < static_cast<int32_t>(topics_.size());
+       ++input) {
+    const PartitionId id{input, task};
+    taken_marks_.erase(id);
+    next_offsets_.erase(id);
+    if (ExchangeOf(input) == DecodedRecord::Exchange::kNone) {
+      time_->RestorePartition(id, std::nullopt);
+    } else if (task == 0 ||
+               ExchangeOf(input) != DecodedRecord::Exchange::kClosedLists) {
+      // Not its end, as for a task new to the state: what the partition
+      // holds was written for this task and never taken.
+      next_offsets_[id].offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+}
+
 std::map<std::pair<std::string, int32_t>, TopicRecordSource::Kept>
 TopicRecordSource::Entries() const {
   std::map<std::pair<std::string, int32_t>, Kept> all = others_;
@@ -311,7 +329,11 @@ void TopicRecordSource::MoveTasks(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       std::erase_if(others_,
                     [&](const auto& e) { return gone(e.first.second); });
       for (const auto& [task, position] : *moved) {
-        if (absl::Status st = RestoreTask(position); !st.ok()) status_ = st;
+        if (position.empty()) {
+          StartTaskOver(task);
+        } else if (absl::Status st = RestoreTask(position); !st.ok()) {
+          status_ = st;
+        }
       }
       owned_ = *tasks;
       Rewind();

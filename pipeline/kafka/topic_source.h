@@ -63,7 +63,9 @@ class TaskMover {
   // `tasks` are this process's from now on: those it no longer has are
   // forgotten, those new to it caught up from the changelog and adopted.
   // Returns, of the tasks caught up, the position each logged
-  // (TaskPositionKey), where one was.
+  // (TaskPositionKey), where one was, and an empty one for a task whose
+  // state is read back whole without one (the epoch that logged its
+  // first was dropped, docs/engine.md "Point 4"): it starts over.
   virtual absl::StatusOr<std::map<int32_t, std::string>> Move(
       const std::set<int32_t>& tasks) = 0;
 };
@@ -114,6 +116,9 @@ class TopicRecordSource : public RecordSource {
   // Restores one task's position (TaskPositions), over what it had of
   // the task's partitions.
   absl::Status RestoreTask(std::string_view position);
+  // A task with no position at all: its entries go, and it is read from
+  // the beginning of each of its partitions, the exchange's too.
+  void StartTaskOver(int32_t task);
   // Subscribes the consumer to the topics.
   absl::Status Subscribe();
 
