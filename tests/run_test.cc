@@ -22,6 +22,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -31,6 +33,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -236,12 +239,15 @@ class RunTest : public ::testing::Test {
   }
 
   // An import day with every anomaly, one buyer per list (see the top).
-  void Generate(int64_t orders, uint64_t seed, Flow flow = Flow::kImport) {
+  // `buyers`: how many buyers share the orders (few: some reach the
+  // yearly allowance).
+  void Generate(int64_t orders, uint64_t seed, Flow flow = Flow::kImport,
+                int64_t buyers = 10000000) {
     GeneratorOptions o;
     o.orders = orders;
     o.seed = seed;
     o.flow = flow;
-    o.buyers = 10000000;
+    o.buyers = buyers;
     AnomalyRates& a = o.anomalies;
     a.duplicates = a.stale = a.modifications = a.missing = 0.03;
     a.amount_mismatches = a.payer_mismatches = a.invalid_ids = 0.02;
@@ -652,25 +658,35 @@ class RunTest : public ::testing::Test {
   // Each instance numbers its outputs apart, 0, 1, 2, ... without a gap.
   // `numbers_may_skip`: a member dropped an epoch it had numbered
   // (docs/engine.md "Point 4"), so its numbers need not be contiguous;
-  // each is still given once.
-  void ExpectReplaysOutputs(bool numbers_may_skip = false) {
+  // each is still given once. `compared` maps a decision ("docType
+  // orderNo status reasons...", DecisionOf) to what of it must equal
+  // replay's, on both sides.
+  void ExpectReplaysOutputs(
+      bool numbers_may_skip = false,
+      std::function<std::string(const std::string&)> compared =
+          [](const std::string& d) { return d; }) {
     const std::vector<Out> decisions = Consume("decisions");
-    std::multiset<std::string> got;
+    std::multiset<std::string> got, expected;
+    for (const std::string& d : expected_decisions_) {
+      expected.insert(compared(d));
+    }
     std::map<std::string, std::set<int64_t>> seqs;
     for (const Out& o : decisions) {
-      got.insert(DecisionOf(o.value));
+      got.insert(compared(DecisionOf(o.value)));
       EXPECT_TRUE(seqs[o.instance].insert(o.seq).second)
           << "seq " << o.seq << " of " << o.instance << " twice";
       // Keyed by orderNo (contract §1).
       EXPECT_NE(o.value.find("\"orderNo\":\"" + o.key + "\""),
                 std::string::npos);
     }
-    EXPECT_EQ(got.size(), decisions.size()) << "a decision published twice";
+    EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(),
+              decisions.size())
+        << "a decision published twice";
     std::vector<std::string> missing, extra;
-    std::set_difference(expected_decisions_.begin(), expected_decisions_.end(),
-                        got.begin(), got.end(), std::back_inserter(missing));
-    std::set_difference(got.begin(), got.end(), expected_decisions_.begin(),
-                        expected_decisions_.end(), std::back_inserter(extra));
+    std::set_difference(expected.begin(), expected.end(), got.begin(),
+                        got.end(), std::back_inserter(missing));
+    std::set_difference(got.begin(), got.end(), expected.begin(),
+                        expected.end(), std::back_inserter(extra));
     EXPECT_TRUE(missing.empty() && extra.empty())
         << "missing: " << absl::StrJoin(missing, ", ")
         << "\nnot in replay: " << absl::StrJoin(extra, ", ")
@@ -1645,6 +1661,167 @@ TEST_F(RunTest, AnUnpublishedEpochIsPublishedWhenItsTasksStayed) {
   EXPECT_EQ(CountInLog("dropped what the last run committed"), 0)
       << Slurp(log_);
   ExpectReplaysOutputs();
+}
+
+// The issue's kill test, on an import day (`many` divides import
+// documents only: stage L does not cross processes yet). Three members,
+// each killed again and again at the point to which a real broker
+// reduces any kill (the epoch committed, none of it published: the
+// fault; the embedded broker would show a transaction cut halfway, which
+// no real broker does, docs/engine.md "Point 4"); a fourth joins midway
+// and leaves cleanly; twice a member's state directory is deleted with
+// it. Every decision and dead letter once, equal to replay's; every list
+// one decision; no buyer's released total for a year over 26000.00.
+TEST_F(RunTest, MembersKilledAgainAndAgainDecideEachListOnce) {
+  // 100 buyers for 1,500 orders: some reach their yearly allowance.
+  Generate(1500, 101, Flow::kImport, 100);
+  Replay();
+  struct Member {
+    std::string name, conf, log;
+    pid_t pid = -1;
+  };
+  std::vector<Member> members(4);
+  for (int i = 0; i < 4; ++i) {
+    Member& m = members[i];
+    m.name = absl::StrFormat("m%d", i);
+    m.conf = Config((dir_ / m.name).string(),
+                    "group.members = many\ninstance.id = " + m.name + "\n",
+                    m.name + ".conf");
+    m.log = (dir_ / (m.name + ".log")).string();
+  }
+  std::mt19937 random(101);
+  int kills = 0, lost = 0;
+  constexpr int kKills = 12;
+  // Started with the fault at its 1st to 3rd epoch of decisions while
+  // kills are wanted.
+  const auto start = [&](Member& m, bool killed) {
+    if (killed) {
+      setenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH",
+             std::to_string(1 + random() % 3).c_str(), 1);
+    }
+    m.pid = StartRun(m.conf, m.log);
+    unsetenv("CLEARLANE_TEST_KILL_BEFORE_PUBLISH");
+  };
+  // Restarts the members that killed themselves.
+  const auto restart_dead = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      Member& m = members[i];
+      int status = 0;
+      if (waitpid(m.pid, &status, WNOHANG) != m.pid) continue;
+      running_.erase(m.pid);
+      ASSERT_EQ(testing::ExitCode(status), 128 + SIGKILL) << Slurp(m.log);
+      ++kills;
+      // Twice, the state directory goes with the process: it comes back
+      // from the changelog alone.
+      if (kills == 4 || kills == 8) {
+        fs::remove_all(dir_ / m.name);
+        ++lost;
+      }
+      start(m, kills < kKills);
+    }
+  };
+  for (int i = 0; i < 3; ++i) start(members[i], true);
+  const size_t chunks = 24, chunk = records_.size() / chunks + 1;
+  for (size_t c = 0; c < chunks; ++c) {
+    Produce(std::min(records_.size(), c * chunk),
+            std::min(records_.size(), (c + 1) * chunk));
+    if (c == 6) start(members[3], false);
+    if (c == 16) {
+      EXPECT_EQ(Stop(members[3].pid, SIGTERM), 0) << Slurp(members[3].log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    restart_dead(3);
+  }
+  ProduceClocks();
+  // The last faults fire on what is left; restarted without them.
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Consume("decisions").size() < expected_decisions_.size() &&
+         Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    restart_dead(3);
+  }
+  WaitForDecisions(expected_decisions_.size());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Stop(members[i].pid, SIGTERM), 0) << Slurp(members[i].log);
+  }
+  EXPECT_GE(kills, 10);
+  EXPECT_EQ(lost, 2);
+  int64_t restored = 0;
+  for (const Member& m : members) {
+    restored += CountInLog("restored the state from", m.log);
+  }
+  EXPECT_GE(restored, 2 + 1);  // the fourth's too
+  // Which of a buyer's lists fit the allowance depends on the order in
+  // which they reach stage B, which the interleaving of tasks (and, in
+  // one Kafka process already, of the exchange's partitions) decides:
+  // the lists of a buyer who reached the limit, and their cancels and
+  // returns, are compared by list, once each; the rest whole.
+  std::map<std::string, std::string> buyer_of;
+  for (const std::string& line : records_) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view type, order, buyer;
+    if (parser.parse(line).get(doc) || doc["docType"].get(type) ||
+        type != "CEB621" || doc["orderNo"].get(order) ||
+        doc["buyerIdNumber"].get(buyer)) {
+      continue;
+    }
+    buyer_of[std::string(order)] = std::string(buyer);
+  }
+  const auto order_of = [](const std::string& d) {
+    const size_t from = d.find(' ') + 1;
+    return d.substr(from, d.find(' ', from) - from);
+  };
+  std::set<std::string> limited;  // buyers who reached it, either side
+  std::vector<std::string> all(expected_decisions_.begin(),
+                               expected_decisions_.end());
+  const std::vector<Out> decisions = Consume("decisions");
+  for (const Out& o : decisions) all.push_back(DecisionOf(o.value));
+  for (const std::string& d : all) {
+    if (absl::StrContains(d, "ANNUAL_LIMIT_EXCEEDED")) {
+      limited.insert(buyer_of[order_of(d)]);
+    }
+  }
+  std::set<std::string> buyers;
+  for (const auto& [order, buyer] : buyer_of) buyers.insert(buyer);
+  EXPECT_GE(limited.size(), 3u) << "the limit is not tested";
+  EXPECT_LT(limited.size(), buyers.size() / 2) << "little compared whole";
+  ExpectReplaysOutputs(/*numbers_may_skip=*/true, [&](const std::string& d) {
+    if (!limited.contains(buyer_of[order_of(d)])) return d;
+    return d.substr(0, d.find(' ', d.find(' ') + 1));  // docType orderNo
+  });
+  // Each buyer's released total for the year stays within 26000.00, and
+  // counts only what was released (cents).
+  std::map<std::string, int64_t> released, highest;
+  for (const Out& o : decisions) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element r = parser.parse(o.value);
+    std::string_view total, dutiable;
+    if (r["annualTotal"].get(total) ||
+        r["tax"]["dutiableValue"].get(dutiable)) {
+      continue;
+    }
+    const auto cents = [](std::string_view v) {
+      double d = 0;
+      EXPECT_TRUE(absl::SimpleAtod(std::string(v), &d)) << v;
+      return static_cast<int64_t>(std::llround(d * 100));
+    };
+    const std::string& buyer =
+        buyer_of[std::string(std::string_view(r["orderNo"]))];
+    released[buyer] += cents(dutiable);
+    highest[buyer] = std::max(highest[buyer], cents(total));
+    EXPECT_LE(cents(total), 2600000) << o.value;
+  }
+  for (const auto& [buyer, most] : highest) {
+    EXPECT_LE(most, released[buyer]) << "a total counts what was not released";
+  }
+  int64_t dropped = 0;
+  for (const Member& m : members) {
+    dropped += CountInLog("dropped what the last run committed", m.log);
+  }
+  std::cout << kills << " kills, " << dropped << " epochs dropped; "
+            << limited.size() << " of " << buyers.size()
+            << " buyers reached the allowance\n";
 }
 
 // A new state directory where a state has published (the old one lost, or

@@ -97,9 +97,8 @@ class Runner : public DriverObserver, public TaskMover {
   // and did not publish (HoldUnpublished): published when every task they
   // touched is assigned here and no other member ran it since; otherwise
   // dropped, and the tasks they touched read back whole from the
-  // changelog (docs/engine.md "Point 4"). Returns the tasks read back.
-  absl::StatusOr<std::set<int32_t>> SettleUnpublished(
-      const std::set<int32_t>& assigned);
+  // changelog (docs/engine.md "Point 4").
+  absl::Status SettleUnpublished(const std::set<int32_t>& assigned);
   // How long the changelog keeps tombstones, and the wall clock.
   TombstoneRetention Tombstones() const {
     return {.retention_ms = config_.changelog_delete_retention_ms,
@@ -579,21 +578,19 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
       return st;
     }
   }
-  std::set<int32_t> rebuilt;
   if (engine_->epochs().holding_unpublished()) {
-    auto settled = SettleUnpublished(tasks);
-    if (!settled.ok()) return settled.status();
-    rebuilt = *std::move(settled);
+    if (absl::Status st = SettleUnpublished(tasks); !st.ok()) return st;
   }
   std::map<int32_t, std::string> positions;
+  int with_position = 0;
   RestoreResult caught{};
-  if (!adopt.empty()) {
-    const std::set<int32_t> sorted(adopt.begin(), adopt.end());
+  const std::set<int32_t> came(adopt.begin(), adopt.end());
+  if (!came.empty()) {
     auto reader = NewTailReader();
     if (!reader.ok()) return reader.status();
     auto read = CatchUpTasks(
         reader->get(), config_.changelog_topic, order_partitions_,
-        std::vector<int32_t>(sorted.begin(), sorted.end()), config_.instance_id,
+        std::vector<int32_t>(came.begin(), came.end()), config_.instance_id,
         engine_->run(), Tombstones(), &engine_->store(), log_, metrics_.get());
     rd_kafka_consumer_close(reader->get());
     if (!read.ok()) return read.status();
@@ -601,14 +598,15 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
     if (absl::Status st = context.AdoptTasks(adopt, rules); !st.ok()) {
       return st;
     }
-    for (int32_t t : sorted) {
+    for (int32_t t : came) {
       auto logged = engine_->store().Get(Store::kMeta, TaskPositionKey(t));
       if (!logged.ok()) return logged.status();
-      if (*logged) {
-        positions[t] = **std::move(logged);
-      } else if (rebuilt.contains(t)) {
-        positions[t] = "";  // starts over
-      }
+      // No member has published a position of the task: it starts over,
+      // its exchange partitions too, where requests for it may wait
+      // (written by tasks whose epochs were published while the member
+      // that had it first died before its first was).
+      with_position += logged->has_value();
+      positions[t] = *logged ? **std::move(logged) : std::string();
     }
   }
   engine_->epochs().ForgetTaskPositions();
@@ -625,20 +623,18 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
     }
     group_offsets_.reset(kept);
   }
-  const std::set<int32_t> forgot(forget.begin(), forget.end()),
-      came(adopt.begin(), adopt.end());
+  const std::set<int32_t> forgot(forget.begin(), forget.end());
   log_->info(absl::StrFormat(
       "tasks here now: [%s]; forgot [%s]; caught up [%s] from %s (%d "
       "records read, %d applied), %d of them with a logged position",
       absl::StrJoin(tasks, ","), absl::StrJoin(forgot, ","),
       absl::StrJoin(came, ","), config_.changelog_topic, caught.read,
-      caught.applied, positions.size()));
+      caught.applied, with_position));
   owned_ = tasks;
   return positions;
 }
 
-absl::StatusOr<std::set<int32_t>> Runner::SettleUnpublished(
-    const std::set<int32_t>& assigned) {
+absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   Outbox& outbox = engine_->outbox();
   RunRecord& run = engine_->run();
   std::set<int32_t> touched;
@@ -671,7 +667,7 @@ absl::StatusOr<std::set<int32_t>> Runner::SettleUnpublished(
     st = outputs_->Recover(outbox, [this] { return NewTailReader(); });
     if (!st.ok()) return st;
     engine_->epochs().ReleaseUnpublished();
-    return std::set<int32_t>();
+    return absl::OkStatus();
   }
   // Another member has, or had, some of its tasks since, from a state
   // without it (a broker aborts an unfinished transaction): publishing it
@@ -702,7 +698,7 @@ absl::StatusOr<std::set<int32_t>> Runner::SettleUnpublished(
       "back whole from %s and redo their inputs from there",
       absl::StrJoin(elsewhere, ","), absl::StrJoin(touched, ","),
       config_.changelog_topic));
-  return touched;
+  return absl::OkStatus();
 }
 
 absl::Status Runner::AwaitSpace(uint64_t about_to_write) {

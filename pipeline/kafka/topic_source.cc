@@ -328,12 +328,12 @@ void TopicRecordSource::MoveTasks(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                     [&](const auto& e) { return gone(e.first.partition); });
       std::erase_if(others_,
                     [&](const auto& e) { return gone(e.first.second); });
+      // A task caught up is where its logged position says, whatever this
+      // process's own position (its run record's, at a start) had of it.
       for (const auto& [task, position] : *moved) {
-        if (position.empty()) {
-          StartTaskOver(task);
-        } else if (absl::Status st = RestoreTask(position); !st.ok()) {
-          status_ = st;
-        }
+        StartTaskOver(task);
+        if (position.empty()) continue;
+        if (absl::Status st = RestoreTask(position); !st.ok()) status_ = st;
       }
       owned_ = *tasks;
       Rewind();

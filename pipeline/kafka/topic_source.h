@@ -63,9 +63,8 @@ class TaskMover {
   // `tasks` are this process's from now on: those it no longer has are
   // forgotten, those new to it caught up from the changelog and adopted.
   // Returns, of the tasks caught up, the position each logged
-  // (TaskPositionKey), where one was, and an empty one for a task whose
-  // state is read back whole without one (the epoch that logged its
-  // first was dropped, docs/engine.md "Point 4"): it starts over.
+  // (TaskPositionKey), and an empty one for a task no member has logged
+  // a position of: it starts over (StartTaskOver).
   virtual absl::StatusOr<std::map<int32_t, std::string>> Move(
       const std::set<int32_t>& tasks) = 0;
 };
@@ -117,7 +116,9 @@ class TopicRecordSource : public RecordSource {
   // the task's partitions.
   absl::Status RestoreTask(std::string_view position);
   // A task with no position at all: its entries go, and it is read from
-  // the beginning of each of its partitions, the exchange's too.
+  // the beginning of each of its partitions, the exchange's too. Each task
+  // caught up starts so, before its logged position is restored over it:
+  // a partition that position lacks had nothing processed.
   void StartTaskOver(int32_t task);
   // Subscribes the consumer to the topics.
   absl::Status Subscribe();
