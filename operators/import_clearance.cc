@@ -83,6 +83,17 @@ void Clearance::OnWaybill(const Ceb511Waybill& w, std::string state_form,
   if (held && t <= held->appTime) return;
   const std::pair<std::string, std::string> id{std::string(w.logisticsCode),
                                                std::string(w.logisticsNo)};
+  // The order's own copy is a version too. In one process the index is
+  // never behind it; with many members the index entry may be (it is kept
+  // by logisticsNo, in another task's state: a task that moved came with
+  // its orders, not with its waybills' entries, docs/engine.md).
+  if (!w.orderNo.empty()) {
+    const OrderGroup& g = ctx.Group(w.orderNo);
+    if (auto v = g.waybills.find(id);
+        v != g.waybills.end() && t <= v->second.appTime) {
+      return;
+    }
+  }
   // A new version may name another orderNo: it leaves the old one.
   if (held && !held->deleted && !held->orderNo.empty() &&
       held->orderNo != w.orderNo) {

@@ -108,6 +108,28 @@ TEST_F(ClearanceTest, DuplicateAndStaleVersionsHaveNoEffect) {
   EXPECT_TRUE(ctx_.dead.empty());
 }
 
+// With many members the waybill index entry (by logisticsNo) may lag
+// the order's own copy of the waybill (the order's task moved, its
+// index entry stayed in another task's state): a version older than the
+// order's copy is stale even when the index says otherwise.
+TEST_F(ClearanceTest, AWaybillOlderThanTheOrdersCopyIsStaleWhateverTheIndex) {
+  Feed(ValidRecord("CEB311"));
+  Feed(ValidRecord("CEB411"));
+  const std::string waybill = ValidRecord("CEB511");  // 10:00
+  Feed(waybill);
+  // The index made to lag the order's copy by an hour.
+  ASSERT_EQ(ctx_.waybills.size(), 1u);
+  ctx_.waybills.begin()->second.appTime -= 3600;
+  // A version of 09:30 to another address: stale.
+  Feed(With(With(waybill, "20261111100000", "20261111093000"),
+            R"("consigneeAddress":"北京市朝阳区")",
+            R"("consigneeAddress":"北京市海淀区")"));
+  Feed(ValidRecord("CEB621"));
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "800")
+      << ctx_.receipts[0].returnInfo;
+}
+
 TEST_F(ClearanceTest, LaterListVersionAfterTheDecisionIsADeadLetter) {
   FeedCompleteOrder();
   Feed(With(ValidRecord("CEB621"), "20261111110000", "20261111120000"));
