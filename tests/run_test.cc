@@ -1815,13 +1815,16 @@ TEST_F(RunTest, MembersKilledAgainAndAgainDecideEachListOnce) {
   for (const auto& [buyer, most] : highest) {
     EXPECT_LE(most, released[buyer]) << "a total counts what was not released";
   }
-  int64_t dropped = 0;
+  int64_t dropped = 0, published = 0;
   for (const Member& m : members) {
     dropped += CountInLog("dropped what the last run committed", m.log);
+    published += CountInLog(
+        "publishing what the last run committed and did not publish: its",
+        m.log);
   }
-  std::cout << kills << " kills, " << dropped << " epochs dropped; "
-            << limited.size() << " of " << buyers.size()
-            << " buyers reached the allowance\n";
+  std::cout << kills << " kills, " << dropped << " epochs dropped, "
+            << published << " published; " << limited.size() << " of "
+            << buyers.size() << " buyers reached the allowance\n";
 }
 
 // A new state directory where a state has published (the old one lost, or

@@ -30,6 +30,7 @@
 #include "pipeline/observe/log.h"
 #include "pipeline/observe/metrics.h"
 #include "state/changelog.h"
+#include "state/keys.h"
 
 namespace clearlane {
 namespace {
@@ -637,18 +638,26 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
 absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   Outbox& outbox = engine_->outbox();
   RunRecord& run = engine_->run();
-  std::set<int32_t> touched;
+  // The partitions it wrote, and of them the tasks that processed
+  // something in it (each logged its position). Its other records are
+  // index entries its tasks keep in other tasks' partitions, as every
+  // epoch does: they decide nothing here.
+  std::set<int32_t> touched, ran;
   absl::Status st = outbox.ForEachUnpublished(
       OutputStream::kChangelog, outbox.floor(OutputStream::kChangelog),
       [&](int64_t, std::string_view key, std::string_view) {
-        if (!IsRunRecordLogKey(key)) {
-          touched.insert(ChangelogPartition(key, order_partitions_));
+        if (IsRunRecordLogKey(key)) return absl::OkStatus();
+        const int32_t p = ChangelogPartition(key, order_partitions_);
+        touched.insert(p);
+        if (key.size() > 1 && key[0] == static_cast<char>(Store::kMeta) &&
+            TaskOfPositionKey(key.substr(1))) {
+          ran.insert(p);
         }
         return absl::OkStatus();
       });
   if (!st.ok()) return st;
   std::set<int32_t> elsewhere, mine;
-  for (int32_t t : touched) (assigned.contains(t) ? mine : elsewhere).insert(t);
+  for (int32_t t : ran) (assigned.contains(t) ? mine : elsewhere).insert(t);
   if (!mine.empty()) {
     auto reader = NewTailReader();
     if (!reader.ok()) return reader.status();
@@ -663,7 +672,7 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
     log_->info(absl::StrFormat(
         "publishing what the last run committed and did not publish: its "
         "tasks [%s] are here and ran nowhere else meanwhile",
-        absl::StrJoin(touched, ",")));
+        absl::StrJoin(ran, ",")));
     st = outputs_->Recover(outbox, [this] { return NewTailReader(); });
     if (!st.ok()) return st;
     engine_->epochs().ReleaseUnpublished();
@@ -694,10 +703,11 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   engine_->epochs().ReleaseUnpublished();
   log_->warn(absl::StrFormat(
       "dropped what the last run committed and did not publish: tasks [%s] "
-      "ran elsewhere meanwhile (of those it touched, [%s]); they are read "
-      "back whole from %s and redo their inputs from there",
-      absl::StrJoin(elsewhere, ","), absl::StrJoin(touched, ","),
-      config_.changelog_topic));
+      "ran elsewhere meanwhile (of its tasks, [%s]); the partitions it "
+      "wrote, [%s], are read back whole from %s, and its tasks redo their "
+      "inputs from there",
+      absl::StrJoin(elsewhere, ","), absl::StrJoin(ran, ","),
+      absl::StrJoin(touched, ","), config_.changelog_topic));
   return absl::OkStatus();
 }
 
