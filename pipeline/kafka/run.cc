@@ -95,10 +95,10 @@ class Runner : public DriverObserver, public TaskMover {
   // engine is opened again on what was restored.
   absl::Status CatchUpWithChangelog();
   // At a member's first assignment, the epoch(s) its last run committed
-  // and did not publish (HoldUnpublished): published when every task they
-  // touched is assigned here and no other member ran it since; otherwise
-  // dropped, and the tasks they touched read back whole from the
-  // changelog (docs/engine.md "Point 4").
+  // and did not publish (HoldUnpublished): published when every task that
+  // logged a position in them is assigned here and no other member ran it
+  // since; otherwise dropped, and every partition they wrote read back
+  // whole from the changelog (docs/engine.md "Point 4").
   absl::Status SettleUnpublished(const std::set<int32_t>& assigned);
   // How long the changelog keeps tombstones, and the wall clock.
   TombstoneRetention Tombstones() const {
@@ -661,12 +661,12 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   if (!mine.empty()) {
     auto reader = NewTailReader();
     if (!reader.ok()) return reader.status();
-    auto ran = TasksRunElsewhere(reader->get(), config_.changelog_topic,
-                                 order_partitions_, mine, config_.instance_id,
-                                 engine_->store());
+    auto others = TasksRunElsewhere(reader->get(), config_.changelog_topic,
+                                    order_partitions_, mine,
+                                    config_.instance_id, engine_->store());
     rd_kafka_consumer_close(reader->get());
-    if (!ran.ok()) return ran.status();
-    elsewhere.insert(ran->begin(), ran->end());
+    if (!others.ok()) return others.status();
+    elsewhere.insert(others->begin(), others->end());
   }
   if (elsewhere.empty()) {
     log_->info(absl::StrFormat(
@@ -680,8 +680,8 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   }
   // Another member has, or had, some of its tasks since, from a state
   // without it (a broker aborts an unfinished transaction): publishing it
-  // would decide their lists twice. Every task it touched goes back to
-  // what the changelog holds, and redoes its inputs from there.
+  // would decide their lists twice. Every partition it wrote goes back to
+  // what the changelog holds, and its tasks redo their inputs from there.
   auto checkpoint = ReadChangelogCheckpoint(engine_->store());
   if (!checkpoint.ok()) return checkpoint.status();
   if (!*checkpoint) {
