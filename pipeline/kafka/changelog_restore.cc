@@ -836,6 +836,8 @@ absl::StatusOr<RestoreResult> CatchUpFromChangelog(
   return result;
 }
 
+namespace {
+
 // The state's checkpoint of `partitions`; FailedPrecondition without one.
 absl::StatusOr<ChangelogCheckpoint> CheckpointOf(const StateStore& store,
                                                  const std::string& topic,
@@ -850,6 +852,8 @@ absl::StatusOr<ChangelogCheckpoint> CheckpointOf(const StateStore& store,
   }
   return **std::move(kept);
 }
+
+}  // namespace
 
 absl::StatusOr<std::set<int32_t>> TasksRunElsewhere(
     rd_kafka_t* reader, const std::string& topic, int32_t partitions,
