@@ -40,6 +40,7 @@
 #include "operators/stage_context.h"
 #include "operators/summary.h"
 #include "operators/tax.h"
+#include "operators/waybill_index.h"
 
 namespace clearlane {
 
@@ -75,6 +76,11 @@ class Clearance {
   // AskAllowance said the answer comes later). An answer for a list that
   // no longer waits (a copy, after a crash) is dropped: false.
   bool OnAllowanceAnswer(const AllowanceAnswer& answer, StageContext& ctx);
+  // The import waybill index across tasks (operators/waybill_index.h):
+  // the index's task is told of a version an order took, and keeps it or
+  // tells that order to let go; an order's task lets go of its copy.
+  void OnWaybillFact(const WaybillFact& fact, StageContext& ctx);
+  void OnLetGo(const LetGo& go, StageContext& ctx);
   // A list's timeout (or stage L's expiry of a shipment) fired.
   void OnTimeout(const ListKey& list, int64_t due, StageContext& ctx);
   // A month's close fired (Month(period).close_due).
@@ -109,6 +115,12 @@ class Clearance {
                         std::string state_form, StageContext& ctx);
   void OnWaybill(const Ceb511Waybill& w, std::string state_form,
                  StageContext& ctx);
+  // The index's rule: keeps `fact` if newer than the held version, and
+  // then the order the held one named lets go; false: stale, nothing
+  // changes.
+  bool IndexWaybill(const WaybillFact& fact, StageContext& ctx);
+  // Through the exchange, or at once when the order's task is here.
+  void LetGoOf(const LetGo& go, StageContext& ctx);
   std::optional<Refusal> OnList(const Ceb621List& list, std::string state_form,
                                 StageContext& ctx);
   void OnCancelOrReturn(const Document& doc, std::string state_form,

@@ -78,45 +78,76 @@ void Clearance::OnOrderOrPayment(DocType type, std::string_view ebpCode,
 
 void Clearance::OnWaybill(const Ceb511Waybill& w, std::string state_form,
                           StageContext& ctx) {
-  const int64_t t = Seconds(w.appTime);
-  const WaybillVersion* held = ctx.Waybill(w.logisticsCode, w.logisticsNo);
-  if (held && t <= held->appTime) return;
-  const std::pair<std::string, std::string> id{std::string(w.logisticsCode),
-                                               std::string(w.logisticsNo)};
-  // The order's own copy is a version too. In one process the index is
-  // never behind it; with many members the index entry may be (it is kept
-  // by logisticsNo, in another task's state: a task that moved came with
-  // its orders, not with its waybills' entries, docs/engine.md).
-  if (!w.orderNo.empty()) {
-    const OrderGroup& g = ctx.Group(w.orderNo);
+  const WaybillFact fact{std::string(w.logisticsCode),
+                         std::string(w.logisticsNo), Seconds(w.appTime),
+                         w.appType == AppType::kDelete, std::string(w.orderNo)};
+  const std::pair<std::string, std::string> id{fact.logisticsCode,
+                                               fact.logisticsNo};
+  // The order's own copy is a version too, and so is a copy it lost
+  // (operators/waybill_index.h): what its task alone can judge.
+  if (!fact.orderNo.empty()) {
+    const OrderGroup& g = ctx.Group(fact.orderNo);
     if (auto v = g.waybills.find(id);
-        v != g.waybills.end() && t <= v->second.appTime) {
+        v != g.waybills.end() && fact.appTime <= v->second.appTime) {
       return;
     }
   }
-  // A new version may name another orderNo: it leaves the old one.
-  if (held && !held->deleted && !held->orderNo.empty() &&
-      held->orderNo != w.orderNo) {
-    ctx.Group(held->orderNo).waybills.erase(id);
-  }
-  const bool deleted = w.appType == AppType::kDelete;
-  ctx.PutWaybill(w.logisticsCode, w.logisticsNo,
-                 {t, deleted, std::string(w.orderNo)});
-  if (w.orderNo.empty()) return;  // cannot be matched to any list
-  OrderGroup& g = ctx.Group(w.orderNo);
-  if (deleted) {
-    g.waybills.erase(id);
+  // The index here answers at once; elsewhere it answers later, with a
+  // LetGo if this version lost.
+  if (!ctx.SendWaybillFact(fact) && !IndexWaybill(fact, ctx)) return;
+  if (fact.orderNo.empty()) return;  // cannot be matched to any list
+  OrderGroup& g = ctx.Group(fact.orderNo);
+  if (fact.deleted) {
+    g.waybills[id] = Version{fact.appTime, true, std::string()};
     return;
   }
-  g.waybills[id] = Version{t, false, std::move(state_form)};
+  g.waybills[id] = Version{fact.appTime, false, std::move(state_form)};
   // Lists of any platform with this orderNo may now be complete.
   std::vector<ListKey> keys;
   for (const auto& [k, entry] : g.lists) {
     if (k.first == DocType::kCeb621) {
-      keys.push_back({k.first, k.second, std::string(w.orderNo)});
+      keys.push_back({k.first, k.second, fact.orderNo});
     }
   }
   for (const ListKey& k : keys) TryComplete(g, k, ctx);
+}
+
+bool Clearance::IndexWaybill(const WaybillFact& fact, StageContext& ctx) {
+  const WaybillVersion* held =
+      ctx.Waybill(fact.logisticsCode, fact.logisticsNo);
+  if (held && fact.appTime <= held->appTime) return false;
+  // A new version may name another orderNo: the old one lets go.
+  if (held && !held->deleted && !held->orderNo.empty() &&
+      held->orderNo != fact.orderNo) {
+    LetGoOf({fact.logisticsCode, fact.logisticsNo, held->orderNo, fact.appTime},
+            ctx);
+  }
+  ctx.PutWaybill(fact.logisticsCode, fact.logisticsNo,
+                 {fact.appTime, fact.deleted, fact.orderNo});
+  return true;
+}
+
+void Clearance::OnWaybillFact(const WaybillFact& fact, StageContext& ctx) {
+  if (IndexWaybill(fact, ctx) || fact.orderNo.empty()) return;
+  // The order took a version older than the one held (told first, from
+  // another order's task or its own): it lets go at the held one's time.
+  const WaybillVersion* held =
+      ctx.Waybill(fact.logisticsCode, fact.logisticsNo);
+  LetGoOf({fact.logisticsCode, fact.logisticsNo, fact.orderNo, held->appTime},
+          ctx);
+}
+
+void Clearance::LetGoOf(const LetGo& go, StageContext& ctx) {
+  if (!ctx.SendLetGo(go)) OnLetGo(go, ctx);
+}
+
+void Clearance::OnLetGo(const LetGo& go, StageContext& ctx) {
+  OrderGroup& g = ctx.Group(go.orderNo);
+  auto [it, fresh] = g.waybills.try_emplace({go.logisticsCode, go.logisticsNo});
+  if (!fresh && go.appTime <= it->second.appTime) return;
+  // A list already decided with the copy stays decided (contract §1); one
+  // still waiting no longer has it.
+  it->second = Version{go.appTime, true, std::string()};
 }
 
 std::optional<Refusal> Clearance::OnList(const Ceb621List& list,
@@ -171,7 +202,7 @@ void Clearance::TryComplete(OrderGroup& g, const ListKey& key,
   const auto& list = std::get<Ceb621List>(list_doc_);
   auto w = g.waybills.find(
       {std::string(list.logisticsCode), std::string(list.logisticsNo)});
-  if (w == g.waybills.end()) return;
+  if (w == g.waybills.end() || !w->second.present()) return;
   const int64_t completed_at =
       std::max({it->second.version.appTime, order->appTime, payment->appTime,
                 w->second.appTime});
@@ -254,11 +285,14 @@ void Clearance::Decide(OrderGroup& g, const ListKey& key, bool timed_out,
   }
   auto w = g.waybills.find(
       {std::string(list.logisticsCode), std::string(list.logisticsNo)});
-  if (w != g.waybills.end() &&
+  if (w != g.waybills.end() && w->second.present() &&
       DecodeDocument(w->second.encoded, &waybill_doc_).ok()) {
     b.waybill = &std::get<Ceb511Waybill>(waybill_doc_);
   }
-  b.other_waybills = !b.waybill && !g.waybills.empty();
+  b.other_waybills =
+      !b.waybill &&
+      std::any_of(g.waybills.begin(), g.waybills.end(),
+                  [](const auto& e) { return e.second.present(); });
   b.id_problem = entry.id_problem;
 
   ReasonList reasons;

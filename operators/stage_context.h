@@ -24,6 +24,7 @@
 #include "model/outputs.h"
 #include "operators/allowance.h"
 #include "operators/order_state.h"
+#include "operators/waybill_index.h"
 
 namespace clearlane {
 
@@ -42,6 +43,13 @@ class StageContext {
   virtual void PutWaybill(std::string_view logisticsCode,
                           std::string_view logisticsNo,
                           const WaybillVersion& v) = 0;
+  // The index across tasks (operators/waybill_index.h). SendWaybillFact
+  // tells the index's task that an order took a version and says true;
+  // false: the index is here (replay), read with Waybill at once.
+  // SendLetGo tells an order's task to let go of its copy and says true;
+  // false: that task is here, and the caller lets go at once.
+  virtual bool SendWaybillFact(const WaybillFact& /*fact*/) { return false; }
+  virtual bool SendLetGo(const LetGo& /*go*/) { return false; }
 
   // A list's timeout, due at `due` (seconds). Set replaces nothing: cancel
   // the old one first. Stage L's expiry of a Shipment is a timer too, with

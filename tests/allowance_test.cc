@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "operators/waybill_index.h"
 #include "tests/memory_context.h"
 
 namespace clearlane {
@@ -116,6 +117,39 @@ TEST(ExchangeRecords, EachRoundTrips) {
   auto g2 = DecodeGiveBack(EncodeGiveBack(g));
   ASSERT_TRUE(g2.ok()) << g2.status();
   EXPECT_EQ(*g2, g);
+
+  for (const bool deleted : {false, true}) {
+    const WaybillFact f{"LOG1", "L1", 1'793'000'000, deleted, "O1"};
+    auto f2 = DecodeWaybillFact(EncodeWaybillFact(f));
+    ASSERT_TRUE(f2.ok()) << f2.status();
+    EXPECT_EQ(*f2, f);
+  }
+  const LetGo go{"LOG1", "L1", "O1", 1'793'000'000};
+  auto go2 = DecodeLetGo(EncodeLetGo(go));
+  ASSERT_TRUE(go2.ok()) << go2.status();
+  EXPECT_EQ(*go2, go);
+}
+
+// The waybill index's records share the exchange's topics with stage B's.
+TEST(ExchangeRecords, WaybillFactsAndLetGosAreToldApartFromStageBs) {
+  const std::string fact = EncodeWaybillFact({"LOG1", "L1", 1, false, "O1"});
+  const std::string go = EncodeLetGo({"LOG1", "L1", "O1", 1});
+  for (const std::string& b :
+       {EncodeAllowanceRequest(Request("1")),
+        EncodeAllowanceAnswer(SampleAnswer()),
+        EncodeGiveBack({"#B1", 2026, Decimal::FromInteger(1)})}) {
+    EXPECT_FALSE(IsWaybillFact(b));
+    EXPECT_FALSE(IsLetGo(b));
+  }
+  EXPECT_TRUE(IsWaybillFact(fact));
+  EXPECT_FALSE(IsLetGo(fact));
+  EXPECT_TRUE(IsLetGo(go));
+  EXPECT_FALSE(IsWaybillFact(go));
+  EXPECT_FALSE(IsGiveBack(fact) || IsGiveBack(go));
+  EXPECT_FALSE(DecodeAllowanceRequest(fact).ok());
+  EXPECT_FALSE(DecodeAllowanceAnswer(go).ok());
+  EXPECT_FALSE(DecodeLetGo(fact).ok());
+  EXPECT_FALSE(DecodeWaybillFact(go).ok());
 }
 
 // Every prefix of a record, and the record with a byte more, is refused.
@@ -152,6 +186,16 @@ TEST(ExchangeRecords, ACutOrLongerRecordIsRefused) {
   ExpectOnlyTheWholeRecordDecodes(
       EncodeGiveBack({"#B1", 2026, Decimal::FromInteger(5)}),
       [](std::string_view b) { return DecodeGiveBack(b).status(); });
+  ExpectOnlyTheWholeRecordDecodes(
+      EncodeWaybillFact({"LOG1", "L1", 1'793'000'000, true, "O1"}),
+      [](std::string_view b) { return DecodeWaybillFact(b).status(); });
+  ExpectOnlyTheWholeRecordDecodes(
+      EncodeLetGo({"LOG1", "L1", "O1", 1'793'000'000}),
+      [](std::string_view b) { return DecodeLetGo(b).status(); });
+  // A fact's deleted flag is 0 or 1: its byte comes before the orderNo.
+  std::string fact = EncodeWaybillFact({"LOG1", "L1", 1, true, "O1"});
+  fact[fact.size() - 4] = 2;
+  EXPECT_FALSE(DecodeWaybillFact(fact).ok());
 }
 
 TEST(ExchangeRecords, FieldsOutOfTheirRangeAreRefused) {
@@ -184,7 +228,8 @@ TEST(ExchangeRecords, NoBytesCrashTheDecoders) {
   int decoded = 0;
   auto all = [&](std::string_view b) {
     decoded += DecodeAllowanceRequest(b).ok() + DecodeAllowanceAnswer(b).ok() +
-               DecodeGiveBack(b).ok();
+               DecodeGiveBack(b).ok() + DecodeWaybillFact(b).ok() +
+               DecodeLetGo(b).ok();
   };
   for (int i = 0; i < 20000; ++i) {
     std::string b(len(gen), '\0');
@@ -194,7 +239,9 @@ TEST(ExchangeRecords, NoBytesCrashTheDecoders) {
   for (const std::string& valid :
        {EncodeAllowanceRequest(Request("123.45")),
         EncodeAllowanceAnswer(SampleAnswer()),
-        EncodeGiveBack({"#B1", 2026, Decimal::FromInteger(5)})}) {
+        EncodeGiveBack({"#B1", 2026, Decimal::FromInteger(5)}),
+        EncodeWaybillFact({"LOG1", "L1", 1'793'000'000, false, "O1"}),
+        EncodeLetGo({"LOG1", "L1", "O1", 1'793'000'000})}) {
     for (size_t i = 0; i < valid.size(); ++i) {
       for (int v : {0x00, 0x01, 0x7f, 0x80, 0xff}) {
         std::string b = valid;

@@ -130,6 +130,122 @@ TEST_F(ClearanceTest, AWaybillOlderThanTheOrdersCopyIsStaleWhateverTheIndex) {
       << ctx_.receipts[0].returnInfo;
 }
 
+// The records of another order, O2, of the fixtures' O1.
+std::string OfO2(const std::string& record) {
+  return With(record, R"("orderNo":"O1")", R"("orderNo":"O2")");
+}
+
+// Contract §1: a waybill's versions are one identity whatever orderNo each
+// names; the newest holds. A version naming O2 takes L1 from O1, whose
+// list then lacks it, and an older version naming O1 again is stale.
+TEST_F(ClearanceTest, AWaybillVersionNamingAnotherOrderLeavesTheFirst) {
+  Feed(ValidRecord("CEB311"));
+  Feed(ValidRecord("CEB411"));
+  const std::string waybill = ValidRecord("CEB511");  // 10:00, O1
+  Feed(waybill);
+  Feed(OfO2(With(waybill, "20261111100000", "20261111103000")));
+  Feed(With(waybill, "20261111100000", "20261111101500"));  // stale
+  Feed(ValidRecord("CEB621"));
+  EXPECT_TRUE(ctx_.receipts.empty());
+  for (const char* type : {"CEB311", "CEB411", "CEB621"}) {
+    Feed(OfO2(ValidRecord(type)));
+  }
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(ctx_.receipts[0].orderNo, "O2");
+  EXPECT_EQ(ctx_.receipts[0].returnStatus, "800");
+  Drain();
+  ASSERT_EQ(ctx_.receipts.size(), 2u);
+  EXPECT_EQ(ctx_.receipts[1].orderNo, "O1");
+  EXPECT_EQ(Codes(ctx_.receipts[1]),
+            (std::vector<std::string>{"WAYBILL_MISSING"}));
+}
+
+// The order keeps a deleted waybill's appTime (contract §1), so a staler
+// version stays out even when the index lost the deletion (with many
+// members, the order's task moved and the index entry, another task's
+// state, did not come with it).
+TEST_F(ClearanceTest, ADeletedWaybillStaysDeletedWhenTheIndexLostIt) {
+  Feed(ValidRecord("CEB311"));
+  Feed(ValidRecord("CEB411"));
+  const std::string waybill = ValidRecord("CEB511");  // 10:00
+  Feed(waybill);
+  Feed(With(With(waybill, "20261111100000", "20261111103000"),
+            R"("appType":"1")", R"("appType":"3")"));
+  ctx_.waybills.clear();
+  Feed(With(waybill, "20261111100000", "20261111101500"));  // stale
+  Feed(ValidRecord("CEB621"));
+  Drain();
+  ASSERT_EQ(ctx_.receipts.size(), 1u);
+  EXPECT_EQ(Codes(ctx_.receipts[0]),
+            (std::vector<std::string>{"WAYBILL_MISSING"}));
+}
+
+// The index as another task (operators/waybill_index.h): each order takes
+// its version at once and the index answers later. Once its records are
+// delivered, in either order the versions came, the orders hold what one
+// process would, and the lists decided after say the same.
+TEST_F(ClearanceTest, TheIndexAnsweringLaterEndsWhereOneProcessDoes) {
+  const std::string older = ValidRecord("CEB511");  // 10:00, O1
+  const std::string newer =
+      OfO2(With(older, "20261111100000", "20261111103000"));
+  const std::pair<std::string, std::string> id{"LOG1", "L1"};
+  for (const bool newer_first : {false, true}) {
+    SCOPED_TRACE(newer_first ? "the newer version first" : "the older first");
+    std::vector<std::string> waybills = {older, newer};
+    if (newer_first) std::swap(waybills[0], waybills[1]);
+    std::vector<std::string> rest;
+    for (const char* type : {"CEB311", "CEB411", "CEB621"}) {
+      rest.push_back(ValidRecord(type));
+      rest.push_back(OfO2(ValidRecord(type)));
+    }
+    std::vector<Receipt> receipts[2];
+    for (const bool elsewhere : {false, true}) {
+      MemoryContext ctx;
+      ctx.index_elsewhere = elsewhere;
+      Clearance rules{ClearanceConfig{}};
+      const auto feed = [&](const std::string& record) {
+        Document doc;
+        ASSERT_TRUE(decoder_.Decode(record, &doc).ok());
+        ctx.Submit(rules, doc);
+      };
+      for (const std::string& w : waybills) feed(w);
+      const auto holds = [&](const char* orderNo) {
+        const auto& copies = ctx.groups[orderNo].waybills;
+        auto it = copies.find(id);
+        return it != copies.end() && it->second.present();
+      };
+      if (elsewhere) {
+        // Both orders took their version; the index has heard nothing.
+        EXPECT_TRUE(holds("O1"));
+        EXPECT_TRUE(holds("O2"));
+        EXPECT_TRUE(ctx.waybills.empty());
+        ctx.DeliverIndexRecords(rules);
+      }
+      EXPECT_FALSE(holds("O1"));
+      EXPECT_TRUE(holds("O2"));
+      EXPECT_EQ(ctx.waybills.at(id).orderNo, "O2");
+      for (const std::string& r : rest) feed(r);
+      while (!ctx.timers.empty()) {
+        const auto [due, key] = *ctx.timers.begin();
+        ctx.timers.erase(ctx.timers.begin());
+        rules.OnTimeout(key, due, ctx);
+      }
+      receipts[elsewhere] = ctx.receipts;
+    }
+    ASSERT_EQ(receipts[1].size(), 2u);
+    EXPECT_EQ(receipts[1][0].orderNo, "O2");
+    EXPECT_EQ(receipts[1][0].returnStatus, "800");
+    EXPECT_EQ(Codes(receipts[1][1]),
+              (std::vector<std::string>{"WAYBILL_MISSING"}));
+    const auto lines = [](const std::vector<Receipt>& rs) {
+      std::vector<std::string> out(rs.size());
+      for (size_t i = 0; i < rs.size(); ++i) EncodeReceipt(rs[i], &out[i]);
+      return out;
+    };
+    EXPECT_EQ(lines(receipts[0]), lines(receipts[1]));
+  }
+}
+
 TEST_F(ClearanceTest, LaterListVersionAfterTheDecisionIsADeadLetter) {
   FeedCompleteOrder();
   Feed(With(ValidRecord("CEB621"), "20261111110000", "20261111120000"));

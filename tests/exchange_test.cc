@@ -3,8 +3,9 @@
 // answering at once (as replay does) and once with its answers coming a
 // random number of documents later, in the order they were asked (as a
 // buyer's task behind a repartition topic would, docs/engine.md "Stage B
-// across processes"). Both must decide every list exactly once, keep every
-// buyer's year within 26,000.00, and, on this day, say the same things.
+// across processes"), and the import waybill index as another task too. Both
+// must decide every list exactly once, keep every buyer's year within
+// 26,000.00, and, on this day, say the same things.
 
 #include <gtest/gtest.h>
 
@@ -58,6 +59,8 @@ struct Outcome {
   int64_t asked = 0;
   // Cancels and returns that arrived while their list waited.
   int64_t deferred = 0;
+  // The waybill index's records, when it is another task's.
+  int64_t facts = 0, let_goes = 0;
 };
 
 // Whether the list of `orderNo` and `ebpCode` waits for its answer.
@@ -80,6 +83,7 @@ Outcome Feed(const std::vector<std::string>& day, bool later) {
   Decoder decoder;
   MemoryContext ctx;
   ctx.defer_answers = later;
+  ctx.index_elsewhere = later;
   Clearance clearance{ClearanceConfig{}};
   std::mt19937 gen(5);
   std::uniform_int_distribution<int64_t> wait(0, kMostDocumentsLater);
@@ -116,10 +120,14 @@ Outcome Feed(const std::vector<std::string>& day, bool later) {
         ctx.AnswerOldest(clearance);
         due.pop_front();
       }
+      // The waybill index's task takes what was sent every hundred
+      // documents.
+      if (index % 100 == 99) ctx.DeliverIndexRecords(clearance);
     }
     ++index;
   }
   while (!ctx.waiting.empty()) ctx.AnswerOldest(clearance);
+  ctx.DeliverIndexRecords(clearance);
   fire(INT64_MAX);
   Outcome out;
   for (const Receipt& r : ctx.receipts) {
@@ -129,6 +137,8 @@ Outcome Feed(const std::vector<std::string>& day, bool later) {
   for (const auto& [key, total] : ctx.totals) out.totals[key] = total;
   out.asked = static_cast<int64_t>(ctx.requests.size());
   out.deferred = deferred;
+  out.facts = ctx.facts_sent;
+  out.let_goes = ctx.let_goes_sent;
   return out;
 }
 
@@ -186,6 +196,11 @@ TEST(ExchangeOnAGeneratedDay,
   EXPECT_EQ(a, b);
   EXPECT_NE(at_once.receipts, later.receipts);  // the answers did come later
   EXPECT_EQ(at_once.totals, later.totals);
+  // Every waybill an order took was told to the index; none of this day's
+  // waybills names a second order, so no order had to let one go.
+  EXPECT_EQ(at_once.facts, 0);
+  EXPECT_GT(later.facts, 2000);
+  EXPECT_EQ(later.let_goes, 0);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // An in-memory StageContext for the operators' tests: every store a plain
 // map, timers a set, outputs, refusals and the exchange's records collected
-// in vectors; stage B answers at once, over the same maps.
+// in vectors; stage B and the waybill index answer at once, over the same
+// maps, unless a test makes them answer later.
 
 #ifndef CLEARLANE_TESTS_MEMORY_CONTEXT_H_
 #define CLEARLANE_TESTS_MEMORY_CONTEXT_H_
@@ -32,6 +33,31 @@ class MemoryContext : public StageContext, public BuyerContext {
   void PutWaybill(std::string_view code, std::string_view no,
                   const WaybillVersion& v) override {
     waybills[{std::string(code), std::string(no)}] = v;
+  }
+  bool SendWaybillFact(const WaybillFact& fact) override {
+    if (!index_elsewhere) return false;
+    index_records.push_back(fact);
+    ++facts_sent;
+    return true;
+  }
+  bool SendLetGo(const LetGo& go) override {
+    if (!index_elsewhere) return false;
+    index_records.push_back(go);
+    ++let_goes_sent;
+    return true;
+  }
+  // The index's and the orders' tasks take the records sent
+  // (index_elsewhere) in the order sent, those they send meanwhile too.
+  void DeliverIndexRecords(Clearance& clearance) {
+    while (!index_records.empty()) {
+      const auto record = index_records.front();
+      index_records.erase(index_records.begin());
+      if (const auto* fact = std::get_if<WaybillFact>(&record)) {
+        clearance.OnWaybillFact(*fact, *this);
+      } else {
+        clearance.OnLetGo(std::get<LetGo>(record), *this);
+      }
+    }
   }
   void SetTimer(int64_t due, const ListKey& list) override {
     timers.insert({due, list});
@@ -120,6 +146,11 @@ class MemoryContext : public StageContext, public BuyerContext {
 
   std::map<std::string, OrderGroup> groups;
   std::map<std::pair<std::string, std::string>, WaybillVersion> waybills;
+  // The waybill index as another task (operators/waybill_index.h): facts
+  // and let-goes wait in index_records for DeliverIndexRecords.
+  bool index_elsewhere = false;
+  std::vector<std::variant<WaybillFact, LetGo>> index_records;
+  int64_t facts_sent = 0, let_goes_sent = 0;
   std::set<std::pair<int64_t, ListKey>> timers;
   std::map<std::pair<std::string, int>, Decimal> totals;
   std::map<std::string, std::string> registry;  // hash(id) -> hash(name)

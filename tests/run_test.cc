@@ -1474,6 +1474,94 @@ TEST_F(RunTest, TwoMembersShareTheTasksAndOneLeavesCleanly) {
   EXPECT_EQ(CountInLog("restored the state from", second_log), 1);
 }
 
+// The import waybill index between members (docs/engine.md "The import
+// waybill index across processes"): a waybill of O1 (task 0) whose newer
+// version names O2 (task 2), the index being task 3's. Whichever reaches
+// the index first, O1's member gets a let-go from the other member, and
+// O1's list, which comes after, lacks the waybill: WAYBILL_MISSING at its
+// timeout, as in one process. Without the let-go it would be released.
+TEST_F(RunTest, AWaybillThatMovesToAnotherMembersOrderIsLetGo) {
+  const auto named = [](const char* prefix, int32_t task) {
+    for (int i = 0;; ++i) {
+      std::string name = absl::StrFormat("%s%d", prefix, i);
+      if (PartitionOf(name, kInputPartitions) == task) return name;
+    }
+  };
+  const std::string o1 = named("WO", 0), o2 = named("WO", 2),
+                    no = named("WL", 3);
+  const auto of = [&](const std::string& type, const std::string& order,
+                      const char* at = nullptr) {
+    std::string r =
+        testing::With(testing::ValidRecord(type), R"("orderNo":"O1")",
+                      absl::StrFormat(R"("orderNo":"%s")", order));
+    if (r.find(R"("logisticsNo":"L1")") != std::string::npos) {
+      r = testing::With(r, R"("logisticsNo":"L1")",
+                        absl::StrFormat(R"("logisticsNo":"%s")", no));
+    }
+    return at ? testing::With(r, "20261111100000", at) : r;
+  };
+  records_ = {of("CEB311", o1),
+              of("CEB411", o1),
+              of("CEB511", o1),  // 10:00
+              of("CEB511", o2, "20261111103000"),
+              of("CEB311", o2),
+              of("CEB411", o2),
+              of("CEB621", o2),
+              of("CEB621", o1)};
+  const std::string many = "group.members = many\n";
+  const int ports[] = {::clearlane::FreePort(), ::clearlane::FreePort()};
+  const std::string logs[] = {(dir_ / "first.log").string(),
+                              (dir_ / "second.log").string()};
+  pid_t members[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = i == 0 ? "first" : "second";
+    members[i] = StartRun(
+        Config((dir_ / name).string(),
+               many + absl::StrFormat("instance.id = %s\nmetrics.address = "
+                                      "127.0.0.1:%d\n",
+                                      name, ports[i]),
+               name + ".conf"),
+        logs[i]);
+    WaitForLog("tasks here now: [", 1, logs[i]);
+  }
+  WaitForLog("tasks here now: [", 2, logs[0]);
+  const auto exchanged = [&](const char* kind) {
+    const std::string series =
+        absl::StrFormat("clearlane_exchange_records_total{kind=\"%s\"} ", kind);
+    double n = 0;
+    for (int port : ports) {
+      const std::string body = ::clearlane::HttpGet(port, "/metrics").body;
+      if (size_t at = body.find(series); at != std::string::npos) {
+        n += std::stod(body.substr(at + series.size()));
+      }
+    }
+    return n;
+  };
+  Produce(0, records_.size() - 1);
+  WaitForDecisions(1);
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (exchanged("let_go") < 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(exchanged("let_go"), 1);
+  EXPECT_GE(exchanged("waybill_fact"), 1);
+  Produce(records_.size() - 1, records_.size());
+  ProduceClocks();
+  WaitForDecisions(2);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Stop(members[i], SIGTERM), 0) << Slurp(logs[i]);
+  }
+  std::map<std::string, std::string> by_order;
+  for (const Out& o : Consume("decisions")) by_order[o.key] += o.value;
+  ASSERT_EQ(by_order.size(), 2u);
+  EXPECT_NE(by_order[o2].find(R"("returnStatus":"800")"), std::string::npos)
+      << by_order[o2];
+  EXPECT_NE(by_order[o1].find(R"("returnStatus":"100")"), std::string::npos)
+      << by_order[o1];
+  EXPECT_NE(by_order[o1].find("WAYBILL_MISSING"), std::string::npos)
+      << by_order[o1];
+}
+
 // Four members over one day, none killed: three start one after the
 // other while the day arrives, a fourth joins, then two leave with
 // SIGTERM; tasks move at every step, some back to a member that had them

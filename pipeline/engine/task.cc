@@ -8,6 +8,7 @@
 #include "model/event_time.h"
 #include "operators/allowance.h"
 #include "operators/summary.h"
+#include "operators/waybill_index.h"
 #include "pipeline/observe/metrics.h"
 
 namespace clearlane {
@@ -97,10 +98,23 @@ std::optional<int64_t> Task::Process(DecodedRecord& record,
 void Task::ProcessExchange(const DecodedRecord& record,
                            const RecordSource& source) {
   const std::string_view bytes = record.bytes;
+  using Kind = Metrics::Exchanged;
+  Kind kind = Kind::kRequest;  // unless the record says otherwise
   absl::Status refused;
   if (record.exchange == DecodedRecord::Exchange::kClosedLists) {
+    kind = IsWatermarkMark(bytes) ? Kind::kWatermarkMark : Kind::kClosedList;
     refused = ProcessClosedListOrMark(bytes);
+  } else if (record.exchange == DecodedRecord::Exchange::kAnswers &&
+             IsLetGo(bytes)) {
+    kind = Kind::kLetGo;
+    auto go = DecodeLetGo(bytes);
+    if (go.ok()) {
+      clearance_.OnLetGo(*go, *context_);
+    } else {
+      refused = go.status();
+    }
   } else if (record.exchange == DecodedRecord::Exchange::kAnswers) {
+    kind = Kind::kAnswer;
     auto answer = DecodeAllowanceAnswer(bytes);
     if (answer.ok()) {
       if (clearance_.OnAllowanceAnswer(*answer, *context_)) {
@@ -109,7 +123,16 @@ void Task::ProcessExchange(const DecodedRecord& record,
     } else {
       refused = answer.status();
     }
+  } else if (IsWaybillFact(bytes)) {
+    kind = Kind::kWaybillFact;
+    auto fact = DecodeWaybillFact(bytes);
+    if (fact.ok()) {
+      clearance_.OnWaybillFact(*fact, *context_);
+    } else {
+      refused = fact.status();
+    }
   } else if (IsGiveBack(bytes)) {
+    kind = Kind::kGiveBack;
     auto back = DecodeGiveBack(bytes);
     if (back.ok()) {
       ApplyGiveBack(*back, *context_);
@@ -129,6 +152,7 @@ void Task::ProcessExchange(const DecodedRecord& record,
       refused = request.status();
     }
   }
+  if (metrics_ && refused.ok()) metrics_->Exchange(kind);
   if (!refused.ok()) {
     const auto origin = source.SourceOf(record.origin);
     const TopicSource* at = std::get_if<TopicSource>(&origin);

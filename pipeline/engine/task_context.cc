@@ -228,6 +228,22 @@ void TaskContext::EmitExchange(OutputStream s, int32_t writer, std::string key,
   epoch_->Emit(s, std::move(key), Stamped({writer, next++}, record));
 }
 
+// The writer of a fact is the order's task; of a let-go, the index's.
+bool TaskContext::SendWaybillFact(const WaybillFact& fact) {
+  if (Here(PartitionOf(fact.logisticsNo, partitions_))) return false;
+  EmitExchange(OutputStream::kAllowance, PartitionOf(fact.orderNo, partitions_),
+               fact.logisticsNo, EncodeWaybillFact(fact));
+  return true;
+}
+
+bool TaskContext::SendLetGo(const LetGo& go) {
+  if (Here(PartitionOf(go.orderNo, partitions_))) return false;
+  EmitExchange(OutputStream::kAllowanceAnswers,
+               PartitionOf(go.logisticsNo, partitions_), go.orderNo,
+               EncodeLetGo(go));
+  return true;
+}
+
 // The writer of stage A's records is the list's task.
 std::optional<AllowanceAnswer> TaskContext::AskAllowance(
     const AllowanceRequest& request) {

@@ -65,9 +65,23 @@ class TaskContext : public StageContext, public BuyerContext {
   // to stage C's task, which closes months on the watermark they bring
   // (Task::ProcessExchange). Otherwise (replay) the buyers' task and stage
   // C in this context answer and summarise at once, and months close on
-  // the engine's watermark.
+  // the engine's watermark. The import waybill index's facts (on the
+  // kAllowance stream, keyed by logisticsNo) and let-goes (with the
+  // answers, keyed by orderNo) cross only between processes
+  // (set_tasks_here).
   void set_exchange_through_topics(bool on) { through_topics_ = on; }
   bool months_here() const { return !through_topics_; }
+  // The tasks this process has (group.members = many: its assignment);
+  // nullopt, the default: every task. The import waybill index's records
+  // cross the exchange only between tasks of different processes: within
+  // one they are applied at once, so that one process judges a waybill's
+  // versions in the order it reads them (contract §9), as replay does.
+  void set_tasks_here(std::optional<absl::flat_hash_set<int32_t>> tasks) {
+    tasks_here_ = std::move(tasks);
+  }
+  bool Here(int32_t task) const {
+    return !tasks_here_ || tasks_here_->contains(task);
+  }
   // Stage C's event time (Kafka mode): the greatest watermark its records
   // brought, kept in the state (kSummaryWatermarkKey) with the months it
   // closed.
@@ -153,6 +167,8 @@ class TaskContext : public StageContext, public BuyerContext {
   void CancelTimer(int64_t due, const ListKey& list) override {
     timers_.Cancel(due, list);
   }
+  bool SendWaybillFact(const WaybillFact& fact) override;
+  bool SendLetGo(const LetGo& go) override;
   std::optional<AllowanceAnswer> AskAllowance(
       const AllowanceRequest& request) override;
   void SendGiveBack(const ListKey& list, const GiveBack& back) override;
@@ -193,6 +209,7 @@ class TaskContext : public StageContext, public BuyerContext {
   bool has_registry_;
   bool receipts_xml_ = false;
   bool through_topics_ = false;
+  std::optional<absl::flat_hash_set<int32_t>> tasks_here_;
   int64_t awaiting_allowance_ = 0;
   std::optional<int64_t> summary_watermark_;
   bool summary_watermark_dirty_ = false;

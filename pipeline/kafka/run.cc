@@ -632,6 +632,8 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
       absl::StrJoin(came, ","), config_.changelog_topic, caught.read,
       caught.applied, with_position));
   owned_ = tasks;
+  context.set_tasks_here(
+      absl::flat_hash_set<int32_t>(tasks.begin(), tasks.end()));
   return positions;
 }
 
@@ -640,8 +642,8 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   RunRecord& run = engine_->run();
   // The partitions it wrote, and of them the tasks that processed
   // something in it (each logged its position). Its other records are
-  // index entries its tasks keep in other tasks' partitions, as every
-  // epoch does: they decide nothing here.
+  // index entries and let-goes its tasks applied at once to other tasks
+  // here (TaskContext::set_tasks_here): they decide nothing here.
   std::set<int32_t> touched, ran;
   absl::Status st = outbox.ForEachUnpublished(
       OutputStream::kChangelog, outbox.floor(OutputStream::kChangelog),

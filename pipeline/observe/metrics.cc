@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <iterator>
+#include <tuple>
 
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -83,6 +85,20 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   summaries_ = &Named(BuildCounter(), "clearlane_declaration_forms_total",
                       "Summary declaration forms written.", r)
                     .Add({});
+  auto& exchanged =
+      Named(BuildCounter(), "clearlane_exchange_records_total",
+            "Records of the exchange between tasks taken (Kafka mode), by "
+            "kind: stage B's requests, answers and give-backs, the import "
+            "waybill index's facts and let-goes, stage C's closed lists and "
+            "watermark marks.",
+            r);
+  const char* const kinds[] = {"request",       "answer", "give_back",
+                               "waybill_fact",  "let_go", "closed_list",
+                               "watermark_mark"};
+  static_assert(std::size(kinds) == std::tuple_size_v<decltype(exchanged_)>);
+  for (size_t i = 0; i < exchanged_.size(); ++i) {
+    exchanged_[i] = &exchanged.Add({{"kind", kinds[i]}});
+  }
   epochs_ = &Named(BuildCounter(), "clearlane_epochs_total",
                    "Epochs committed to the state store.", r)
                  .Add({});

@@ -64,6 +64,20 @@ class Metrics {
   void DeadLetter(std::string_view reason);
   void Receipt(const clearlane::Receipt& r);
   void SummaryForm();
+  // A record of the exchange between tasks that a task took (Kafka mode),
+  // by its kind.
+  enum class Exchanged : uint8_t {
+    kRequest,
+    kAnswer,
+    kGiveBack,
+    kWaybillFact,
+    kLetGo,
+    kClosedList,
+    kWatermarkMark,
+  };
+  void Exchange(Exchanged kind) {
+    exchanged_[static_cast<size_t>(kind)]->Increment();
+  }
   // An epoch committed in `seconds`, `publish_seconds` of them publishing
   // its outputs (0 where the sink writes ahead).
   void EpochCommitted(double seconds, double publish_seconds);
@@ -110,6 +124,7 @@ class Metrics {
   prometheus::Gauge* ready_gauge_;
   prometheus::Gauge* disk_low_gauge_;
   prometheus::Counter* summaries_;
+  std::array<prometheus::Counter*, 7> exchanged_{};
   prometheus::Counter* epochs_;
   prometheus::Histogram* commit_seconds_;
   prometheus::Histogram* publish_seconds_;
