@@ -1740,7 +1740,7 @@ TEST_F(RunTest, AnUnpublishedEpochIsPublishedWhenItsTasksStayed) {
   const pid_t again = StartRun(config);
   WaitForLog(
       "publishing what the last run committed and did not publish: "
-      "its tasks",
+      "the tasks it wrote",
       1);
   Produce(records_.size() / 2, records_.size());
   ProduceClocks();
@@ -1907,7 +1907,7 @@ TEST_F(RunTest, MembersKilledAgainAndAgainDecideEachListOnce) {
   for (const Member& m : members) {
     dropped += CountInLog("dropped what the last run committed", m.log);
     published += CountInLog(
-        "publishing what the last run committed and did not publish: its",
+        "publishing what the last run committed and did not publish: the",
         m.log);
   }
   std::cout << kills << " kills, " << dropped << " epochs dropped, "

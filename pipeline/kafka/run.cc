@@ -640,10 +640,11 @@ absl::StatusOr<std::map<int32_t, std::string>> Runner::Move(
 absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   Outbox& outbox = engine_->outbox();
   RunRecord& run = engine_->run();
-  // The partitions it wrote, and of them the tasks that processed
-  // something in it (each logged its position). Its other records are
-  // index entries and let-goes its tasks applied at once to other tasks
-  // here (TaskContext::set_tasks_here): they decide nothing here.
+  // The partitions it wrote: of the tasks that processed something in it
+  // (each logged its position: `ran`, for the log), and of tasks here then
+  // that they wrote at once (the import waybill index's entries and
+  // let-goes, TaskContext::set_tasks_here). No task writes another
+  // member's state, so every one of them was here when the epoch ran.
   std::set<int32_t> touched, ran;
   absl::Status st = outbox.ForEachUnpublished(
       OutputStream::kChangelog, outbox.floor(OutputStream::kChangelog),
@@ -659,7 +660,9 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
       });
   if (!st.ok()) return st;
   std::set<int32_t> elsewhere, mine;
-  for (int32_t t : ran) (assigned.contains(t) ? mine : elsewhere).insert(t);
+  for (int32_t t : touched) {
+    (assigned.contains(t) ? mine : elsewhere).insert(t);
+  }
   if (!mine.empty()) {
     auto reader = NewTailReader();
     if (!reader.ok()) return reader.status();
@@ -672,9 +675,9 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   }
   if (elsewhere.empty()) {
     log_->info(absl::StrFormat(
-        "publishing what the last run committed and did not publish: its "
-        "tasks [%s] are here and ran nowhere else meanwhile",
-        absl::StrJoin(ran, ",")));
+        "publishing what the last run committed and did not publish: the "
+        "tasks it wrote, [%s], are here and ran nowhere else meanwhile",
+        absl::StrJoin(touched, ",")));
     st = outputs_->Recover(outbox, [this] { return NewTailReader(); });
     if (!st.ok()) return st;
     engine_->epochs().ReleaseUnpublished();
@@ -705,11 +708,11 @@ absl::Status Runner::SettleUnpublished(const std::set<int32_t>& assigned) {
   engine_->epochs().ReleaseUnpublished();
   log_->warn(absl::StrFormat(
       "dropped what the last run committed and did not publish: tasks [%s] "
-      "ran elsewhere meanwhile (of its tasks, [%s]); the partitions it "
-      "wrote, [%s], are read back whole from %s, and its tasks redo their "
-      "inputs from there",
-      absl::StrJoin(elsewhere, ","), absl::StrJoin(ran, ","),
-      absl::StrJoin(touched, ","), config_.changelog_topic));
+      "ran elsewhere meanwhile (of those it wrote, [%s]; of those that "
+      "processed something in it, [%s]); the partitions it wrote are read "
+      "back whole from %s, and its tasks redo their inputs from there",
+      absl::StrJoin(elsewhere, ","), absl::StrJoin(touched, ","),
+      absl::StrJoin(ran, ","), config_.changelog_topic));
   return absl::OkStatus();
 }
 
