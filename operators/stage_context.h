@@ -44,10 +44,11 @@ class StageContext {
                           std::string_view logisticsNo,
                           const WaybillVersion& v) = 0;
   // The index across tasks (operators/waybill_index.h). SendWaybillFact
-  // tells the index's task that an order took a version and says true;
-  // false: the index is here (replay), read with Waybill at once.
-  // SendLetGo tells an order's task to let go of its copy and says true;
-  // false: that task is here, and the caller lets go at once.
+  // tells the index's task, when it is in another process, that an order
+  // took a version, and says true; false: the index's task is in this
+  // one (always in replay), read with Waybill at once. SendLetGo tells an
+  // order's task in another process to let go of its copy and says true;
+  // false: that task is in this one, and the caller lets go at once.
   virtual bool SendWaybillFact(const WaybillFact& /*fact*/) { return false; }
   virtual bool SendLetGo(const LetGo& /*go*/) { return false; }
 
